@@ -1,0 +1,1417 @@
+/* The daemon's configuration: one YAML file, parsed and validated against one table. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <libfyaml.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONFIG_FILE_MAX (4u << 20) /* larger than any sane config: a wrong path */
+#define SECRET_FILE_MAX (64u << 10)
+#define SUGGEST_MAX_DIST 2
+#define SUGGEST_MAX_LEN 128
+
+static_assert(sizeof(enum log_level) == sizeof(int), "enum fields are stored as int");
+static_assert(sizeof(enum config_format) == sizeof(int), "enum fields are stored as int");
+
+/* A position in the file, 1-based; line 0 means "no position". */
+struct pos {
+	int line, col;
+};
+
+enum config_type {
+	CT_STRING,     /* char * */
+	CT_INT,        /* int in [min, max] */
+	CT_UINT32,     /* uint32_t in [min, max] */
+	CT_DURATION,   /* uint32_t milliseconds in [min, max]: 250, "250ms", "5s", "2m", "1h" */
+	CT_ENUM,       /* an int-sized enum: the index of the name in names */
+	CT_STRLIST,    /* char ** at off, size_t count at off_n */
+	CT_PROPERTIES, /* struct config_kv * at off, size_t count at off_n */
+	CT_TOPIC,      /* struct config_topic: a name, or {name: ..., format: ...} */
+	CT_SECRET,     /* char *: a scalar, or {file: PATH} read now */
+};
+
+#define CF_NULLABLE (1u << 0) /* null or "" stores NULL ("none") */
+#define CF_NONEMPTY (1u << 1) /* "" is an error */
+#define CF_PATH (1u << 2)     /* relative paths resolve against the config's directory */
+#define CF_FORMAT (1u << 3)   /* an input topic: accepts format */
+
+struct config_entry {
+	const char *key; /* dotted path in the file */
+	enum config_type type;
+	unsigned flags;
+	size_t off;   /* offsetof the field in struct config */
+	size_t off_n; /* CT_STRLIST, CT_PROPERTIES: offsetof the count */
+	int64_t min, max;
+	int64_t def;
+	const char *def_str;
+	const char *const *names; /* CT_ENUM, CT_TOPIC format: NULL-terminated */
+	/* Checks (and derives from) a stored value. On failure writes
+	 * "expected ..., got ..." into msg and returns -EINVAL. */
+	int (*validate)(struct config *cfg, char *msg, size_t len);
+};
+
+static const char *const format_names[] = {"protobuf", "json", NULL};
+static const char *const level_names[] = {"error", "warn", "info", "debug", NULL};
+
+static int validate_brokers(struct config *cfg, char *msg, size_t len);
+static int validate_redis_address(struct config *cfg, char *msg, size_t len);
+static int validate_metrics_listen(struct config *cfg, char *msg, size_t len);
+
+/* One initializer per table row; clang-format would break each into a block. */
+/* clang-format off */
+#define FIELD(f) offsetof(struct config, f)
+#define STRING(k, f, d, fl, v)                                                                     \
+	{.key = k, .type = CT_STRING, .off = FIELD(f), .def_str = d, .flags = fl, .validate = v}
+#define INT(k, f, lo, hi, d)                                                                       \
+	{.key = k, .type = CT_INT, .off = FIELD(f), .min = lo, .max = hi, .def = d}
+#define UINT32(k, f, lo, hi, d)                                                                    \
+	{.key = k, .type = CT_UINT32, .off = FIELD(f), .min = lo, .max = hi, .def = d}
+#define DURATION(k, f, lo, hi, d)                                                                  \
+	{.key = k, .type = CT_DURATION, .off = FIELD(f), .min = lo, .max = hi, .def = d}
+#define ENUM(k, f, n, d) {.key = k, .type = CT_ENUM, .off = FIELD(f), .names = n, .def = d}
+#define TOPIC(k, f, d, fl)                                                                         \
+	{.key = k, .type = CT_TOPIC, .off = FIELD(f), .def_str = d, .flags = fl,                  \
+	 .names = format_names, .def = CONFIG_FORMAT_PROTOBUF}
+#define SECRET(k, f) {.key = k, .type = CT_SECRET, .off = FIELD(f), .flags = CF_NULLABLE}
+#define STRLIST(k, f, fn, fl)                                                                      \
+	{.key = k, .type = CT_STRLIST, .off = FIELD(f), .off_n = FIELD(fn), .flags = fl}
+#define PROPERTIES(k, f, fn)                                                                       \
+	{.key = k, .type = CT_PROPERTIES, .off = FIELD(f), .off_n = FIELD(fn)}
+/* clang-format on */
+
+#define MS_PER_S 1000
+#define MS_PER_MIN (60 * MS_PER_S)
+
+/* Every key of the file. config/arbiter.yaml documents each one. */
+static const struct config_entry config_table[] = {
+	STRING("kafka.brokers", kafka.brokers, "mock", CF_NONEMPTY, validate_brokers),
+	INT("kafka.mock_partitions", kafka.mock_partitions, 1, 256, 4),
+	STRING("kafka.group_id", kafka.group_id, "arbiter", CF_NONEMPTY, NULL),
+	STRING("kafka.client_id", kafka.client_id, "arbiterd", CF_NONEMPTY, NULL),
+	PROPERTIES("kafka.properties", kafka.properties, kafka.n_properties),
+	TOPIC("kafka.topics.content", kafka.topics.content, "content.events", CF_FORMAT),
+	TOPIC("kafka.topics.decisions", kafka.topics.decisions, "moderation.decisions", CF_FORMAT),
+	TOPIC("kafka.topics.escalations", kafka.topics.escalations, "moderation.escalations", 0),
+	TOPIC("kafka.topics.audit", kafka.topics.audit, "moderation.audit", 0),
+	TOPIC("kafka.topics.appeals", kafka.topics.appeals, "moderation.appeals", 0),
+	TOPIC("kafka.topics.deadletter", kafka.topics.deadletter, "arbiter.deadletter", 0),
+
+	STRING("redis.address", redis.address, "127.0.0.1:6379", CF_NONEMPTY,
+	       validate_redis_address),
+	STRING("redis.username", redis.username, NULL, CF_NULLABLE, NULL),
+	SECRET("redis.password", redis.password),
+	INT("redis.db", redis.db, 0, 15, 0),
+	DURATION("redis.connect_timeout", redis.connect_timeout_ms, 1, MS_PER_MIN, 2 * MS_PER_S),
+	DURATION("redis.command_timeout", redis.command_timeout_ms, 1, 10 * MS_PER_MIN,
+		 5 * MS_PER_S),
+	STRING("redis.prefix", redis.prefix, "arbiter:", 0, NULL),
+
+	STRLIST("rules.files", rules.files, rules.n_files, CF_PATH),
+
+	UINT32("pipeline.max_inflight", pipeline.max_inflight, 1, 1000000, 10000),
+	DURATION("pipeline.commit_interval", pipeline.commit_interval_ms, 10, MS_PER_MIN, MS_PER_S),
+	DURATION("pipeline.drain_timeout", pipeline.drain_timeout_ms, 0, 10 * MS_PER_MIN,
+		 10 * MS_PER_S),
+	UINT32("pipeline.deadletter_max_bytes", pipeline.deadletter_max_bytes, 0, 16 << 20,
+	       64 << 10),
+	UINT32("pipeline.poll_batch", pipeline.poll_batch, 1, 100000, 1000),
+
+	ENUM("log.level", log.level, level_names, LOG_INFO),
+
+	STRING("metrics.listen", metrics.listen, "127.0.0.1:9464", CF_NULLABLE,
+	       validate_metrics_listen),
+};
+
+#define N_ENTRIES (sizeof(config_table) / sizeof(config_table[0]))
+
+struct loader {
+	struct config *cfg;
+	struct config_errors *errs;
+	const char *file;
+	bool oom;
+	struct pos at[N_ENTRIES]; /* where each entry was set; line 0 if defaulted */
+};
+
+/* ---- errors ---- */
+
+static char *xstrdup0(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void errors_vadd(struct config_errors *errs, const char *file, int line, int col,
+			const char *key, const char *fmt, va_list ap)
+{
+	if (errs->n == errs->cap) {
+		size_t cap = errs->cap ? errs->cap * 2 : 8;
+		struct config_error *v = realloc(errs->v, cap * sizeof(*v));
+		if (!v)
+			return;
+		errs->v = v;
+		errs->cap = cap;
+	}
+	struct config_error *e = &errs->v[errs->n];
+	if (vasprintf(&e->msg, fmt, ap) < 0)
+		return;
+	e->file = xstrdup0(file);
+	e->key = xstrdup0(key);
+	e->line = line;
+	e->col = col;
+	errs->n++;
+}
+
+void config_errors_add(struct config_errors *errs, const char *file, int line, int col,
+		       const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	errors_vadd(errs, file, line, col, key, fmt, ap);
+	va_end(ap);
+}
+
+void config_errors_print(const struct config_errors *errs, FILE *out)
+{
+	for (size_t i = 0; i < errs->n; i++) {
+		const struct config_error *e = &errs->v[i];
+		fputs(e->file ? e->file : "(config)", out);
+		if (e->line > 0)
+			fprintf(out, ":%d:%d", e->line, e->col);
+		fputs(": ", out);
+		if (e->key)
+			fprintf(out, "%s: ", e->key);
+		fprintf(out, "%s\n", e->msg);
+	}
+}
+
+void config_errors_clear(struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++) {
+		free(errs->v[i].file);
+		free(errs->v[i].key);
+		free(errs->v[i].msg);
+	}
+	free(errs->v);
+	errs->v = NULL;
+	errs->n = errs->cap = 0;
+}
+
+__attribute__((format(printf, 4, 5))) static void ld_error(struct loader *ld, struct pos p,
+							   const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	errors_vadd(ld->errs, ld->file, p.line, p.col, key, fmt, ap);
+	va_end(ap);
+}
+
+static char *ld_strdup(struct loader *ld, const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		ld->oom = true;
+	return d;
+}
+
+/* ---- YAML nodes ---- */
+
+/* Where a node starts. A null value written as nothing ("key:") has no
+ * token: such a node is reported at the fallback, its key. */
+static struct pos node_pos(struct fy_node *fyn, struct pos fallback)
+{
+	const struct fy_mark *m = NULL;
+	struct pos p = fallback;
+	if (!fyn)
+		return p;
+	if (fy_node_is_scalar(fyn)) {
+		struct fy_token *t = fy_node_get_scalar_token(fyn);
+		m = t ? fy_token_start_mark(t) : NULL;
+		if (m) {
+			enum fy_node_style st = fy_node_get_style(fyn);
+			/* A quoted scalar's mark is its first character: point at the
+			 * opening quote, where an editor's cursor would go. */
+			bool quoted = st == FYNS_SINGLE_QUOTED || st == FYNS_DOUBLE_QUOTED;
+			p.line = m->line + 1;
+			p.col = m->column + 1 - (quoted && m->column > 0);
+		}
+		return p;
+	}
+	/* libfyaml 0.7 has no fy_node_get_start_mark(): a collection's start is
+	 * the mark of the first event a document iterator emits for it. */
+	struct fy_document_iterator *it = fy_document_iterator_create();
+	if (!it)
+		return p;
+	fy_document_iterator_node_start(it, fyn);
+	struct fy_event *ev = fy_document_iterator_body_next(it);
+	if (ev) {
+		m = fy_event_start_mark(ev);
+		if (m) {
+			p.line = m->line + 1;
+			p.col = m->column + 1;
+		}
+		fy_document_iterator_event_free(it, ev);
+	}
+	fy_document_iterator_destroy(it);
+	return p;
+}
+
+static bool node_is_null(struct fy_node *fyn)
+{
+	if (!fyn)
+		return true;
+	if (!fy_node_is_scalar(fyn) || fy_node_get_style(fyn) != FYNS_PLAIN)
+		return false;
+	size_t tlen;
+	if (fy_node_get_tag(fyn, &tlen))
+		return false; /* "!!str" and friends: not a null */
+	size_t len;
+	const char *s = fy_node_get_scalar(fyn, &len);
+	if (!s || len == 0)
+		return true;
+	return (len == 1 && s[0] == '~') ||
+	       (len == 4 &&
+		(!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4)));
+}
+
+/* The text of a non-null scalar, NUL-terminated and owned by the document. */
+static const char *node_text(struct loader *ld, struct fy_node *fyn)
+{
+	const char *s = fy_node_get_scalar0(fyn);
+	if (!s)
+		ld->oom = true;
+	return s ? s : "";
+}
+
+static bool text_is_plain_value(const char *s)
+{
+	if (!strcmp(s, "true") || !strcmp(s, "false") || !strcmp(s, "True") ||
+	    !strcmp(s, "False") || !strcmp(s, "TRUE") || !strcmp(s, "FALSE"))
+		return true;
+	char *end;
+	errno = 0;
+	(void)strtod(s, &end);
+	return *s && !*end;
+}
+
+/* What was found, for "got ...": a kind for collections and nulls, the value
+ * itself for scalars (quoted unless it reads as a number or a boolean). */
+static const char *describe(struct fy_node *fyn, char *buf, size_t len)
+{
+	if (node_is_null(fyn))
+		return "null";
+	if (fy_node_is_mapping(fyn))
+		return "a mapping";
+	if (fy_node_is_sequence(fyn))
+		return "a sequence";
+	if (fy_node_is_alias(fyn))
+		return "an alias";
+	size_t n;
+	const char *s = fy_node_get_scalar(fyn, &n);
+	if (!s)
+		return "a scalar";
+	int show = n > 64 ? 61 : (int)n;
+	const char *more = n > 64 ? "..." : "";
+	if (fy_node_get_style(fyn) == FYNS_PLAIN && n <= 64) {
+		snprintf(buf, len, "%.*s", show, s);
+		if (text_is_plain_value(buf))
+			return buf;
+	}
+	snprintf(buf, len, "\"%.*s%s\"", show, s, more);
+	return buf;
+}
+
+/* ---- "did you mean" ---- */
+
+/* Optimal string alignment distance: a swap of two letters counts as one edit. */
+static int edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	int rows[3][SUGGEST_MAX_LEN + 1];
+	int *pp = rows[0], *p = rows[1], *c = rows[2];
+	if (la > SUGGEST_MAX_LEN || lb > SUGGEST_MAX_LEN)
+		return SUGGEST_MAX_DIST + 1;
+	for (size_t j = 0; j <= lb; j++)
+		p[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		c[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int cost = a[i - 1] != b[j - 1];
+			int d = p[j] + 1;
+			if (c[j - 1] + 1 < d)
+				d = c[j - 1] + 1;
+			if (p[j - 1] + cost < d)
+				d = p[j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    pp[j - 2] + 1 < d)
+				d = pp[j - 2] + 1;
+			c[j] = d;
+		}
+		int *t = pp;
+		pp = p;
+		p = c;
+		c = t;
+	}
+	return p[lb];
+}
+
+struct suggestion {
+	const char *word;
+	const char *best;
+	size_t best_len;
+	int dist;
+};
+
+static void suggest_try(struct suggestion *s, const char *cand, size_t len)
+{
+	int d = edit_distance(s->word, strlen(s->word), cand, len);
+	if (d <= SUGGEST_MAX_DIST && d < s->dist) {
+		s->best = cand;
+		s->best_len = len;
+		s->dist = d;
+	}
+}
+
+static void report_unknown(struct loader *ld, struct pos p, const char *path, const char *best,
+			   size_t best_len)
+{
+	if (best)
+		ld_error(ld, p, path, "unknown key '%s'; did you mean '%.*s'?", path, (int)best_len,
+			 best);
+	else
+		ld_error(ld, p, path, "unknown key '%s'", path);
+}
+
+/* An unknown key of the table: suggest the closest key or section, else a
+ * key of the same name in another section ("kafka.db" -> "redis.db"). */
+static void unknown_table_key(struct loader *ld, struct pos p, const char *path)
+{
+	struct suggestion s = {.word = path, .dist = SUGGEST_MAX_DIST + 1};
+	for (size_t i = 0; i < N_ENTRIES; i++) {
+		const char *k = config_table[i].key;
+		for (const char *dot = strchr(k, '.'); dot; dot = strchr(dot + 1, '.'))
+			suggest_try(&s, k, (size_t)(dot - k));
+		suggest_try(&s, k, strlen(k));
+	}
+	if (!s.best) {
+		const char *last = strrchr(path, '.');
+		last = last ? last + 1 : path;
+		for (size_t i = 0; i < N_ENTRIES && !s.best; i++) {
+			const char *k = config_table[i].key;
+			const char *klast = strrchr(k, '.');
+			if (klast && !strcmp(klast + 1, last)) {
+				s.best = k;
+				s.best_len = strlen(k);
+			}
+		}
+	}
+	report_unknown(ld, p, path, s.best, s.best_len);
+}
+
+/* An unknown key of a small fixed mapping such as {name, format}. */
+static void unknown_sub_key(struct loader *ld, struct pos p, const char *parent, const char *key,
+			    const char *const *cands)
+{
+	char *path = NULL, *best = NULL;
+	struct suggestion s = {.word = key, .dist = SUGGEST_MAX_DIST + 1};
+	for (size_t i = 0; cands[i]; i++)
+		suggest_try(&s, cands[i], strlen(cands[i]));
+	if (asprintf(&path, "%s.%s", parent, key) < 0) {
+		ld->oom = true;
+		return;
+	}
+	if (s.best && asprintf(&best, "%s.%.*s", parent, (int)s.best_len, s.best) < 0)
+		best = NULL;
+	report_unknown(ld, p, path, best, best ? strlen(best) : 0);
+	free(best);
+	free(path);
+}
+
+/* ---- values ---- */
+
+static void *field_ptr(struct config *cfg, size_t off)
+{
+	return (char *)cfg + off;
+}
+
+static void replace_str(char **slot, char *s)
+{
+	free(*slot);
+	*slot = s;
+}
+
+static char *resolve_path(const char *dir, const char *path)
+{
+	char *r;
+	if (path[0] == '/' || !dir || !strcmp(dir, "."))
+		return strdup(path);
+	if (asprintf(&r, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", path) < 0)
+		return NULL;
+	return r;
+}
+
+/* Reads a whole file of at most max bytes. Returns 0 or a negative errno. */
+static int read_file(const char *path, size_t max, char **out, size_t *lenp)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return -errno;
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	int rc = 0;
+	if (!buf) {
+		fclose(fp);
+		return -ENOMEM;
+	}
+	for (;;) {
+		if (len + 1 >= cap) {
+			char *nb = cap > max ? NULL : realloc(buf, cap * 2);
+			if (!nb) {
+				rc = cap > max ? -EFBIG : -ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		errno = 0;
+		size_t n = fread(buf + len, 1, cap - len - 1, fp);
+		len += n;
+		if (n == 0) {
+			if (ferror(fp))
+				rc = errno ? -errno : -EIO;
+			break;
+		}
+	}
+	fclose(fp);
+	if (!rc && len > max)
+		rc = -EFBIG;
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*lenp = len;
+	return 0;
+}
+
+static int parse_int(const char *s, int64_t *out)
+{
+	const char *p = s + (*s == '-' || *s == '+');
+	if (!*p)
+		return -EINVAL;
+	for (const char *q = p; *q; q++)
+		if (*q < '0' || *q > '9')
+			return -EINVAL;
+	errno = 0;
+	long long v = strtoll(s, NULL, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* "250" (milliseconds), "250ms", "5s", "2m", "1h". */
+static int parse_duration(const char *s, int64_t *out)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {
+		{"", 1}, {"ms", 1}, {"s", MS_PER_S}, {"m", MS_PER_MIN}, {"h", 60 * MS_PER_MIN}};
+	const char *p = s;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p == s)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(p, units[i].unit))
+			continue;
+		errno = 0;
+		unsigned long long v = strtoull(s, NULL, 10);
+		if (errno == ERANGE ||
+		    v > (unsigned long long)INT64_MAX / (unsigned long long)units[i].ms)
+			return -ERANGE;
+		*out = (int64_t)v * units[i].ms;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static const char *fmt_duration(int64_t ms, char *buf, size_t len)
+{
+	if (ms != 0 && ms % (60 * MS_PER_MIN) == 0)
+		snprintf(buf, len, "%lldh", (long long)(ms / (60 * MS_PER_MIN)));
+	else if (ms != 0 && ms % MS_PER_MIN == 0)
+		snprintf(buf, len, "%lldm", (long long)(ms / MS_PER_MIN));
+	else if (ms != 0 && ms % MS_PER_S == 0)
+		snprintf(buf, len, "%llds", (long long)(ms / MS_PER_S));
+	else
+		snprintf(buf, len, "%lldms", (long long)ms);
+	return buf;
+}
+
+static void names_join(const char *const *names, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; names[i] && off < len; i++) {
+		int n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "", names[i]);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+static int match_name(const char *const *names, const char *s)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(names[i], s))
+			return i;
+	return -1;
+}
+
+static bool is_topic_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 249 || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+			return false;
+	return true;
+}
+
+/* "host:port", "[v6]:port"; port in [1, 65535]. */
+static bool is_host_port(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s)
+		return false;
+	if (s[0] == '[') {
+		if (colon[-1] != ']' || colon - s < 3)
+			return false;
+	} else if (memchr(s, ':', (size_t)(colon - s))) {
+		return false; /* a bare IPv6 address needs brackets */
+	}
+	for (const char *p = s; p < colon; p++)
+		if (*p == ' ' || *p == '\t' || *p == '/')
+			return false;
+	int64_t port;
+	return parse_int(colon + 1, &port) == 0 && colon[1] != '+' && colon[1] != '-' &&
+	       port >= 1 && port <= 65535;
+}
+
+static int validate_brokers(struct config *cfg, char *msg, size_t len)
+{
+	const char *b = cfg->kafka.brokers;
+	if (!strcmp(b, "mock")) {
+		cfg->kafka.mock_brokers = 1;
+		return 0;
+	}
+	if (!strncmp(b, "mock:", 5)) {
+		if (b[5] >= '1' && b[5] <= '9' && b[6] == '\0') {
+			cfg->kafka.mock_brokers = b[5] - '0';
+			return 0;
+		}
+		snprintf(msg, len, "expected \"mock\" or \"mock:N\" with N in [1, 9], got \"%s\"",
+			 b);
+		return -EINVAL;
+	}
+	cfg->kafka.mock_brokers = 0;
+	return 0;
+}
+
+static int validate_redis_address(struct config *cfg, char *msg, size_t len)
+{
+	const char *a = cfg->redis.address;
+	if (a[0] == '/' || is_host_port(a))
+		return 0;
+	snprintf(msg, len,
+		 "expected \"host:port\" with port in [1, 65535] or a unix socket path starting "
+		 "with \"/\", got \"%s\"",
+		 a);
+	return -EINVAL;
+}
+
+/* metrics_server_start() binds "*" or an IPv4 address only. */
+static int validate_metrics_listen(struct config *cfg, char *msg, size_t len)
+{
+	const char *l = cfg->metrics.listen;
+	if (!l)
+		return 0;
+	const char *colon = strrchr(l, ':');
+	if (colon && is_host_port(l)) {
+		char host[INET_ADDRSTRLEN];
+		struct in_addr a;
+		size_t n = (size_t)(colon - l);
+		if (n < sizeof(host)) {
+			memcpy(host, l, n);
+			host[n] = '\0';
+			if (!strcmp(host, "*") || inet_pton(AF_INET, host, &a) == 1)
+				return 0;
+		}
+	}
+	snprintf(msg, len,
+		 "expected \"host:port\" with host \"*\" or an IPv4 address and port in [1, 65535] "
+		 "(or \"\" to disable), got \"%s\"",
+		 l);
+	return -EINVAL;
+}
+
+/* A non-null scalar, else an error "expected <what>, got ...". */
+static const char *want_scalar(struct loader *ld, const char *key, struct fy_node *v, struct pos p,
+			       const char *what)
+{
+	char buf[96];
+	if (node_is_null(v) || !fy_node_is_scalar(v) || fy_node_is_alias(v)) {
+		ld_error(ld, p, key, "expected %s, got %s", what, describe(v, buf, sizeof(buf)));
+		return NULL;
+	}
+	return node_text(ld, v);
+}
+
+static int set_string(struct loader *ld, const struct config_entry *e, struct fy_node *v,
+		      struct pos p)
+{
+	char **slot = field_ptr(ld->cfg, e->off);
+	if ((e->flags & CF_NULLABLE) && node_is_null(v)) {
+		replace_str(slot, NULL);
+		return 0;
+	}
+	const char *s = want_scalar(ld, e->key, v, p, "a string");
+	if (!s)
+		return -EINVAL;
+	if (!*s && (e->flags & CF_NULLABLE)) {
+		replace_str(slot, NULL);
+		return 0;
+	}
+	if (!*s && (e->flags & CF_NONEMPTY)) {
+		ld_error(ld, p, e->key, "expected a non-empty string, got \"\"");
+		return -EINVAL;
+	}
+	replace_str(slot, ld_strdup(ld, s));
+	return 0;
+}
+
+static int set_number(struct loader *ld, const struct config_entry *e, struct fy_node *v,
+		      struct pos p)
+{
+	char buf[96], lo[32], hi[32];
+	bool dur = e->type == CT_DURATION;
+	const char *what = dur ? "a duration such as 500ms, 5s, 2m or 1h (a bare number is "
+				 "milliseconds)" :
+				 "an integer";
+	const char *s = want_scalar(ld, e->key, v, p, what);
+	if (!s)
+		return -EINVAL;
+	int64_t n = 0;
+	int rc = dur ? parse_duration(s, &n) : parse_int(s, &n);
+	if (rc == -EINVAL) {
+		ld_error(ld, p, e->key, "expected %s, got %s", what, describe(v, buf, sizeof(buf)));
+		return rc;
+	}
+	if (rc == -ERANGE || n < e->min || n > e->max) {
+		if (dur) /* a well-formed duration reads best as written: 20m, not "20m" */
+			ld_error(ld, p, e->key, "expected a duration in [%s, %s], got %s",
+				 fmt_duration(e->min, lo, sizeof(lo)),
+				 fmt_duration(e->max, hi, sizeof(hi)), s);
+		else
+			ld_error(ld, p, e->key, "expected an integer in [%lld, %lld], got %s",
+				 (long long)e->min, (long long)e->max,
+				 describe(v, buf, sizeof(buf)));
+		return -ERANGE;
+	}
+	if (e->type == CT_INT)
+		*(int *)field_ptr(ld->cfg, e->off) = (int)n;
+	else
+		*(uint32_t *)field_ptr(ld->cfg, e->off) = (uint32_t)n;
+	return 0;
+}
+
+static int get_enum(struct loader *ld, const char *key, const char *const *names, struct fy_node *v,
+		    struct pos p, int *out)
+{
+	char buf[96], list[128];
+	names_join(names, list, sizeof(list));
+	int i = -1;
+	if (!node_is_null(v) && fy_node_is_scalar(v) && !fy_node_is_alias(v))
+		i = match_name(names, node_text(ld, v));
+	if (i < 0) {
+		ld_error(ld, p, key, "expected one of %s, got %s", list,
+			 describe(v, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+	*out = i;
+	return 0;
+}
+
+static int set_enum(struct loader *ld, const struct config_entry *e, struct fy_node *v,
+		    struct pos p)
+{
+	return get_enum(ld, e->key, e->names, v, p, (int *)field_ptr(ld->cfg, e->off));
+}
+
+static int get_topic_name(struct loader *ld, const char *key, struct fy_node *v, struct pos p,
+			  char **out)
+{
+	char buf[96];
+	const char *s = want_scalar(ld, key, v, p, "a topic name");
+	if (!s)
+		return -EINVAL;
+	if (!is_topic_name(s)) {
+		ld_error(ld, p, key,
+			 "expected a topic name of 1 to 249 characters from a-z A-Z 0-9 . _ -, "
+			 "got %s",
+			 describe(v, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+	*out = ld_strdup(ld, s);
+	return 0;
+}
+
+static int set_topic(struct loader *ld, const struct config_entry *e, struct fy_node *v,
+		     struct pos p)
+{
+	static const char *const input_keys[] = {"name", "format", NULL};
+	static const char *const output_keys[] = {"name", NULL};
+	struct config_topic *t = field_ptr(ld->cfg, e->off);
+	char buf[96];
+	char *name = NULL;
+	int rc = 0;
+
+	if (!fy_node_is_mapping(v)) {
+		if (node_is_null(v) || !fy_node_is_scalar(v)) {
+			ld_error(ld, p, e->key, "expected a topic name or {name: ...%s}, got %s",
+				 (e->flags & CF_FORMAT) ? ", format: ..." : "",
+				 describe(v, buf, sizeof(buf)));
+			return -EINVAL;
+		}
+		if (get_topic_name(ld, e->key, v, p, &name))
+			return -EINVAL;
+		replace_str(&t->name, name);
+		return 0;
+	}
+
+	/* {name: ..., format: ...}: either may be left out and keeps its default. */
+	int format = (int)t->format;
+	void *iter = NULL;
+	struct fy_node_pair *pair;
+	while ((pair = fy_node_mapping_iterate(v, &iter))) {
+		struct fy_node *k = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
+		struct pos kp = node_pos(k, p), vp = node_pos(val, kp);
+		char sub[160];
+		if (node_is_null(k) || !fy_node_is_scalar(k)) {
+			ld_error(ld, kp, e->key, "expected a key name, got %s",
+				 describe(k, buf, sizeof(buf)));
+			rc = -EINVAL;
+			continue;
+		}
+		const char *ks = node_text(ld, k);
+		snprintf(sub, sizeof(sub), "%s.%s", e->key, ks);
+		if (!strcmp(ks, "name")) {
+			char *n = NULL;
+			if (get_topic_name(ld, sub, val, vp, &n)) {
+				rc = -EINVAL;
+				continue;
+			}
+			replace_str(&name, n);
+		} else if (!strcmp(ks, "format") && (e->flags & CF_FORMAT)) {
+			if (get_enum(ld, sub, format_names, val, vp, &format))
+				rc = -EINVAL;
+		} else if (!strcmp(ks, "format")) {
+			ld_error(
+				ld, kp, sub,
+				"format is allowed only for the input topics (kafka.topics.content, "
+				"kafka.topics.decisions)");
+			rc = -EINVAL;
+		} else {
+			unknown_sub_key(ld, kp, e->key, ks,
+					(e->flags & CF_FORMAT) ? input_keys : output_keys);
+			rc = -EINVAL;
+		}
+	}
+	if (rc) {
+		free(name);
+		return rc;
+	}
+	if (name)
+		replace_str(&t->name, name);
+	t->format = (enum config_format)format;
+	return 0;
+}
+
+/* A scalar, or {file: PATH} whose contents (less trailing newlines) are the
+ * value. "what" names the accepted forms for "expected ...". */
+static int get_secret(struct loader *ld, const char *key, struct fy_node *v, struct pos p,
+		      const char *what, char **out)
+{
+	static const char *const secret_keys[] = {"file", NULL};
+	char buf[96];
+	*out = NULL;
+	if (fy_node_is_scalar(v) && !node_is_null(v) && !fy_node_is_alias(v)) {
+		*out = ld_strdup(ld, node_text(ld, v));
+		return 0;
+	}
+	if (!fy_node_is_mapping(v)) {
+		ld_error(ld, p, key, "expected %s, got %s", what, describe(v, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+
+	void *iter = NULL;
+	struct fy_node_pair *pair;
+	struct fy_node *file = NULL;
+	struct pos fp = p;
+	int rc = 0;
+	while ((pair = fy_node_mapping_iterate(v, &iter))) {
+		struct fy_node *k = fy_node_pair_key(pair);
+		struct pos kp = node_pos(k, p);
+		if (node_is_null(k) || !fy_node_is_scalar(k)) {
+			ld_error(ld, kp, key, "expected a key name, got %s",
+				 describe(k, buf, sizeof(buf)));
+			rc = -EINVAL;
+		} else if (!strcmp(node_text(ld, k), "file")) {
+			file = fy_node_pair_value(pair);
+			fp = node_pos(file, kp);
+		} else {
+			unknown_sub_key(ld, kp, key, node_text(ld, k), secret_keys);
+			rc = -EINVAL;
+		}
+	}
+	if (rc)
+		return rc;
+
+	char sub[160];
+	snprintf(sub, sizeof(sub), "%s.file", key);
+	if (!file) { /* every other key was reported: the mapping is empty */
+		ld_error(ld, p, key, "expected %s, got an empty mapping", what);
+		return -EINVAL;
+	}
+	const char *path = want_scalar(ld, sub, file, fp, "a file path");
+	if (!path)
+		return -EINVAL;
+	if (!*path) {
+		ld_error(ld, fp, sub, "expected a file path, got \"\"");
+		return -EINVAL;
+	}
+	char *full = resolve_path(ld->cfg->dir, path);
+	if (!full) {
+		ld->oom = true;
+		return -ENOMEM;
+	}
+	char *data = NULL;
+	size_t len = 0;
+	rc = read_file(full, SECRET_FILE_MAX, &data, &len);
+	if (rc == -ENOMEM) {
+		ld->oom = true;
+	} else if (rc) {
+		ld_error(ld, fp, sub, "cannot read secret file \"%s\": %s", full, strerror(-rc));
+	} else {
+		while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+			data[--len] = '\0';
+		if (len == 0 || memchr(data, '\0', len)) {
+			ld_error(ld, fp, sub, "secret file \"%s\" is %s", full,
+				 len ? "binary (it holds a NUL byte)" : "empty");
+			rc = -EINVAL;
+		}
+	}
+	free(full);
+	if (rc) {
+		free(data);
+		return rc;
+	}
+	*out = data;
+	return 0;
+}
+
+static int set_secret(struct loader *ld, const struct config_entry *e, struct fy_node *v,
+		      struct pos p)
+{
+	char **slot = field_ptr(ld->cfg, e->off);
+	char *s;
+	if (node_is_null(v)) {
+		replace_str(slot, NULL);
+		return 0;
+	}
+	if (get_secret(ld, e->key, v, p, "a string or {file: PATH}", &s))
+		return -EINVAL;
+	if (s && !*s) {
+		free(s);
+		s = NULL;
+	}
+	replace_str(slot, s);
+	return 0;
+}
+
+static int set_strlist(struct loader *ld, const struct config_entry *e, struct fy_node *v,
+		       struct pos p)
+{
+	char ***slot = field_ptr(ld->cfg, e->off);
+	size_t *n_slot = field_ptr(ld->cfg, e->off_n);
+	char buf[96];
+	if (node_is_null(v))
+		return 0;
+	if (!fy_node_is_sequence(v)) {
+		ld_error(ld, p, e->key, "expected a sequence of strings, got %s",
+			 describe(v, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+	size_t n = (size_t)fy_node_sequence_item_count(v), i = 0;
+	char **list = calloc(n + 1, sizeof(*list));
+	int rc = 0;
+	if (!list) {
+		ld->oom = true;
+		return -ENOMEM;
+	}
+	void *iter = NULL;
+	struct fy_node *item;
+	for (; (item = fy_node_sequence_iterate(v, &iter)); i++) {
+		char key[160];
+		struct pos ip = node_pos(item, p);
+		snprintf(key, sizeof(key), "%s[%zu]", e->key, i);
+		const char *s = want_scalar(ld, key, item, ip, "a string");
+		if (!s) {
+			rc = -EINVAL;
+			continue;
+		}
+		if (!*s) {
+			ld_error(ld, ip, key, "expected a non-empty string, got \"\"");
+			rc = -EINVAL;
+			continue;
+		}
+		list[i] = (e->flags & CF_PATH) ? resolve_path(ld->cfg->dir, s) : strdup(s);
+		if (!list[i])
+			ld->oom = true;
+	}
+	if (rc || ld->oom) {
+		for (size_t j = 0; j < n; j++)
+			free(list[j]);
+		free(list);
+		return rc ? rc : -ENOMEM;
+	}
+	for (size_t j = 0; j < *n_slot; j++)
+		free((*slot)[j]);
+	free(*slot);
+	*slot = list;
+	*n_slot = n;
+	return 0;
+}
+
+static void free_properties(struct config_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+static int set_properties(struct loader *ld, const struct config_entry *e, struct fy_node *v,
+			  struct pos p)
+{
+	struct config_kv **slot = field_ptr(ld->cfg, e->off);
+	size_t *n_slot = field_ptr(ld->cfg, e->off_n);
+	char buf[96];
+	if (node_is_null(v))
+		return 0;
+	if (!fy_node_is_mapping(v)) {
+		ld_error(ld, p, e->key, "expected a mapping of librdkafka properties, got %s",
+			 describe(v, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+	size_t cap = (size_t)fy_node_mapping_item_count(v), n = 0;
+	struct config_kv *kv = calloc(cap ? cap : 1, sizeof(*kv));
+	int rc = 0;
+	if (!kv) {
+		ld->oom = true;
+		return -ENOMEM;
+	}
+	void *iter = NULL;
+	struct fy_node_pair *pair;
+	while ((pair = fy_node_mapping_iterate(v, &iter)) && n < cap) {
+		struct fy_node *k = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
+		struct pos kp = node_pos(k, p), vp = node_pos(val, kp);
+		const char *ks = want_scalar(ld, e->key, k, kp, "a property name");
+		if (!ks) {
+			rc = -EINVAL;
+			continue;
+		}
+		char key[256];
+		snprintf(key, sizeof(key), "%s.%s", e->key, ks);
+		if (!*ks) {
+			ld_error(ld, kp, e->key, "expected a property name, got \"\"");
+			rc = -EINVAL;
+			continue;
+		}
+		char *value;
+		if (get_secret(ld, key, val, vp, "a string, number, boolean or {file: PATH}",
+			       &value)) {
+			rc = -EINVAL;
+			continue;
+		}
+		kv[n].key = ld_strdup(ld, ks);
+		kv[n].value = value;
+		n++;
+	}
+	if (rc || ld->oom) {
+		free_properties(kv, n);
+		return rc ? rc : -ENOMEM;
+	}
+	free_properties(*slot, *n_slot);
+	*slot = kv;
+	*n_slot = n;
+	return 0;
+}
+
+static int set_entry(struct loader *ld, const struct config_entry *e, struct fy_node *v,
+		     struct pos p)
+{
+	switch (e->type) {
+	case CT_STRING:
+		return set_string(ld, e, v, p);
+	case CT_INT:
+	case CT_UINT32:
+	case CT_DURATION:
+		return set_number(ld, e, v, p);
+	case CT_ENUM:
+		return set_enum(ld, e, v, p);
+	case CT_STRLIST:
+		return set_strlist(ld, e, v, p);
+	case CT_PROPERTIES:
+		return set_properties(ld, e, v, p);
+	case CT_TOPIC:
+		return set_topic(ld, e, v, p);
+	case CT_SECRET:
+		return set_secret(ld, e, v, p);
+	}
+	return -EINVAL;
+}
+
+/* ---- the walk ---- */
+
+static const struct config_entry *entry_find(const char *path, size_t *idx)
+{
+	for (size_t i = 0; i < N_ENTRIES; i++) {
+		if (!strcmp(config_table[i].key, path)) {
+			*idx = i;
+			return &config_table[i];
+		}
+	}
+	return NULL;
+}
+
+static bool is_section(const char *path)
+{
+	size_t n = strlen(path);
+	for (size_t i = 0; i < N_ENTRIES; i++)
+		if (!strncmp(config_table[i].key, path, n) && config_table[i].key[n] == '.')
+			return true;
+	return false;
+}
+
+static void walk_mapping(struct loader *ld, struct fy_node *map, const char *prefix, struct pos at)
+{
+	char buf[96];
+	void *iter = NULL;
+	struct fy_node_pair *pair;
+	while ((pair = fy_node_mapping_iterate(map, &iter))) {
+		struct fy_node *k = fy_node_pair_key(pair), *v = fy_node_pair_value(pair);
+		struct pos kp = node_pos(k, at), vp = node_pos(v, kp);
+		if (node_is_null(k) || !fy_node_is_scalar(k) || fy_node_is_alias(k)) {
+			ld_error(ld, kp, prefix, "expected a key name, got %s",
+				 describe(k, buf, sizeof(buf)));
+			continue;
+		}
+		char *path;
+		const char *ks = node_text(ld, k);
+		if ((prefix ? asprintf(&path, "%s.%s", prefix, ks) : asprintf(&path, "%s", ks)) <
+		    0) {
+			ld->oom = true;
+			return;
+		}
+		size_t idx;
+		const struct config_entry *e = entry_find(path, &idx);
+		if (e) {
+			char msg[512];
+			if (set_entry(ld, e, v, vp) == 0) {
+				ld->at[idx] = vp;
+				if (e->validate && e->validate(ld->cfg, msg, sizeof(msg)))
+					ld_error(ld, vp, e->key, "%s", msg);
+			}
+		} else if (is_section(path)) {
+			if (fy_node_is_mapping(v))
+				walk_mapping(ld, v, path, vp);
+			else if (!node_is_null(v)) /* "redis:" alone is an empty section */
+				ld_error(ld, vp, path, "expected a mapping, got %s",
+					 describe(v, buf, sizeof(buf)));
+		} else {
+			unknown_table_key(ld, kp, path);
+		}
+		free(path);
+	}
+}
+
+/* Two roles sharing a topic would feed the daemon its own output, or mix
+ * record types for subscribers. */
+static void check_topics(struct loader *ld)
+{
+	for (size_t i = 0; i < N_ENTRIES; i++) {
+		if (config_table[i].type != CT_TOPIC)
+			continue;
+		const struct config_topic *a = field_ptr(ld->cfg, config_table[i].off);
+		for (size_t j = 0; j < i; j++) {
+			if (config_table[j].type != CT_TOPIC)
+				continue;
+			const struct config_topic *b = field_ptr(ld->cfg, config_table[j].off);
+			if (strcmp(a->name, b->name))
+				continue;
+			/* Blame whichever of the two comes later in the file. */
+			struct pos pi = ld->at[i], pj = ld->at[j];
+			bool later_i =
+				pi.line > pj.line || (pi.line == pj.line && pi.col >= pj.col);
+			size_t x = later_i ? i : j, y = later_i ? j : i;
+			ld_error(ld, ld->at[x], config_table[x].key,
+				 "topic \"%s\" is already used by %s; every topic must be distinct",
+				 a->name, config_table[y].key);
+		}
+	}
+}
+
+/* ---- the document ---- */
+
+static void diag_discard(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+	(void)diag;
+	(void)user;
+	(void)buf;
+	(void)len;
+}
+
+/* Moves libfyaml's collected errors into ours, positioned; returns how many. */
+static size_t take_diag_errors(struct loader *ld, struct fy_diag *diag)
+{
+	void *iter = NULL;
+	struct fy_diag_error *de;
+	size_t n = 0;
+	while ((de = fy_diag_errors_iterate(diag, &iter))) {
+		if (de->type < FYET_ERROR)
+			continue;
+		/* fy_diag_error positions are 1-based already. */
+		struct pos p = {de->line > 0 ? de->line : 0, de->line > 0 ? de->column : 0};
+		ld_error(ld, p, NULL, "invalid YAML: %s", de->msg ? de->msg : "syntax error");
+		n++;
+	}
+	return n;
+}
+
+static void load_document(struct loader *ld, const char *text, size_t len)
+{
+	struct fy_diag_cfg dcfg;
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.output_fn = diag_discard;
+	dcfg.colorize = false;
+	struct fy_diag *diag = fy_diag_create(&dcfg);
+	if (!diag) {
+		ld->oom = true;
+		return;
+	}
+	fy_diag_set_collect_errors(diag, true);
+	struct fy_parse_cfg pcfg = {
+		.flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT,
+		.diag = diag,
+	};
+	struct fy_parser *fyp = fy_parser_create(&pcfg);
+	if (!fyp || fy_parser_set_string(fyp, text, len)) {
+		ld->oom = true;
+		goto out;
+	}
+
+	struct fy_document *fyd = fy_parse_load_document(fyp);
+	if (!fyd) {
+		/* No document at all is an empty file: the defaults. */
+		if ((fy_parser_get_stream_error(fyp) || fy_diag_got_error(diag)) &&
+		    take_diag_errors(ld, diag) == 0)
+			ld_error(ld, (struct pos){0, 0}, NULL, "invalid YAML");
+		goto out;
+	}
+	struct fy_node *root = fy_document_root(fyd);
+	struct pos start = {1, 1};
+	char buf[96];
+	if (root && fy_node_is_mapping(root))
+		walk_mapping(ld, root, NULL, start);
+	else if (root && !node_is_null(root))
+		ld_error(
+			ld, node_pos(root, start), NULL,
+			"expected a mapping of sections (kafka, redis, ...) at the top level, got %s",
+			describe(root, buf, sizeof(buf)));
+	fy_parse_document_destroy(fyp, fyd);
+
+	fyd = fy_parse_load_document(fyp);
+	if (fyd) {
+		struct fy_node *r2 = fy_document_root(fyd);
+		ld_error(ld, r2 ? node_pos(r2, (struct pos){0, 0}) : (struct pos){0, 0}, NULL,
+			 "expected one YAML document, found a second one");
+		fy_parse_document_destroy(fyp, fyd);
+	} else if (fy_parser_get_stream_error(fyp) || fy_diag_got_error(diag)) {
+		if (take_diag_errors(ld, diag) == 0)
+			ld_error(ld, (struct pos){0, 0}, NULL, "invalid YAML");
+	}
+out:
+	fy_parser_destroy(fyp);
+	fy_diag_destroy(diag);
+}
+
+/* ---- public ---- */
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+static void apply_default(struct config *cfg, const struct config_entry *e, bool *oom)
+{
+	void *f = field_ptr(cfg, e->off);
+	switch (e->type) {
+	case CT_STRING:
+	case CT_SECRET:
+		*(char **)f = e->def_str ? strdup(e->def_str) : NULL;
+		*oom |= e->def_str && !*(char **)f;
+		break;
+	case CT_INT:
+	case CT_ENUM:
+		*(int *)f = (int)e->def;
+		break;
+	case CT_UINT32:
+	case CT_DURATION:
+		*(uint32_t *)f = (uint32_t)e->def;
+		break;
+	case CT_TOPIC:
+		((struct config_topic *)f)->name = strdup(e->def_str);
+		((struct config_topic *)f)->format = (enum config_format)e->def;
+		*oom |= !((struct config_topic *)f)->name;
+		break;
+	case CT_STRLIST:
+	case CT_PROPERTIES:
+		*(void **)f = NULL;
+		*(size_t *)field_ptr(cfg, e->off_n) = 0;
+		break;
+	}
+}
+
+struct config *config_default(const char *path)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	bool oom = false;
+	char msg[512];
+	if (!cfg)
+		return NULL;
+	cfg->path = path ? strdup(path) : NULL;
+	cfg->dir = path ? dir_of(path) : strdup(".");
+	oom = (path && !cfg->path) || !cfg->dir;
+	for (size_t i = 0; i < N_ENTRIES; i++)
+		apply_default(cfg, &config_table[i], &oom);
+	for (size_t i = 0; i < N_ENTRIES && !oom; i++) {
+		/* Validators derive fields too (kafka.mock_brokers). */
+		int rc = config_table[i].validate ?
+				 config_table[i].validate(cfg, msg, sizeof(msg)) :
+				 0;
+		assert(rc == 0 && "a default fails its own validator");
+		(void)rc;
+	}
+	if (oom) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+void config_free(struct config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < N_ENTRIES; i++) {
+		const struct config_entry *e = &config_table[i];
+		void *f = field_ptr(cfg, e->off);
+		switch (e->type) {
+		case CT_STRING:
+		case CT_SECRET:
+			free(*(char **)f);
+			break;
+		case CT_TOPIC:
+			free(((struct config_topic *)f)->name);
+			break;
+		case CT_STRLIST:
+			for (size_t j = 0; j < *(size_t *)field_ptr(cfg, e->off_n); j++)
+				free((*(char ***)f)[j]);
+			free(*(char ***)f);
+			break;
+		case CT_PROPERTIES:
+			free_properties(*(struct config_kv **)f,
+					*(size_t *)field_ptr(cfg, e->off_n));
+			break;
+		default:
+			break;
+		}
+	}
+	free(cfg->path);
+	free(cfg->dir);
+	free(cfg);
+}
+
+int config_load(const char *path, struct config **out, struct config_errors *errs)
+{
+	if (!path || !out || !errs)
+		return -EINVAL;
+	*out = NULL;
+
+	char *text = NULL;
+	size_t len = 0;
+	int rc = read_file(path, CONFIG_FILE_MAX, &text, &len);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc) {
+		config_errors_add(errs, path, 0, 0, NULL, "cannot read the config file: %s",
+				  strerror(-rc));
+		return rc == -ENOENT ? -ENOENT : -EIO;
+	}
+
+	struct loader ld = {.errs = errs, .file = path};
+	size_t n_before = errs->n;
+	ld.cfg = config_default(path);
+	if (!ld.cfg) {
+		free(text);
+		return -ENOMEM;
+	}
+	load_document(&ld, text, len);
+	if (!ld.oom)
+		check_topics(&ld);
+	free(text);
+
+	if (ld.oom) {
+		config_free(ld.cfg);
+		return -ENOMEM;
+	}
+	if (errs->n > n_before) {
+		config_free(ld.cfg);
+		return -EINVAL;
+	}
+	*out = ld.cfg;
+	return 0;
+}
+
+const char *config_format_name(enum config_format f)
+{
+	return (unsigned)f < sizeof(format_names) / sizeof(format_names[0]) - 1 ? format_names[f] :
+										  "?";
+}

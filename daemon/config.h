@@ -1,0 +1,108 @@
+/* The daemon's configuration: one YAML file, parsed and validated as one table. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+
+/* Wire format of a Kafka input topic. */
+enum config_format { CONFIG_FORMAT_PROTOBUF = 0, CONFIG_FORMAT_JSON };
+
+struct config_topic {
+	char *name;
+	enum config_format format; /* meaningful for input topics only */
+};
+
+/* One librdkafka property; a value given as {file: PATH} has been read already. */
+struct config_kv {
+	char *key;
+	char *value;
+};
+
+struct config {
+	char *path; /* the file this was loaded from, as given */
+	char *dir;  /* its directory: relative paths in the file resolve against it */
+
+	struct {
+		char *brokers;       /* "mock", "mock:N" or a bootstrap list */
+		int mock_brokers;    /* N of "mock:N" (1 for "mock"); 0 when not mock */
+		int mock_partitions; /* partitions of each topic the embedded mock creates */
+		char *group_id;
+		char *client_id;
+		struct config_kv *properties; /* passed to both consumer and producer */
+		size_t n_properties;
+		struct {
+			struct config_topic content, decisions;                      /* inputs */
+			struct config_topic escalations, audit, appeals, deadletter; /* outputs */
+		} topics;
+	} kafka;
+
+	struct {
+		char *address;  /* "host:port" or a unix socket path (starts with '/') */
+		char *username; /* ACL user, NULL for none */
+		char *password; /* NULL for none; {file: PATH} already read */
+		int db;
+		uint32_t connect_timeout_ms;
+		uint32_t command_timeout_ms;
+		char *prefix; /* key prefix, default "arbiter:" */
+	} redis;
+
+	struct {
+		char **files; /* resolved against dir */
+		size_t n_files;
+	} rules;
+
+	struct {
+		uint32_t max_inflight; /* messages between poll and commit, all partitions */
+		uint32_t commit_interval_ms;
+		uint32_t drain_timeout_ms;     /* shutdown: how long in-flight work may finish */
+		uint32_t deadletter_max_bytes; /* raw bytes kept in a DeadLetter */
+		uint32_t poll_batch;           /* messages handled per loop iteration */
+	} pipeline;
+
+	struct {
+		enum log_level level;
+	} log;
+
+	struct {
+		char *listen; /* "host:port"; NULL or "" disables the HTTP endpoint */
+	} metrics;
+};
+
+/* One validation error, positioned in the file that caused it. */
+struct config_error {
+	char *file;
+	int line;  /* 1-based; 0 when the error has no position (file unreadable) */
+	int col;   /* 1-based */
+	char *key; /* dotted path, e.g. "kafka.topics.content.format"; may be NULL */
+	char *msg; /* what was expected and what was found */
+};
+
+struct config_errors {
+	struct config_error *v;
+	size_t n, cap;
+};
+
+/* Loads and validates PATH. On success returns 0 and sets *out (free with
+ * config_free). On failure returns -EINVAL (or -ENOENT/-EIO for an unreadable
+ * file), leaves *out NULL and appends every error found to errs, not only the
+ * first. No network or Kafka/Redis access happens here. */
+int config_load(const char *path, struct config **out, struct config_errors *errs);
+
+/* Built-in defaults, as if loaded from an empty file at PATH (may be NULL). */
+struct config *config_default(const char *path);
+
+void config_free(struct config *cfg);
+
+/* Prints "file:line:col: key: msg" per error, one per line. */
+void config_errors_print(const struct config_errors *errs, FILE *out);
+void config_errors_clear(struct config_errors *errs);
+
+/* Appends an error; copies every string. Used by other loaders (rules) too. */
+void config_errors_add(struct config_errors *errs, const char *file, int line, int col,
+		       const char *key, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+const char *config_format_name(enum config_format f);

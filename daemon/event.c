@@ -1,0 +1,377 @@
+/* Decoding and validation of input messages (content events, moderation decisions). */
+#include "event.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pbjson.h"
+
+#define EVENT_PATH_MAX 128
+#define EVENT_QUOTE_MAX 40
+
+/* A walk over a decoded message, with the dotted path of where it is. */
+struct event_walk {
+	char *reason;
+	size_t plen;
+	char path[EVENT_PATH_MAX];
+};
+
+static int event_fail(char reason[EVENT_REASON_MAX], const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int event_fail(char reason[EVENT_REASON_MAX], const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, EVENT_REASON_MAX, fmt, ap);
+	va_end(ap);
+	/* Reasons go into protobuf strings and JSON: a cut character must not break them. */
+	pbjson_utf8_scrub(reason);
+	return -EINVAL;
+}
+
+static size_t event_path_push(struct event_walk *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static size_t event_path_push(struct event_walk *w, const char *fmt, ...)
+{
+	size_t old = w->plen;
+	va_list ap;
+
+	if (old < sizeof(w->path) - 1) {
+		va_start(ap, fmt);
+		int n = vsnprintf(w->path + old, sizeof(w->path) - old, fmt, ap);
+		va_end(ap);
+		if (n > 0) {
+			size_t end = old + (size_t)n;
+			w->plen = end < sizeof(w->path) - 1 ? end : sizeof(w->path) - 1;
+		}
+	}
+	return old;
+}
+
+static void event_path_pop(struct event_walk *w, size_t old)
+{
+	w->plen = old;
+	w->path[old] = '\0';
+}
+
+static int event_check_message(struct event_walk *w, const ProtobufCMessage *m);
+
+/* Element size in a repeated field, for the types the walk looks into (0: skip). */
+static size_t event_elt_size(ProtobufCType type)
+{
+	switch (type) {
+	case PROTOBUF_C_TYPE_ENUM:
+		return sizeof(int);
+	case PROTOBUF_C_TYPE_STRING:
+		return sizeof(char *);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(ProtobufCMessage *);
+	default:
+		return 0;
+	}
+}
+
+/* One value of field F at SRC: enums known, strings UTF-8, sub-messages recursively. */
+static int event_check_value(struct event_walk *w, const ProtobufCFieldDescriptor *f,
+			     const void *src)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_ENUM: {
+		int v = *(const int *)src;
+		if (!protobuf_c_enum_descriptor_get_value(f->descriptor, v))
+			return event_fail(w->reason, "unknown enum value %d for field '%s'", v,
+					  w->path);
+		return 0;
+	}
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *s = *(char *const *)src;
+		if (s && !pbjson_utf8_valid(s, strlen(s)))
+			return event_fail(w->reason, "field '%s' is not valid UTF-8", w->path);
+		return 0;
+	}
+	case PROTOBUF_C_TYPE_MESSAGE: {
+		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)src;
+		return sub ? event_check_message(w, sub) : 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+static int event_check_map(struct event_walk *w, const ProtobufCFieldDescriptor *f,
+			   ProtobufCMessage *const *arr, size_t n)
+{
+	const ProtobufCMessageDescriptor *ed = f->descriptor;
+	const ProtobufCFieldDescriptor *kf = &ed->fields[0], *vf = &ed->fields[1];
+	char q[EVENT_QUOTE_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *e = (const char *)arr[i];
+		size_t old;
+		if (!e)
+			continue;
+		if (kf->type == PROTOBUF_C_TYPE_STRING) {
+			const char *k = *(char *const *)(e + kf->offset);
+			if (!k)
+				k = "";
+			if (!pbjson_utf8_valid(k, strlen(k)))
+				return event_fail(w->reason,
+						  "field '%s' has a key that is not valid UTF-8",
+						  w->path);
+			old = event_path_push(w, "[%s]", pbjson_quote(q, sizeof(q), k, strlen(k)));
+		} else {
+			old = event_path_push(w, "[%zu]", i);
+		}
+		int rc = event_check_value(w, vf, e + vf->offset);
+		if (rc < 0)
+			return rc;
+		event_path_pop(w, old);
+	}
+	return 0;
+}
+
+/* Walks every field of M generically, so content events and decisions share one check. */
+static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *desc = m->descriptor;
+	const char *base = (const char *)m;
+
+	for (unsigned i = 0; i < desc->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+		int rc = 0;
+
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		size_t old = w->plen ? event_path_push(w, ".%s", f->name) :
+				       event_path_push(w, "%s", f->name);
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			const char *arr = *(char *const *)(base + f->offset);
+			if (n > 0 && arr && pbjson_is_map_field(f)) {
+				rc = event_check_map(w, f, (ProtobufCMessage *const *)arr, n);
+			} else if (n > 0 && arr) {
+				size_t sz = event_elt_size(f->type);
+				for (size_t j = 0; sz && j < n && rc == 0; j++) {
+					size_t o = event_path_push(w, "[%zu]", j);
+					rc = event_check_value(w, f, arr + j * sz);
+					if (rc == 0)
+						event_path_pop(w, o);
+				}
+			}
+		} else {
+			rc = event_check_value(w, f, base + f->offset);
+		}
+		if (rc < 0)
+			return rc;
+		event_path_pop(w, old);
+	}
+	return 0;
+}
+
+/* Every enum value known to its descriptor (proto3 enums are open: unpack keeps
+ * any number) and every string valid UTF-8, at any depth. */
+static int event_check_fields(const ProtobufCMessage *m, char reason[EVENT_REASON_MAX])
+{
+	struct event_walk w = {.reason = reason};
+	return event_check_message(&w, m);
+}
+
+static bool event_is_alpha(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static bool event_is_alnum(char c)
+{
+	return event_is_alpha(c) || (c >= '0' && c <= '9');
+}
+
+/* BCP-47-ish: [A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*, e.g. "sw", "bs-Latn", "zh-Hant-TW". */
+static bool event_lang_ok(const char *s)
+{
+	size_t n = 0;
+
+	while (event_is_alpha(s[n]))
+		n++;
+	if (n < 2 || n > 3)
+		return false;
+	s += n;
+	while (*s == '-') {
+		s++;
+		n = 0;
+		while (event_is_alnum(s[n]))
+			n++;
+		if (n < 1 || n > 8)
+			return false;
+		s += n;
+	}
+	return *s == '\0';
+}
+
+/* ISO 3166-1 alpha-2 shape: two uppercase ASCII letters. */
+static bool event_country_ok(const char *s)
+{
+	return s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] == '\0';
+}
+
+static int event_check_lang_country(const char *field_lang, const char *lang,
+				    const char *field_country, const char *country,
+				    char reason[EVENT_REASON_MAX])
+{
+	char q[EVENT_QUOTE_MAX];
+
+	if (lang && lang[0] && !event_lang_ok(lang))
+		return event_fail(reason, "field '%s': %s is not a BCP-47 language tag", field_lang,
+				  pbjson_quote(q, sizeof(q), lang, strlen(lang)));
+	if (country && country[0] && !event_country_ok(country))
+		return event_fail(reason, "field '%s': %s is not an ISO 3166-1 alpha-2 code",
+				  field_country,
+				  pbjson_quote(q, sizeof(q), country, strlen(country)));
+	return 0;
+}
+
+/* Turns VALUE into a message of type DESC per FMT; the reason says why not. */
+static int event_decode(const ProtobufCMessageDescriptor *desc, enum config_format fmt,
+			const void *value, size_t len, ProtobufCMessage **out,
+			char reason[EVENT_REASON_MAX])
+{
+	*out = NULL;
+	reason[0] = '\0';
+	if (len == 0 || !value)
+		return event_fail(reason, "empty message");
+	if (fmt == CONFIG_FORMAT_JSON) {
+		int rc = pbjson_decode_text(desc, value, len, out, reason, EVENT_REASON_MAX);
+		if (rc == -ENOMEM)
+			return rc;
+		return rc < 0 ? -EINVAL : 0;
+	}
+	*out = protobuf_c_message_unpack(desc, NULL, len, value);
+	if (!*out)
+		return event_fail(reason, "undecodable protobuf (%zu bytes)", len);
+	return 0;
+}
+
+static int event_validate_content(const Arbiter__V1__ContentEvent *ev,
+				  char reason[EVENT_REASON_MAX])
+{
+	if (!ev->event_id || !ev->event_id[0])
+		return event_fail(reason, "missing event_id");
+	if (!ev->content_id || !ev->content_id[0])
+		return event_fail(reason, "missing content_id");
+	int rc = event_check_fields(&ev->base, reason);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < ev->n_signals; i++) {
+		const Arbiter__V1__ContentEvent__SignalsEntry *s = ev->signals[i];
+		if (s && !isfinite(s->value))
+			return event_fail(reason, "signal '%.64s' is not a finite number",
+					  s->key ? s->key : "");
+	}
+	return event_check_lang_country("lang", ev->lang, "country", ev->country, reason);
+}
+
+static const char *event_kind_name(int kind)
+{
+	const ProtobufCEnumValue *v =
+		protobuf_c_enum_descriptor_get_value(&arbiter__v1__decision_kind__descriptor, kind);
+	return v ? v->name : "?";
+}
+
+static int event_validate_decision(const Arbiter__V1__ModerationDecision *d,
+				   char reason[EVENT_REASON_MAX])
+{
+	if (!d->decision_id || !d->decision_id[0])
+		return event_fail(reason, "missing decision_id");
+	if (!d->content_id || !d->content_id[0])
+		return event_fail(reason, "missing content_id");
+	int rc = event_check_fields(&d->base, reason);
+	if (rc < 0)
+		return rc;
+	switch (d->kind) {
+	case ARBITER__V1__DECISION_KIND__DECISION_KIND_UNSPECIFIED:
+		return event_fail(reason, "missing kind");
+	case ARBITER__V1__DECISION_KIND__ACTION:
+		if (d->action == ARBITER__V1__ACTION__ACTION_UNSPECIFIED)
+			return event_fail(reason, "missing action (required for ACTION)");
+		break;
+	case ARBITER__V1__DECISION_KIND__APPEAL_FILED:
+	case ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED:
+		if (!d->appeal_id || !d->appeal_id[0])
+			return event_fail(reason, "missing appeal_id (required for %s)",
+					  event_kind_name(d->kind));
+		if (d->kind == ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED &&
+		    d->appeal_outcome == ARBITER__V1__APPEAL_OUTCOME__APPEAL_OUTCOME_UNSPECIFIED)
+			return event_fail(reason,
+					  "missing appeal_outcome (required for APPEAL_RESOLVED)");
+		break;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < d->n_territorial_scope; i++) {
+		char field[40];
+		snprintf(field, sizeof(field), "territorial_scope[%zu]", i);
+		rc = event_check_lang_country("lang", NULL, field, d->territorial_scope[i], reason);
+		if (rc < 0)
+			return rc;
+	}
+	return event_check_lang_country("lang", d->lang, "country", d->country, reason);
+}
+
+int event_content_decode(enum config_format fmt, const void *value, size_t len,
+			 Arbiter__V1__ContentEvent **out, char reason[EVENT_REASON_MAX])
+{
+	ProtobufCMessage *m;
+
+	*out = NULL;
+	int rc = event_decode(&arbiter__v1__content_event__descriptor, fmt, value, len, &m, reason);
+	if (rc < 0)
+		return rc;
+	Arbiter__V1__ContentEvent *ev = (Arbiter__V1__ContentEvent *)m;
+	rc = event_validate_content(ev, reason);
+	if (rc < 0) {
+		event_content_free(ev);
+		return rc;
+	}
+	*out = ev;
+	return 0;
+}
+
+void event_content_free(Arbiter__V1__ContentEvent *ev)
+{
+	if (ev)
+		protobuf_c_message_free_unpacked(&ev->base, NULL);
+}
+
+int event_decision_decode(enum config_format fmt, const void *value, size_t len,
+			  Arbiter__V1__ModerationDecision **out, char reason[EVENT_REASON_MAX])
+{
+	ProtobufCMessage *m;
+
+	*out = NULL;
+	int rc = event_decode(&arbiter__v1__moderation_decision__descriptor, fmt, value, len, &m,
+			      reason);
+	if (rc < 0)
+		return rc;
+	Arbiter__V1__ModerationDecision *d = (Arbiter__V1__ModerationDecision *)m;
+	rc = event_validate_decision(d, reason);
+	if (rc < 0) {
+		event_decision_free(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+void event_decision_free(Arbiter__V1__ModerationDecision *d)
+{
+	if (d)
+		protobuf_c_message_free_unpacked(&d->base, NULL);
+}

@@ -1,0 +1,497 @@
+/* Kafka on the libuv loop: librdkafka queues woken through eventfds polled by uv_poll. */
+#include "kafka.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* One librdkafka queue whose wake-ups arrive on an eventfd watched by the loop. */
+struct kafka_wake {
+	int fd;
+	uv_poll_t poll;
+	struct kafka *k;
+};
+
+struct kafka {
+	uv_loop_t *loop;
+	struct kafka_handlers h;
+	rd_kafka_t *consumer;
+	rd_kafka_t *producer;
+	rd_kafka_queue_t *cq; /* consumer queue; the consumer's main queue forwards here */
+	rd_kafka_queue_t *pq; /* producer main queue: delivery reports, errors */
+	struct kafka_wake cwake, pwake;
+	uv_idle_t more;       /* re-enters the consumer drain when a batch was capped */
+	int open_handles;
+	rd_kafka_topic_t *out[KAFKA_OUT__COUNT];
+	char *in_names[KAFKA_IN__COUNT];
+	const rd_kafka_topic_t *in_rkt[KAFKA_IN__COUNT]; /* cached by pointer once seen */
+	rd_kafka_message_t **batch;
+	size_t batch_cap;
+	bool paused;
+	bool closed;
+};
+
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	enum log_level l = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO
+											: LOG_DEBUG;
+	log_write(l, "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct kafka *k = opaque;
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		char why[512];
+		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof(why));
+		log_error("kafka", "%s: fatal error %s: %s", rd_kafka_name(rk),
+			  rd_kafka_err2name(orig), why);
+		if (k->h.fatal)
+			k->h.fatal(k->h.opaque, why);
+		return;
+	}
+	/* Everything else (brokers down, transport errors) librdkafka retries
+	 * by itself; it is worth a warning, not an action. */
+	log_warn("kafka", "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
+}
+
+static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+	struct kafka *k = opaque;
+	k->h.delivered(k->h.opaque, msg);
+}
+
+static void kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			    rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	struct kafka *k = opaque;
+	if (k->h.committed)
+		k->h.committed(k->h.opaque, err, offsets);
+}
+
+static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			       rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct kafka *k = opaque;
+	bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	rd_kafka_error_t *error = NULL;
+	rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+	switch (err) {
+	case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+		log_info("kafka", "assigned %d partition(s)", parts->cnt);
+		k->h.assigned(k->h.opaque, parts);
+		if (cooperative)
+			error = rd_kafka_incremental_assign(rk, parts);
+		else
+			aerr = rd_kafka_assign(rk, parts);
+		if (k->paused)
+			rd_kafka_pause_partitions(rk, parts);
+		break;
+	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+		log_info("kafka", "revoking %d partition(s)", parts->cnt);
+		k->h.revoked(k->h.opaque, parts);
+		if (cooperative)
+			error = rd_kafka_incremental_unassign(rk, parts);
+		else
+			aerr = rd_kafka_assign(rk, NULL);
+		break;
+	default:
+		log_error("kafka", "rebalance failed: %s", rd_kafka_err2str(err));
+		k->h.revoked(k->h.opaque, parts);
+		aerr = rd_kafka_assign(rk, NULL);
+		break;
+	}
+	if (error) {
+		log_error("kafka", "incremental (un)assign failed: %s", rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+	} else if (aerr) {
+		log_error("kafka", "(un)assign failed: %s", rd_kafka_err2str(aerr));
+	}
+}
+
+static int kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value)
+{
+	char err[512];
+	if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+		log_error("kafka", "property %s: %s", key, err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Builds a client config: our defaults, then the operator's properties, so
+ * that an operator can override anything but the settings the reliability
+ * contract depends on, which are set last. */
+static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg,
+				   const char *bootstrap, bool consumer)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char buf[32];
+	int rc = 0;
+
+	rc |= kafka_set(conf, "bootstrap.servers", bootstrap);
+	rc |= kafka_set(conf, "client.id", cfg->kafka.client_id);
+	if (consumer) {
+		rc |= kafka_set(conf, "group.id", cfg->kafka.group_id);
+		rc |= kafka_set(conf, "auto.offset.reset", "earliest");
+		/* Bounds pre-fetched memory (the default is 64 MiB). */
+		rc |= kafka_set(conf, "queued.max.messages.kbytes", "16384");
+	} else {
+		rc |= kafka_set(conf, "linger.ms", "5");
+		snprintf(buf, sizeof(buf), "%u",
+			 cfg->pipeline.max_inflight * 4 > 100000 ? cfg->pipeline.max_inflight * 4
+								  : 100000);
+		rc |= kafka_set(conf, "queue.buffering.max.messages", buf);
+	}
+	for (size_t i = 0; i < cfg->kafka.n_properties; i++)
+		rc |= kafka_set(conf, cfg->kafka.properties[i].key, cfg->kafka.properties[i].value);
+	if (consumer) {
+		/* Offsets are stored and committed by the pipeline only once
+		 * every side effect of a message is acknowledged. */
+		rc |= kafka_set(conf, "enable.auto.commit", "false");
+		rc |= kafka_set(conf, "enable.auto.offset.store", "false");
+		rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
+		rd_kafka_conf_set_offset_commit_cb(conf, kafka_commit_cb);
+	} else {
+		rc |= kafka_set(conf, "enable.idempotence", "true");
+		/* Retry for ever: a record is never dropped by the client, and
+		 * its input offset stays uncommitted until it is acknowledged. */
+		rc |= kafka_set(conf, "message.timeout.ms", "0");
+		rd_kafka_conf_set_dr_msg_cb(conf, kafka_dr_cb);
+	}
+	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+	rd_kafka_conf_set_opaque(conf, k);
+	if (rc) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+static void kafka_more_cb(uv_idle_t *idle);
+
+static void kafka_consumer_drain(struct kafka *k)
+{
+	if (k->closed)
+		return;
+	ssize_t n = rd_kafka_consume_batch_queue(k->cq, 0, k->batch, k->batch_cap);
+	if (n < 0) {
+		log_error("kafka", "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		rd_kafka_message_t *m = k->batch[i];
+		enum kafka_input in = KAFKA_IN__COUNT;
+		for (int t = 0; t < KAFKA_IN__COUNT && m->rkt; t++) {
+			if (k->in_rkt[t] == m->rkt) {
+				in = (enum kafka_input)t;
+				break;
+			}
+			if (!k->in_rkt[t] && strcmp(rd_kafka_topic_name(m->rkt), k->in_names[t]) == 0) {
+				k->in_rkt[t] = m->rkt;
+				in = (enum kafka_input)t;
+				break;
+			}
+		}
+		if (m->err) {
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				log_warn("kafka", "consumer: %s", rd_kafka_message_errstr(m));
+			rd_kafka_message_destroy(m);
+			continue;
+		}
+		if (in == KAFKA_IN__COUNT) {
+			log_error("kafka", "message from unexpected topic %s",
+				  m->rkt ? rd_kafka_topic_name(m->rkt) : "?");
+			rd_kafka_message_destroy(m);
+			continue;
+		}
+		k->h.message(k->h.opaque, in, m);
+	}
+	/* A full batch means more may be waiting, and librdkafka wakes us only
+	 * when its queue goes from empty to non-empty: come back next turn. */
+	if ((size_t)n == k->batch_cap)
+		uv_idle_start(&k->more, kafka_more_cb);
+	else
+		uv_idle_stop(&k->more);
+}
+
+static void kafka_more_cb(uv_idle_t *idle)
+{
+	kafka_consumer_drain(idle->data);
+}
+
+/* Clears the eventfd; its count does not matter, only that it woke us. */
+static void kafka_wake_clear(struct kafka_wake *w)
+{
+	uint64_t v;
+	ssize_t r = read(w->fd, &v, sizeof(v));
+	(void)r;
+}
+
+static void kafka_consumer_ready(uv_poll_t *p, int status, int events)
+{
+	struct kafka_wake *w = p->data;
+	kafka_wake_clear(w);
+	kafka_consumer_drain(w->k);
+}
+
+static void kafka_producer_ready(uv_poll_t *p, int status, int events)
+{
+	struct kafka_wake *w = p->data;
+	kafka_wake_clear(w);
+	/* Serves every delivery report queued now; later ones wake us again. */
+	rd_kafka_poll(w->k->producer, 0);
+}
+
+static int kafka_wake_init(struct kafka *k, struct kafka_wake *w, rd_kafka_queue_t *q,
+			   uv_poll_cb cb)
+{
+	static const uint64_t one = 1; /* an eventfd write must be 8 bytes */
+	w->k = k;
+	w->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->fd < 0)
+		return -errno;
+	int rc = uv_poll_init(k->loop, &w->poll, w->fd);
+	if (rc < 0) {
+		close(w->fd);
+		w->fd = -1;
+		return rc;
+	}
+	k->open_handles++;
+	w->poll.data = w;
+	rd_kafka_queue_io_event_enable(q, w->fd, &one, sizeof(one));
+	return uv_poll_start(&w->poll, UV_READABLE, cb);
+}
+
+int kafka_new(uv_loop_t *loop, const struct config *cfg, const char *bootstrap,
+	      const struct kafka_handlers *h, struct kafka **out)
+{
+	char err[512];
+	int rc = -ENOMEM;
+	struct kafka *k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->loop = loop;
+	k->h = *h;
+	k->cwake.fd = k->pwake.fd = -1;
+	k->batch_cap = cfg->pipeline.poll_batch;
+	k->batch = calloc(k->batch_cap, sizeof(*k->batch));
+	k->in_names[KAFKA_IN_CONTENT] = strdup(cfg->kafka.topics.content.name);
+	k->in_names[KAFKA_IN_DECISIONS] = strdup(cfg->kafka.topics.decisions.name);
+	if (!k->batch || !k->in_names[0] || !k->in_names[1])
+		goto fail;
+
+	rc = -EINVAL;
+	rd_kafka_conf_t *cconf = kafka_conf(k, cfg, bootstrap, true);
+	if (!cconf)
+		goto fail;
+	k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, err, sizeof(err));
+	if (!k->consumer) {
+		log_error("kafka", "cannot create consumer: %s", err);
+		rd_kafka_conf_destroy(cconf);
+		goto fail;
+	}
+	rd_kafka_conf_t *pconf = kafka_conf(k, cfg, bootstrap, false);
+	if (!pconf)
+		goto fail;
+	k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
+	if (!k->producer) {
+		log_error("kafka", "cannot create producer: %s", err);
+		rd_kafka_conf_destroy(pconf);
+		goto fail;
+	}
+
+	const char *outs[KAFKA_OUT__COUNT] = {
+		[KAFKA_OUT_ESCALATIONS] = cfg->kafka.topics.escalations.name,
+		[KAFKA_OUT_AUDIT] = cfg->kafka.topics.audit.name,
+		[KAFKA_OUT_APPEALS] = cfg->kafka.topics.appeals.name,
+		[KAFKA_OUT_DEADLETTER] = cfg->kafka.topics.deadletter.name,
+	};
+	for (int i = 0; i < KAFKA_OUT__COUNT; i++) {
+		k->out[i] = rd_kafka_topic_new(k->producer, outs[i], NULL);
+		if (!k->out[i]) {
+			log_error("kafka", "topic %s: %s", outs[i],
+				  rd_kafka_err2str(rd_kafka_last_error()));
+			goto fail;
+		}
+	}
+
+	/* Rebalances, commit results and errors all come through the consumer
+	 * queue, so one wake-up source serves the whole consumer. */
+	rd_kafka_poll_set_consumer(k->consumer);
+	k->cq = rd_kafka_queue_get_consumer(k->consumer);
+	k->pq = rd_kafka_queue_get_main(k->producer);
+	rc = uv_idle_init(loop, &k->more);
+	if (rc < 0)
+		goto fail;
+	k->open_handles++;
+	k->more.data = k;
+	rc = kafka_wake_init(k, &k->cwake, k->cq, kafka_consumer_ready);
+	if (rc < 0)
+		goto fail;
+	rc = kafka_wake_init(k, &k->pwake, k->pq, kafka_producer_ready);
+	if (rc < 0)
+		goto fail;
+	*out = k;
+	return 0;
+fail:
+	kafka_free(k);
+	return rc;
+}
+
+int kafka_subscribe(struct kafka *k)
+{
+	rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
+	for (int i = 0; i < KAFKA_IN__COUNT; i++)
+		rd_kafka_topic_partition_list_add(topics, k->in_names[i], RD_KAFKA_PARTITION_UA);
+	rd_kafka_resp_err_t err = rd_kafka_subscribe(k->consumer, topics);
+	rd_kafka_topic_partition_list_destroy(topics);
+	if (err) {
+		log_error("kafka", "subscribe: %s", rd_kafka_err2str(err));
+		return -EIO;
+	}
+	log_info("kafka", "subscribed to %s and %s as group member", k->in_names[0], k->in_names[1]);
+	return 0;
+}
+
+int kafka_produce(struct kafka *k, enum kafka_output o, const void *key, size_t key_len,
+		  struct records_buf *buf, void *opaque)
+{
+	rd_kafka_resp_err_t err = rd_kafka_producev(
+		k->producer, RD_KAFKA_V_RKT(k->out[o]), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+		RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_VALUE(buf->data, buf->len),
+		RD_KAFKA_V_KEY(key, key ? key_len : 0), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		buf->data = NULL;
+		return 0;
+	}
+	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		return -ENOBUFS;
+	log_error("kafka", "produce to %s: %s", rd_kafka_topic_name(k->out[o]),
+		  rd_kafka_err2str(err));
+	return -EIO;
+}
+
+int kafka_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets, bool sync)
+{
+	rd_kafka_resp_err_t err = rd_kafka_commit(k->consumer, offsets, !sync);
+	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+		log_warn("kafka", "commit: %s", rd_kafka_err2str(err));
+		return -EIO;
+	}
+	return 0;
+}
+
+void kafka_set_paused(struct kafka *k, bool paused)
+{
+	if (k->paused == paused)
+		return;
+	k->paused = paused;
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	if (rd_kafka_assignment(k->consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	if (paused)
+		rd_kafka_pause_partitions(k->consumer, parts);
+	else
+		rd_kafka_resume_partitions(k->consumer, parts);
+	rd_kafka_topic_partition_list_destroy(parts);
+}
+
+bool kafka_paused(const struct kafka *k)
+{
+	return k->paused;
+}
+
+const char *kafka_input_topic(const struct kafka *k, enum kafka_input i)
+{
+	return k->in_names[i];
+}
+
+const char *kafka_output_topic(const struct kafka *k, enum kafka_output o)
+{
+	return rd_kafka_topic_name(k->out[o]);
+}
+
+void kafka_close_consumer(struct kafka *k)
+{
+	if (k->closed || !k->consumer)
+		return;
+	k->closed = true;
+	uv_idle_stop(&k->more);
+	rd_kafka_resp_err_t err = rd_kafka_consumer_close(k->consumer);
+	if (err)
+		log_warn("kafka", "consumer close: %s", rd_kafka_err2str(err));
+}
+
+int kafka_flush(struct kafka *k, int timeout_ms)
+{
+	rd_kafka_resp_err_t err = rd_kafka_flush(k->producer, timeout_ms);
+	return err == RD_KAFKA_RESP_ERR__TIMED_OUT ? -ETIMEDOUT : 0;
+}
+
+int kafka_outq_len(const struct kafka *k)
+{
+	return rd_kafka_outq_len(k->producer);
+}
+
+static void kafka_destroy(struct kafka *k)
+{
+	if (k->cq) {
+		rd_kafka_queue_io_event_enable(k->cq, -1, NULL, 0);
+		rd_kafka_queue_destroy(k->cq);
+	}
+	if (k->pq) {
+		rd_kafka_queue_io_event_enable(k->pq, -1, NULL, 0);
+		rd_kafka_queue_destroy(k->pq);
+	}
+	for (int i = 0; i < KAFKA_OUT__COUNT; i++)
+		if (k->out[i])
+			rd_kafka_topic_destroy(k->out[i]);
+	if (k->producer)
+		rd_kafka_destroy(k->producer);
+	if (k->consumer) {
+		if (!k->closed)
+			rd_kafka_consumer_close(k->consumer);
+		rd_kafka_destroy(k->consumer);
+	}
+	if (k->cwake.fd >= 0)
+		close(k->cwake.fd);
+	if (k->pwake.fd >= 0)
+		close(k->pwake.fd);
+	for (int i = 0; i < KAFKA_IN__COUNT; i++)
+		free(k->in_names[i]);
+	free(k->batch);
+	free(k);
+}
+
+static void kafka_handle_closed(uv_handle_t *h)
+{
+	struct kafka *k = h->type == UV_IDLE ? h->data : ((struct kafka_wake *)h->data)->k;
+	if (--k->open_handles == 0)
+		kafka_destroy(k);
+}
+
+void kafka_free(struct kafka *k)
+{
+	if (!k)
+		return;
+	if (k->open_handles == 0) {
+		kafka_destroy(k);
+		return;
+	}
+	/* Handles that were initialised are closed; the last close callback
+	 * destroys the clients. */
+	if (k->more.loop)
+		uv_close((uv_handle_t *)&k->more, kafka_handle_closed);
+	if (k->cwake.poll.loop)
+		uv_close((uv_handle_t *)&k->cwake.poll, kafka_handle_closed);
+	if (k->pwake.poll.loop)
+		uv_close((uv_handle_t *)&k->pwake.poll, kafka_handle_closed);
+}

@@ -1,0 +1,88 @@
+/* Kafka on the libuv loop: one group consumer for the inputs, one idempotent producer for the outputs. */
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "config.h"
+#include "records.h"
+
+enum kafka_input { KAFKA_IN_CONTENT = 0, KAFKA_IN_DECISIONS, KAFKA_IN__COUNT };
+
+enum kafka_output {
+	KAFKA_OUT_ESCALATIONS = 0,
+	KAFKA_OUT_AUDIT,
+	KAFKA_OUT_APPEALS,
+	KAFKA_OUT_DEADLETTER,
+	KAFKA_OUT__COUNT
+};
+
+/* Callbacks, all invoked on the loop thread. */
+struct kafka_handlers {
+	void *opaque;
+	/* A consumed message; the handler owns it (rd_kafka_message_destroy).
+	 * INPUT tells which configured input topic it came from. */
+	void (*message)(void *opaque, enum kafka_input input, rd_kafka_message_t *msg);
+	/* Partitions were assigned; fetching starts after this returns. */
+	void (*assigned)(void *opaque, const rd_kafka_topic_partition_list_t *parts);
+	/* Partitions are about to be revoked: last chance to commit them
+	 * (kafka_commit with sync set). */
+	void (*revoked)(void *opaque, const rd_kafka_topic_partition_list_t *parts);
+	/* A produced record was acknowledged or failed for good; msg->_private
+	 * is the opaque given to kafka_produce. */
+	void (*delivered)(void *opaque, const rd_kafka_message_t *msg);
+	/* An asynchronous commit finished. */
+	void (*committed)(void *opaque, rd_kafka_resp_err_t err,
+			  const rd_kafka_topic_partition_list_t *offsets);
+	/* An unrecoverable client error (e.g. the idempotent producer fenced):
+	 * the daemon must stop; uncommitted input will be redelivered. */
+	void (*fatal)(void *opaque, const char *reason);
+};
+
+struct kafka;
+
+/* Creates the consumer and producer for CFG against BOOTSTRAP (the broker
+ * list, or the embedded mock's address) and hooks their queues into LOOP.
+ * Nothing is fetched before kafka_subscribe. Returns 0 and *out, or -EINVAL
+ * with the offending librdkafka property logged, or -ENOMEM. */
+int kafka_new(uv_loop_t *loop, const struct config *cfg, const char *bootstrap,
+	      const struct kafka_handlers *h, struct kafka **out);
+
+/* Joins the consumer group on the two input topics. Returns 0 or -EIO. */
+int kafka_subscribe(struct kafka *k);
+
+/* Produces BUF to output O with KEY (copied); on success the buffer is handed
+ * to librdkafka (buf->data set to NULL) and OPAQUE comes back in the delivery
+ * report. Returns 0, -ENOBUFS when the producer queue is full (retry later),
+ * or -EIO. */
+int kafka_produce(struct kafka *k, enum kafka_output o, const void *key, size_t key_len,
+		  struct records_buf *buf, void *opaque);
+
+/* Commits OFFSETS (offset = next message to read). SYNC blocks the loop until
+ * the broker answers; use it only on revoke and at shutdown. Returns 0 or -EIO. */
+int kafka_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets, bool sync);
+
+/* Pauses (or resumes) fetching on every assigned partition, and on
+ * partitions assigned later while paused. Pausing drops what was pre-fetched;
+ * resuming fetches again from the last message handed out. */
+void kafka_set_paused(struct kafka *k, bool paused);
+bool kafka_paused(const struct kafka *k);
+
+/* The topic name of input I or output O. */
+const char *kafka_input_topic(const struct kafka *k, enum kafka_input i);
+const char *kafka_output_topic(const struct kafka *k, enum kafka_output o);
+
+/* Leaves the group (revoke runs first) and stops consuming. Blocks briefly. */
+void kafka_close_consumer(struct kafka *k);
+
+/* Waits up to TIMEOUT_MS for every produced record to be acknowledged,
+ * serving delivery reports meanwhile. Returns 0 or -ETIMEDOUT. */
+int kafka_flush(struct kafka *k, int timeout_ms);
+
+/* Records produced and not yet acknowledged. */
+int kafka_outq_len(const struct kafka *k);
+
+/* Closes the loop handles; the clients are destroyed once the loop has run
+ * their close callbacks. NULL is a no-op. */
+void kafka_free(struct kafka *k);

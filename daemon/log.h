@@ -1,0 +1,28 @@
+/* Leveled, subsystem-tagged logging to stderr (journald adds the timestamps). */
+#pragma once
+
+#include <stdarg.h>
+
+enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* Sets the most verbose level that is written. Safe to call at any time. */
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+
+/* Parses "error", "warn", "info" or "debug". Returns 0 or -EINVAL. */
+int log_level_parse(const char *name, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+/* Writes one line "LEVEL [subsys] message". Thread-safe: one write(2) per line. */
+void log_write(enum log_level level, const char *subsys, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void log_vwrite(enum log_level level, const char *subsys, const char *fmt, va_list ap);
+
+#define log_error(subsys, ...) log_write(LOG_ERROR, subsys, __VA_ARGS__)
+#define log_warn(subsys, ...) log_write(LOG_WARN, subsys, __VA_ARGS__)
+#define log_info(subsys, ...) log_write(LOG_INFO, subsys, __VA_ARGS__)
+#define log_debug(subsys, ...)                                                                     \
+	do {                                                                                       \
+		if (log_get_level() >= LOG_DEBUG)                                                  \
+			log_write(LOG_DEBUG, subsys, __VA_ARGS__);                                 \
+	} while (0)

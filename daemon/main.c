@@ -1,0 +1,317 @@
+/* arbiterd: arguments, signals, the init chain, uv_run and an ordered teardown. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "arbiter_build.h"
+#include "config.h"
+#include "kafka_mock.h"
+#include "log.h"
+#include "metrics.h"
+#include "pipeline.h"
+
+struct daemon {
+	uv_loop_t loop;
+	const char *config_path;
+	struct config *cfg;
+	struct kafka_mock *mock;
+	struct pipeline *pipeline;
+	struct metrics_server *metrics;
+	uv_signal_t sigterm, sigint, sighup;
+	int exit_code;
+	bool reloading;
+	bool reload_again; /* a SIGHUP arrived while a reload was compiling */
+};
+
+/* A reload compiled off the loop. */
+struct daemon_reload {
+	uv_work_t work;
+	struct daemon *d;
+	struct config *cfg;
+	struct config_errors errs;
+};
+
+static void daemon_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: arbiterd [--config FILE] [--log-level LEVEL]\n"
+		"       arbiterd --check-config FILE\n"
+		"\n"
+		"Consumes content events and moderation decisions from Kafka, applies policy\n"
+		"rules, routes escalations to review queues and emits escalation, audit and\n"
+		"appeal records. See README.md and config/arbiter.yaml.\n"
+		"\n"
+		"  -c, --config FILE        configuration file (default %s/arbiter.yaml)\n"
+		"  -C, --check-config FILE  validate FILE, print every error with file:line:col,\n"
+		"                           exit 0 when valid and 1 otherwise; connects nowhere\n"
+		"  -l, --log-level LEVEL    error, warn, info or debug (overrides log.level)\n"
+		"  -h, --help               show this help\n"
+		"  -V, --version            print the version\n"
+		"\n"
+		"Signals: SIGTERM/SIGINT drain in-flight work (pipeline.drain_timeout), commit\n"
+		"and exit 0; a second one exits at once. SIGHUP reloads the configuration; a\n"
+		"configuration that fails validation is logged and the running one is kept.\n"
+		"With kafka.brokers: mock the daemon starts an in-process mock Kafka cluster and\n"
+		"logs its bootstrap address.\n",
+		ARBITER_SYSCONFDIR);
+}
+
+static int daemon_check_config(const char *path)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	int rc = config_load(path, &cfg, &errs);
+	if (rc < 0) {
+		config_errors_print(&errs, stderr);
+		fprintf(stderr, "%s: %zu error(s)\n", path, errs.n);
+	} else {
+		printf("%s: ok\n", path);
+	}
+	config_errors_clear(&errs);
+	config_free(cfg);
+	return rc < 0 ? 1 : 0;
+}
+
+static void daemon_stopped(void *opaque, bool fatal)
+{
+	struct daemon *d = opaque;
+	if (fatal)
+		d->exit_code = 1;
+	uv_stop(&d->loop);
+}
+
+static void daemon_on_stop_signal(uv_signal_t *sig, int signum)
+{
+	struct daemon *d = sig->data;
+	if (metrics.draining) {
+		log_warn("main", "%s again: exiting without waiting for in-flight work",
+			 strsignal(signum));
+		uv_stop(&d->loop);
+		return;
+	}
+	log_info("main", "%s: shutting down", strsignal(signum));
+	pipeline_drain(d->pipeline);
+}
+
+static void daemon_reload_work(uv_work_t *w)
+{
+	struct daemon_reload *r = w->data;
+	config_load(r->d->config_path, &r->cfg, &r->errs);
+}
+
+static void daemon_reload(struct daemon *d);
+
+static void daemon_reload_done(uv_work_t *w, int status)
+{
+	struct daemon_reload *r = w->data;
+	struct daemon *d = r->d;
+	d->reloading = false;
+	if (!d->pipeline) {
+		/* Shutting down: the reload lost the race. */
+		config_free(r->cfg);
+	} else if (!r->cfg) {
+		metrics_inc(reload_failures);
+		log_error("main", "reload of %s rejected with %zu error(s); keeping the running "
+				  "configuration",
+			  d->config_path, r->errs.n);
+		for (size_t i = 0; i < r->errs.n; i++) {
+			const struct config_error *e = &r->errs.v[i];
+			log_error("config", "%s:%d:%d: %s%s%s", e->file, e->line, e->col,
+				  e->key ? e->key : "", e->key ? ": " : "", e->msg);
+		}
+	} else {
+		if (strcmp(r->cfg->metrics.listen ? r->cfg->metrics.listen : "",
+			   d->cfg->metrics.listen ? d->cfg->metrics.listen : ""))
+			log_warn("main", "metrics.listen changed: it takes effect after a restart");
+		pipeline_set_config(d->pipeline, r->cfg);
+		log_set_level(r->cfg->log.level);
+		config_free(d->cfg);
+		d->cfg = r->cfg;
+		metrics_inc(reloads);
+		log_info("main", "reloaded %s", d->config_path);
+	}
+	config_errors_clear(&r->errs);
+	free(r);
+	if (d->reload_again && status == 0) {
+		d->reload_again = false;
+		daemon_reload(d);
+	}
+}
+
+static void daemon_reload(struct daemon *d)
+{
+	if (d->reloading) {
+		d->reload_again = true;
+		return;
+	}
+	struct daemon_reload *r = calloc(1, sizeof(*r));
+	if (!r) {
+		log_error("main", "out of memory: reload skipped");
+		return;
+	}
+	r->d = d;
+	r->work.data = r;
+	/* Validation reads files: keep it off the loop. */
+	if (uv_queue_work(&d->loop, &r->work, daemon_reload_work, daemon_reload_done) < 0) {
+		free(r);
+		return;
+	}
+	d->reloading = true;
+}
+
+static void daemon_on_hup(uv_signal_t *sig, int signum)
+{
+	struct daemon *d = sig->data;
+	log_info("main", "SIGHUP: reloading %s", d->config_path);
+	daemon_reload(d);
+}
+
+static void daemon_close_walk(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", required_argument, NULL, 'C'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	static struct daemon d = {.exit_code = 0};
+	const char *log_level = NULL;
+	char default_path[512];
+	snprintf(default_path, sizeof(default_path), "%s/arbiter.yaml", ARBITER_SYSCONFDIR);
+	d.config_path = default_path;
+
+	int c;
+	while ((c = getopt_long(argc, argv, "c:C:l:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'C':
+			return daemon_check_config(optarg);
+		case 'l':
+			log_level = optarg;
+			break;
+		case 'h':
+			daemon_usage(stdout);
+			return 0;
+		case 'V':
+			printf("arbiterd %s\n", ARBITER_VERSION);
+			return 0;
+		default:
+			daemon_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "arbiterd: unexpected argument '%s'\n", argv[optind]);
+		daemon_usage(stderr);
+		return 2;
+	}
+
+	int rc;
+	const char *bootstrap;
+	struct config_errors errs = {0};
+	d.exit_code = 1;
+
+	if (config_load(d.config_path, &d.cfg, &errs) < 0) {
+		config_errors_print(&errs, stderr);
+		config_errors_clear(&errs);
+		return 1;
+	}
+	log_set_level(d.cfg->log.level);
+	if (log_level) {
+		enum log_level l;
+		if (log_level_parse(log_level, &l) < 0) {
+			fprintf(stderr, "arbiterd: --log-level: expected error, warn, info or debug\n");
+			goto out_config;
+		}
+		log_set_level(l);
+	}
+	log_info("main", "arbiterd %s starting with %s", ARBITER_VERSION, d.config_path);
+
+	rc = uv_loop_init(&d.loop);
+	if (rc < 0) {
+		log_error("main", "uv_loop_init: %s", uv_strerror(rc));
+		goto out_config;
+	}
+
+	bootstrap = d.cfg->kafka.brokers;
+	if (d.cfg->kafka.mock_brokers > 0) {
+		if (kafka_mock_start(d.cfg->kafka.mock_brokers, &d.mock) < 0)
+			goto out_loop;
+		const struct config_topic *topics[] = {
+			&d.cfg->kafka.topics.content,	  &d.cfg->kafka.topics.decisions,
+			&d.cfg->kafka.topics.escalations, &d.cfg->kafka.topics.audit,
+			&d.cfg->kafka.topics.appeals,	  &d.cfg->kafka.topics.deadletter,
+		};
+		for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+			if (kafka_mock_topic_create(d.mock, topics[i]->name,
+						    d.cfg->kafka.mock_partitions) < 0)
+				goto out_mock;
+		bootstrap = kafka_mock_bootstraps(d.mock);
+		log_info("main", "embedded mock Kafka cluster (%d broker(s)) at %s",
+			 d.cfg->kafka.mock_brokers, bootstrap);
+	}
+
+	if (d.cfg->metrics.listen && d.cfg->metrics.listen[0]) {
+		rc = metrics_server_start(d.cfg->metrics.listen, &d.metrics);
+		if (rc < 0) {
+			log_error("main", "metrics.listen %s: %s", d.cfg->metrics.listen,
+				  strerror(-rc));
+			goto out_mock;
+		}
+		log_info("main", "metrics on http://%s/metrics", d.cfg->metrics.listen);
+	}
+
+	if (pipeline_new(&d.loop, d.cfg, daemon_stopped, &d, &d.pipeline) < 0)
+		goto out_metrics;
+
+	uv_signal_init(&d.loop, &d.sigterm);
+	uv_signal_init(&d.loop, &d.sigint);
+	uv_signal_init(&d.loop, &d.sighup);
+	d.sigterm.data = d.sigint.data = d.sighup.data = &d;
+	uv_signal_start(&d.sigterm, daemon_on_stop_signal, SIGTERM);
+	uv_signal_start(&d.sigint, daemon_on_stop_signal, SIGINT);
+	uv_signal_start(&d.sighup, daemon_on_hup, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (pipeline_start(d.pipeline, bootstrap) < 0)
+		goto out_pipeline;
+
+	d.exit_code = 0;
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+
+out_pipeline:
+	pipeline_free(d.pipeline);
+	d.pipeline = NULL;
+	uv_signal_stop(&d.sigterm);
+	uv_signal_stop(&d.sigint);
+	uv_signal_stop(&d.sighup);
+	/* Closes the signal handles and anything else still open, then lets
+	 * every close callback (and a pending reload) run. */
+	uv_walk(&d.loop, daemon_close_walk, NULL);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+out_metrics:
+	metrics_server_stop(d.metrics);
+out_mock:
+	kafka_mock_stop(d.mock);
+out_loop:
+	if (uv_loop_close(&d.loop) == UV_EBUSY)
+		log_warn("main", "loop closed with handles still open");
+out_config:
+	config_free(d.cfg);
+	log_info("main", "exit %d", d.exit_code);
+	return d.exit_code;
+}

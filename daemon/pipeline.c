@@ -1,0 +1,659 @@
+/* The per-message state machine: consume, decode, decide, emit, and commit only what is finished. */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "event.h"
+#include "log.h"
+#include "metrics.h"
+#include "offsets.h"
+#include "records.h"
+
+/* One assigned input partition. It outlives its assignment while messages it
+ * handed out are still in flight (refs), so that late delivery reports find
+ * it; a revoked partition is never committed again. */
+struct pipeline_part {
+	enum kafka_input input;
+	int32_t partition;
+	struct offsets_window *win;
+	uint32_t refs;
+	bool revoked;
+};
+
+/* A message whose side effects are not all acknowledged yet. */
+struct pipeline_msg {
+	struct pipeline_part *part;
+	uint64_t seq;
+	uint32_t pending; /* records produced and not yet acknowledged */
+};
+
+/* A record whose produce failed or whose delivery failed for good; it is
+ * produced again after a backoff, and its message stays unfinished. */
+struct pipeline_retry {
+	struct pipeline_retry *next;
+	enum kafka_output out;
+	struct records_buf buf;
+	size_t key_len;
+	struct pipeline_msg *msg;
+	char key[];
+};
+
+struct pipeline {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	struct kafka *kafka;
+	pipeline_stopped_cb stopped;
+	void *opaque;
+
+	struct pipeline_part **parts[KAFKA_IN__COUNT]; /* indexed by partition id */
+	size_t n_parts[KAFKA_IN__COUNT];
+
+	size_t inflight;
+	bool backpressure; /* paused because inflight reached the bound */
+	bool draining;
+	bool stopped_called;
+	bool fatal;
+
+	uv_timer_t commit_timer;
+	uv_timer_t drain_timer;
+	uv_timer_t retry_timer;
+	uv_async_t fatal_async; /* fatal errors are reported from librdkafka threads too */
+	int open_handles;
+	struct pipeline_retry *retries;
+	uint64_t retry_backoff_ms;
+	uint64_t drain_deadline;
+};
+
+static int64_t pipeline_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pipeline_part_unref(struct pipeline_part *part)
+{
+	if (--part->refs == 0) {
+		offsets_window_free(part->win);
+		free(part);
+	}
+}
+
+static struct pipeline_part *pipeline_part_get(struct pipeline *p, enum kafka_input in,
+					       int32_t partition)
+{
+	if (partition < 0 || (size_t)partition >= p->n_parts[in])
+		return NULL;
+	return p->parts[in][partition];
+}
+
+static enum kafka_input pipeline_input_of(struct pipeline *p, const char *topic)
+{
+	for (int i = 0; i < KAFKA_IN__COUNT; i++)
+		if (strcmp(kafka_input_topic(p->kafka, (enum kafka_input)i), topic) == 0)
+			return (enum kafka_input)i;
+	return KAFKA_IN__COUNT;
+}
+
+static void pipeline_check_stopped(struct pipeline *p);
+static void pipeline_retry_cb(uv_timer_t *t);
+
+/* The message SEQ of PART has nothing left to do. */
+static void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t seq)
+{
+	if (offsets_window_done(part->win, seq) < 0)
+		log_error("pipeline", "broken invariant: %s[%" PRId32 "] seq %" PRIu64
+				      " finished twice",
+			  kafka_input_topic(p->kafka, part->input), part->partition, seq);
+	pipeline_part_unref(part);
+	p->inflight--;
+	metrics_set(inflight, (int_fast64_t)p->inflight);
+	if (p->backpressure && !p->draining && p->inflight <= p->cfg->pipeline.max_inflight / 2) {
+		p->backpressure = false;
+		kafka_set_paused(p->kafka, false);
+		log_debug("pipeline", "resumed at %zu in flight", p->inflight);
+	}
+	if (p->draining)
+		pipeline_check_stopped(p);
+}
+
+static void pipeline_msg_done(struct pipeline *p, struct pipeline_msg *m)
+{
+	pipeline_finish(p, m->part, m->seq);
+	free(m);
+}
+
+static void pipeline_retry_later(struct pipeline *p, struct pipeline_retry *r)
+{
+	r->next = p->retries;
+	p->retries = r;
+	if (!uv_is_active((uv_handle_t *)&p->retry_timer)) {
+		log_warn("pipeline", "retrying failed records in %" PRIu64 " ms",
+			 p->retry_backoff_ms);
+		uv_timer_start(&p->retry_timer, pipeline_retry_cb, p->retry_backoff_ms, 0);
+	}
+}
+
+static struct pipeline_retry *pipeline_retry_new(enum kafka_output out, const void *key,
+						 size_t key_len, struct pipeline_msg *m)
+{
+	struct pipeline_retry *r = malloc(sizeof(*r) + key_len + 1);
+	if (!r)
+		return NULL;
+	r->next = NULL;
+	r->out = out;
+	r->key_len = key_len;
+	if (key_len)
+		memcpy(r->key, key, key_len);
+	r->msg = m;
+	r->buf.data = NULL;
+	r->buf.len = 0;
+	return r;
+}
+
+/* Produces BUF (taking it) on behalf of M; on failure keeps it for a retry,
+ * so that a record is never dropped while its input is uncommitted. */
+static void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
+			  const void *key, size_t key_len, struct records_buf *buf)
+{
+	m->pending++;
+	int rc = kafka_produce(p->kafka, out, key, key_len, buf, m);
+	if (rc == 0)
+		return;
+	struct pipeline_retry *r = pipeline_retry_new(out, key, key_len, m);
+	if (!r) {
+		/* Out of memory: the message stays unfinished and its offset
+		 * uncommitted, so a restart redelivers it. */
+		log_error("pipeline", "out of memory keeping a record for retry");
+		free(buf->data);
+		buf->data = NULL;
+		return;
+	}
+	r->buf = *buf;
+	buf->data = NULL;
+	pipeline_retry_later(p, r);
+}
+
+static void pipeline_retry_cb(uv_timer_t *t)
+{
+	struct pipeline *p = t->data;
+	struct pipeline_retry *list = p->retries;
+	p->retries = NULL;
+	bool failed = false;
+	while (list) {
+		struct pipeline_retry *r = list;
+		list = r->next;
+		int rc = kafka_produce(p->kafka, r->out, r->key_len ? r->key : NULL, r->key_len,
+				       &r->buf, r->msg);
+		if (rc == 0) {
+			free(r);
+		} else {
+			r->next = p->retries;
+			p->retries = r;
+			failed = true;
+		}
+	}
+	p->retry_backoff_ms = failed ? (p->retry_backoff_ms * 2 > 30000 ? 30000
+								   : p->retry_backoff_ms * 2)
+				     : 500;
+	if (p->retries)
+		uv_timer_start(&p->retry_timer, pipeline_retry_cb, p->retry_backoff_ms, 0);
+}
+
+static struct pipeline_msg *pipeline_msg_new(struct pipeline_part *part, uint64_t seq)
+{
+	struct pipeline_msg *m = malloc(sizeof(*m));
+	if (!m)
+		return NULL;
+	m->part = part;
+	m->seq = seq;
+	m->pending = 0;
+	return m;
+}
+
+static void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+				const rd_kafka_message_t *rkm, const char *reason)
+{
+	struct records_source src = {kafka_input_topic(p->kafka, part->input), rkm->partition,
+				     rkm->offset};
+	struct records_buf buf;
+	log_debug("pipeline", "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", src.topic,
+		  src.partition, src.offset, reason);
+	struct pipeline_msg *m = pipeline_msg_new(part, seq);
+	if (!m || records_deadletter(&src, rkm->key, rkm->key_len, rkm->payload, rkm->len, reason,
+				     p->cfg->pipeline.deadletter_max_bytes, pipeline_now_ms(),
+				     &buf) < 0) {
+		/* Leave the message unfinished: its offset is never committed
+		 * past, so it comes back after a restart. */
+		log_error("pipeline", "out of memory building a dead letter");
+		free(m);
+		return;
+	}
+	metrics_inc(deadletters);
+	pipeline_emit(p, m, KAFKA_OUT_DEADLETTER, rkm->key, rkm->key_len, &buf);
+}
+
+static void pipeline_content(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+			     const rd_kafka_message_t *rkm)
+{
+	char reason[EVENT_REASON_MAX];
+	Arbiter__V1__ContentEvent *ev = NULL;
+	metrics_inc(consumed_content);
+	if (event_content_decode(p->cfg->kafka.topics.content.format, rkm->payload, rkm->len, &ev,
+				 reason) < 0) {
+		pipeline_deadletter(p, part, seq, rkm, reason);
+		return;
+	}
+	/* The rules engine's stage: a verdict with no action and no
+	 * escalation has no side effect, so the message is finished here. */
+	event_content_free(ev);
+	pipeline_finish(p, part, seq);
+}
+
+static void pipeline_decision(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+			      const rd_kafka_message_t *rkm)
+{
+	char reason[EVENT_REASON_MAX];
+	Arbiter__V1__ModerationDecision *d = NULL;
+	metrics_inc(consumed_decisions);
+	if (event_decision_decode(p->cfg->kafka.topics.decisions.format, rkm->payload, rkm->len,
+				  &d, reason) < 0) {
+		pipeline_deadletter(p, part, seq, rkm, reason);
+		return;
+	}
+	struct records_source src = {kafka_input_topic(p->kafka, part->input), rkm->partition,
+				     rkm->offset};
+	struct records_buf buf;
+	struct pipeline_msg *m = pipeline_msg_new(part, seq);
+	if (!m || records_audit_decision(&src, d, pipeline_now_ms(), &buf) < 0) {
+		log_error("pipeline", "out of memory building an audit record");
+		free(m);
+		event_decision_free(d);
+		return;
+	}
+	pipeline_emit(p, m, KAFKA_OUT_AUDIT, d->content_id, strlen(d->content_id), &buf);
+	event_decision_free(d);
+}
+
+static void pipeline_on_message(void *opaque, enum kafka_input in, rd_kafka_message_t *rkm)
+{
+	struct pipeline *p = opaque;
+	struct pipeline_part *part = pipeline_part_get(p, in, rkm->partition);
+	uint64_t seq;
+	if (!part || offsets_window_track(part->win, rkm->offset, &seq) < 0) {
+		/* Not ours (any more), or a re-fetch of an offset already
+		 * tracked: it was or will be handled, drop this copy. */
+		log_debug("pipeline", "ignoring %s[%" PRId32 "]@%" PRId64,
+			  kafka_input_topic(p->kafka, in), rkm->partition, rkm->offset);
+		rd_kafka_message_destroy(rkm);
+		return;
+	}
+	part->refs++;
+	p->inflight++;
+	metrics_set(inflight, (int_fast64_t)p->inflight);
+	if (in == KAFKA_IN_CONTENT)
+		pipeline_content(p, part, seq, rkm);
+	else
+		pipeline_decision(p, part, seq, rkm);
+	rd_kafka_message_destroy(rkm);
+
+	if (!p->backpressure && p->inflight >= p->cfg->pipeline.max_inflight) {
+		p->backpressure = true;
+		metrics_inc(pauses);
+		kafka_set_paused(p->kafka, true);
+		log_debug("pipeline", "paused at %zu in flight", p->inflight);
+	}
+}
+
+static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
+{
+	struct pipeline *p = opaque;
+	struct pipeline_msg *m = rkm->_private;
+	if (rkm->err) {
+		metrics_inc(produce_errors);
+		log_error("pipeline", "delivery to %s failed: %s", rd_kafka_topic_name(rkm->rkt),
+			  rd_kafka_err2str(rkm->err));
+		if (!p->draining || rkm->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE) {
+			enum kafka_output out = KAFKA_OUT__COUNT;
+			for (int o = 0; o < KAFKA_OUT__COUNT; o++)
+				if (strcmp(kafka_output_topic(p->kafka, (enum kafka_output)o),
+					   rd_kafka_topic_name(rkm->rkt)) == 0)
+					out = (enum kafka_output)o;
+			struct pipeline_retry *r =
+				out == KAFKA_OUT__COUNT
+					? NULL
+					: pipeline_retry_new(out, rkm->key, rkm->key_len, m);
+			if (r) {
+				r->buf.data = malloc(rkm->len ? rkm->len : 1);
+				r->buf.len = rkm->len;
+				if (r->buf.data) {
+					memcpy(r->buf.data, rkm->payload, rkm->len);
+					pipeline_retry_later(p, r);
+					return;
+				}
+				free(r);
+			}
+		}
+		/* Purged at shutdown (or no memory): the message stays
+		 * unfinished and uncommitted; free its bookkeeping only. */
+		if (--m->pending == 0) {
+			pipeline_part_unref(m->part);
+			p->inflight--;
+			free(m);
+		}
+		return;
+	}
+	metrics_inc(produced);
+	if (strcmp(rd_kafka_topic_name(rkm->rkt), kafka_output_topic(p->kafka, KAFKA_OUT_AUDIT)) ==
+	    0)
+		metrics_inc(audit_records);
+	if (--m->pending == 0)
+		pipeline_msg_done(p, m);
+}
+
+static void pipeline_on_assigned(void *opaque, const rd_kafka_topic_partition_list_t *parts)
+{
+	struct pipeline *p = opaque;
+	for (int i = 0; i < parts->cnt; i++) {
+		const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+		enum kafka_input in = pipeline_input_of(p, tp->topic);
+		if (in == KAFKA_IN__COUNT || tp->partition < 0)
+			continue;
+		size_t need = (size_t)tp->partition + 1;
+		if (need > p->n_parts[in]) {
+			struct pipeline_part **v = realloc(p->parts[in], need * sizeof(*v));
+			if (!v) {
+				log_error("pipeline", "out of memory on assignment");
+				continue;
+			}
+			memset(v + p->n_parts[in], 0, (need - p->n_parts[in]) * sizeof(*v));
+			p->parts[in] = v;
+			p->n_parts[in] = need;
+		}
+		if (p->parts[in][tp->partition])
+			continue;
+		struct pipeline_part *part = calloc(1, sizeof(*part));
+		if (part)
+			part->win = offsets_window_new();
+		if (!part || !part->win) {
+			free(part);
+			log_error("pipeline", "out of memory on assignment");
+			continue;
+		}
+		part->input = in;
+		part->partition = tp->partition;
+		part->refs = 1;
+		p->parts[in][tp->partition] = part;
+		metrics_add(assigned_partitions, 1);
+	}
+	metrics_set(ready, true);
+}
+
+/* Appends every partition whose commit offset moved to a new list, marking
+ * them committed; returns NULL when there is nothing to commit. With ONLY
+ * set, limits the list to the partitions in ONLY. */
+static rd_kafka_topic_partition_list_t *
+pipeline_commit_list(struct pipeline *p, const rd_kafka_topic_partition_list_t *only)
+{
+	rd_kafka_topic_partition_list_t *list = NULL;
+	for (int in = 0; in < KAFKA_IN__COUNT; in++) {
+		for (size_t i = 0; i < p->n_parts[in]; i++) {
+			struct pipeline_part *part = p->parts[in][i];
+			if (!part || !offsets_window_dirty(part->win))
+				continue;
+			const char *topic = kafka_input_topic(p->kafka, (enum kafka_input)in);
+			if (only && !rd_kafka_topic_partition_list_find(only, topic,
+									part->partition))
+				continue;
+			if (!list)
+				list = rd_kafka_topic_partition_list_new(8);
+			int64_t off = offsets_window_commit_offset(part->win);
+			rd_kafka_topic_partition_list_add(list, topic, part->partition)->offset = off;
+			offsets_window_committed(part->win, off);
+		}
+	}
+	return list;
+}
+
+static void pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *only,
+			    bool sync)
+{
+	rd_kafka_topic_partition_list_t *list = pipeline_commit_list(p, only);
+	if (!list)
+		return;
+	int rc = kafka_commit(p->kafka, list, sync);
+	if (sync && rc == 0)
+		metrics_inc(commits);
+	else if (sync)
+		metrics_inc(commit_errors);
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+static void pipeline_on_revoked(void *opaque, const rd_kafka_topic_partition_list_t *parts)
+{
+	struct pipeline *p = opaque;
+	/* Commit what finished before giving the partitions away; what is
+	 * still in flight will be redelivered to the next owner, and the
+	 * records it produces carry the same ids. */
+	pipeline_commit(p, parts, true);
+	for (int i = 0; i < parts->cnt; i++) {
+		const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+		enum kafka_input in = pipeline_input_of(p, tp->topic);
+		struct pipeline_part *part =
+			in == KAFKA_IN__COUNT ? NULL : pipeline_part_get(p, in, tp->partition);
+		if (!part)
+			continue;
+		p->parts[in][tp->partition] = NULL;
+		part->revoked = true;
+		metrics_add(assigned_partitions, -1);
+		pipeline_part_unref(part);
+	}
+}
+
+static void pipeline_on_committed(void *opaque, rd_kafka_resp_err_t err,
+				  const rd_kafka_topic_partition_list_t *offsets)
+{
+	struct pipeline *p = opaque;
+	if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+		return;
+	if (!err) {
+		metrics_inc(commits);
+		return;
+	}
+	metrics_inc(commit_errors);
+	log_warn("pipeline", "commit failed: %s; will retry", rd_kafka_err2str(err));
+	/* Make the partitions dirty again so the next tick retries. */
+	for (int i = 0; offsets && i < offsets->cnt; i++) {
+		enum kafka_input in = pipeline_input_of(p, offsets->elems[i].topic);
+		struct pipeline_part *part =
+			in == KAFKA_IN__COUNT ? NULL
+					      : pipeline_part_get(p, in, offsets->elems[i].partition);
+		if (part)
+			offsets_window_committed(part->win, -1);
+	}
+}
+
+static void pipeline_on_fatal(void *opaque, const char *reason)
+{
+	struct pipeline *p = opaque;
+	/* May run on a librdkafka thread: hand it to the loop. */
+	p->fatal = true;
+	uv_async_send(&p->fatal_async);
+}
+
+static void pipeline_fatal_cb(uv_async_t *a)
+{
+	struct pipeline *p = a->data;
+	if (!p->fatal || p->stopped_called)
+		return;
+	log_error("pipeline", "stopping after a fatal Kafka error; uncommitted input will be "
+			      "redelivered after restart");
+	p->stopped_called = true;
+	uv_timer_stop(&p->commit_timer);
+	uv_timer_stop(&p->drain_timer);
+	p->stopped(p->opaque, true);
+}
+
+static void pipeline_commit_cb(uv_timer_t *t)
+{
+	pipeline_commit(t->data, NULL, false);
+}
+
+static void pipeline_handle_closed(uv_handle_t *h)
+{
+	struct pipeline *p = h->data;
+	if (--p->open_handles == 0)
+		free(p);
+}
+
+int pipeline_new(uv_loop_t *loop, const struct config *cfg, pipeline_stopped_cb stopped,
+		 void *opaque, struct pipeline **out)
+{
+	struct pipeline *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->loop = loop;
+	p->cfg = cfg;
+	p->stopped = stopped;
+	p->opaque = opaque;
+	p->retry_backoff_ms = 500;
+	uv_timer_init(loop, &p->commit_timer);
+	uv_timer_init(loop, &p->drain_timer);
+	uv_timer_init(loop, &p->retry_timer);
+	uv_async_init(loop, &p->fatal_async, pipeline_fatal_cb);
+	p->commit_timer.data = p->drain_timer.data = p->retry_timer.data = p;
+	p->fatal_async.data = p;
+	p->open_handles = 4;
+	*out = p;
+	return 0;
+}
+
+int pipeline_start(struct pipeline *p, const char *bootstrap)
+{
+	struct kafka_handlers h = {
+		.opaque = p,
+		.message = pipeline_on_message,
+		.assigned = pipeline_on_assigned,
+		.revoked = pipeline_on_revoked,
+		.delivered = pipeline_on_delivered,
+		.committed = pipeline_on_committed,
+		.fatal = pipeline_on_fatal,
+	};
+	int rc = kafka_new(p->loop, p->cfg, bootstrap, &h, &p->kafka);
+	if (rc < 0)
+		return rc;
+	rc = kafka_subscribe(p->kafka);
+	if (rc < 0)
+		return rc;
+	uv_timer_start(&p->commit_timer, pipeline_commit_cb, p->cfg->pipeline.commit_interval_ms,
+		       p->cfg->pipeline.commit_interval_ms);
+	return 0;
+}
+
+void pipeline_set_config(struct pipeline *p, const struct config *cfg)
+{
+	const struct config *old = p->cfg;
+	if (strcmp(old->kafka.brokers, cfg->kafka.brokers) ||
+	    strcmp(old->kafka.group_id, cfg->kafka.group_id) ||
+	    strcmp(old->kafka.topics.content.name, cfg->kafka.topics.content.name) ||
+	    strcmp(old->kafka.topics.decisions.name, cfg->kafka.topics.decisions.name) ||
+	    old->kafka.n_properties != cfg->kafka.n_properties)
+		log_warn("pipeline", "kafka settings changed: they take effect after a restart");
+	p->cfg = cfg;
+	if (uv_is_active((uv_handle_t *)&p->commit_timer))
+		uv_timer_start(&p->commit_timer, pipeline_commit_cb, cfg->pipeline.commit_interval_ms,
+			       cfg->pipeline.commit_interval_ms);
+}
+
+size_t pipeline_inflight(const struct pipeline *p)
+{
+	return p->inflight;
+}
+
+/* Finishes the drain once nothing is in flight or the deadline passed. */
+static void pipeline_drain_finish(struct pipeline *p)
+{
+	if (p->stopped_called)
+		return;
+	p->stopped_called = true;
+	uv_timer_stop(&p->drain_timer);
+	uv_timer_stop(&p->commit_timer);
+	uv_timer_stop(&p->retry_timer);
+	if (p->inflight)
+		log_warn("pipeline", "drain deadline passed with %zu message(s) in flight; they "
+				     "will be redelivered",
+			 p->inflight);
+	pipeline_commit(p, NULL, true);
+	kafka_close_consumer(p->kafka);
+	uint64_t now = uv_now(p->loop);
+	int left = p->drain_deadline > now ? (int)(p->drain_deadline - now) : 0;
+	if (kafka_flush(p->kafka, left > 1000 ? left : 1000) < 0)
+		log_warn("pipeline", "%d record(s) not acknowledged at exit",
+			 kafka_outq_len(p->kafka));
+	log_info("pipeline", "drained");
+	p->stopped(p->opaque, false);
+}
+
+static void pipeline_check_stopped(struct pipeline *p)
+{
+	if (p->draining && p->inflight == 0)
+		pipeline_drain_finish(p);
+}
+
+static void pipeline_drain_timeout_cb(uv_timer_t *t)
+{
+	pipeline_drain_finish(t->data);
+}
+
+void pipeline_drain(struct pipeline *p)
+{
+	if (p->draining || p->stopped_called)
+		return;
+	p->draining = true;
+	metrics_set(draining, true);
+	if (!p->kafka) {
+		p->stopped_called = true;
+		p->stopped(p->opaque, false);
+		return;
+	}
+	log_info("pipeline", "draining %zu in-flight message(s), up to %u ms", p->inflight,
+		 p->cfg->pipeline.drain_timeout_ms);
+	kafka_set_paused(p->kafka, true);
+	p->drain_deadline = uv_now(p->loop) + p->cfg->pipeline.drain_timeout_ms;
+	if (p->inflight == 0) {
+		pipeline_drain_finish(p);
+		return;
+	}
+	uv_timer_start(&p->drain_timer, pipeline_drain_timeout_cb, p->cfg->pipeline.drain_timeout_ms,
+		       0);
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	if (!p)
+		return;
+	/* Unacknowledged records are dropped here; their inputs were not
+	 * committed, so they are redelivered. */
+	while (p->retries) {
+		struct pipeline_retry *r = p->retries;
+		p->retries = r->next;
+		free(r->buf.data);
+		free(r);
+	}
+	kafka_free(p->kafka);
+	p->kafka = NULL;
+	for (int in = 0; in < KAFKA_IN__COUNT; in++) {
+		for (size_t i = 0; i < p->n_parts[in]; i++)
+			if (p->parts[in][i])
+				pipeline_part_unref(p->parts[in][i]);
+		free(p->parts[in]);
+	}
+	uv_close((uv_handle_t *)&p->commit_timer, pipeline_handle_closed);
+	uv_close((uv_handle_t *)&p->drain_timer, pipeline_handle_closed);
+	uv_close((uv_handle_t *)&p->retry_timer, pipeline_handle_closed);
+	uv_close((uv_handle_t *)&p->fatal_async, pipeline_handle_closed);
+}

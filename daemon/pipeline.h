@@ -1,0 +1,39 @@
+/* The per-message state machine: consume, decode, decide, emit, and commit only what is finished. */
+#pragma once
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "config.h"
+#include "kafka.h"
+
+struct pipeline;
+
+/* Called once when the pipeline stops for good: after pipeline_drain
+ * finished (FATAL false) or after an unrecoverable client error (FATAL true). */
+typedef void (*pipeline_stopped_cb)(void *opaque, bool fatal);
+
+/* Creates a pipeline for CFG on LOOP. CFG must outlive the pipeline or be
+ * replaced with pipeline_set_config. Returns 0 and *out, or a negative errno. */
+int pipeline_new(uv_loop_t *loop, const struct config *cfg, pipeline_stopped_cb stopped,
+		 void *opaque, struct pipeline **out);
+
+/* Connects to BOOTSTRAP, joins the consumer group and starts the commit
+ * timer. Returns 0 or a negative errno. */
+int pipeline_start(struct pipeline *p, const char *bootstrap);
+
+/* Swaps in a new configuration between two messages. Bounds, commit interval
+ * and log level apply at once; Kafka connection settings and topic names are
+ * kept until restart (a warning says so). */
+void pipeline_set_config(struct pipeline *p, const struct config *cfg);
+
+/* Graceful stop: stop fetching, let in-flight messages finish up to
+ * pipeline.drain_timeout, commit what finished, leave the group and flush
+ * the producer; then the stopped callback runs. Idempotent. */
+void pipeline_drain(struct pipeline *p);
+
+/* Messages polled and not yet finished, over all partitions. */
+size_t pipeline_inflight(const struct pipeline *p);
+
+/* Frees everything; the loop must run once more to close handles. NULL is a no-op. */
+void pipeline_free(struct pipeline *p);

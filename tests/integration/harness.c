@@ -1,0 +1,286 @@
+/* Integration-test harness: an in-process mock Kafka cluster, arbiterd as a child process, and readers. */
+#include "harness.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const harness_topics[] = {
+	"content.events",     "moderation.decisions", "moderation.escalations",
+	"moderation.audit",   "moderation.appeals",   "arbiter.deadletter",
+};
+
+void harness_start(struct harness *h, int partitions)
+{
+	memset(h, 0, sizeof(*h));
+	ck_assert_int_eq(kafka_mock_start(1, &h->mock), 0);
+	for (size_t i = 0; i < sizeof(harness_topics) / sizeof(harness_topics[0]); i++)
+		ck_assert_int_eq(kafka_mock_topic_create(h->mock, harness_topics[i], partitions), 0);
+	h->bootstrap = kafka_mock_bootstraps(h->mock);
+	snprintf(h->dir, sizeof(h->dir), "/tmp/arbiter-it-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(h->dir));
+	snprintf(h->config, sizeof(h->config), "%s/arbiter.yaml", h->dir);
+	snprintf(h->log, sizeof(h->log), "%s/arbiterd.log", h->dir);
+	snprintf(h->group, sizeof(h->group), "it-%d-%ld", getpid(), (long)time(NULL));
+
+	char err[256];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers", h->bootstrap, err,
+					   sizeof(err)), RD_KAFKA_CONF_OK);
+	rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err));
+	rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof(err));
+	h->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+	ck_assert_msg(h->producer != NULL, "producer: %s", err);
+}
+
+void harness_write_config(struct harness *h, const char *extra)
+{
+	FILE *f = fopen(h->config, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+		"kafka:\n"
+		"  brokers: \"%s\"\n"
+		"  group_id: %s\n"
+		"  properties:\n"
+		"    session.timeout.ms: 6000\n"
+		"    heartbeat.interval.ms: 500\n"
+		"    topic.metadata.refresh.interval.ms: 1000\n"
+		"pipeline:\n"
+		"  commit_interval: 100ms\n"
+		"  drain_timeout: 5s\n"
+		"metrics:\n"
+		"  listen: \"\"\n"
+		"log:\n"
+		"  level: info\n",
+		h->bootstrap, h->group);
+	if (extra)
+		fputs(extra, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+void harness_daemon_start(struct harness *h)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open(h->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, STDERR_FILENO);
+			dup2(fd, STDOUT_FILENO);
+		}
+		execl(ARBITERD_PATH, "arbiterd", "--config", h->config, (char *)NULL);
+		_exit(127);
+	}
+	h->daemon = pid;
+}
+
+int harness_daemon_stop(struct harness *h, int sig)
+{
+	if (h->daemon <= 0)
+		return -1;
+	kill(h->daemon, sig);
+	int status = 0;
+	/* Generous bound: a drain takes at most drain_timeout (5 s). */
+	for (int i = 0; i < 300; i++) {
+		pid_t r = waitpid(h->daemon, &status, WNOHANG);
+		if (r == h->daemon) {
+			h->daemon = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		usleep(100 * 1000);
+	}
+	kill(h->daemon, SIGKILL);
+	waitpid(h->daemon, &status, 0);
+	h->daemon = 0;
+	ck_abort_msg("arbiterd did not exit within 30 s of signal %d", sig);
+	return -1;
+}
+
+bool harness_daemon_alive(struct harness *h)
+{
+	if (h->daemon <= 0)
+		return false;
+	int status;
+	return waitpid(h->daemon, &status, WNOHANG) == 0;
+}
+
+void harness_produce(struct harness *h, const char *topic, const char *key, const void *value,
+		     size_t len)
+{
+	rd_kafka_resp_err_t err;
+	while ((err = rd_kafka_producev(h->producer, RD_KAFKA_V_TOPIC(topic),
+					RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+					RD_KAFKA_V_VALUE((void *)value, len),
+					RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+					RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		rd_kafka_poll(h->producer, 50);
+	ck_assert_msg(err == 0, "produce: %s", rd_kafka_err2str(err));
+	rd_kafka_poll(h->producer, 0);
+}
+
+void harness_produce_msg(struct harness *h, const char *topic, const char *key,
+			 const ProtobufCMessage *msg)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = malloc(len + 1);
+	protobuf_c_message_pack(msg, buf);
+	harness_produce(h, topic, key, buf, len);
+	free(buf);
+}
+
+void harness_flush(struct harness *h)
+{
+	ck_assert_int_eq(rd_kafka_flush(h->producer, 30000), 0);
+}
+
+static rd_kafka_t *harness_consumer(struct harness *h, const char *group)
+{
+	char err[256];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_conf_set(conf, "bootstrap.servers", h->bootstrap, err, sizeof(err));
+	rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err));
+	rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+	ck_assert_msg(rk != NULL, "consumer: %s", err);
+	return rk;
+}
+
+static int harness_partitions(rd_kafka_t *rk, const char *topic)
+{
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	const struct rd_kafka_metadata *md;
+	ck_assert_int_eq(rd_kafka_metadata(rk, 0, rkt, &md, 10000), 0);
+	int n = md->topics[0].partition_cnt;
+	rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(rkt);
+	return n;
+}
+
+int64_t harness_count(struct harness *h, const char *topic)
+{
+	int64_t total = 0;
+	int np = harness_partitions(h->producer, topic);
+	for (int p = 0; p < np; p++) {
+		int64_t lo, hi;
+		ck_assert_int_eq(rd_kafka_query_watermark_offsets(h->producer, topic, p, &lo, &hi,
+								  10000), 0);
+		total += hi;
+	}
+	return total;
+}
+
+bool harness_wait_committed(struct harness *h, const char *topic, int timeout_s)
+{
+	rd_kafka_t *rk = harness_consumer(h, h->group);
+	int np = harness_partitions(rk, topic);
+	bool ok = false;
+	for (int tries = 0; tries < timeout_s * 5 && !ok; tries++) {
+		rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(np);
+		for (int p = 0; p < np; p++)
+			rd_kafka_topic_partition_list_add(parts, topic, p);
+		ok = rd_kafka_committed(rk, parts, 10000) == 0;
+		for (int i = 0; ok && i < parts->cnt; i++) {
+			int64_t lo, hi;
+			rd_kafka_query_watermark_offsets(rk, topic, parts->elems[i].partition, &lo,
+							 &hi, 10000);
+			int64_t c = parts->elems[i].offset;
+			if (hi > 0 && c != hi)
+				ok = false;
+			/* A commit past the end would mean a bug in the window. */
+			ck_assert_int_le(c, hi);
+		}
+		rd_kafka_topic_partition_list_destroy(parts);
+		if (!ok)
+			usleep(200 * 1000);
+	}
+	rd_kafka_destroy(rk);
+	return ok;
+}
+
+bool harness_wait_count(struct harness *h, const char *topic, int64_t n, int timeout_s)
+{
+	for (int tries = 0; tries < timeout_s * 10; tries++) {
+		if (harness_count(h, topic) >= n)
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+void harness_read(struct harness *h, const char *topic,
+		  void (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque)
+{
+	rd_kafka_t *rk = harness_consumer(h, "harness-reader");
+	int np = harness_partitions(rk, topic);
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(np);
+	int64_t *ends = calloc((size_t)np, sizeof(*ends));
+	int remaining = 0;
+	for (int p = 0; p < np; p++) {
+		int64_t lo, hi;
+		rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
+		ends[p] = hi;
+		if (hi > lo) {
+			rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
+				RD_KAFKA_OFFSET_BEGINNING;
+			remaining++;
+		}
+	}
+	rd_kafka_assign(rk, parts);
+	rd_kafka_topic_partition_list_destroy(parts);
+	while (remaining > 0) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10000);
+		ck_assert_msg(m != NULL, "no progress reading %s", topic);
+		if (!m->err) {
+			fn(opaque, m);
+			if (m->offset + 1 == ends[m->partition])
+				remaining--;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	free(ends);
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+}
+
+bool harness_log_contains(struct harness *h, const char *needle)
+{
+	FILE *f = fopen(h->log, "r");
+	if (!f)
+		return false;
+	char line[4096];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+void harness_stop(struct harness *h)
+{
+	if (h->daemon > 0)
+		harness_daemon_stop(h, SIGKILL);
+	if (h->producer) {
+		rd_kafka_flush(h->producer, 5000);
+		rd_kafka_destroy(h->producer);
+	}
+	kafka_mock_stop(h->mock);
+	/* The daemon's log ends up in the test log, where a failure is read. */
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "tail -n 40 '%s' >&2", h->log);
+	if (system(cmd) != 0)
+		fprintf(stderr, "(no daemon log)\n");
+	if (getenv("ARBITER_KEEP_TEST_DIR")) {
+		fprintf(stderr, "kept %s\n", h->dir);
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", h->dir);
+}

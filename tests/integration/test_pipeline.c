@@ -1,0 +1,278 @@
+/* Integration: arbiterd against a mock Kafka cluster: accounting, commits, restarts, kill -9, reload. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arbiter/v1/audit_record.pb-c.h"
+#include "arbiter/v1/content_event.pb-c.h"
+#include "arbiter/v1/dead_letter.pb-c.h"
+#include "arbiter/v1/moderation_decision.pb-c.h"
+#include "harness.h"
+
+#define CONTENT "content.events"
+#define DECISIONS "moderation.decisions"
+#define AUDIT "moderation.audit"
+#define DLQ "arbiter.deadletter"
+
+/* What a batch of generated input holds. */
+struct mix {
+	long content, decisions, malformed;
+};
+
+/* Produces N events numbered from FIRST: 60% content, 40% decisions, and one
+ * in a hundred malformed in one of several ways. */
+static void produce_mix(struct harness *h, long first, long n, struct mix *mix)
+{
+	for (long i = first; i < first + n; i++) {
+		char id[64], cid[64];
+		snprintf(id, sizeof(id), "ev-%ld", i);
+		snprintf(cid, sizeof(cid), "c-%ld", i % 997);
+		if (i % 100 == 42) {
+			/* Malformed, in turn: garbage bytes, a missing content id,
+			 * an unknown enum value, an empty message. */
+			mix->malformed++;
+			switch ((i / 100) % 4) {
+			case 0:
+				harness_produce(h, CONTENT, cid, "\xff\xfe not protobuf", 15);
+				break;
+			case 1: {
+				Arbiter__V1__ContentEvent ev = ARBITER__V1__CONTENT_EVENT__INIT;
+				ev.event_id = id;
+				harness_produce_msg(h, CONTENT, cid, &ev.base);
+				break;
+			}
+			case 2: {
+				Arbiter__V1__ModerationDecision d =
+					ARBITER__V1__MODERATION_DECISION__INIT;
+				d.decision_id = id;
+				d.content_id = cid;
+				d.kind = ARBITER__V1__DECISION_KIND__ACTION;
+				d.action = 77;
+				harness_produce_msg(h, DECISIONS, cid, &d.base);
+				break;
+			}
+			default:
+				harness_produce(h, DECISIONS, cid, "", 0);
+				break;
+			}
+		} else if (i % 5 < 3) {
+			Arbiter__V1__ContentEvent ev = ARBITER__V1__CONTENT_EVENT__INIT;
+			ev.event_id = id;
+			ev.content_id = cid;
+			ev.text = "a perfectly ordinary post";
+			ev.lang = "sw";
+			ev.country = "KE";
+			ev.surface = ARBITER__V1__SURFACE__POST;
+			ev.content_type = ARBITER__V1__CONTENT_TYPE__TEXT;
+			harness_produce_msg(h, CONTENT, cid, &ev.base);
+			mix->content++;
+		} else {
+			Arbiter__V1__ModerationDecision d = ARBITER__V1__MODERATION_DECISION__INIT;
+			d.decision_id = id;
+			d.content_id = cid;
+			d.kind = ARBITER__V1__DECISION_KIND__ACTION;
+			d.action = ARBITER__V1__ACTION__REMOVE;
+			d.actor = ARBITER__V1__ACTOR__HUMAN;
+			d.reviewer_id = "rev-1";
+			d.category = "STATEMENT_CATEGORY_VIOLENCE";
+			d.ground = ARBITER__V1__GROUND__INCOMPATIBLE_CONTENT;
+			harness_produce_msg(h, DECISIONS, cid, &d.base);
+			mix->decisions++;
+		}
+	}
+	harness_flush(h);
+}
+
+static bool all_committed(struct harness *h)
+{
+	return harness_wait_committed(h, CONTENT, 60) && harness_wait_committed(h, DECISIONS, 60);
+}
+
+/* Distinct audit record ids, and the decision ids they name. */
+struct audit_seen {
+	long records;
+	long undecodable;
+	char **ids;
+	size_t n_ids, cap;
+};
+
+static void audit_collect(void *opaque, const rd_kafka_message_t *m)
+{
+	struct audit_seen *s = opaque;
+	Arbiter__V1__AuditRecord *r = arbiter__v1__audit_record__unpack(NULL, m->len, m->payload);
+	s->records++;
+	if (!r) {
+		s->undecodable++;
+		return;
+	}
+	for (size_t i = 0; i < s->n_ids; i++) {
+		if (!strcmp(s->ids[i], r->decision_id)) {
+			arbiter__v1__audit_record__free_unpacked(r, NULL);
+			return;
+		}
+	}
+	if (s->n_ids == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 1024;
+		s->ids = realloc(s->ids, s->cap * sizeof(*s->ids));
+	}
+	s->ids[s->n_ids++] = strdup(r->decision_id);
+	arbiter__v1__audit_record__free_unpacked(r, NULL);
+}
+
+static void audit_seen_free(struct audit_seen *s)
+{
+	for (size_t i = 0; i < s->n_ids; i++)
+		free(s->ids[i]);
+	free(s->ids);
+}
+
+static void deadletter_check(void *opaque, const rd_kafka_message_t *m)
+{
+	long *n = opaque;
+	Arbiter__V1__DeadLetter *dl = arbiter__v1__dead_letter__unpack(NULL, m->len, m->payload);
+	ck_assert_ptr_nonnull(dl);
+	ck_assert_msg(dl->reason && dl->reason[0], "dead letter without a reason");
+	ck_assert(!strcmp(dl->source_topic, CONTENT) || !strcmp(dl->source_topic, DECISIONS));
+	ck_assert_int_ge(dl->source_offset, 0);
+	(*n)++;
+	arbiter__v1__dead_letter__free_unpacked(dl, NULL);
+}
+
+START_TEST(ten_thousand_mixed_events_are_accounted_for)
+{
+	struct harness h;
+	struct mix mix = {0};
+	harness_start(&h, 4);
+	harness_write_config(&h, NULL);
+	produce_mix(&h, 0, 10000, &mix);
+	ck_assert_int_eq(mix.malformed, 100);
+	harness_daemon_start(&h);
+
+	ck_assert_msg(all_committed(&h), "committed offsets never reached the end offsets");
+	struct audit_seen seen = {0};
+	harness_read(&h, AUDIT, audit_collect, &seen);
+	ck_assert_int_eq(seen.undecodable, 0);
+	ck_assert_int_eq(seen.records, mix.decisions);
+	ck_assert_int_eq((long)seen.n_ids, mix.decisions);
+	long dl = 0;
+	harness_read(&h, DLQ, deadletter_check, &dl);
+	ck_assert_int_eq(dl, mix.malformed);
+
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+	ck_assert(harness_log_contains(&h, "drained"));
+	audit_seen_free(&seen);
+	harness_stop(&h);
+}
+END_TEST
+
+START_TEST(restart_resumes_without_reprocessing)
+{
+	struct harness h;
+	struct mix mix = {0};
+	harness_start(&h, 2);
+	harness_write_config(&h, NULL);
+	produce_mix(&h, 0, 2000, &mix);
+	harness_daemon_start(&h);
+	ck_assert(all_committed(&h));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+	ck_assert_int_eq(harness_count(&h, AUDIT), mix.decisions);
+
+	produce_mix(&h, 2000, 1000, &mix);
+	harness_daemon_start(&h);
+	ck_assert(all_committed(&h));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+	/* Exactly one record per decision across both runs: nothing the first
+	 * run committed was handled again. */
+	ck_assert_int_eq(harness_count(&h, AUDIT), mix.decisions);
+	ck_assert_int_eq(harness_count(&h, DLQ), mix.malformed);
+	harness_stop(&h);
+}
+END_TEST
+
+START_TEST(kill_9_mid_stream_loses_nothing)
+{
+	struct harness h;
+	struct mix mix = {0};
+	harness_start(&h, 4);
+	/* Slow commits widen the uncommitted window the kill cuts into. */
+	harness_write_config(&h, NULL);
+	produce_mix(&h, 0, 20000, &mix);
+	harness_daemon_start(&h);
+	ck_assert(harness_wait_count(&h, AUDIT, mix.decisions / 4, 60));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGKILL), 128 + SIGKILL);
+
+	harness_daemon_start(&h);
+	ck_assert(all_committed(&h));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+
+	struct audit_seen seen = {0};
+	harness_read(&h, AUDIT, audit_collect, &seen);
+	/* Every valid decision has its record; duplicates come only from the
+	 * window the kill left uncommitted. */
+	ck_assert_int_eq((long)seen.n_ids, mix.decisions);
+	ck_assert_int_ge(seen.records, mix.decisions);
+	fprintf(stderr, "kill -9: %ld audit records for %ld decisions (%ld redelivered)\n",
+		seen.records, mix.decisions, seen.records - mix.decisions);
+	audit_seen_free(&seen);
+	harness_stop(&h);
+}
+END_TEST
+
+START_TEST(bad_config_on_sighup_keeps_the_old_one)
+{
+	struct harness h;
+	struct mix mix = {0};
+	harness_start(&h, 2);
+	harness_write_config(&h, NULL);
+	harness_daemon_start(&h);
+	produce_mix(&h, 0, 500, &mix);
+	ck_assert(all_committed(&h));
+
+	/* Break the file and ask for a reload. */
+	harness_write_config(&h, "pipeline:\n  max_inflight: -3\n");
+	kill(h.daemon, SIGHUP);
+	for (int i = 0; i < 50 && !harness_log_contains(&h, "rejected"); i++)
+		usleep(100 * 1000);
+	ck_assert_msg(harness_log_contains(&h, "rejected"), "the reload was not rejected");
+	ck_assert(harness_daemon_alive(&h));
+
+	/* Still working on the old configuration. */
+	produce_mix(&h, 500, 500, &mix);
+	ck_assert(all_committed(&h));
+	ck_assert_int_eq(harness_count(&h, AUDIT), mix.decisions);
+
+	/* A good file is taken. */
+	harness_write_config(&h, "log:\n  level: debug\n");
+	kill(h.daemon, SIGHUP);
+	for (int i = 0; i < 50 && !harness_log_contains(&h, "reloaded"); i++)
+		usleep(100 * 1000);
+	ck_assert(harness_log_contains(&h, "reloaded"));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+	harness_stop(&h);
+}
+END_TEST
+
+static Suite *pipeline_suite(void)
+{
+	Suite *s = suite_create("pipeline");
+	TCase *tc = tcase_create("daemon");
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, ten_thousand_mixed_events_are_accounted_for);
+	tcase_add_test(tc, restart_resumes_without_reprocessing);
+	tcase_add_test(tc, kill_9_mid_stream_loses_nothing);
+	tcase_add_test(tc, bad_config_on_sighup_keeps_the_old_one);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(pipeline_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

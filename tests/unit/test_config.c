@@ -1,0 +1,730 @@
+/* Unit tests for the YAML config loader (config.c): defaults, every key, every kind of mistake. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf, open_memstream */
+#endif
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#ifndef TEST_CONFIGDIR
+#error "meson defines TEST_CONFIGDIR, the source tree's config/ directory"
+#endif
+
+/* Made by main() before the tests fork, removed with everything in it after. */
+static char tmpdir[] = "/tmp/test_config.XXXXXX";
+
+/* Writes TEXT to a new file under DIR (tmpdir when NULL) named NAME, or a
+ * mkstemp name when NAME is NULL. Returns the malloc'd path. */
+static char *write_file(const char *dir, const char *name, const char *text)
+{
+	char *path = NULL;
+	int fd;
+	if (name) {
+		ck_assert_int_ge(asprintf(&path, "%s/%s", dir ? dir : tmpdir, name), 0);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	} else {
+		ck_assert_int_ge(asprintf(&path, "%s/cfg.XXXXXX", dir ? dir : tmpdir), 0);
+		fd = mkstemp(path);
+	}
+	ck_assert_int_ge(fd, 0);
+	size_t len = strlen(text);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+static char *write_tmp(const char *text)
+{
+	return write_file(NULL, NULL, text);
+}
+
+/* A fresh directory under tmpdir, for files that refer to each other. */
+static char *make_dir(void)
+{
+	char *dir = NULL;
+	ck_assert_int_ge(asprintf(&dir, "%s/dir.XXXXXX", tmpdir), 0);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	return dir;
+}
+
+static void remove_file(char *path)
+{
+	ck_assert_int_eq(unlink(path), 0);
+	free(path);
+}
+
+static void check_error(const struct config_errors *errs, size_t i, const char *file, int line,
+			int col, const char *key, const char *msg)
+{
+	ck_assert_msg(errs->n > i, "expected error #%zu, got %zu errors", i, errs->n);
+	const struct config_error *e = &errs->v[i];
+	ck_assert_msg(strstr(e->msg, msg), "error #%zu \"%s\" lacks \"%s\"", i, e->msg, msg);
+	ck_assert_msg(e->line == line && e->col == col, "error #%zu \"%s\" at %d:%d, not %d:%d", i,
+		      e->msg, e->line, e->col, line, col);
+	if (key)
+		ck_assert_str_eq(e->key, key);
+	else
+		ck_assert_ptr_null(e->key);
+	if (file)
+		ck_assert_str_eq(e->file, file);
+}
+
+/* Loads TEXT, expects it rejected with exactly one error, and checks it. */
+static void expect_one_error(const char *text, int line, int col, const char *key, const char *msg)
+{
+	char *path = write_tmp(text);
+	struct config_errors errs = {0};
+	struct config *cfg = (struct config *)&errs; /* must be reset to NULL */
+	ck_assert_int_eq(config_load(path, &cfg, &errs), -EINVAL);
+	ck_assert_ptr_null(cfg);
+	if (errs.n != 1)
+		config_errors_print(&errs, stderr);
+	ck_assert_uint_eq(errs.n, 1);
+	check_error(&errs, 0, path, line, col, key, msg);
+	config_errors_clear(&errs);
+	remove_file(path);
+}
+
+/* Loads TEXT and expects no error. Free the result with config_free(). */
+static struct config *expect_ok(const char *text)
+{
+	char *path = write_tmp(text);
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	int rc = config_load(path, &cfg, &errs);
+	if (errs.n)
+		config_errors_print(&errs, stderr);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_ptr_nonnull(cfg);
+	config_errors_clear(&errs);
+	remove_file(path);
+	return cfg;
+}
+
+/* The documented defaults, as set by config_default(). */
+static void check_defaults(const struct config *c)
+{
+	ck_assert_str_eq(c->kafka.brokers, "mock");
+	ck_assert_int_eq(c->kafka.mock_brokers, 1);
+	ck_assert_int_eq(c->kafka.mock_partitions, 4);
+	ck_assert_str_eq(c->kafka.group_id, "arbiter");
+	ck_assert_str_eq(c->kafka.client_id, "arbiterd");
+	ck_assert_uint_eq(c->kafka.n_properties, 0);
+	ck_assert_str_eq(c->kafka.topics.content.name, "content.events");
+	ck_assert_int_eq(c->kafka.topics.content.format, CONFIG_FORMAT_PROTOBUF);
+	ck_assert_str_eq(c->kafka.topics.decisions.name, "moderation.decisions");
+	ck_assert_int_eq(c->kafka.topics.decisions.format, CONFIG_FORMAT_PROTOBUF);
+	ck_assert_str_eq(c->kafka.topics.escalations.name, "moderation.escalations");
+	ck_assert_str_eq(c->kafka.topics.audit.name, "moderation.audit");
+	ck_assert_str_eq(c->kafka.topics.appeals.name, "moderation.appeals");
+	ck_assert_str_eq(c->kafka.topics.deadletter.name, "arbiter.deadletter");
+	ck_assert_str_eq(c->redis.address, "127.0.0.1:6379");
+	ck_assert_ptr_null(c->redis.username);
+	ck_assert_ptr_null(c->redis.password);
+	ck_assert_int_eq(c->redis.db, 0);
+	ck_assert_uint_eq(c->redis.connect_timeout_ms, 2000);
+	ck_assert_uint_eq(c->redis.command_timeout_ms, 5000);
+	ck_assert_str_eq(c->redis.prefix, "arbiter:");
+	ck_assert_uint_eq(c->rules.n_files, 0);
+	ck_assert_uint_eq(c->pipeline.max_inflight, 10000);
+	ck_assert_uint_eq(c->pipeline.commit_interval_ms, 1000);
+	ck_assert_uint_eq(c->pipeline.drain_timeout_ms, 10000);
+	ck_assert_uint_eq(c->pipeline.deadletter_max_bytes, 65536);
+	ck_assert_uint_eq(c->pipeline.poll_batch, 1000);
+	ck_assert_int_eq(c->log.level, LOG_INFO);
+	ck_assert_str_eq(c->metrics.listen, "127.0.0.1:9464");
+}
+
+START_TEST(defaults_without_a_file)
+{
+	struct config *c = config_default(NULL);
+	ck_assert_ptr_nonnull(c);
+	check_defaults(c);
+	ck_assert_ptr_null(c->path);
+	ck_assert_str_eq(c->dir, ".");
+	config_free(c);
+
+	c = config_default("/etc/arbiter/arbiter.yaml");
+	ck_assert_ptr_nonnull(c);
+	check_defaults(c);
+	ck_assert_str_eq(c->path, "/etc/arbiter/arbiter.yaml");
+	ck_assert_str_eq(c->dir, "/etc/arbiter");
+	config_free(c);
+
+	c = config_default("arbiter.yaml");
+	ck_assert_str_eq(c->dir, ".");
+	config_free(c);
+}
+END_TEST
+
+START_TEST(empty_file_and_empty_sections_give_defaults)
+{
+	struct config *c = expect_ok("");
+	check_defaults(c);
+	config_free(c);
+
+	c = expect_ok("# nothing but a comment\n---\n");
+	check_defaults(c);
+	config_free(c);
+
+	c = expect_ok("kafka:\nredis: {}\nrules:\n  files: []\nmetrics:\n");
+	check_defaults(c);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(missing_file_is_one_error_without_position)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	char *path = NULL;
+	ck_assert_int_ge(asprintf(&path, "%s/no-such-file.yaml", tmpdir), 0);
+	ck_assert_int_eq(config_load(path, &cfg, &errs), -ENOENT);
+	ck_assert_ptr_null(cfg);
+	ck_assert_uint_eq(errs.n, 1);
+	check_error(&errs, 0, path, 0, 0, NULL, "No such file or directory");
+	config_errors_clear(&errs);
+	free(path);
+}
+END_TEST
+
+START_TEST(every_key_loads_into_the_struct)
+{
+	char *dir = make_dir();
+	char *pw = write_file(dir, "redis.pw", "s3cret\n");
+	char *path = write_file(dir, "arbiter.yaml",
+				"kafka:\n"
+				"  brokers: mock:3\n"
+				"  mock_partitions: 16\n"
+				"  group_id: grp\n"
+				"  client_id: cli\n"
+				"  properties:\n"
+				"    linger.ms: 20\n"
+				"    enable.idempotence: true\n"
+				"    sasl.username: user\n"
+				"  topics:\n"
+				"    content: {name: c.in, format: json}\n"
+				"    decisions:\n"
+				"      name: d.in\n"
+				"      format: json\n"
+				"    escalations: e.out\n"
+				"    audit: {name: a.out}\n"
+				"    appeals: p.out\n"
+				"    deadletter: dl.out\n"
+				"redis:\n"
+				"  address: /run/redis/redis.sock\n"
+				"  username: alice\n"
+				"  password: {file: redis.pw}\n"
+				"  db: 7\n"
+				"  connect_timeout: 250ms\n"
+				"  command_timeout: 2m\n"
+				"  prefix: \"t:\"\n"
+				"rules:\n"
+				"  files:\n"
+				"    - /abs/b.yaml\n"
+				"pipeline:\n"
+				"  max_inflight: 500\n"
+				"  commit_interval: 200\n"
+				"  drain_timeout: 3m\n"
+				"  deadletter_max_bytes: 0\n"
+				"  poll_batch: 64\n"
+				"log:\n"
+				"  level: debug\n"
+				"metrics:\n"
+				"  listen: \"*:9100\"\n");
+	struct config_errors errs = {0};
+	struct config *c = NULL;
+	int rc = config_load(path, &c, &errs);
+	config_errors_print(&errs, stderr);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(errs.n, 0);
+
+	ck_assert_str_eq(c->path, path);
+	ck_assert_str_eq(c->dir, dir);
+	ck_assert_str_eq(c->kafka.brokers, "mock:3");
+	ck_assert_int_eq(c->kafka.mock_brokers, 3);
+	ck_assert_int_eq(c->kafka.mock_partitions, 16);
+	ck_assert_str_eq(c->kafka.group_id, "grp");
+	ck_assert_str_eq(c->kafka.client_id, "cli");
+	ck_assert_uint_eq(c->kafka.n_properties, 3);
+	ck_assert_str_eq(c->kafka.properties[0].key, "linger.ms");
+	ck_assert_str_eq(c->kafka.properties[0].value, "20");
+	ck_assert_str_eq(c->kafka.properties[1].key, "enable.idempotence");
+	ck_assert_str_eq(c->kafka.properties[1].value, "true");
+	ck_assert_str_eq(c->kafka.properties[2].key, "sasl.username");
+	ck_assert_str_eq(c->kafka.properties[2].value, "user");
+	ck_assert_str_eq(c->kafka.topics.content.name, "c.in");
+	ck_assert_int_eq(c->kafka.topics.content.format, CONFIG_FORMAT_JSON);
+	ck_assert_str_eq(c->kafka.topics.decisions.name, "d.in");
+	ck_assert_int_eq(c->kafka.topics.decisions.format, CONFIG_FORMAT_JSON);
+	ck_assert_str_eq(c->kafka.topics.escalations.name, "e.out");
+	ck_assert_str_eq(c->kafka.topics.audit.name, "a.out");
+	ck_assert_str_eq(c->kafka.topics.appeals.name, "p.out");
+	ck_assert_str_eq(c->kafka.topics.deadletter.name, "dl.out");
+	ck_assert_str_eq(c->redis.address, "/run/redis/redis.sock");
+	ck_assert_str_eq(c->redis.username, "alice");
+	ck_assert_str_eq(c->redis.password, "s3cret");
+	ck_assert_int_eq(c->redis.db, 7);
+	ck_assert_uint_eq(c->redis.connect_timeout_ms, 250);
+	ck_assert_uint_eq(c->redis.command_timeout_ms, 120000);
+	ck_assert_str_eq(c->redis.prefix, "t:");
+	ck_assert_uint_eq(c->rules.n_files, 1);
+	ck_assert_str_eq(c->rules.files[0], "/abs/b.yaml");
+	ck_assert_uint_eq(c->pipeline.max_inflight, 500);
+	ck_assert_uint_eq(c->pipeline.commit_interval_ms, 200);
+	ck_assert_uint_eq(c->pipeline.drain_timeout_ms, 180000);
+	ck_assert_uint_eq(c->pipeline.deadletter_max_bytes, 0);
+	ck_assert_uint_eq(c->pipeline.poll_batch, 64);
+	ck_assert_int_eq(c->log.level, LOG_DEBUG);
+	ck_assert_str_eq(c->metrics.listen, "*:9100");
+
+	config_free(c);
+	config_errors_clear(&errs);
+	remove_file(path);
+	remove_file(pw);
+	ck_assert_int_eq(rmdir(dir), 0);
+	free(dir);
+}
+END_TEST
+
+START_TEST(properties_read_secret_files_relative_to_the_config)
+{
+	char *dir = make_dir();
+	char *secret = write_file(dir, "kafka.pw", "p4ss word\r\n\n");
+	char *path = write_file(dir, "arbiter.yaml",
+				"kafka:\n"
+				"  brokers: kafka-1:9092,kafka-2:9092\n"
+				"  properties:\n"
+				"    security.protocol: SASL_SSL\n"
+				"    sasl.password: {file: kafka.pw}\n"
+				"    socket.timeout.ms: 60000\n");
+	struct config_errors errs = {0};
+	struct config *c = NULL;
+	ck_assert_int_eq(config_load(path, &c, &errs), 0);
+	ck_assert_int_eq(c->kafka.mock_brokers, 0);
+	ck_assert_str_eq(c->kafka.brokers, "kafka-1:9092,kafka-2:9092");
+	ck_assert_uint_eq(c->kafka.n_properties, 3);
+	ck_assert_str_eq(c->kafka.properties[0].key, "security.protocol");
+	ck_assert_str_eq(c->kafka.properties[0].value, "SASL_SSL");
+	ck_assert_str_eq(c->kafka.properties[1].key, "sasl.password");
+	ck_assert_str_eq(c->kafka.properties[1].value, "p4ss word");
+	ck_assert_str_eq(c->kafka.properties[2].key, "socket.timeout.ms");
+	ck_assert_str_eq(c->kafka.properties[2].value, "60000");
+	config_free(c);
+
+	/* An empty secret file is a deployment mistake, not an empty password. */
+	char *empty = write_file(dir, "empty.pw", "\n");
+	char *bad = write_file(dir, "bad.yaml",
+			       "kafka:\n"
+			       "  properties:\n"
+			       "    sasl.password: {file: empty.pw}\n");
+	ck_assert_int_eq(config_load(bad, &c, &errs), -EINVAL);
+	ck_assert_uint_eq(errs.n, 1);
+	check_error(&errs, 0, bad, 3, 27, "kafka.properties.sasl.password.file", "is empty");
+
+	config_errors_clear(&errs);
+	remove_file(bad);
+	remove_file(empty);
+	remove_file(path);
+	remove_file(secret);
+	ck_assert_int_eq(rmdir(dir), 0);
+	free(dir);
+}
+END_TEST
+
+START_TEST(relative_rule_files_resolve_against_the_config_dir)
+{
+	char *dir = make_dir();
+	char *path = write_file(dir, "arbiter.yaml",
+				"rules:\n"
+				"  files: [rules/spam.yaml, /etc/arbiter/abs.yaml, ../up.yaml]\n");
+	struct config_errors errs = {0};
+	struct config *c = NULL;
+	ck_assert_int_eq(config_load(path, &c, &errs), 0);
+	ck_assert_uint_eq(c->rules.n_files, 3);
+	char *want = NULL;
+	ck_assert_int_ge(asprintf(&want, "%s/rules/spam.yaml", dir), 0);
+	ck_assert_str_eq(c->rules.files[0], want);
+	free(want);
+	ck_assert_str_eq(c->rules.files[1], "/etc/arbiter/abs.yaml");
+	ck_assert_int_ge(asprintf(&want, "%s/../up.yaml", dir), 0);
+	ck_assert_str_eq(c->rules.files[2], want);
+	free(want);
+	config_free(c);
+	remove_file(path);
+	ck_assert_int_eq(rmdir(dir), 0);
+	free(dir);
+}
+END_TEST
+
+START_TEST(unknown_key_suggests_the_closest)
+{
+	expect_one_error("kafka:\n"
+			 "  brokers: mock\n"
+			 "  topcs:\n"
+			 "    content: x\n",
+			 3, 3, "kafka.topcs",
+			 "unknown key 'kafka.topcs'; did you mean 'kafka.topics'?");
+	expect_one_error("kafka:\n  topics:\n    contnet: x\n", 3, 5, "kafka.topics.contnet",
+			 "did you mean 'kafka.topics.content'?");
+	expect_one_error("redsi:\n  db: 1\n", 1, 1, "redsi", "did you mean 'redis'?");
+	/* A key in the wrong section points at the right one. */
+	expect_one_error("kafka:\n  db: 1\n", 2, 3, "kafka.db", "did you mean 'redis.db'?");
+	expect_one_error("kafka:\n  topics:\n    audit: {name: a, fromat: json}\n", 3, 22,
+			 "kafka.topics.audit.fromat", "unknown key 'kafka.topics.audit.fromat'");
+	expect_one_error("bogus: 1\n", 1, 1, "bogus", "unknown key 'bogus'");
+}
+END_TEST
+
+START_TEST(unknown_key_far_from_any_has_no_suggestion)
+{
+	char *path = write_tmp("zzzzzzzz: 1\n");
+	struct config_errors errs = {0};
+	struct config *c = NULL;
+	ck_assert_int_eq(config_load(path, &c, &errs), -EINVAL);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_str_eq(errs.v[0].msg, "unknown key 'zzzzzzzz'");
+	config_errors_clear(&errs);
+	remove_file(path);
+}
+END_TEST
+
+START_TEST(wrong_type)
+{
+	expect_one_error("pipeline:\n  max_inflight: {a: 1}\n", 2, 17, "pipeline.max_inflight",
+			 "expected an integer, got a mapping");
+	expect_one_error("pipeline:\n  poll_batch:\n    - 1\n", 3, 5, "pipeline.poll_batch",
+			 "expected an integer, got a sequence");
+	expect_one_error("redis:\n  db: ten\n", 2, 7, "redis.db",
+			 "expected an integer, got \"ten\"");
+	expect_one_error("redis:\n  db: 1.5\n", 2, 7, "redis.db", "expected an integer, got 1.5");
+	expect_one_error("kafka:\n  group_id: [a]\n", 2, 13, "kafka.group_id",
+			 "expected a string, got a sequence");
+	expect_one_error("kafka:\n  group_id:\n", 2, 3, "kafka.group_id",
+			 "expected a string, got null");
+	expect_one_error("redis: 5\n", 1, 8, "redis", "expected a mapping, got 5");
+	expect_one_error("rules:\n  files: rules/a.yaml\n", 2, 10, "rules.files",
+			 "expected a sequence of strings, got \"rules/a.yaml\"");
+	expect_one_error("rules:\n  files: [a.yaml, {x: 1}]\n", 2, 19, "rules.files[1]",
+			 "expected a string, got a mapping");
+	expect_one_error("kafka:\n  properties: [a]\n", 2, 15, "kafka.properties",
+			 "expected a mapping of librdkafka properties, got a sequence");
+	expect_one_error("kafka:\n  properties:\n    linger.ms: [1]\n", 3, 16,
+			 "kafka.properties.linger.ms",
+			 "expected a string, number, boolean or {file: PATH}, got a sequence");
+	expect_one_error("kafka:\n  topics:\n    audit: [a]\n", 3, 12, "kafka.topics.audit",
+			 "expected a topic name or {name: ...}, got a sequence");
+	expect_one_error("kafka:\n  topics:\n    audit: bad/topic\n", 3, 12, "kafka.topics.audit",
+			 "expected a topic name of 1 to 249 characters");
+	expect_one_error("redis:\n  password: [x]\n", 2, 13, "redis.password",
+			 "expected a string or {file: PATH}, got a sequence");
+}
+END_TEST
+
+START_TEST(out_of_range_int)
+{
+	expect_one_error("pipeline:\n  max_inflight: 0\n", 2, 17, "pipeline.max_inflight",
+			 "expected an integer in [1, 1000000], got 0");
+	expect_one_error("kafka:\n  mock_partitions: 257\n", 2, 20, "kafka.mock_partitions",
+			 "expected an integer in [1, 256], got 257");
+	expect_one_error("redis:\n  db: -1\n", 2, 7, "redis.db",
+			 "expected an integer in [0, 15], got -1");
+	expect_one_error("pipeline:\n  deadletter_max_bytes: 16777217\n", 2, 25,
+			 "pipeline.deadletter_max_bytes",
+			 "expected an integer in [0, 16777216], got 16777217");
+	expect_one_error("pipeline:\n  poll_batch: 99999999999999999999999\n", 2, 15,
+			 "pipeline.poll_batch",
+			 "expected an integer in [1, 100000], got 99999999999999999999999");
+}
+END_TEST
+
+START_TEST(bad_enum)
+{
+	expect_one_error("log:\n  level: verbose\n", 2, 10, "log.level",
+			 "expected one of error, warn, info, debug, got \"verbose\"");
+	expect_one_error("kafka:\n  topics:\n    content: {name: c, format: xml}\n", 3, 32,
+			 "kafka.topics.content.format",
+			 "expected one of protobuf, json, got \"xml\"");
+	expect_one_error("kafka:\n  topics:\n    audit: {format: json}\n", 3, 13,
+			 "kafka.topics.audit.format",
+			 "format is allowed only for the input topics");
+}
+END_TEST
+
+START_TEST(bad_duration)
+{
+	expect_one_error("pipeline:\n  commit_interval: 5x\n", 2, 20, "pipeline.commit_interval",
+			 "expected a duration such as 500ms, 5s, 2m or 1h (a bare number is "
+			 "milliseconds), got \"5x\"");
+	expect_one_error("pipeline:\n  commit_interval: 5ms\n", 2, 20, "pipeline.commit_interval",
+			 "expected a duration in [10ms, 1m], got 5ms");
+	expect_one_error("pipeline:\n  drain_timeout: 11m\n", 2, 18, "pipeline.drain_timeout",
+			 "expected a duration in [0ms, 10m], got 11m");
+	expect_one_error("redis:\n  connect_timeout: -5s\n", 2, 20, "redis.connect_timeout",
+			 "got \"-5s\"");
+
+	struct config *c = expect_ok("pipeline:\n  commit_interval: \"2s\"\n  drain_timeout: 0\n"
+				     "redis:\n  connect_timeout: 1m\n  command_timeout: 750\n");
+	ck_assert_uint_eq(c->pipeline.commit_interval_ms, 2000);
+	ck_assert_uint_eq(c->pipeline.drain_timeout_ms, 0);
+	ck_assert_uint_eq(c->redis.command_timeout_ms, 750);
+	config_free(c);
+	expect_one_error("redis:\n  connect_timeout: 1h\n", 2, 20, "redis.connect_timeout",
+			 "expected a duration in [1ms, 1m], got 1h");
+}
+END_TEST
+
+START_TEST(bad_mock_brokers)
+{
+	static const char *const bad[] = {"mock:0", "mock:10", "mock:x", "mock:"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *text = NULL, *msg = NULL;
+		ck_assert_int_ge(asprintf(&text, "kafka:\n  brokers: \"%s\"\n", bad[i]), 0);
+		ck_assert_int_ge(asprintf(&msg,
+					  "expected \"mock\" or \"mock:N\" with N in [1, 9], got "
+					  "\"%s\"",
+					  bad[i]),
+				 0);
+		expect_one_error(text, 2, 12, "kafka.brokers", msg);
+		free(text);
+		free(msg);
+	}
+	expect_one_error("kafka:\n  brokers: \"\"\n", 2, 12, "kafka.brokers",
+			 "expected a non-empty string");
+
+	struct config *c = expect_ok("kafka:\n  brokers: mock:9\n");
+	ck_assert_int_eq(c->kafka.mock_brokers, 9);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(bad_metrics_listen)
+{
+	const char *msg = "expected \"host:port\" with host \"*\" or an IPv4 address and port in "
+			  "[1, 65535] (or \"\" to disable), got ";
+	char *want = NULL;
+	static const char *const bad[] = {"localhost",     "127.0.0.1:0", "127.0.0.1:65536",
+					  "127.0.0.1:",    ":9464",       "127.0.0.1:http",
+					  "localhost:9464"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *text = NULL;
+		ck_assert_int_ge(asprintf(&text, "metrics:\n  listen: \"%s\"\n", bad[i]), 0);
+		ck_assert_int_ge(asprintf(&want, "%s\"%s\"", msg, bad[i]), 0);
+		expect_one_error(text, 2, 11, "metrics.listen", want);
+		free(text);
+		free(want);
+	}
+
+	struct config *c = expect_ok("metrics:\n  listen: \"\"\n");
+	ck_assert_ptr_null(c->metrics.listen);
+	config_free(c);
+	c = expect_ok("metrics:\n  listen: 0.0.0.0:65535\n");
+	ck_assert_str_eq(c->metrics.listen, "0.0.0.0:65535");
+	config_free(c);
+}
+END_TEST
+
+START_TEST(bad_redis_address)
+{
+	expect_one_error("redis:\n  address: redis\n", 2, 12, "redis.address",
+			 "expected \"host:port\" with port in [1, 65535] or a unix socket path");
+	struct config *c = expect_ok("redis:\n  address: \"[::1]:6380\"\n");
+	ck_assert_str_eq(c->redis.address, "[::1]:6380");
+	config_free(c);
+}
+END_TEST
+
+START_TEST(unreadable_secret_file)
+{
+	char *missing = NULL, *msg = NULL, *text = NULL;
+	ck_assert_int_ge(asprintf(&missing, "%s/no-such-secret", tmpdir), 0);
+	ck_assert_int_ge(asprintf(&text, "redis:\n  password: {file: %s}\n", missing), 0);
+	ck_assert_int_ge(asprintf(&msg, "cannot read secret file \"%s\": No such file or directory",
+				  missing),
+			 0);
+	expect_one_error(text, 2, 20, "redis.password.file", msg);
+	free(text);
+	free(msg);
+
+	/* Relative: resolved against the config's directory, and named so. */
+	ck_assert_int_ge(asprintf(&msg, "cannot read secret file \"%s/nope.pw\"", tmpdir), 0);
+	expect_one_error("kafka:\n"
+			 "  properties:\n"
+			 "    sasl.password:\n"
+			 "      file: nope.pw\n",
+			 4, 13, "kafka.properties.sasl.password.file", msg);
+	free(msg);
+	free(missing);
+
+	expect_one_error("redis:\n  password: {fiel: /x}\n", 2, 14, "redis.password.fiel",
+			 "did you mean 'redis.password.file'?");
+}
+END_TEST
+
+START_TEST(yaml_syntax_error_is_positioned)
+{
+	/* libfyaml's diagnostics are captured, not printed. */
+	expect_one_error("log:\n  level: info\nredis:\n\tdb: 1\n", 4, 1, NULL,
+			 "invalid YAML: tab character may not be used as indentation");
+	expect_one_error("log:\n  level: info\nlog:\n  level: debug\n", 3, 1, NULL,
+			 "invalid YAML: duplicate key");
+	/* libfyaml places an undefined alias at its name, after the "*". */
+	expect_one_error("redis:\n  db: *nowhere\n", 2, 8, NULL, "invalid YAML: invalid alias");
+	expect_one_error("kafka: {}\n---\nredis: {}\n", 3, 1, NULL,
+			 "expected one YAML document, found a second one");
+}
+END_TEST
+
+START_TEST(top_level_must_be_a_mapping)
+{
+	expect_one_error(
+		"- kafka\n- redis\n", 1, 1, NULL,
+		"expected a mapping of sections (kafka, redis, ...) at the top level, got a "
+		"sequence");
+	expect_one_error("\n  just words\n", 2, 3, NULL, "at the top level, got \"just words\"");
+}
+END_TEST
+
+START_TEST(every_mistake_is_reported_in_file_order)
+{
+	char *path = write_tmp("kafka:\n"
+			       "  brokers: mock\n"
+			       "  mock_partitions: 0\n"
+			       "redis:\n"
+			       "  db: \"x\"\n"
+			       "log:\n"
+			       "  levle: info\n");
+	struct config_errors errs = {0};
+	struct config *c = NULL;
+	ck_assert_int_eq(config_load(path, &c, &errs), -EINVAL);
+	ck_assert_ptr_null(c);
+	ck_assert_uint_eq(errs.n, 3);
+	check_error(&errs, 0, path, 3, 20, "kafka.mock_partitions",
+		    "expected an integer in [1, 256], got 0");
+	check_error(&errs, 1, path, 5, 7, "redis.db", "expected an integer, got \"x\"");
+	check_error(&errs, 2, path, 7, 3, "log.levle",
+		    "unknown key 'log.levle'; did you mean 'log.level'?");
+	config_errors_clear(&errs);
+	remove_file(path);
+}
+END_TEST
+
+START_TEST(topics_must_be_distinct)
+{
+	expect_one_error("kafka:\n  topics:\n    audit: content.events\n", 3, 12,
+			 "kafka.topics.audit",
+			 "topic \"content.events\" is already used by kafka.topics.content");
+	/* Only the format given: the default name stays. */
+	struct config *c = expect_ok("kafka:\n  topics:\n    decisions: {format: json}\n");
+	ck_assert_str_eq(c->kafka.topics.decisions.name, "moderation.decisions");
+	ck_assert_int_eq(c->kafka.topics.decisions.format, CONFIG_FORMAT_JSON);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(errors_print_format)
+{
+	struct config_errors errs = {0};
+	config_errors_add(&errs, "a.yaml", 3, 7, "redis.db", "expected %s", "x");
+	config_errors_add(&errs, "a.yaml", 0, 0, NULL, "cannot read: %s", "gone");
+	config_errors_add(&errs, "b.yaml", 1, 1, NULL, "bare");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(out);
+	config_errors_print(&errs, out);
+	fclose(out);
+	ck_assert_str_eq(buf, "a.yaml:3:7: redis.db: expected x\n"
+			      "a.yaml: cannot read: gone\n"
+			      "b.yaml:1:1: bare\n");
+	free(buf);
+	config_errors_clear(&errs);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_ptr_null(errs.v);
+}
+END_TEST
+
+START_TEST(format_names)
+{
+	ck_assert_str_eq(config_format_name(CONFIG_FORMAT_PROTOBUF), "protobuf");
+	ck_assert_str_eq(config_format_name(CONFIG_FORMAT_JSON), "json");
+}
+END_TEST
+
+START_TEST(sample_config_loads_and_documents_the_defaults)
+{
+	struct config_errors errs = {0};
+	struct config *c = NULL;
+	int rc = config_load(TEST_CONFIGDIR "/arbiter.yaml", &c, &errs);
+	config_errors_print(&errs, stderr);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(errs.n, 0);
+	check_defaults(c);
+	config_free(c);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("load");
+	tcase_add_test(tc, defaults_without_a_file);
+	tcase_add_test(tc, empty_file_and_empty_sections_give_defaults);
+	tcase_add_test(tc, missing_file_is_one_error_without_position);
+	tcase_add_test(tc, every_key_loads_into_the_struct);
+	tcase_add_test(tc, properties_read_secret_files_relative_to_the_config);
+	tcase_add_test(tc, relative_rule_files_resolve_against_the_config_dir);
+	tcase_add_test(tc, sample_config_loads_and_documents_the_defaults);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_test(tc, unknown_key_suggests_the_closest);
+	tcase_add_test(tc, unknown_key_far_from_any_has_no_suggestion);
+	tcase_add_test(tc, wrong_type);
+	tcase_add_test(tc, out_of_range_int);
+	tcase_add_test(tc, bad_enum);
+	tcase_add_test(tc, bad_duration);
+	tcase_add_test(tc, bad_mock_brokers);
+	tcase_add_test(tc, bad_metrics_listen);
+	tcase_add_test(tc, bad_redis_address);
+	tcase_add_test(tc, unreadable_secret_file);
+	tcase_add_test(tc, yaml_syntax_error_is_positioned);
+	tcase_add_test(tc, top_level_must_be_a_mapping);
+	tcase_add_test(tc, every_mistake_is_reported_in_file_order);
+	tcase_add_test(tc, topics_must_be_distinct);
+	tcase_add_test(tc, errors_print_format);
+	tcase_add_test(tc, format_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return EXIT_FAILURE;
+	}
+	SRunner *sr = srunner_create(config_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,129 @@
+/* Unit tests for the record builders (records.c): ids, dead letters, audit records. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arbiter/v1/audit_record.pb-c.h"
+#include "arbiter/v1/dead_letter.pb-c.h"
+#include "records.h"
+
+START_TEST(ids_are_deterministic_and_distinct)
+{
+	struct records_source a = {"content.events", 3, 1234};
+	struct records_source b = {"content.events", 3, 1235};
+	struct records_source c = {"content.event", 31, 1234};
+	char ia[RECORDS_ID_LEN + 1], ia2[RECORDS_ID_LEN + 1], ib[RECORDS_ID_LEN + 1],
+		ic[RECORDS_ID_LEN + 1], ik[RECORDS_ID_LEN + 1];
+	records_id(ia, "audit", &a);
+	records_id(ia2, "audit", &a);
+	records_id(ib, "audit", &b);
+	records_id(ic, "audit", &c);
+	records_id(ik, "deadletter", &a);
+	ck_assert_str_eq(ia, ia2);
+	ck_assert_uint_eq(strlen(ia), RECORDS_ID_LEN);
+	ck_assert_uint_eq(strspn(ia, "0123456789abcdef"), RECORDS_ID_LEN);
+	ck_assert_str_ne(ia, ib);
+	/* Field boundaries matter: topic "content.event" + partition 31 is not
+	 * topic "content.events" + partition 3. */
+	ck_assert_str_ne(ia, ic);
+	ck_assert_str_ne(ia, ik);
+}
+END_TEST
+
+START_TEST(deadletter_carries_source_reason_and_truncated_raw)
+{
+	struct records_source src = {"moderation.decisions", 2, 77};
+	const char raw[] = "0123456789";
+	struct records_buf buf;
+	ck_assert_int_eq(records_deadletter(&src, "k1", 2, raw, 10, "missing content_id", 4, 1700,
+					    &buf),
+			 0);
+	Arbiter__V1__DeadLetter *dl = arbiter__v1__dead_letter__unpack(NULL, buf.len, buf.data);
+	ck_assert_ptr_nonnull(dl);
+	ck_assert_str_eq(dl->source_topic, "moderation.decisions");
+	ck_assert_int_eq(dl->source_partition, 2);
+	ck_assert_int_eq(dl->source_offset, 77);
+	ck_assert_str_eq(dl->reason, "missing content_id");
+	ck_assert_uint_eq(dl->raw.len, 4);
+	ck_assert_mem_eq(dl->raw.data, "0123", 4);
+	ck_assert(dl->raw_truncated);
+	ck_assert_uint_eq(dl->key.len, 2);
+	ck_assert_int_eq(dl->failed_at_ms, 1700);
+	char id[RECORDS_ID_LEN + 1];
+	records_id(id, "deadletter", &src);
+	ck_assert_str_eq(dl->record_id, id);
+	arbiter__v1__dead_letter__free_unpacked(dl, NULL);
+	free(buf.data);
+
+	/* Small enough: kept whole, not marked truncated. */
+	ck_assert_int_eq(records_deadletter(&src, NULL, 0, raw, 10, "x", 64, 0, &buf), 0);
+	dl = arbiter__v1__dead_letter__unpack(NULL, buf.len, buf.data);
+	ck_assert_uint_eq(dl->raw.len, 10);
+	ck_assert(!dl->raw_truncated);
+	ck_assert_uint_eq(dl->key.len, 0);
+	arbiter__v1__dead_letter__free_unpacked(dl, NULL);
+	free(buf.data);
+}
+END_TEST
+
+START_TEST(audit_record_copies_the_decision)
+{
+	char *scope[] = {"DE", "FR"};
+	Arbiter__V1__ModerationDecision d = ARBITER__V1__MODERATION_DECISION__INIT;
+	d.decision_id = "d-1";
+	d.content_id = "c-9";
+	d.kind = ARBITER__V1__DECISION_KIND__ACTION;
+	d.action = ARBITER__V1__ACTION__GEO_BLOCK;
+	d.actor = ARBITER__V1__ACTOR__HUMAN;
+	d.category = "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH";
+	d.ground = ARBITER__V1__GROUND__ILLEGAL_CONTENT;
+	d.legal_ground = "NetzDG §3";
+	d.explanation = "unlawful in DE and FR";
+	d.n_territorial_scope = 2;
+	d.territorial_scope = scope;
+	d.decided_at_ms = 42;
+	struct records_source src = {"moderation.decisions", 0, 5};
+	struct records_buf buf;
+	ck_assert_int_eq(records_audit_decision(&src, &d, 99, &buf), 0);
+	Arbiter__V1__AuditRecord *r = arbiter__v1__audit_record__unpack(NULL, buf.len, buf.data);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->decision_id, "d-1");
+	ck_assert_str_eq(r->content_id, "c-9");
+	ck_assert_int_eq(r->kind, ARBITER__V1__DECISION_KIND__ACTION);
+	ck_assert_int_eq(r->action, ARBITER__V1__ACTION__GEO_BLOCK);
+	ck_assert_int_eq(r->actor, ARBITER__V1__ACTOR__HUMAN);
+	ck_assert_int_eq(r->ground, ARBITER__V1__GROUND__ILLEGAL_CONTENT);
+	ck_assert_str_eq(r->legal_ground, "NetzDG §3");
+	ck_assert_uint_eq(r->n_territorial_scope, 2);
+	ck_assert_str_eq(r->territorial_scope[1], "FR");
+	ck_assert_int_eq(r->decided_at_ms, 42);
+	ck_assert_int_eq(r->recorded_at_ms, 99);
+	ck_assert_str_eq(r->source_topic, "moderation.decisions");
+	ck_assert_int_eq(r->source_offset, 5);
+	char id[RECORDS_ID_LEN + 1];
+	records_id(id, "audit", &src);
+	ck_assert_str_eq(r->record_id, id);
+	arbiter__v1__audit_record__free_unpacked(r, NULL);
+	free(buf.data);
+}
+END_TEST
+
+static Suite *records_suite(void)
+{
+	Suite *s = suite_create("records");
+	TCase *tc = tcase_create("builders");
+	tcase_add_test(tc, ids_are_deterministic_and_distinct);
+	tcase_add_test(tc, deadletter_carries_source_reason_and_truncated_raw);
+	tcase_add_test(tc, audit_record_copies_the_decision);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(records_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
