@@ -255,7 +255,7 @@ static int event_decode(const ProtobufCMessageDescriptor *desc, enum config_form
 	}
 	*out = protobuf_c_message_unpack(desc, NULL, len, value);
 	if (!*out)
-		return event_fail(reason, "undecodable protobuf (%zu bytes)", len);
+		return event_fail(reason, "undecodable protobuf (expected %s)", desc->name);
 	return 0;
 }
 

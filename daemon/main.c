@@ -272,7 +272,6 @@ int main(int argc, char **argv)
 				  strerror(-rc));
 			goto out_mock;
 		}
-		log_info("main", "metrics on http://%s/metrics", d.cfg->metrics.listen);
 	}
 
 	if (pipeline_new(&d.loop, d.cfg, daemon_stopped, &d, &d.pipeline) < 0)

@@ -232,11 +232,12 @@ START_TEST(bad_config_on_sighup_keeps_the_old_one)
 	ck_assert(all_committed(&h));
 
 	/* Break the file and ask for a reload. */
-	harness_write_config(&h, "pipeline:\n  max_inflight: -3\n");
+	harness_write_config(&h, "redis:\n  db: 99\n");
 	kill(h.daemon, SIGHUP);
 	for (int i = 0; i < 50 && !harness_log_contains(&h, "rejected"); i++)
 		usleep(100 * 1000);
 	ck_assert_msg(harness_log_contains(&h, "rejected"), "the reload was not rejected");
+	ck_assert(harness_log_contains(&h, "arbiter.yaml:16:7: redis.db: expected an integer in"));
 	ck_assert(harness_daemon_alive(&h));
 
 	/* Still working on the old configuration. */
@@ -245,7 +246,7 @@ START_TEST(bad_config_on_sighup_keeps_the_old_one)
 	ck_assert_int_eq(harness_count(&h, AUDIT), mix.decisions);
 
 	/* A good file is taken. */
-	harness_write_config(&h, "log:\n  level: debug\n");
+	harness_write_config(&h, "redis:\n  db: 3\n");
 	kill(h.daemon, SIGHUP);
 	for (int i = 0; i < 50 && !harness_log_contains(&h, "reloaded"); i++)
 		usleep(100 * 1000);

@@ -196,7 +196,7 @@ START_TEST(content_empty_and_undecodable)
 					      &out, reason),
 			 -EINVAL);
 	ck_assert_ptr_null(out);
-	ck_assert_str_eq(reason, "undecodable protobuf (5 bytes)");
+	ck_assert_str_eq(reason, "undecodable protobuf (expected arbiter.v1.ContentEvent)");
 
 	/* JSON sent to a protobuf topic is (almost always) garbage too. */
 	const char *json = "{\"event_id\":\"e\",\"content_id\":\"c\"}";
@@ -228,9 +228,7 @@ START_TEST(content_truncated_protobuf)
 	Arbiter__V1__ContentEvent *out = NULL;
 	ck_assert_int_eq(event_content_decode(CONFIG_FORMAT_PROTOBUF, buf, len - 3, &out, reason),
 			 -EINVAL);
-	char want[64];
-	snprintf(want, sizeof(want), "undecodable protobuf (%zu bytes)", len - 3);
-	ck_assert_str_eq(reason, want);
+	ck_assert_str_eq(reason, "undecodable protobuf (expected arbiter.v1.ContentEvent)");
 	free(buf);
 }
 END_TEST
@@ -486,7 +484,7 @@ START_TEST(decision_unknown_enum_numbers)
 	ck_assert_int_eq(event_decision_decode(CONFIG_FORMAT_PROTOBUF, garbage, sizeof(garbage),
 					       &out, reason),
 			 -EINVAL);
-	ck_assert_str_eq(reason, "undecodable protobuf (3 bytes)");
+	ck_assert_str_eq(reason, "undecodable protobuf (expected arbiter.v1.ModerationDecision)");
 	ck_assert_int_eq(event_decision_decode(CONFIG_FORMAT_PROTOBUF, garbage, 0, &out, reason),
 			 -EINVAL);
 	ck_assert_str_eq(reason, "empty message");
