@@ -55,11 +55,13 @@ void harness_write_config(struct harness *h, const char *extra)
 		"pipeline:\n"
 		"  commit_interval: 100ms\n"
 		"  drain_timeout: 5s\n"
+		"  max_inflight: %u\n"
 		"metrics:\n"
 		"  listen: \"\"\n"
 		"log:\n"
-		"  level: info\n",
-		h->bootstrap, h->group);
+		"  level: %s\n",
+		h->bootstrap, h->group, h->max_inflight ? h->max_inflight : 10000,
+		h->log_level ? h->log_level : "info");
 	if (extra)
 		fputs(extra, f);
 	ck_assert_int_eq(fclose(f), 0);

@@ -18,6 +18,9 @@ struct harness {
 	char log[320];    /* dir/arbiterd.log: every daemon run appends */
 	char group[64];
 	pid_t daemon;
+	/* Overrides for harness_write_config; zero/NULL keeps the default. */
+	unsigned max_inflight;
+	const char *log_level;
 };
 
 /* Starts a mock cluster with every default topic at PARTITIONS partitions, a

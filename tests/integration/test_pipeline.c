@@ -237,7 +237,7 @@ START_TEST(bad_config_on_sighup_keeps_the_old_one)
 	for (int i = 0; i < 50 && !harness_log_contains(&h, "rejected"); i++)
 		usleep(100 * 1000);
 	ck_assert_msg(harness_log_contains(&h, "rejected"), "the reload was not rejected");
-	ck_assert(harness_log_contains(&h, "arbiter.yaml:16:7: redis.db: expected an integer in"));
+	ck_assert(harness_log_contains(&h, "arbiter.yaml:17:7: redis.db: expected an integer in"));
 	ck_assert(harness_daemon_alive(&h));
 
 	/* Still working on the old configuration. */
@@ -256,6 +256,28 @@ START_TEST(bad_config_on_sighup_keeps_the_old_one)
 }
 END_TEST
 
+START_TEST(backpressure_pauses_and_resumes)
+{
+	struct harness h;
+	struct mix mix = {0};
+	harness_start(&h, 2);
+	/* A bound far below the backlog: the consumer must pause on it, resume
+	 * as records are acknowledged, and still account for everything. */
+	h.max_inflight = 8;
+	h.log_level = "debug";
+	harness_write_config(&h, NULL);
+	produce_mix(&h, 0, 3000, &mix);
+	harness_daemon_start(&h);
+	ck_assert(all_committed(&h));
+	ck_assert(harness_log_contains(&h, "paused at 8 in flight"));
+	ck_assert(harness_log_contains(&h, "resumed at 4 in flight"));
+	ck_assert_int_eq(harness_count(&h, AUDIT), mix.decisions);
+	ck_assert_int_eq(harness_count(&h, DLQ), mix.malformed);
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+	harness_stop(&h);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
 	Suite *s = suite_create("pipeline");
@@ -265,6 +287,7 @@ static Suite *pipeline_suite(void)
 	tcase_add_test(tc, restart_resumes_without_reprocessing);
 	tcase_add_test(tc, kill_9_mid_stream_loses_nothing);
 	tcase_add_test(tc, bad_config_on_sighup_keeps_the_old_one);
+	tcase_add_test(tc, backpressure_pauses_and_resumes);
 	suite_add_tcase(s, tc);
 	return s;
 }
