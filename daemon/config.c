@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <libfyaml.h>
+#include <librdkafka/rdkafka.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1011,6 +1012,50 @@ static void free_properties(struct config_kv *kv, size_t n)
 	free(kv);
 }
 
+/* Properties arbiterd owns: the reliability contract or another key sets them. */
+static const struct {
+	const char *name;
+	const char *why;
+} config_owned_properties[] = {
+	{"bootstrap.servers", "set kafka.brokers instead"},
+	{"group.id", "set kafka.group_id instead"},
+	{"client.id", "set kafka.client_id instead"},
+	{"enable.auto.commit", "arbiterd commits offsets only once a message's side effects are "
+			       "acknowledged"},
+	{"enable.auto.offset.store", "arbiterd commits offsets only once a message's side effects "
+				     "are acknowledged"},
+	{"enable.idempotence", "the producer must be idempotent so that retries never duplicate"},
+	{"message.timeout.ms", "records are retried until acknowledged, never dropped"},
+};
+
+/* Asks librdkafka itself whether it takes NAME=VALUE, so that a typo in a
+ * property is caught by --check-config, not at connect time. Values read from
+ * a file are secrets: librdkafka's message (which may quote them) is not shown. */
+static int check_property(struct loader *ld, struct pos p, const char *key, const char *name,
+			  const char *value, bool from_file)
+{
+	for (size_t i = 0; i < sizeof(config_owned_properties) / sizeof(config_owned_properties[0]);
+	     i++) {
+		if (!strcmp(name, config_owned_properties[i].name)) {
+			ld_error(ld, p, key, "cannot be set: %s", config_owned_properties[i].why);
+			return -EINVAL;
+		}
+	}
+	char err[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, name, value, err, sizeof(err));
+	rd_kafka_conf_destroy(conf);
+	if (res == RD_KAFKA_CONF_OK)
+		return 0;
+	if (res == RD_KAFKA_CONF_UNKNOWN)
+		ld_error(ld, p, key, "not a librdkafka property (see librdkafka's CONFIGURATION.md)");
+	else if (from_file)
+		ld_error(ld, p, key, "librdkafka rejects the value read from the file");
+	else
+		ld_error(ld, p, key, "%s", err);
+	return -EINVAL;
+}
+
 static int set_properties(struct loader *ld, const struct config_entry *e, struct fy_node *v,
 			  struct pos p)
 {
@@ -1051,6 +1096,11 @@ static int set_properties(struct loader *ld, const struct config_entry *e, struc
 		char *value;
 		if (get_secret(ld, key, val, vp, "a string, number, boolean or {file: PATH}",
 			       &value)) {
+			rc = -EINVAL;
+			continue;
+		}
+		if (check_property(ld, kp, key, ks, value, fy_node_is_mapping(val)) < 0) {
+			free(value);
 			rc = -EINVAL;
 			continue;
 		}
@@ -1414,4 +1464,20 @@ const char *config_format_name(enum config_format f)
 {
 	return (unsigned)f < sizeof(format_names) / sizeof(format_names[0]) - 1 ? format_names[f] :
 										  "?";
+}
+
+int config_check_file(const char *path, FILE *out, FILE *err)
+{
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	int rc = config_load(path, &cfg, &errs);
+	if (rc < 0) {
+		config_errors_print(&errs, err);
+		fprintf(err, "%s: %zu error(s)\n", path, errs.n);
+	} else {
+		fprintf(out, "%s: ok\n", path);
+	}
+	config_errors_clear(&errs);
+	config_free(cfg);
+	return rc < 0 ? 1 : 0;
 }

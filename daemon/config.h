@@ -106,3 +106,7 @@ void config_errors_add(struct config_errors *errs, const char *file, int line, i
 		       const char *key, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 const char *config_format_name(enum config_format f);
+
+/* The operators' check: loads PATH, prints "PATH: ok" to OUT or every error
+ * and a count to ERR. Returns the exit status: 0 when valid, 1 otherwise. */
+int config_check_file(const char *path, FILE *out, FILE *err);

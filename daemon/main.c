@@ -60,22 +60,6 @@ static void daemon_usage(FILE *out)
 		ARBITER_SYSCONFDIR);
 }
 
-static int daemon_check_config(const char *path)
-{
-	struct config_errors errs = {0};
-	struct config *cfg = NULL;
-	int rc = config_load(path, &cfg, &errs);
-	if (rc < 0) {
-		config_errors_print(&errs, stderr);
-		fprintf(stderr, "%s: %zu error(s)\n", path, errs.n);
-	} else {
-		printf("%s: ok\n", path);
-	}
-	config_errors_clear(&errs);
-	config_free(cfg);
-	return rc < 0 ? 1 : 0;
-}
-
 static void daemon_stopped(void *opaque, bool fatal)
 {
 	struct daemon *d = opaque;
@@ -199,7 +183,7 @@ int main(int argc, char **argv)
 			d.config_path = optarg;
 			break;
 		case 'C':
-			return daemon_check_config(optarg);
+			return config_check_file(optarg, stdout, stderr);
 		case 'l':
 			log_level = optarg;
 			break;

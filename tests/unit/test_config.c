@@ -209,7 +209,7 @@ START_TEST(every_key_loads_into_the_struct)
 				"  client_id: cli\n"
 				"  properties:\n"
 				"    linger.ms: 20\n"
-				"    enable.idempotence: true\n"
+				"    compression.type: lz4\n"
 				"    sasl.username: user\n"
 				"  topics:\n"
 				"    content: {name: c.in, format: json}\n"
@@ -258,8 +258,8 @@ START_TEST(every_key_loads_into_the_struct)
 	ck_assert_uint_eq(c->kafka.n_properties, 3);
 	ck_assert_str_eq(c->kafka.properties[0].key, "linger.ms");
 	ck_assert_str_eq(c->kafka.properties[0].value, "20");
-	ck_assert_str_eq(c->kafka.properties[1].key, "enable.idempotence");
-	ck_assert_str_eq(c->kafka.properties[1].value, "true");
+	ck_assert_str_eq(c->kafka.properties[1].key, "compression.type");
+	ck_assert_str_eq(c->kafka.properties[1].value, "lz4");
 	ck_assert_str_eq(c->kafka.properties[2].key, "sasl.username");
 	ck_assert_str_eq(c->kafka.properties[2].value, "user");
 	ck_assert_str_eq(c->kafka.topics.content.name, "c.in");
@@ -444,6 +444,24 @@ START_TEST(out_of_range_int)
 	expect_one_error("pipeline:\n  poll_batch: 99999999999999999999999\n", 2, 15,
 			 "pipeline.poll_batch",
 			 "expected an integer in [1, 100000], got 99999999999999999999999");
+}
+END_TEST
+
+START_TEST(kafka_properties_are_checked_by_librdkafka)
+{
+	expect_one_error("kafka:\n  properties:\n    lingr.ms: 5\n", 3, 5,
+			 "kafka.properties.lingr.ms", "not a librdkafka property");
+	expect_one_error("kafka:\n  properties:\n    linger.ms: soon\n", 3, 5,
+			 "kafka.properties.linger.ms", "Invalid value");
+	expect_one_error("kafka:\n  properties:\n    enable.auto.commit: true\n", 3, 5,
+			 "kafka.properties.enable.auto.commit",
+			 "cannot be set: arbiterd commits offsets only once");
+	expect_one_error("kafka:\n  properties:\n    group.id: g\n", 3, 5,
+			 "kafka.properties.group.id", "set kafka.group_id instead");
+	struct config *c = expect_ok("kafka:\n  properties:\n    linger.ms: 20\n"
+				     "    security.protocol: plaintext\n");
+	ck_assert_uint_eq(c->kafka.n_properties, 2);
+	config_free(c);
 }
 END_TEST
 
@@ -692,6 +710,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, wrong_type);
 	tcase_add_test(tc, out_of_range_int);
 	tcase_add_test(tc, bad_enum);
+	tcase_add_test(tc, kafka_properties_are_checked_by_librdkafka);
 	tcase_add_test(tc, bad_duration);
 	tcase_add_test(tc, bad_mock_brokers);
 	tcase_add_test(tc, bad_metrics_listen);
