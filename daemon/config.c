@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* asprintf */
 #endif
 #include "config.h"
+#include "yaml.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -16,15 +17,9 @@
 #define CONFIG_FILE_MAX (4u << 20) /* larger than any sane config: a wrong path */
 #define SECRET_FILE_MAX (64u << 10)
 #define SUGGEST_MAX_DIST 2
-#define SUGGEST_MAX_LEN 128
 
 static_assert(sizeof(enum log_level) == sizeof(int), "enum fields are stored as int");
 static_assert(sizeof(enum config_format) == sizeof(int), "enum fields are stored as int");
-
-/* A position in the file, 1-based; line 0 means "no position". */
-struct pos {
-	int line, col;
-};
 
 enum config_type {
 	CT_STRING,     /* char * */
@@ -137,7 +132,7 @@ struct loader {
 	struct config_errors *errs;
 	const char *file;
 	bool oom;
-	struct pos at[N_ENTRIES]; /* where each entry was set; line 0 if defaulted */
+	struct yaml_pos at[N_ENTRIES]; /* where each entry was set; line 0 if defaulted */
 };
 
 /* ---- errors ---- */
@@ -203,7 +198,7 @@ void config_errors_clear(struct config_errors *errs)
 	errs->n = errs->cap = 0;
 }
 
-__attribute__((format(printf, 4, 5))) static void ld_error(struct loader *ld, struct pos p,
+__attribute__((format(printf, 4, 5))) static void ld_error(struct loader *ld, struct yaml_pos p,
 							   const char *key, const char *fmt, ...)
 {
 	va_list ap;
@@ -222,64 +217,6 @@ static char *ld_strdup(struct loader *ld, const char *s)
 
 /* ---- YAML nodes ---- */
 
-/* Where a node starts. A null value written as nothing ("key:") has no
- * token: such a node is reported at the fallback, its key. */
-static struct pos node_pos(struct fy_node *fyn, struct pos fallback)
-{
-	const struct fy_mark *m = NULL;
-	struct pos p = fallback;
-	if (!fyn)
-		return p;
-	if (fy_node_is_scalar(fyn)) {
-		struct fy_token *t = fy_node_get_scalar_token(fyn);
-		m = t ? fy_token_start_mark(t) : NULL;
-		if (m) {
-			enum fy_node_style st = fy_node_get_style(fyn);
-			/* A quoted scalar's mark is its first character: point at the
-			 * opening quote, where an editor's cursor would go. */
-			bool quoted = st == FYNS_SINGLE_QUOTED || st == FYNS_DOUBLE_QUOTED;
-			p.line = m->line + 1;
-			p.col = m->column + 1 - (quoted && m->column > 0);
-		}
-		return p;
-	}
-	/* libfyaml 0.7 has no fy_node_get_start_mark(): a collection's start is
-	 * the mark of the first event a document iterator emits for it. */
-	struct fy_document_iterator *it = fy_document_iterator_create();
-	if (!it)
-		return p;
-	fy_document_iterator_node_start(it, fyn);
-	struct fy_event *ev = fy_document_iterator_body_next(it);
-	if (ev) {
-		m = fy_event_start_mark(ev);
-		if (m) {
-			p.line = m->line + 1;
-			p.col = m->column + 1;
-		}
-		fy_document_iterator_event_free(it, ev);
-	}
-	fy_document_iterator_destroy(it);
-	return p;
-}
-
-static bool node_is_null(struct fy_node *fyn)
-{
-	if (!fyn)
-		return true;
-	if (!fy_node_is_scalar(fyn) || fy_node_get_style(fyn) != FYNS_PLAIN)
-		return false;
-	size_t tlen;
-	if (fy_node_get_tag(fyn, &tlen))
-		return false; /* "!!str" and friends: not a null */
-	size_t len;
-	const char *s = fy_node_get_scalar(fyn, &len);
-	if (!s || len == 0)
-		return true;
-	return (len == 1 && s[0] == '~') ||
-	       (len == 4 &&
-		(!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) || !memcmp(s, "NULL", 4)));
-}
-
 /* The text of a non-null scalar, NUL-terminated and owned by the document. */
 static const char *node_text(struct loader *ld, struct fy_node *fyn)
 {
@@ -289,76 +226,7 @@ static const char *node_text(struct loader *ld, struct fy_node *fyn)
 	return s ? s : "";
 }
 
-static bool text_is_plain_value(const char *s)
-{
-	if (!strcmp(s, "true") || !strcmp(s, "false") || !strcmp(s, "True") ||
-	    !strcmp(s, "False") || !strcmp(s, "TRUE") || !strcmp(s, "FALSE"))
-		return true;
-	char *end;
-	errno = 0;
-	(void)strtod(s, &end);
-	return *s && !*end;
-}
-
-/* What was found, for "got ...": a kind for collections and nulls, the value
- * itself for scalars (quoted unless it reads as a number or a boolean). */
-static const char *describe(struct fy_node *fyn, char *buf, size_t len)
-{
-	if (node_is_null(fyn))
-		return "null";
-	if (fy_node_is_mapping(fyn))
-		return "a mapping";
-	if (fy_node_is_sequence(fyn))
-		return "a sequence";
-	if (fy_node_is_alias(fyn))
-		return "an alias";
-	size_t n;
-	const char *s = fy_node_get_scalar(fyn, &n);
-	if (!s)
-		return "a scalar";
-	int show = n > 64 ? 61 : (int)n;
-	const char *more = n > 64 ? "..." : "";
-	if (fy_node_get_style(fyn) == FYNS_PLAIN && n <= 64) {
-		snprintf(buf, len, "%.*s", show, s);
-		if (text_is_plain_value(buf))
-			return buf;
-	}
-	snprintf(buf, len, "\"%.*s%s\"", show, s, more);
-	return buf;
-}
-
 /* ---- "did you mean" ---- */
-
-/* Optimal string alignment distance: a swap of two letters counts as one edit. */
-static int edit_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-	int rows[3][SUGGEST_MAX_LEN + 1];
-	int *pp = rows[0], *p = rows[1], *c = rows[2];
-	if (la > SUGGEST_MAX_LEN || lb > SUGGEST_MAX_LEN)
-		return SUGGEST_MAX_DIST + 1;
-	for (size_t j = 0; j <= lb; j++)
-		p[j] = (int)j;
-	for (size_t i = 1; i <= la; i++) {
-		c[0] = (int)i;
-		for (size_t j = 1; j <= lb; j++) {
-			int cost = a[i - 1] != b[j - 1];
-			int d = p[j] + 1;
-			if (c[j - 1] + 1 < d)
-				d = c[j - 1] + 1;
-			if (p[j - 1] + cost < d)
-				d = p[j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    pp[j - 2] + 1 < d)
-				d = pp[j - 2] + 1;
-			c[j] = d;
-		}
-		int *t = pp;
-		pp = p;
-		p = c;
-		c = t;
-	}
-	return p[lb];
-}
 
 struct suggestion {
 	const char *word;
@@ -369,7 +237,7 @@ struct suggestion {
 
 static void suggest_try(struct suggestion *s, const char *cand, size_t len)
 {
-	int d = edit_distance(s->word, strlen(s->word), cand, len);
+	int d = yaml_edit_distance(s->word, strlen(s->word), cand, len);
 	if (d <= SUGGEST_MAX_DIST && d < s->dist) {
 		s->best = cand;
 		s->best_len = len;
@@ -377,7 +245,7 @@ static void suggest_try(struct suggestion *s, const char *cand, size_t len)
 	}
 }
 
-static void report_unknown(struct loader *ld, struct pos p, const char *path, const char *best,
+static void report_unknown(struct loader *ld, struct yaml_pos p, const char *path, const char *best,
 			   size_t best_len)
 {
 	if (best)
@@ -389,7 +257,7 @@ static void report_unknown(struct loader *ld, struct pos p, const char *path, co
 
 /* An unknown key of the table: suggest the closest key or section, else a
  * key of the same name in another section ("kafka.db" -> "redis.db"). */
-static void unknown_table_key(struct loader *ld, struct pos p, const char *path)
+static void unknown_table_key(struct loader *ld, struct yaml_pos p, const char *path)
 {
 	struct suggestion s = {.word = path, .dist = SUGGEST_MAX_DIST + 1};
 	for (size_t i = 0; i < N_ENTRIES; i++) {
@@ -414,8 +282,8 @@ static void unknown_table_key(struct loader *ld, struct pos p, const char *path)
 }
 
 /* An unknown key of a small fixed mapping such as {name, format}. */
-static void unknown_sub_key(struct loader *ld, struct pos p, const char *parent, const char *key,
-			    const char *const *cands)
+static void unknown_sub_key(struct loader *ld, struct yaml_pos p, const char *parent,
+			    const char *key, const char *const *cands)
 {
 	char *path = NULL, *best = NULL;
 	struct suggestion s = {.word = key, .dist = SUGGEST_MAX_DIST + 1};
@@ -453,51 +321,6 @@ static char *resolve_path(const char *dir, const char *path)
 	if (asprintf(&r, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", path) < 0)
 		return NULL;
 	return r;
-}
-
-/* Reads a whole file of at most max bytes. Returns 0 or a negative errno. */
-static int read_file(const char *path, size_t max, char **out, size_t *lenp)
-{
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return -errno;
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	int rc = 0;
-	if (!buf) {
-		fclose(fp);
-		return -ENOMEM;
-	}
-	for (;;) {
-		if (len + 1 >= cap) {
-			char *nb = cap > max ? NULL : realloc(buf, cap * 2);
-			if (!nb) {
-				rc = cap > max ? -EFBIG : -ENOMEM;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		errno = 0;
-		size_t n = fread(buf + len, 1, cap - len - 1, fp);
-		len += n;
-		if (n == 0) {
-			if (ferror(fp))
-				rc = errno ? -errno : -EIO;
-			break;
-		}
-	}
-	fclose(fp);
-	if (!rc && len > max)
-		rc = -EFBIG;
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*lenp = len;
-	return 0;
 }
 
 static int parse_int(const char *s, int64_t *out)
@@ -666,22 +489,23 @@ static int validate_metrics_listen(struct config *cfg, char *msg, size_t len)
 }
 
 /* A non-null scalar, else an error "expected <what>, got ...". */
-static const char *want_scalar(struct loader *ld, const char *key, struct fy_node *v, struct pos p,
-			       const char *what)
+static const char *want_scalar(struct loader *ld, const char *key, struct fy_node *v,
+			       struct yaml_pos p, const char *what)
 {
 	char buf[96];
-	if (node_is_null(v) || !fy_node_is_scalar(v) || fy_node_is_alias(v)) {
-		ld_error(ld, p, key, "expected %s, got %s", what, describe(v, buf, sizeof(buf)));
+	if (yaml_node_is_null(v) || !fy_node_is_scalar(v) || fy_node_is_alias(v)) {
+		ld_error(ld, p, key, "expected %s, got %s", what,
+			 yaml_describe(v, buf, sizeof(buf)));
 		return NULL;
 	}
 	return node_text(ld, v);
 }
 
 static int set_string(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		      struct pos p)
+		      struct yaml_pos p)
 {
 	char **slot = field_ptr(ld->cfg, e->off);
-	if ((e->flags & CF_NULLABLE) && node_is_null(v)) {
+	if ((e->flags & CF_NULLABLE) && yaml_node_is_null(v)) {
 		replace_str(slot, NULL);
 		return 0;
 	}
@@ -701,7 +525,7 @@ static int set_string(struct loader *ld, const struct config_entry *e, struct fy
 }
 
 static int set_number(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		      struct pos p)
+		      struct yaml_pos p)
 {
 	char buf[96], lo[32], hi[32];
 	bool dur = e->type == CT_DURATION;
@@ -714,7 +538,8 @@ static int set_number(struct loader *ld, const struct config_entry *e, struct fy
 	int64_t n = 0;
 	int rc = dur ? parse_duration(s, &n) : parse_int(s, &n);
 	if (rc == -EINVAL) {
-		ld_error(ld, p, e->key, "expected %s, got %s", what, describe(v, buf, sizeof(buf)));
+		ld_error(ld, p, e->key, "expected %s, got %s", what,
+			 yaml_describe(v, buf, sizeof(buf)));
 		return rc;
 	}
 	if (rc == -ERANGE || n < e->min || n > e->max) {
@@ -725,7 +550,7 @@ static int set_number(struct loader *ld, const struct config_entry *e, struct fy
 		else
 			ld_error(ld, p, e->key, "expected an integer in [%lld, %lld], got %s",
 				 (long long)e->min, (long long)e->max,
-				 describe(v, buf, sizeof(buf)));
+				 yaml_describe(v, buf, sizeof(buf)));
 		return -ERANGE;
 	}
 	if (e->type == CT_INT)
@@ -736,16 +561,16 @@ static int set_number(struct loader *ld, const struct config_entry *e, struct fy
 }
 
 static int get_enum(struct loader *ld, const char *key, const char *const *names, struct fy_node *v,
-		    struct pos p, int *out)
+		    struct yaml_pos p, int *out)
 {
 	char buf[96], list[128];
 	names_join(names, list, sizeof(list));
 	int i = -1;
-	if (!node_is_null(v) && fy_node_is_scalar(v) && !fy_node_is_alias(v))
+	if (!yaml_node_is_null(v) && fy_node_is_scalar(v) && !fy_node_is_alias(v))
 		i = match_name(names, node_text(ld, v));
 	if (i < 0) {
 		ld_error(ld, p, key, "expected one of %s, got %s", list,
-			 describe(v, buf, sizeof(buf)));
+			 yaml_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	*out = i;
@@ -753,12 +578,12 @@ static int get_enum(struct loader *ld, const char *key, const char *const *names
 }
 
 static int set_enum(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		    struct pos p)
+		    struct yaml_pos p)
 {
 	return get_enum(ld, e->key, e->names, v, p, (int *)field_ptr(ld->cfg, e->off));
 }
 
-static int get_topic_name(struct loader *ld, const char *key, struct fy_node *v, struct pos p,
+static int get_topic_name(struct loader *ld, const char *key, struct fy_node *v, struct yaml_pos p,
 			  char **out)
 {
 	char buf[96];
@@ -769,7 +594,7 @@ static int get_topic_name(struct loader *ld, const char *key, struct fy_node *v,
 		ld_error(ld, p, key,
 			 "expected a topic name of 1 to 249 characters from a-z A-Z 0-9 . _ -, "
 			 "got %s",
-			 describe(v, buf, sizeof(buf)));
+			 yaml_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	*out = ld_strdup(ld, s);
@@ -777,7 +602,7 @@ static int get_topic_name(struct loader *ld, const char *key, struct fy_node *v,
 }
 
 static int set_topic(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		     struct pos p)
+		     struct yaml_pos p)
 {
 	static const char *const input_keys[] = {"name", "format", NULL};
 	static const char *const output_keys[] = {"name", NULL};
@@ -787,10 +612,10 @@ static int set_topic(struct loader *ld, const struct config_entry *e, struct fy_
 	int rc = 0;
 
 	if (!fy_node_is_mapping(v)) {
-		if (node_is_null(v) || !fy_node_is_scalar(v)) {
+		if (yaml_node_is_null(v) || !fy_node_is_scalar(v)) {
 			ld_error(ld, p, e->key, "expected a topic name or {name: ...%s}, got %s",
 				 (e->flags & CF_FORMAT) ? ", format: ..." : "",
-				 describe(v, buf, sizeof(buf)));
+				 yaml_describe(v, buf, sizeof(buf)));
 			return -EINVAL;
 		}
 		if (get_topic_name(ld, e->key, v, p, &name))
@@ -805,11 +630,11 @@ static int set_topic(struct loader *ld, const struct config_entry *e, struct fy_
 	struct fy_node_pair *pair;
 	while ((pair = fy_node_mapping_iterate(v, &iter))) {
 		struct fy_node *k = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
-		struct pos kp = node_pos(k, p), vp = node_pos(val, kp);
+		struct yaml_pos kp = yaml_node_pos(k, p), vp = yaml_node_pos(val, kp);
 		char sub[160];
-		if (node_is_null(k) || !fy_node_is_scalar(k)) {
+		if (yaml_node_is_null(k) || !fy_node_is_scalar(k)) {
 			ld_error(ld, kp, e->key, "expected a key name, got %s",
-				 describe(k, buf, sizeof(buf)));
+				 yaml_describe(k, buf, sizeof(buf)));
 			rc = -EINVAL;
 			continue;
 		}
@@ -849,36 +674,37 @@ static int set_topic(struct loader *ld, const struct config_entry *e, struct fy_
 
 /* A scalar, or {file: PATH} whose contents (less trailing newlines) are the
  * value. "what" names the accepted forms for "expected ...". */
-static int get_secret(struct loader *ld, const char *key, struct fy_node *v, struct pos p,
+static int get_secret(struct loader *ld, const char *key, struct fy_node *v, struct yaml_pos p,
 		      const char *what, char **out)
 {
 	static const char *const secret_keys[] = {"file", NULL};
 	char buf[96];
 	*out = NULL;
-	if (fy_node_is_scalar(v) && !node_is_null(v) && !fy_node_is_alias(v)) {
+	if (fy_node_is_scalar(v) && !yaml_node_is_null(v) && !fy_node_is_alias(v)) {
 		*out = ld_strdup(ld, node_text(ld, v));
 		return 0;
 	}
 	if (!fy_node_is_mapping(v)) {
-		ld_error(ld, p, key, "expected %s, got %s", what, describe(v, buf, sizeof(buf)));
+		ld_error(ld, p, key, "expected %s, got %s", what,
+			 yaml_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 
 	void *iter = NULL;
 	struct fy_node_pair *pair;
 	struct fy_node *file = NULL;
-	struct pos fp = p;
+	struct yaml_pos fp = p;
 	int rc = 0;
 	while ((pair = fy_node_mapping_iterate(v, &iter))) {
 		struct fy_node *k = fy_node_pair_key(pair);
-		struct pos kp = node_pos(k, p);
-		if (node_is_null(k) || !fy_node_is_scalar(k)) {
+		struct yaml_pos kp = yaml_node_pos(k, p);
+		if (yaml_node_is_null(k) || !fy_node_is_scalar(k)) {
 			ld_error(ld, kp, key, "expected a key name, got %s",
-				 describe(k, buf, sizeof(buf)));
+				 yaml_describe(k, buf, sizeof(buf)));
 			rc = -EINVAL;
 		} else if (!strcmp(node_text(ld, k), "file")) {
 			file = fy_node_pair_value(pair);
-			fp = node_pos(file, kp);
+			fp = yaml_node_pos(file, kp);
 		} else {
 			unknown_sub_key(ld, kp, key, node_text(ld, k), secret_keys);
 			rc = -EINVAL;
@@ -907,7 +733,7 @@ static int get_secret(struct loader *ld, const char *key, struct fy_node *v, str
 	}
 	char *data = NULL;
 	size_t len = 0;
-	rc = read_file(full, SECRET_FILE_MAX, &data, &len);
+	rc = yaml_read_file(full, SECRET_FILE_MAX, &data, &len);
 	if (rc == -ENOMEM) {
 		ld->oom = true;
 	} else if (rc) {
@@ -931,11 +757,11 @@ static int get_secret(struct loader *ld, const char *key, struct fy_node *v, str
 }
 
 static int set_secret(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		      struct pos p)
+		      struct yaml_pos p)
 {
 	char **slot = field_ptr(ld->cfg, e->off);
 	char *s;
-	if (node_is_null(v)) {
+	if (yaml_node_is_null(v)) {
 		replace_str(slot, NULL);
 		return 0;
 	}
@@ -950,16 +776,16 @@ static int set_secret(struct loader *ld, const struct config_entry *e, struct fy
 }
 
 static int set_strlist(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		       struct pos p)
+		       struct yaml_pos p)
 {
 	char ***slot = field_ptr(ld->cfg, e->off);
 	size_t *n_slot = field_ptr(ld->cfg, e->off_n);
 	char buf[96];
-	if (node_is_null(v))
+	if (yaml_node_is_null(v))
 		return 0;
 	if (!fy_node_is_sequence(v)) {
 		ld_error(ld, p, e->key, "expected a sequence of strings, got %s",
-			 describe(v, buf, sizeof(buf)));
+			 yaml_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	size_t n = (size_t)fy_node_sequence_item_count(v), i = 0;
@@ -973,7 +799,7 @@ static int set_strlist(struct loader *ld, const struct config_entry *e, struct f
 	struct fy_node *item;
 	for (; (item = fy_node_sequence_iterate(v, &iter)); i++) {
 		char key[160];
-		struct pos ip = node_pos(item, p);
+		struct yaml_pos ip = yaml_node_pos(item, p);
 		snprintf(key, sizeof(key), "%s[%zu]", e->key, i);
 		const char *s = want_scalar(ld, key, item, ip, "a string");
 		if (!s) {
@@ -1031,7 +857,7 @@ static const struct {
 /* Asks librdkafka itself whether it takes NAME=VALUE, so that a typo in a
  * property is caught by --check-config, not at connect time. Values read from
  * a file are secrets: librdkafka's message (which may quote them) is not shown. */
-static int check_property(struct loader *ld, struct pos p, const char *key, const char *name,
+static int check_property(struct loader *ld, struct yaml_pos p, const char *key, const char *name,
 			  const char *value, bool from_file)
 {
 	for (size_t i = 0; i < sizeof(config_owned_properties) / sizeof(config_owned_properties[0]);
@@ -1048,7 +874,8 @@ static int check_property(struct loader *ld, struct pos p, const char *key, cons
 	if (res == RD_KAFKA_CONF_OK)
 		return 0;
 	if (res == RD_KAFKA_CONF_UNKNOWN)
-		ld_error(ld, p, key, "not a librdkafka property (see librdkafka's CONFIGURATION.md)");
+		ld_error(ld, p, key,
+			 "not a librdkafka property (see librdkafka's CONFIGURATION.md)");
 	else if (from_file)
 		ld_error(ld, p, key, "librdkafka rejects the value read from the file");
 	else
@@ -1057,16 +884,16 @@ static int check_property(struct loader *ld, struct pos p, const char *key, cons
 }
 
 static int set_properties(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-			  struct pos p)
+			  struct yaml_pos p)
 {
 	struct config_kv **slot = field_ptr(ld->cfg, e->off);
 	size_t *n_slot = field_ptr(ld->cfg, e->off_n);
 	char buf[96];
-	if (node_is_null(v))
+	if (yaml_node_is_null(v))
 		return 0;
 	if (!fy_node_is_mapping(v)) {
 		ld_error(ld, p, e->key, "expected a mapping of librdkafka properties, got %s",
-			 describe(v, buf, sizeof(buf)));
+			 yaml_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	size_t cap = (size_t)fy_node_mapping_item_count(v), n = 0;
@@ -1080,7 +907,7 @@ static int set_properties(struct loader *ld, const struct config_entry *e, struc
 	struct fy_node_pair *pair;
 	while ((pair = fy_node_mapping_iterate(v, &iter)) && n < cap) {
 		struct fy_node *k = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
-		struct pos kp = node_pos(k, p), vp = node_pos(val, kp);
+		struct yaml_pos kp = yaml_node_pos(k, p), vp = yaml_node_pos(val, kp);
 		const char *ks = want_scalar(ld, e->key, k, kp, "a property name");
 		if (!ks) {
 			rc = -EINVAL;
@@ -1119,7 +946,7 @@ static int set_properties(struct loader *ld, const struct config_entry *e, struc
 }
 
 static int set_entry(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		     struct pos p)
+		     struct yaml_pos p)
 {
 	switch (e->type) {
 	case CT_STRING:
@@ -1164,17 +991,18 @@ static bool is_section(const char *path)
 	return false;
 }
 
-static void walk_mapping(struct loader *ld, struct fy_node *map, const char *prefix, struct pos at)
+static void walk_mapping(struct loader *ld, struct fy_node *map, const char *prefix,
+			 struct yaml_pos at)
 {
 	char buf[96];
 	void *iter = NULL;
 	struct fy_node_pair *pair;
 	while ((pair = fy_node_mapping_iterate(map, &iter))) {
 		struct fy_node *k = fy_node_pair_key(pair), *v = fy_node_pair_value(pair);
-		struct pos kp = node_pos(k, at), vp = node_pos(v, kp);
-		if (node_is_null(k) || !fy_node_is_scalar(k) || fy_node_is_alias(k)) {
+		struct yaml_pos kp = yaml_node_pos(k, at), vp = yaml_node_pos(v, kp);
+		if (yaml_node_is_null(k) || !fy_node_is_scalar(k) || fy_node_is_alias(k)) {
 			ld_error(ld, kp, prefix, "expected a key name, got %s",
-				 describe(k, buf, sizeof(buf)));
+				 yaml_describe(k, buf, sizeof(buf)));
 			continue;
 		}
 		char *path;
@@ -1196,9 +1024,9 @@ static void walk_mapping(struct loader *ld, struct fy_node *map, const char *pre
 		} else if (is_section(path)) {
 			if (fy_node_is_mapping(v))
 				walk_mapping(ld, v, path, vp);
-			else if (!node_is_null(v)) /* "redis:" alone is an empty section */
+			else if (!yaml_node_is_null(v)) /* "redis:" alone is an empty section */
 				ld_error(ld, vp, path, "expected a mapping, got %s",
-					 describe(v, buf, sizeof(buf)));
+					 yaml_describe(v, buf, sizeof(buf)));
 		} else {
 			unknown_table_key(ld, kp, path);
 		}
@@ -1221,7 +1049,7 @@ static void check_topics(struct loader *ld)
 			if (strcmp(a->name, b->name))
 				continue;
 			/* Blame whichever of the two comes later in the file. */
-			struct pos pi = ld->at[i], pj = ld->at[j];
+			struct yaml_pos pi = ld->at[i], pj = ld->at[j];
 			bool later_i =
 				pi.line > pj.line || (pi.line == pj.line && pi.col >= pj.col);
 			size_t x = later_i ? i : j, y = later_i ? j : i;
@@ -1234,87 +1062,23 @@ static void check_topics(struct loader *ld)
 
 /* ---- the document ---- */
 
-static void diag_discard(struct fy_diag *diag, void *user, const char *buf, size_t len)
-{
-	(void)diag;
-	(void)user;
-	(void)buf;
-	(void)len;
-}
-
-/* Moves libfyaml's collected errors into ours, positioned; returns how many. */
-static size_t take_diag_errors(struct loader *ld, struct fy_diag *diag)
-{
-	void *iter = NULL;
-	struct fy_diag_error *de;
-	size_t n = 0;
-	while ((de = fy_diag_errors_iterate(diag, &iter))) {
-		if (de->type < FYET_ERROR)
-			continue;
-		/* fy_diag_error positions are 1-based already. */
-		struct pos p = {de->line > 0 ? de->line : 0, de->line > 0 ? de->column : 0};
-		ld_error(ld, p, NULL, "invalid YAML: %s", de->msg ? de->msg : "syntax error");
-		n++;
-	}
-	return n;
-}
-
 static void load_document(struct loader *ld, const char *text, size_t len)
 {
-	struct fy_diag_cfg dcfg;
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = diag_discard;
-	dcfg.colorize = false;
-	struct fy_diag *diag = fy_diag_create(&dcfg);
-	if (!diag) {
+	struct yaml_doc *doc = NULL;
+	struct fy_node *root = NULL;
+	int rc = yaml_doc_load(ld->file, text, len, ld->errs, &doc, &root);
+	if (rc == -ENOMEM)
 		ld->oom = true;
-		return;
-	}
-	fy_diag_set_collect_errors(diag, true);
-	struct fy_parse_cfg pcfg = {
-		.flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT,
-		.diag = diag,
-	};
-	struct fy_parser *fyp = fy_parser_create(&pcfg);
-	if (!fyp || fy_parser_set_string(fyp, text, len)) {
-		ld->oom = true;
-		goto out;
-	}
-
-	struct fy_document *fyd = fy_parse_load_document(fyp);
-	if (!fyd) {
-		/* No document at all is an empty file: the defaults. */
-		if ((fy_parser_get_stream_error(fyp) || fy_diag_got_error(diag)) &&
-		    take_diag_errors(ld, diag) == 0)
-			ld_error(ld, (struct pos){0, 0}, NULL, "invalid YAML");
-		goto out;
-	}
-	struct fy_node *root = fy_document_root(fyd);
-	struct pos start = {1, 1};
+	struct yaml_pos start = {1, 1};
 	char buf[96];
 	if (root && fy_node_is_mapping(root))
 		walk_mapping(ld, root, NULL, start);
-	else if (root && !node_is_null(root))
+	else if (root && !yaml_node_is_null(root))
 		ld_error(
-			ld, node_pos(root, start), NULL,
+			ld, yaml_node_pos(root, start), NULL,
 			"expected a mapping of sections (kafka, redis, ...) at the top level, got %s",
-			describe(root, buf, sizeof(buf)));
-	fy_parse_document_destroy(fyp, fyd);
-
-	fyd = fy_parse_load_document(fyp);
-	if (fyd) {
-		struct fy_node *r2 = fy_document_root(fyd);
-		ld_error(ld, r2 ? node_pos(r2, (struct pos){0, 0}) : (struct pos){0, 0}, NULL,
-			 "expected one YAML document, found a second one");
-		fy_parse_document_destroy(fyp, fyd);
-	} else if (fy_parser_get_stream_error(fyp) || fy_diag_got_error(diag)) {
-		if (take_diag_errors(ld, diag) == 0)
-			ld_error(ld, (struct pos){0, 0}, NULL, "invalid YAML");
-	}
-out:
-	fy_parser_destroy(fyp);
-	fy_diag_destroy(diag);
+			yaml_describe(root, buf, sizeof(buf)));
+	yaml_doc_free(doc);
 }
 
 /* ---- public ---- */
@@ -1427,7 +1191,7 @@ int config_load(const char *path, struct config **out, struct config_errors *err
 
 	char *text = NULL;
 	size_t len = 0;
-	int rc = read_file(path, CONFIG_FILE_MAX, &text, &len);
+	int rc = yaml_read_file(path, CONFIG_FILE_MAX, &text, &len);
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc) {
