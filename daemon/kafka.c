@@ -26,6 +26,7 @@ struct kafka {
 	rd_kafka_queue_t *pq; /* producer main queue: delivery reports, errors */
 	struct kafka_wake cwake, pwake;
 	uv_idle_t more;       /* re-enters the consumer drain when a batch was capped */
+	uv_timer_t tick;      /* serves the consumer at least every second: liveness */
 	int open_handles;
 	rd_kafka_topic_t *out[KAFKA_OUT__COUNT];
 	char *in_names[KAFKA_IN__COUNT];
@@ -34,10 +35,17 @@ struct kafka {
 	size_t batch_cap;
 	bool paused;
 	bool closed;
+	bool detached; /* handlers must not be called any more */
 };
 
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
+	/* kafka.properties go to both clients; each says it ignores the
+	 * other's. That is expected, not worth a warning. */
+	if (!strcmp(fac, "CONFWARN") && strstr(buf, "will be ignored by this")) {
+		log_debug("kafka", "%s: %s", rd_kafka_name(rk), buf);
+		return;
+	}
 	enum log_level l = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO
 											: LOG_DEBUG;
 	log_write(l, "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
@@ -51,7 +59,7 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *op
 		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof(why));
 		log_error("kafka", "%s: fatal error %s: %s", rd_kafka_name(rk),
 			  rd_kafka_err2name(orig), why);
-		if (k->h.fatal)
+		if (k->h.fatal && !k->detached)
 			k->h.fatal(k->h.opaque, why);
 		return;
 	}
@@ -63,14 +71,15 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *op
 static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
 	struct kafka *k = opaque;
-	k->h.delivered(k->h.opaque, msg);
+	if (!k->detached)
+		k->h.delivered(k->h.opaque, msg);
 }
 
 static void kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			    rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
 	struct kafka *k = opaque;
-	if (k->h.committed)
+	if (k->h.committed && !k->detached)
 		k->h.committed(k->h.opaque, err, offsets);
 }
 
@@ -85,17 +94,25 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	switch (err) {
 	case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
 		log_info("kafka", "assigned %d partition(s)", parts->cnt);
-		k->h.assigned(k->h.opaque, parts);
+		if (!k->detached)
+			k->h.assigned(k->h.opaque, parts);
 		if (cooperative)
 			error = rd_kafka_incremental_assign(rk, parts);
 		else
 			aerr = rd_kafka_assign(rk, parts);
+		/* The pause flag lives on librdkafka's partition and outlives an
+		 * assignment: set it either way, or a partition paused before a
+		 * rebalance would stay paused for ever. */
 		if (k->paused)
 			rd_kafka_pause_partitions(rk, parts);
+		else
+			rd_kafka_resume_partitions(rk, parts);
 		break;
 	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-		log_info("kafka", "revoking %d partition(s)", parts->cnt);
-		k->h.revoked(k->h.opaque, parts);
+		log_info("kafka", "revoking %d partition(s)%s", parts->cnt,
+			 rd_kafka_assignment_lost(rk) ? " (assignment lost)" : "");
+		if (!k->detached)
+			k->h.revoked(k->h.opaque, parts);
 		if (cooperative)
 			error = rd_kafka_incremental_unassign(rk, parts);
 		else
@@ -103,8 +120,12 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		break;
 	default:
 		log_error("kafka", "rebalance failed: %s", rd_kafka_err2str(err));
-		k->h.revoked(k->h.opaque, parts);
-		aerr = rd_kafka_assign(rk, NULL);
+		if (parts && !k->detached)
+			k->h.revoked(k->h.opaque, parts);
+		if (cooperative)
+			error = rd_kafka_incremental_unassign(rk, parts);
+		else
+			aerr = rd_kafka_assign(rk, NULL);
 		break;
 	}
 	if (error) {
@@ -156,6 +177,10 @@ static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg,
 		 * every side effect of a message is acknowledged. */
 		rc |= kafka_set(conf, "enable.auto.commit", "false");
 		rc |= kafka_set(conf, "enable.auto.offset.store", "false");
+		/* librdkafka 2.0's batch consume can skip messages when an
+		 * incremental (cooperative) rebalance pauses partitions
+		 * mid-batch (fixed in 2.1): keep to the eager assignors. */
+		rc |= kafka_set(conf, "partition.assignment.strategy", "range,roundrobin");
 		rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
 		rd_kafka_conf_set_offset_commit_cb(conf, kafka_commit_cb);
 	} else {
@@ -181,7 +206,12 @@ static void kafka_consumer_drain(struct kafka *k)
 {
 	if (k->closed)
 		return;
-	ssize_t n = rd_kafka_consume_batch_queue(k->cq, 0, k->batch, k->batch_cap);
+	size_t budget = k->batch_cap;
+	if (k->h.budget && !k->detached) {
+		size_t b = k->h.budget(k->h.opaque);
+		budget = b < 1 ? 1 : b < budget ? b : budget;
+	}
+	ssize_t n = rd_kafka_consume_batch_queue(k->cq, 0, k->batch, budget);
 	if (n < 0) {
 		log_error("kafka", "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
 		return;
@@ -206,17 +236,19 @@ static void kafka_consumer_drain(struct kafka *k)
 			rd_kafka_message_destroy(m);
 			continue;
 		}
-		if (in == KAFKA_IN__COUNT) {
-			log_error("kafka", "message from unexpected topic %s",
-				  m->rkt ? rd_kafka_topic_name(m->rkt) : "?");
+		if (in == KAFKA_IN__COUNT || k->detached) {
+			if (!k->detached)
+				log_error("kafka", "message from unexpected topic %s",
+					  m->rkt ? rd_kafka_topic_name(m->rkt) : "?");
 			rd_kafka_message_destroy(m);
 			continue;
 		}
 		k->h.message(k->h.opaque, in, m);
 	}
 	/* A full batch means more may be waiting, and librdkafka wakes us only
-	 * when its queue goes from empty to non-empty: come back next turn. */
-	if ((size_t)n == k->batch_cap)
+	 * when its queue goes from empty to non-empty: come back next turn. At
+	 * a budget of 1 (the pipeline is full) the tick brings us back. */
+	if ((size_t)n == budget && budget > 1 && !k->closed)
 		uv_idle_start(&k->more, kafka_more_cb);
 	else
 		uv_idle_stop(&k->more);
@@ -225,6 +257,14 @@ static void kafka_consumer_drain(struct kafka *k)
 static void kafka_more_cb(uv_idle_t *idle)
 {
 	kafka_consumer_drain(idle->data);
+}
+
+/* librdkafka counts the time since the application last polled and leaves
+ * the group past max.poll.interval.ms; an idle or paused consumer gets no
+ * wake-ups, so poll it on a timer too. */
+static void kafka_tick_cb(uv_timer_t *t)
+{
+	kafka_consumer_drain(t->data);
 }
 
 /* Clears the eventfd; its count does not matter, only that it woke us. */
@@ -333,6 +373,12 @@ int kafka_new(uv_loop_t *loop, const struct config *cfg, const char *bootstrap,
 		goto fail;
 	k->open_handles++;
 	k->more.data = k;
+	rc = uv_timer_init(loop, &k->tick);
+	if (rc < 0)
+		goto fail;
+	k->open_handles++;
+	k->tick.data = k;
+	uv_timer_start(&k->tick, kafka_tick_cb, 1000, 1000);
 	rc = kafka_wake_init(k, &k->cwake, k->cq, kafka_consumer_ready);
 	if (rc < 0)
 		goto fail;
@@ -374,6 +420,8 @@ int kafka_produce(struct kafka *k, enum kafka_output o, const void *key, size_t 
 	}
 	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 		return -ENOBUFS;
+	if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+		return -EMSGSIZE;
 	log_error("kafka", "produce to %s: %s", rd_kafka_topic_name(k->out[o]),
 		  rd_kafka_err2str(err));
 	return -EIO;
@@ -425,9 +473,29 @@ void kafka_close_consumer(struct kafka *k)
 		return;
 	k->closed = true;
 	uv_idle_stop(&k->more);
+	uv_timer_stop(&k->tick);
 	rd_kafka_resp_err_t err = rd_kafka_consumer_close(k->consumer);
 	if (err)
 		log_warn("kafka", "consumer close: %s", rd_kafka_err2str(err));
+}
+
+void kafka_detach(struct kafka *k)
+{
+	if (k)
+		k->detached = true;
+}
+
+void kafka_purge(struct kafka *k)
+{
+	rd_kafka_purge(k->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	/* Purged records report through the main queue: serve them now. */
+	rd_kafka_flush(k->producer, 1000);
+	rd_kafka_poll(k->producer, 0);
+}
+
+bool kafka_assignment_lost(const struct kafka *k)
+{
+	return rd_kafka_assignment_lost(k->consumer);
 }
 
 int kafka_flush(struct kafka *k, int timeout_ms)
@@ -473,7 +541,7 @@ static void kafka_destroy(struct kafka *k)
 
 static void kafka_handle_closed(uv_handle_t *h)
 {
-	struct kafka *k = h->type == UV_IDLE ? h->data : ((struct kafka_wake *)h->data)->k;
+	struct kafka *k = h->type == UV_POLL ? ((struct kafka_wake *)h->data)->k : h->data;
 	if (--k->open_handles == 0)
 		kafka_destroy(k);
 }
@@ -488,8 +556,11 @@ void kafka_free(struct kafka *k)
 	}
 	/* Handles that were initialised are closed; the last close callback
 	 * destroys the clients. */
+	k->detached = true;
 	if (k->more.loop)
 		uv_close((uv_handle_t *)&k->more, kafka_handle_closed);
+	if (k->tick.loop)
+		uv_close((uv_handle_t *)&k->tick, kafka_handle_closed);
 	if (k->cwake.poll.loop)
 		uv_close((uv_handle_t *)&k->cwake.poll, kafka_handle_closed);
 	if (k->pwake.poll.loop)

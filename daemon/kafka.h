@@ -36,8 +36,13 @@ struct kafka_handlers {
 	void (*committed)(void *opaque, rd_kafka_resp_err_t err,
 			  const rd_kafka_topic_partition_list_t *offsets);
 	/* An unrecoverable client error (e.g. the idempotent producer fenced):
-	 * the daemon must stop; uncommitted input will be redelivered. */
+	 * the daemon must stop; uncommitted input will be redelivered. May be
+	 * called from a librdkafka thread. */
 	void (*fatal)(void *opaque, const char *reason);
+	/* How many more messages the pipeline takes now (its in-flight bound
+	 * minus what is in flight). The consumer is still served at 0, for
+	 * rebalances and liveness, but hands out at most one message. */
+	size_t (*budget)(void *opaque);
 };
 
 struct kafka;
@@ -55,7 +60,7 @@ int kafka_subscribe(struct kafka *k);
 /* Produces BUF to output O with KEY (copied); on success the buffer is handed
  * to librdkafka (buf->data set to NULL) and OPAQUE comes back in the delivery
  * report. Returns 0, -ENOBUFS when the producer queue is full (retry later),
- * or -EIO. */
+ * -EMSGSIZE when the record is larger than the topic takes, or -EIO. */
 int kafka_produce(struct kafka *k, enum kafka_output o, const void *key, size_t key_len,
 		  struct records_buf *buf, void *opaque);
 
@@ -73,8 +78,21 @@ bool kafka_paused(const struct kafka *k);
 const char *kafka_input_topic(const struct kafka *k, enum kafka_input i);
 const char *kafka_output_topic(const struct kafka *k, enum kafka_output o);
 
-/* Leaves the group (revoke runs first) and stops consuming. Blocks briefly. */
+/* Leaves the group (revoke runs first) and stops consuming. Blocks briefly.
+ * Idempotent. */
 void kafka_close_consumer(struct kafka *k);
+
+/* After this no handler is called again: for teardown, once the owner of the
+ * handlers is going away. */
+void kafka_detach(struct kafka *k);
+
+/* Drops every record not yet acknowledged (at exit, after the last flush);
+ * their delivery reports, with a purge error, are served before it returns. */
+void kafka_purge(struct kafka *k);
+
+/* True when the current assignment was lost (session timeout, fencing):
+ * commits for it would fail. */
+bool kafka_assignment_lost(const struct kafka *k);
 
 /* Waits up to TIMEOUT_MS for every produced record to be acknowledged,
  * serving delivery reports meanwhile. Returns 0 or -ETIMEDOUT. */

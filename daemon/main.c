@@ -24,6 +24,7 @@ struct daemon {
 	uv_signal_t sigterm, sigint, sighup;
 	int exit_code;
 	bool reloading;
+	bool log_level_forced; /* --log-level wins over log.level, on reload too */
 	bool reload_again; /* a SIGHUP arrived while a reload was compiling */
 };
 
@@ -41,9 +42,11 @@ static void daemon_usage(FILE *out)
 		"Usage: arbiterd [--config FILE] [--log-level LEVEL]\n"
 		"       arbiterd --check-config FILE\n"
 		"\n"
-		"Consumes content events and moderation decisions from Kafka, applies policy\n"
-		"rules, routes escalations to review queues and emits escalation, audit and\n"
-		"appeal records. See README.md and config/arbiter.yaml.\n"
+		"Consumes content events and moderation decisions from Kafka, validates\n"
+		"them, writes an audit record for every decision and sends what it cannot\n"
+		"decode to the dead-letter topic with the reason; offsets are committed only\n"
+		"once every record a message caused is acknowledged. See README.md and\n"
+		"config/arbiter.yaml.\n"
 		"\n"
 		"  -c, --config FILE        configuration file (default %s/arbiter.yaml)\n"
 		"  -C, --check-config FILE  validate FILE, print every error with file:line:col,\n"
@@ -112,7 +115,8 @@ static void daemon_reload_done(uv_work_t *w, int status)
 			   d->cfg->metrics.listen ? d->cfg->metrics.listen : ""))
 			log_warn("main", "metrics.listen changed: it takes effect after a restart");
 		pipeline_set_config(d->pipeline, r->cfg);
-		log_set_level(r->cfg->log.level);
+		if (!d->log_level_forced)
+			log_set_level(r->cfg->log.level);
 		config_free(d->cfg);
 		d->cfg = r->cfg;
 		metrics_inc(reloads);
@@ -222,6 +226,7 @@ int main(int argc, char **argv)
 			goto out_config;
 		}
 		log_set_level(l);
+		d.log_level_forced = true;
 	}
 	log_info("main", "arbiterd %s starting with %s", ARBITER_VERSION, d.config_path);
 

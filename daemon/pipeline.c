@@ -28,6 +28,7 @@ struct pipeline_part {
 struct pipeline_msg {
 	struct pipeline_part *part;
 	uint64_t seq;
+	int64_t offset;
 	uint32_t pending; /* records produced and not yet acknowledged */
 };
 
@@ -101,6 +102,10 @@ static enum kafka_input pipeline_input_of(struct pipeline *p, const char *topic)
 
 static void pipeline_check_stopped(struct pipeline *p);
 static void pipeline_retry_cb(uv_timer_t *t);
+static struct pipeline_msg *pipeline_msg_new(struct pipeline_part *part, uint64_t seq,
+					     int64_t offset);
+static void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
+			  const void *key, size_t key_len, struct records_buf *buf);
 
 /* The message SEQ of PART has nothing left to do. */
 static void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t seq)
@@ -125,6 +130,74 @@ static void pipeline_msg_done(struct pipeline *p, struct pipeline_msg *m)
 {
 	pipeline_finish(p, m->part, m->seq);
 	free(m);
+}
+
+/* One record of M will never be acknowledged (purged at exit): drop the
+ * bookkeeping without finishing the message, whose offset is then never
+ * committed and so redelivered after restart. */
+static void pipeline_msg_abandon(struct pipeline *p, struct pipeline_msg *m)
+{
+	if (--m->pending)
+		return;
+	pipeline_part_unref(m->part);
+	p->inflight--;
+	metrics_set(inflight, (int_fast64_t)p->inflight);
+	free(m);
+}
+
+/* Out of memory in the middle of a message: leaving it unfinished would
+ * freeze its partition's commits, finishing it would lose it. Stop instead;
+ * a restart redelivers everything uncommitted. */
+static void pipeline_oom(struct pipeline *p, const char *what)
+{
+	log_error("pipeline", "out of memory %s: stopping", what);
+	p->fatal = true;
+	uv_async_send(&p->fatal_async);
+}
+
+/* Errors a record earns by itself (its size or shape): retrying cannot help. */
+static bool pipeline_err_is_permanent(rd_kafka_resp_err_t err)
+{
+	return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+	       err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE ||
+	       err == RD_KAFKA_RESP_ERR_INVALID_RECORD ||
+	       err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+	       err == RD_KAFKA_RESP_ERR_INVALID_MSG;
+}
+
+/* A record of M that Kafka will never take (too large, invalid): it goes to
+ * the dead-letter topic instead, with the reason, and M moves on. Bad input
+ * must not stall its partition. A dead letter that is itself refused is
+ * logged and dropped. */
+static void pipeline_reject(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
+			    const void *data, size_t len, const char *why)
+{
+	metrics_inc(produce_errors);
+	if (out != KAFKA_OUT_DEADLETTER) {
+		char reason[256];
+		struct records_source src = {kafka_input_topic(p->kafka, m->part->input),
+					     m->part->partition, m->offset};
+		struct records_buf buf;
+		snprintf(reason, sizeof(reason), "cannot write the %s record: %s",
+			 kafka_output_topic(p->kafka, out), why);
+		log_error("pipeline", "%s[%" PRId32 "]@%" PRId64 ": %s", src.topic, src.partition,
+			  src.offset, reason);
+		if (records_deadletter(&src, NULL, 0, data, len, reason,
+				       p->cfg->pipeline.deadletter_max_bytes, pipeline_now_ms(),
+				       &buf) < 0) {
+			pipeline_oom(p, "building a dead letter");
+			return;
+		}
+		metrics_inc(deadletters);
+		pipeline_emit(p, m, KAFKA_OUT_DEADLETTER, NULL, 0, &buf);
+	} else {
+		log_error("pipeline", "dead letter for %s[%" PRId32 "]@%" PRId64
+				      " refused by Kafka (%s): dropped",
+			  kafka_input_topic(p->kafka, m->part->input), m->part->partition,
+			  m->offset, why);
+	}
+	if (--m->pending == 0)
+		pipeline_msg_done(p, m);
 }
 
 static void pipeline_retry_later(struct pipeline *p, struct pipeline_retry *r)
@@ -164,13 +237,17 @@ static void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka
 	int rc = kafka_produce(p->kafka, out, key, key_len, buf, m);
 	if (rc == 0)
 		return;
-	struct pipeline_retry *r = pipeline_retry_new(out, key, key_len, m);
-	if (!r) {
-		/* Out of memory: the message stays unfinished and its offset
-		 * uncommitted, so a restart redelivers it. */
-		log_error("pipeline", "out of memory keeping a record for retry");
+	if (rc == -EMSGSIZE) {
+		pipeline_reject(p, m, out, buf->data, buf->len, "Broker: Message size too large");
 		free(buf->data);
 		buf->data = NULL;
+		return;
+	}
+	struct pipeline_retry *r = pipeline_retry_new(out, key, key_len, m);
+	if (!r) {
+		free(buf->data);
+		buf->data = NULL;
+		pipeline_oom(p, "keeping a record for retry");
 		return;
 	}
 	r->buf = *buf;
@@ -204,13 +281,15 @@ static void pipeline_retry_cb(uv_timer_t *t)
 		uv_timer_start(&p->retry_timer, pipeline_retry_cb, p->retry_backoff_ms, 0);
 }
 
-static struct pipeline_msg *pipeline_msg_new(struct pipeline_part *part, uint64_t seq)
+static struct pipeline_msg *pipeline_msg_new(struct pipeline_part *part, uint64_t seq,
+					     int64_t offset)
 {
 	struct pipeline_msg *m = malloc(sizeof(*m));
 	if (!m)
 		return NULL;
 	m->part = part;
 	m->seq = seq;
+	m->offset = offset;
 	m->pending = 0;
 	return m;
 }
@@ -223,14 +302,12 @@ static void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, 
 	struct records_buf buf;
 	log_debug("pipeline", "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", src.topic,
 		  src.partition, src.offset, reason);
-	struct pipeline_msg *m = pipeline_msg_new(part, seq);
+	struct pipeline_msg *m = pipeline_msg_new(part, seq, rkm->offset);
 	if (!m || records_deadletter(&src, rkm->key, rkm->key_len, rkm->payload, rkm->len, reason,
 				     p->cfg->pipeline.deadletter_max_bytes, pipeline_now_ms(),
 				     &buf) < 0) {
-		/* Leave the message unfinished: its offset is never committed
-		 * past, so it comes back after a restart. */
-		log_error("pipeline", "out of memory building a dead letter");
 		free(m);
+		pipeline_oom(p, "building a dead letter");
 		return;
 	}
 	metrics_inc(deadletters);
@@ -268,11 +345,11 @@ static void pipeline_decision(struct pipeline *p, struct pipeline_part *part, ui
 	struct records_source src = {kafka_input_topic(p->kafka, part->input), rkm->partition,
 				     rkm->offset};
 	struct records_buf buf;
-	struct pipeline_msg *m = pipeline_msg_new(part, seq);
+	struct pipeline_msg *m = pipeline_msg_new(part, seq, rkm->offset);
 	if (!m || records_audit_decision(&src, d, pipeline_now_ms(), &buf) < 0) {
-		log_error("pipeline", "out of memory building an audit record");
 		free(m);
 		event_decision_free(d);
+		pipeline_oom(p, "building an audit record");
 		return;
 	}
 	pipeline_emit(p, m, KAFKA_OUT_AUDIT, d->content_id, strlen(d->content_id), &buf);
@@ -284,7 +361,13 @@ static void pipeline_on_message(void *opaque, enum kafka_input in, rd_kafka_mess
 	struct pipeline *p = opaque;
 	struct pipeline_part *part = pipeline_part_get(p, in, rkm->partition);
 	uint64_t seq;
-	if (!part || offsets_window_track(part->win, rkm->offset, &seq) < 0) {
+	int trc = part ? offsets_window_track(part->win, rkm->offset, &seq) : -ENOENT;
+	if (trc == -ENOMEM) {
+		rd_kafka_message_destroy(rkm);
+		pipeline_oom(p, "tracking a message");
+		return;
+	}
+	if (trc < 0) {
 		/* Not ours (any more), or a re-fetch of an offset already
 		 * tracked: it was or will be handled, drop this copy. */
 		log_debug("pipeline", "ignoring %s[%" PRId32 "]@%" PRId64,
@@ -313,46 +396,49 @@ static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
 {
 	struct pipeline *p = opaque;
 	struct pipeline_msg *m = rkm->_private;
-	if (rkm->err) {
-		metrics_inc(produce_errors);
-		log_error("pipeline", "delivery to %s failed: %s", rd_kafka_topic_name(rkm->rkt),
-			  rd_kafka_err2str(rkm->err));
-		if (!p->draining || rkm->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE) {
-			enum kafka_output out = KAFKA_OUT__COUNT;
-			for (int o = 0; o < KAFKA_OUT__COUNT; o++)
-				if (strcmp(kafka_output_topic(p->kafka, (enum kafka_output)o),
-					   rd_kafka_topic_name(rkm->rkt)) == 0)
-					out = (enum kafka_output)o;
-			struct pipeline_retry *r =
-				out == KAFKA_OUT__COUNT
-					? NULL
-					: pipeline_retry_new(out, rkm->key, rkm->key_len, m);
-			if (r) {
-				r->buf.data = malloc(rkm->len ? rkm->len : 1);
-				r->buf.len = rkm->len;
-				if (r->buf.data) {
-					memcpy(r->buf.data, rkm->payload, rkm->len);
-					pipeline_retry_later(p, r);
-					return;
-				}
-				free(r);
-			}
-		}
-		/* Purged at shutdown (or no memory): the message stays
-		 * unfinished and uncommitted; free its bookkeeping only. */
-		if (--m->pending == 0) {
-			pipeline_part_unref(m->part);
-			p->inflight--;
-			free(m);
-		}
+	if (!rkm->err) {
+		metrics_inc(produced);
+		if (strcmp(rd_kafka_topic_name(rkm->rkt),
+			   kafka_output_topic(p->kafka, KAFKA_OUT_AUDIT)) == 0)
+			metrics_inc(audit_records);
+		if (--m->pending == 0)
+			pipeline_msg_done(p, m);
 		return;
 	}
-	metrics_inc(produced);
-	if (strcmp(rd_kafka_topic_name(rkm->rkt), kafka_output_topic(p->kafka, KAFKA_OUT_AUDIT)) ==
-	    0)
-		metrics_inc(audit_records);
-	if (--m->pending == 0)
-		pipeline_msg_done(p, m);
+	if (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+	    rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+		pipeline_msg_abandon(p, m);
+		return;
+	}
+	enum kafka_output out = KAFKA_OUT__COUNT;
+	for (int o = 0; o < KAFKA_OUT__COUNT; o++)
+		if (strcmp(kafka_output_topic(p->kafka, (enum kafka_output)o),
+			   rd_kafka_topic_name(rkm->rkt)) == 0)
+			out = (enum kafka_output)o;
+	if (pipeline_err_is_permanent(rkm->err) && out != KAFKA_OUT__COUNT) {
+		pipeline_reject(p, m, out, rkm->payload, rkm->len, rd_kafka_err2str(rkm->err));
+		return;
+	}
+	/* Anything else (topic missing, not authorised, fenced) is the
+	 * deployment's to fix: keep the record and retry, so that nothing the
+	 * audit ledger needs is ever dropped; the partition's lag shows it. */
+	metrics_inc(produce_errors);
+	log_error("pipeline", "delivery to %s failed: %s; retrying", rd_kafka_topic_name(rkm->rkt),
+		  rd_kafka_err2str(rkm->err));
+	struct pipeline_retry *r =
+		out == KAFKA_OUT__COUNT ? NULL : pipeline_retry_new(out, rkm->key, rkm->key_len, m);
+	if (r) {
+		r->buf.data = malloc(rkm->len ? rkm->len : 1);
+		r->buf.len = rkm->len;
+		if (r->buf.data) {
+			memcpy(r->buf.data, rkm->payload, rkm->len);
+			pipeline_retry_later(p, r);
+			return;
+		}
+		free(r);
+	}
+	pipeline_msg_abandon(p, m);
+	pipeline_oom(p, "keeping a record for retry");
 }
 
 static void pipeline_on_assigned(void *opaque, const rd_kafka_topic_partition_list_t *parts)
@@ -425,11 +511,9 @@ static void pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_l
 	rd_kafka_topic_partition_list_t *list = pipeline_commit_list(p, only);
 	if (!list)
 		return;
-	int rc = kafka_commit(p->kafka, list, sync);
-	if (sync && rc == 0)
-		metrics_inc(commits);
-	else if (sync)
-		metrics_inc(commit_errors);
+	/* Success and failure are counted by the commit callback, which
+	 * librdkafka calls for synchronous commits too. */
+	kafka_commit(p->kafka, list, sync);
 	rd_kafka_topic_partition_list_destroy(list);
 }
 
@@ -438,8 +522,13 @@ static void pipeline_on_revoked(void *opaque, const rd_kafka_topic_partition_lis
 	struct pipeline *p = opaque;
 	/* Commit what finished before giving the partitions away; what is
 	 * still in flight will be redelivered to the next owner, and the
-	 * records it produces carry the same ids. */
-	pipeline_commit(p, parts, true);
+	 * records it produces carry the same ids. A lost assignment is owned
+	 * by someone else already: its commit would be refused. */
+	if (kafka_assignment_lost(p->kafka))
+		log_warn("pipeline", "assignment lost: finished messages since the last commit "
+				     "will be redelivered");
+	else
+		pipeline_commit(p, parts, true);
 	for (int i = 0; i < parts->cnt; i++) {
 		const rd_kafka_topic_partition_t *tp = &parts->elems[i];
 		enum kafka_input in = pipeline_input_of(p, tp->topic);
@@ -475,6 +564,15 @@ static void pipeline_on_committed(void *opaque, rd_kafka_resp_err_t err,
 		if (part)
 			offsets_window_committed(part->win, -1);
 	}
+}
+
+static size_t pipeline_budget(void *opaque)
+{
+	struct pipeline *p = opaque;
+	if (p->draining)
+		return 0;
+	size_t max = p->cfg->pipeline.max_inflight;
+	return p->inflight < max ? max - p->inflight : 0;
 }
 
 static void pipeline_on_fatal(void *opaque, const char *reason)
@@ -542,6 +640,7 @@ int pipeline_start(struct pipeline *p, const char *bootstrap)
 		.delivered = pipeline_on_delivered,
 		.committed = pipeline_on_committed,
 		.fatal = pipeline_on_fatal,
+		.budget = pipeline_budget,
 	};
 	int rc = kafka_new(p->loop, p->cfg, bootstrap, &h, &p->kafka);
 	if (rc < 0)
@@ -574,7 +673,9 @@ size_t pipeline_inflight(const struct pipeline *p)
 	return p->inflight;
 }
 
-/* Finishes the drain once nothing is in flight or the deadline passed. */
+/* Finishes the drain once nothing is in flight or the deadline passed.
+ * Never runs inside a librdkafka callback: rd_kafka_flush from within the
+ * producer's own delivery report would wait for the report in progress. */
 static void pipeline_drain_finish(struct pipeline *p)
 {
 	if (p->stopped_called)
@@ -587,26 +688,31 @@ static void pipeline_drain_finish(struct pipeline *p)
 		log_warn("pipeline", "drain deadline passed with %zu message(s) in flight; they "
 				     "will be redelivered",
 			 p->inflight);
-	pipeline_commit(p, NULL, true);
-	kafka_close_consumer(p->kafka);
+	/* Flush first, so that what is acknowledged now is committed too. */
+	uv_update_time(p->loop);
 	uint64_t now = uv_now(p->loop);
 	int left = p->drain_deadline > now ? (int)(p->drain_deadline - now) : 0;
-	if (kafka_flush(p->kafka, left > 1000 ? left : 1000) < 0)
-		log_warn("pipeline", "%d record(s) not acknowledged at exit",
+	if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, left) < 0)
+		log_warn("pipeline", "%d record(s) not acknowledged at exit; their inputs stay "
+				     "uncommitted",
 			 kafka_outq_len(p->kafka));
+	pipeline_commit(p, NULL, true);
+	kafka_close_consumer(p->kafka);
+	if (kafka_outq_len(p->kafka) > 0)
+		kafka_purge(p->kafka);
 	log_info("pipeline", "drained");
 	p->stopped(p->opaque, false);
-}
-
-static void pipeline_check_stopped(struct pipeline *p)
-{
-	if (p->draining && p->inflight == 0)
-		pipeline_drain_finish(p);
 }
 
 static void pipeline_drain_timeout_cb(uv_timer_t *t)
 {
 	pipeline_drain_finish(t->data);
+}
+
+static void pipeline_check_stopped(struct pipeline *p)
+{
+	if (p->draining && p->inflight == 0 && !p->stopped_called)
+		uv_timer_start(&p->drain_timer, pipeline_drain_timeout_cb, 0, 0);
 }
 
 void pipeline_drain(struct pipeline *p)
@@ -625,7 +731,7 @@ void pipeline_drain(struct pipeline *p)
 	kafka_set_paused(p->kafka, true);
 	p->drain_deadline = uv_now(p->loop) + p->cfg->pipeline.drain_timeout_ms;
 	if (p->inflight == 0) {
-		pipeline_drain_finish(p);
+		pipeline_check_stopped(p);
 		return;
 	}
 	uv_timer_start(&p->drain_timer, pipeline_drain_timeout_cb, p->cfg->pipeline.drain_timeout_ms,
@@ -636,14 +742,22 @@ void pipeline_free(struct pipeline *p)
 {
 	if (!p)
 		return;
-	/* Unacknowledged records are dropped here; their inputs were not
-	 * committed, so they are redelivered. */
+	if (p->kafka) {
+		/* Leave the group while the partitions can still be committed
+		 * (a no-op after a drain), then drop what the producer holds:
+		 * those inputs stay uncommitted and are redelivered. */
+		kafka_close_consumer(p->kafka);
+		if (kafka_outq_len(p->kafka) > 0)
+			kafka_purge(p->kafka);
+	}
 	while (p->retries) {
 		struct pipeline_retry *r = p->retries;
 		p->retries = r->next;
 		free(r->buf.data);
+		pipeline_msg_abandon(p, r->msg);
 		free(r);
 	}
+	kafka_detach(p->kafka);
 	kafka_free(p->kafka);
 	p->kafka = NULL;
 	for (int in = 0; in < KAFKA_IN__COUNT; in++) {

@@ -263,14 +263,16 @@ START_TEST(backpressure_pauses_and_resumes)
 	harness_start(&h, 2);
 	/* A bound far below the backlog: the consumer must pause on it, resume
 	 * as records are acknowledged, and still account for everything. */
-	h.max_inflight = 8;
+	h.max_inflight = 64;
 	h.log_level = "debug";
 	harness_write_config(&h, NULL);
-	produce_mix(&h, 0, 3000, &mix);
+	produce_mix(&h, 0, 1500, &mix);
 	harness_daemon_start(&h);
 	ck_assert(all_committed(&h));
-	ck_assert(harness_log_contains(&h, "paused at 8 in flight"));
-	ck_assert(harness_log_contains(&h, "resumed at 4 in flight"));
+	/* Exactly at the bound: the consumer takes no more than it allows. */
+	ck_assert(harness_log_contains(&h, "paused at 64 in flight"));
+	ck_assert(!harness_log_contains(&h, "paused at 65 in flight"));
+	ck_assert(harness_log_contains(&h, "resumed at 32 in flight"));
 	ck_assert_int_eq(harness_count(&h, AUDIT), mix.decisions);
 	ck_assert_int_eq(harness_count(&h, DLQ), mix.malformed);
 	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
