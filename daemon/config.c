@@ -37,6 +37,7 @@ enum config_type {
 #define CF_NONEMPTY (1u << 1) /* "" is an error */
 #define CF_PATH (1u << 2)     /* relative paths resolve against the config's directory */
 #define CF_FORMAT (1u << 3)   /* an input topic: accepts format */
+#define CF_SWITCHES (1u << 4) /* CT_PROPERTIES of on/off values, not librdkafka's */
 
 struct config_entry {
 	const char *key; /* dotted path in the file */
@@ -78,8 +79,8 @@ static int validate_metrics_listen(struct config *cfg, char *msg, size_t len);
 #define SECRET(k, f) {.key = k, .type = CT_SECRET, .off = FIELD(f), .flags = CF_NULLABLE}
 #define STRLIST(k, f, fn, fl)                                                                      \
 	{.key = k, .type = CT_STRLIST, .off = FIELD(f), .off_n = FIELD(fn), .flags = fl}
-#define PROPERTIES(k, f, fn)                                                                       \
-	{.key = k, .type = CT_PROPERTIES, .off = FIELD(f), .off_n = FIELD(fn)}
+#define PROPERTIES(k, f, fn, fl)                                                                   \
+	{.key = k, .type = CT_PROPERTIES, .off = FIELD(f), .off_n = FIELD(fn), .flags = fl}
 /* clang-format on */
 
 #define MS_PER_S 1000
@@ -91,7 +92,7 @@ static const struct config_entry config_table[] = {
 	INT("kafka.mock_partitions", kafka.mock_partitions, 1, 256, 4),
 	STRING("kafka.group_id", kafka.group_id, "arbiter", CF_NONEMPTY, NULL),
 	STRING("kafka.client_id", kafka.client_id, "arbiterd", CF_NONEMPTY, NULL),
-	PROPERTIES("kafka.properties", kafka.properties, kafka.n_properties),
+	PROPERTIES("kafka.properties", kafka.properties, kafka.n_properties, 0),
 	TOPIC("kafka.topics.content", kafka.topics.content, "content.events", CF_FORMAT),
 	TOPIC("kafka.topics.decisions", kafka.topics.decisions, "moderation.decisions", CF_FORMAT),
 	TOPIC("kafka.topics.escalations", kafka.topics.escalations, "moderation.escalations", 0),
@@ -110,6 +111,7 @@ static const struct config_entry config_table[] = {
 	STRING("redis.prefix", redis.prefix, "arbiter:", 0, NULL),
 
 	STRLIST("rules.files", rules.files, rules.n_files, CF_PATH),
+	PROPERTIES("rules.modes", rules.modes, rules.n_modes, CF_SWITCHES),
 
 	UINT32("pipeline.max_inflight", pipeline.max_inflight, 1, 1000000, 10000),
 	DURATION("pipeline.commit_interval", pipeline.commit_interval_ms, 10, MS_PER_MIN, MS_PER_S),
@@ -340,13 +342,18 @@ static int parse_int(const char *s, int64_t *out)
 }
 
 /* "250" (milliseconds), "250ms", "5s", "2m", "1h". */
-static int parse_duration(const char *s, int64_t *out)
+int config_parse_duration(const char *s, int64_t *out)
 {
 	static const struct {
 		const char *unit;
 		int64_t ms;
 	} units[] = {
-		{"", 1}, {"ms", 1}, {"s", MS_PER_S}, {"m", MS_PER_MIN}, {"h", 60 * MS_PER_MIN}};
+		{"", 1},
+		{"ms", 1},
+		{"s", MS_PER_S},
+		{"m", MS_PER_MIN},
+		{"h", 60 * MS_PER_MIN},
+		{"d", 24 * 60 * MS_PER_MIN}};
 	const char *p = s;
 	while (*p >= '0' && *p <= '9')
 		p++;
@@ -536,7 +543,7 @@ static int set_number(struct loader *ld, const struct config_entry *e, struct fy
 	if (!s)
 		return -EINVAL;
 	int64_t n = 0;
-	int rc = dur ? parse_duration(s, &n) : parse_int(s, &n);
+	int rc = dur ? config_parse_duration(s, &n) : parse_int(s, &n);
 	if (rc == -EINVAL) {
 		ld_error(ld, p, e->key, "expected %s, got %s", what,
 			 yaml_describe(v, buf, sizeof(buf)));
@@ -852,6 +859,9 @@ static const struct {
 				     "are acknowledged"},
 	{"enable.idempotence", "the producer must be idempotent so that retries never duplicate"},
 	{"message.timeout.ms", "records are retried until acknowledged, never dropped"},
+	{"partition.assignment.strategy",
+	 "librdkafka 2.0 can skip messages under cooperative rebalancing; arbiterd uses the "
+	 "eager range,roundrobin assignors"},
 };
 
 /* Asks librdkafka itself whether it takes NAME=VALUE, so that a typo in a
@@ -880,6 +890,24 @@ static int check_property(struct loader *ld, struct yaml_pos p, const char *key,
 		ld_error(ld, p, key, "librdkafka rejects the value read from the file");
 	else
 		ld_error(ld, p, key, "%s", err);
+	return -EINVAL;
+}
+
+/* A mode switch: true/false/on/off, stored as "on" or "off". */
+static int check_switch(struct loader *ld, struct yaml_pos p, const char *key, char **value)
+{
+	static const char *const on[] = {"true", "on", "yes", "True", "On", "Yes", "TRUE", "ON"};
+	static const char *const off[] = {"false", "off", "no", "False", "Off", "No", "FALSE", "OFF"};
+	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+		const char *to = !strcmp(*value, on[i]) ? "on" : !strcmp(*value, off[i]) ? "off" : NULL;
+		if (to) {
+			char *d = ld_strdup(ld, to);
+			free(*value);
+			*value = d;
+			return d ? 0 : -ENOMEM;
+		}
+	}
+	ld_error(ld, p, key, "expected on or off, got \"%s\"", *value);
 	return -EINVAL;
 }
 
@@ -926,7 +954,9 @@ static int set_properties(struct loader *ld, const struct config_entry *e, struc
 			rc = -EINVAL;
 			continue;
 		}
-		if (check_property(ld, kp, key, ks, value, fy_node_is_mapping(val)) < 0) {
+		if (e->flags & CF_SWITCHES ? check_switch(ld, kp, key, &value) < 0
+					   : check_property(ld, kp, key, ks, value,
+							    fy_node_is_mapping(val)) < 0) {
 			free(value);
 			rc = -EINVAL;
 			continue;

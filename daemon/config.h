@@ -53,6 +53,8 @@ struct config {
 	struct {
 		char **files; /* resolved against dir */
 		size_t n_files;
+		struct config_kv *modes; /* mode name -> "on" or "off", overriding the rule files */
+		size_t n_modes;
 	} rules;
 
 	struct {
@@ -106,6 +108,10 @@ void config_errors_add(struct config_errors *errs, const char *file, int line, i
 		       const char *key, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 const char *config_format_name(enum config_format f);
+
+/* Parses a duration: a bare number of milliseconds, or a number with ms, s,
+ * m, h or d. Returns 0, -EINVAL or -ERANGE. */
+int config_parse_duration(const char *s, int64_t *ms);
 
 /* The operators' check: loads PATH, prints "PATH: ok" to OUT or every error
  * and a count to ERR. Returns the exit status: 0 when valid, 1 otherwise. */
