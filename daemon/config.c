@@ -1259,19 +1259,3 @@ const char *config_format_name(enum config_format f)
 	return (unsigned)f < sizeof(format_names) / sizeof(format_names[0]) - 1 ? format_names[f] :
 										  "?";
 }
-
-int config_check_file(const char *path, FILE *out, FILE *err)
-{
-	struct config_errors errs = {0};
-	struct config *cfg = NULL;
-	int rc = config_load(path, &cfg, &errs);
-	if (rc < 0) {
-		config_errors_print(&errs, err);
-		fprintf(err, "%s: %zu error(s)\n", path, errs.n);
-	} else {
-		fprintf(out, "%s: ok\n", path);
-	}
-	config_errors_clear(&errs);
-	config_free(cfg);
-	return rc < 0 ? 1 : 0;
-}

@@ -113,6 +113,3 @@ const char *config_format_name(enum config_format f);
  * m, h or d. Returns 0, -EINVAL or -ERANGE. */
 int config_parse_duration(const char *s, int64_t *ms);
 
-/* The operators' check: loads PATH, prints "PATH: ok" to OUT or every error
- * and a count to ERR. Returns the exit status: 0 when valid, 1 otherwise. */
-int config_check_file(const char *path, FILE *out, FILE *err);

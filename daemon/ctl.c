@@ -18,7 +18,9 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *help;
 } ctl_commands[] = {
-	{"check", ctl_check, "check CONFIG            validate a config file (every error, file:line:col)"},
+	{"check", ctl_check, "check CONFIG            validate a config and its rule files (every error, file:line:col)"},
+	{"test-rules", ctl_test_rules, "test-rules CONFIG       run the tests: cases of the rule files"},
+	{"eval", ctl_eval, "eval [--now DATE] CONFIG < events.jsonl   one verdict per event, as JSON"},
 	{"produce", ctl_produce, "produce --brokers B --topic T [--format json|protobuf] < lines"},
 	{"consume", ctl_consume, "consume --brokers B --topic T   print a topic's records as JSON lines"},
 	{"lag", ctl_lag, "lag --brokers B --group G --topic T   committed vs end offsets"},

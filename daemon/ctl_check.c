@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "rules.h"
 #include "ctl.h"
 
 int ctl_check(int argc, char **argv)
@@ -14,5 +15,5 @@ int ctl_check(int argc, char **argv)
 			"file:line:col: key: message, and exits 0 when valid, 1 otherwise.\n");
 		return argc == 2 ? 0 : 2;
 	}
-	return config_check_file(argv[1], stdout, stderr);
+	return rules_check_config(argv[1], stdout, stderr);
 }

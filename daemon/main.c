@@ -9,6 +9,7 @@
 
 #include "arbiter_build.h"
 #include "config.h"
+#include "rules.h"
 #include "kafka_mock.h"
 #include "log.h"
 #include "metrics.h"
@@ -187,7 +188,7 @@ int main(int argc, char **argv)
 			d.config_path = optarg;
 			break;
 		case 'C':
-			return config_check_file(optarg, stdout, stderr);
+			return rules_check_config(optarg, stdout, stderr);
 		case 'l':
 			log_level = optarg;
 			break;

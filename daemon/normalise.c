@@ -1,0 +1,696 @@
+/* Normalisation of text for matching: a table walk over ASCII runs, utf8proc for the rest. */
+#include "normalise.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#define NORMALISE_DECOMPOSE_OPTS                                                                   \
+	(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE)
+/* STABLE makes composition honour the composition exclusions (real NFC). */
+#define NORMALISE_COMPOSE_OPTS (UTF8PROC_COMPOSE | UTF8PROC_STABLE)
+
+#define NORMALISE_REPLACEMENT 0xFFFD
+/* Decomposed code points buffered before a flush at the next safe point:
+ * small enough to stay in L1, large enough to amortise the flush. */
+#define NORMALISE_FLUSH_AT 256
+#define NORMALISE_SCRATCH_MIN 512
+/* Room for one code point's full decomposition (U+FDFA needs 18). */
+#define NORMALISE_DECOMP_MAX 32
+/* Runs of marks longer than this are sorted by counting, not insertion. */
+#define NORMALISE_INSERTION_MAX 8
+
+/* Per ASCII byte: the output byte, ' ' for whitespace, 0 for a control
+ * character that is dropped. */
+static const char normalise_ascii_plain[128] = {
+	0,   0,   0,   0,   0,   0,   0,   0,    0,   ' ', ' ', ' ', ' ',  ' ', 0,   0,
+	0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,    0,   0,   0,
+	' ', '!', '"', '#', '$', '%', '&', '\'', '(', ')', '*', '+', ',',  '-', '.', '/',
+	'0', '1', '2', '3', '4', '5', '6', '7',  '8', '9', ':', ';', '<',  '=', '>', '?',
+	'@', 'a', 'b', 'c', 'd', 'e', 'f', 'g',  'h', 'i', 'j', 'k', 'l',  'm', 'n', 'o',
+	'p', 'q', 'r', 's', 't', 'u', 'v', 'w',  'x', 'y', 'z', '[', '\\', ']', '^', '_',
+	'`', 'a', 'b', 'c', 'd', 'e', 'f', 'g',  'h', 'i', 'j', 'k', 'l',  'm', 'n', 'o',
+	'p', 'q', 'r', 's', 't', 'u', 'v', 'w',  'x', 'y', 'z', '{', '|',  '}', '~', 0,
+};
+
+/* The same with fold_leet: 0->o 1->i 3->e 4->a 5->s 7->t @->a $->s. */
+static const char normalise_ascii_leet[128] = {
+	0,   0,   0,   0,   0,   0,   0,   0,    0,   ' ', ' ', ' ', ' ',  ' ', 0,   0,
+	0,   0,   0,   0,   0,   0,   0,   0,    0,   0,   0,   0,   0,    0,   0,   0,
+	' ', '!', '"', '#', 's', '%', '&', '\'', '(', ')', '*', '+', ',',  '-', '.', '/',
+	'o', 'i', '2', 'e', 'a', 's', '6', 't',  '8', '9', ':', ';', '<',  '=', '>', '?',
+	'a', 'a', 'b', 'c', 'd', 'e', 'f', 'g',  'h', 'i', 'j', 'k', 'l',  'm', 'n', 'o',
+	'p', 'q', 'r', 's', 't', 'u', 'v', 'w',  'x', 'y', 'z', '[', '\\', ']', '^', '_',
+	'`', 'a', 'b', 'c', 'd', 'e', 'f', 'g',  'h', 'i', 'j', 'k', 'l',  'm', 'n', 'o',
+	'p', 'q', 'r', 's', 't', 'u', 'v', 'w',  'x', 'y', 'z', '{', '|',  '}', '~', 0,
+};
+
+/* fold_homoglyphs, sorted by code point. Sources are in NFKC-casefold form
+ * (lowercase, decomposed letters), as they are met after decomposition. */
+struct normalise_glyph {
+	uint16_t from;
+	char to;
+};
+
+static const struct normalise_glyph normalise_glyphs[] = {
+	{0x0131, 'i'}, /* ı dotless i */
+	{0x0251, 'a'}, /* ɑ */
+	{0x0261, 'g'}, /* ɡ script g */
+	{0x0269, 'i'}, /* ɩ iota */
+	{0x03B1, 'a'}, /* α */
+	{0x03B2, 'b'}, /* β (Β) */
+	{0x03B3, 'y'}, /* γ */
+	{0x03B5, 'e'}, /* ε (Ε) */
+	{0x03B6, 'z'}, /* ζ (Ζ) */
+	{0x03B7, 'h'}, /* η (Η) */
+	{0x03B9, 'i'}, /* ι (Ι) */
+	{0x03BA, 'k'}, /* κ (Κ) */
+	{0x03BC, 'm'}, /* μ (Μ) */
+	{0x03BD, 'v'}, /* ν */
+	{0x03BF, 'o'}, /* ο */
+	{0x03C1, 'p'}, /* ρ (Ρ) */
+	{0x03C4, 't'}, /* τ (Τ) */
+	{0x03C5, 'y'}, /* υ (Υ) */
+	{0x03C7, 'x'}, /* χ (Χ) */
+	{0x03C9, 'w'}, /* ω */
+	{0x03F3, 'j'}, /* ϳ yot */
+	{0x0430, 'a'}, /* а */
+	{0x0432, 'b'}, /* в (В) */
+	{0x0435, 'e'}, /* е */
+	{0x043A, 'k'}, /* к */
+	{0x043C, 'm'}, /* м */
+	{0x043D, 'h'}, /* н (Н) */
+	{0x043E, 'o'}, /* о */
+	{0x0440, 'p'}, /* р */
+	{0x0441, 'c'}, /* с */
+	{0x0442, 't'}, /* т (Т) */
+	{0x0443, 'y'}, /* у */
+	{0x0445, 'x'}, /* х */
+	{0x0455, 's'}, /* ѕ dze */
+	{0x0456, 'i'}, /* і */
+	{0x0458, 'j'}, /* ј */
+	{0x04AF, 'y'}, /* ү straight u */
+	{0x04BB, 'h'}, /* һ shha */
+	{0x04CF, 'l'}, /* ӏ palochka */
+	{0x0501, 'd'}, /* ԁ komi de */
+	{0x051B, 'q'}, /* ԛ qa */
+	{0x051D, 'w'}, /* ԝ we */
+	{0x0570, 'h'}, /* Armenian հ */
+	{0x0578, 'n'}, /* Armenian ո */
+	{0x057D, 'u'}, /* Armenian ս */
+	{0x0585, 'o'}, /* Armenian օ */
+};
+
+struct normalise_range {
+	int32_t lo, hi;
+};
+
+/* Blocks of the scripts whose marks are diacritics rather than spelling:
+ * Latin, Greek, Cyrillic, Hebrew, Arabic. Only letters are looked up. */
+static const struct normalise_range normalise_strip_blocks[] = {
+	{0x0000, 0x052F},   /* Latin, IPA, Greek, Cyrillic, Cyrillic Supplement */
+	{0x0590, 0x06FF},   /* Hebrew, Arabic */
+	{0x0750, 0x077F},   /* Arabic Supplement */
+	{0x0870, 0x08FF},   /* Arabic Extended-B, -A */
+	{0x1C80, 0x1C8F},   /* Cyrillic Extended-C */
+	{0x1D00, 0x1DBF},   /* Phonetic Extensions */
+	{0x1E00, 0x1FFF},   /* Latin Extended Additional, Greek Extended */
+	{0x2C60, 0x2C7F},   /* Latin Extended-C */
+	{0xA640, 0xA69F},   /* Cyrillic Extended-B */
+	{0xA720, 0xA7FF},   /* Latin Extended-D */
+	{0xAB30, 0xAB6F},   /* Latin Extended-E */
+	{0xFB00, 0xFDFF},   /* Latin and Hebrew presentation forms, Arabic Presentation Forms-A */
+	{0xFE70, 0xFEFF},   /* Arabic Presentation Forms-B */
+	{0x10780, 0x107BF}, /* Latin Extended-F */
+	{0x10EC0, 0x10EFF}, /* Arabic Extended-C */
+	{0x1DF00, 0x1DFFF}, /* Latin Extended-G */
+	{0x1E030, 0x1E08F}, /* Cyrillic Extended-D */
+};
+
+/* Scripts written without spaces between words (see normalise.h). */
+static const struct normalise_range normalise_spaceless_blocks[] = {
+	{0x0E00, 0x0E7F},   /* Thai */
+	{0x0E80, 0x0EFF},   /* Lao */
+	{0x0F00, 0x0FFF},   /* Tibetan */
+	{0x1000, 0x109F},   /* Myanmar */
+	{0x1780, 0x17FF},   /* Khmer */
+	{0x1950, 0x19FF},   /* Tai Le, New Tai Lue, Khmer Symbols */
+	{0x1A20, 0x1AAF},   /* Tai Tham */
+	{0x2E80, 0x2FDF},   /* CJK Radicals Supplement, Kangxi Radicals */
+	{0x3005, 0x3007},   /* 々 〆 〇 */
+	{0x3021, 0x3029},   /* Hangzhou numerals */
+	{0x3031, 0x3035},   /* kana repeat marks */
+	{0x3038, 0x303C},   /* Suzhou numerals, 〻 〼 */
+	{0x3040, 0x312F},   /* Hiragana, Katakana, Bopomofo */
+	{0x31A0, 0x31BF},   /* Bopomofo Extended */
+	{0x31F0, 0x31FF},   /* Katakana Phonetic Extensions */
+	{0x3400, 0x4DBF},   /* CJK Extension A */
+	{0x4E00, 0x9FFF},   /* CJK Unified Ideographs */
+	{0xA000, 0xA4CF},   /* Yi */
+	{0xA9E0, 0xA9FF},   /* Myanmar Extended-B */
+	{0xAA60, 0xAADF},   /* Myanmar Extended-A, Tai Viet */
+	{0xF900, 0xFAFF},   /* CJK Compatibility Ideographs */
+	{0xFF66, 0xFF9F},   /* halfwidth Katakana */
+	{0x16FE0, 0x16FFF}, /* Ideographic Symbols */
+	{0x17000, 0x18D8F}, /* Tangut, Khitan */
+	{0x1B000, 0x1B2FF}, /* Kana Supplement and Extended, Nushu */
+	{0x20000, 0x323AF}, /* CJK Extensions B to H, Compatibility Supplement */
+};
+
+/* State of one normalise_text call. */
+struct normalise_ctx {
+	struct normalise_buf *out;
+	const char *ascii;  /* normalise_ascii_plain or _leet */
+	bool glyphs;        /* fold_homoglyphs */
+	bool pending_space; /* whitespace seen since the last character written */
+	bool strip;         /* marks after the current base are dropped */
+	bool reorder;       /* scratch may hold marks out of canonical order */
+	bool compose;       /* scratch holds something that may compose */
+	int last_ccc;       /* combining class of the last code point in scratch */
+	size_t n;           /* code points in out->scratch */
+};
+
+static bool normalise_in_ranges(int32_t cp, const struct normalise_range *r, size_t n)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cp < r[mid].lo)
+			hi = mid;
+		else if (cp > r[mid].hi)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+/* The Latin letter CP looks like, or 0. */
+static int32_t normalise_glyph(int32_t cp)
+{
+	size_t lo = 0, hi = sizeof(normalise_glyphs) / sizeof(normalise_glyphs[0]);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cp < normalise_glyphs[mid].from)
+			hi = mid;
+		else if (cp > normalise_glyphs[mid].from)
+			lo = mid + 1;
+		else
+			return (unsigned char)normalise_glyphs[mid].to;
+	}
+	return 0;
+}
+
+static bool normalise_is_mark_cat(int cat)
+{
+	return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
+	       cat == UTF8PROC_CATEGORY_ME;
+}
+
+static bool normalise_is_letter_cat(int cat)
+{
+	return cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO;
+}
+
+/* Hangul vowel and trailing-consonant jamo compose with the code point before
+ * them although they are not marks. */
+static bool normalise_is_hangul_vt(int32_t cp)
+{
+	return (cp >= 0x1161 && cp <= 0x1175) || (cp >= 0x11A8 && cp <= 0x11C2);
+}
+
+/* Decodes one code point from the N > 0 bytes at S into *CP and returns the
+ * bytes it took. Ill-formed input gives U+FFFD for each maximal subpart. */
+static size_t normalise_decode(const unsigned char *s, size_t n, int32_t *cp)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+	size_t need;
+	int32_t v;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 1;
+		v = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 2;
+		v = c & 0x0F;
+		if (c == 0xE0)
+			lo = 0xA0; /* overlong */
+		else if (c == 0xED)
+			hi = 0x9F; /* surrogates */
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 3;
+		v = c & 0x07;
+		if (c == 0xF0)
+			lo = 0x90; /* overlong */
+		else if (c == 0xF4)
+			hi = 0x8F; /* past U+10FFFF */
+	} else {
+		*cp = NORMALISE_REPLACEMENT;
+		return 1;
+	}
+	size_t i;
+	for (i = 1; i <= need; i++) {
+		if (i >= n || s[i] < lo || s[i] > hi) {
+			*cp = NORMALISE_REPLACEMENT;
+			return i;
+		}
+		v = (v << 6) | (s[i] & 0x3F);
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	*cp = v;
+	return i;
+}
+
+static size_t normalise_encode(char *dst, int32_t cp)
+{
+	unsigned char *d = (unsigned char *)dst;
+	if (cp < 0x80) {
+		d[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		d[0] = (unsigned char)(0xC0 | (cp >> 6));
+		d[1] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		d[0] = (unsigned char)(0xE0 | (cp >> 12));
+		d[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		d[2] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	d[0] = (unsigned char)(0xF0 | (cp >> 18));
+	d[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+	d[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+	d[3] = (unsigned char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+static int normalise_reserve(struct normalise_buf *b, size_t need)
+{
+	if (need <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	char *data = realloc(b->data, cap);
+	if (!data)
+		return -ENOMEM;
+	b->data = data;
+	b->cap = cap;
+	return 0;
+}
+
+static int normalise_reserve_scratch(struct normalise_buf *b, size_t need)
+{
+	if (need <= b->scratch_cap)
+		return 0;
+	size_t cap = b->scratch_cap ? b->scratch_cap : NORMALISE_SCRATCH_MIN;
+	while (cap < need)
+		cap *= 2;
+	if (cap > SIZE_MAX / sizeof(*b->scratch))
+		return -ENOMEM;
+	int32_t *s = realloc(b->scratch, cap * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	b->scratch = s;
+	b->scratch_cap = cap;
+	return 0;
+}
+
+void normalise_buf_free(struct normalise_buf *b)
+{
+	if (!b)
+		return;
+	free(b->data);
+	free(b->scratch);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Writes the ASCII run at IN[*POS] that needs no utf8proc: printable
+ * characters and whitespace (through the table), and control characters
+ * (dropped). Stops at the first non-ASCII byte. The caller reserved room for
+ * one output byte per input byte. */
+static void normalise_ascii_run(struct normalise_ctx *c, const unsigned char *in, size_t len,
+				size_t *pos)
+{
+	const char *tab = c->ascii;
+	char *start = c->out->data, *dst = start + c->out->len;
+	bool pending = c->pending_space;
+	size_t i = *pos;
+	for (; i < len; i++) {
+		unsigned char b = in[i];
+		if (b >= 0x80)
+			break;
+		char m = tab[b];
+		if (m == ' ') {
+			pending = true;
+		} else if (m) {
+			if (pending && dst != start)
+				*dst++ = ' ';
+			pending = false;
+			*dst++ = m;
+		}
+	}
+	c->out->len = (size_t)(dst - start);
+	c->pending_space = pending;
+	*pos = i;
+}
+
+/* Sorts the marks of each run of non-starters in scratch by combining class,
+ * keeping the order of equal classes: the canonical ordering of NFD. */
+static int normalise_reorder(struct normalise_ctx *c)
+{
+	size_t n = c->n;
+	for (size_t i = 0; i < n;) {
+		if (!utf8proc_get_property(c->out->scratch[i])->combining_class) {
+			i++;
+			continue;
+		}
+		size_t j = i + 1;
+		while (j < n && utf8proc_get_property(c->out->scratch[j])->combining_class)
+			j++;
+		size_t run = j - i;
+		if (run <= NORMALISE_INSERTION_MAX) {
+			int32_t *s = c->out->scratch;
+			for (size_t k = i + 1; k < j; k++) {
+				int32_t cp = s[k];
+				int ccc = utf8proc_get_property(cp)->combining_class;
+				size_t m = k;
+				while (m > i &&
+				       utf8proc_get_property(s[m - 1])->combining_class > ccc) {
+					s[m] = s[m - 1];
+					m--;
+				}
+				s[m] = cp;
+			}
+		} else {
+			/* Counting sort through the spare scratch after the data: an
+			 * adversarial run of marks costs linear time. */
+			int rc = normalise_reserve_scratch(c->out, n + run);
+			if (rc < 0)
+				return rc;
+			int32_t *s = c->out->scratch, *tmp = s + n;
+			size_t count[257] = {0};
+			for (size_t k = i; k < j; k++)
+				count[utf8proc_get_property(s[k])->combining_class + 1]++;
+			for (size_t k = 1; k < 257; k++)
+				count[k] += count[k - 1];
+			for (size_t k = i; k < j; k++)
+				tmp[count[utf8proc_get_property(s[k])->combining_class]++] = s[k];
+			memcpy(s + i, tmp, run * sizeof(*s));
+		}
+		i = j;
+	}
+	return 0;
+}
+
+/* Reorders and recomposes the decomposed code points in scratch and writes
+ * them out as UTF-8. */
+static int normalise_flush(struct normalise_ctx *c)
+{
+	size_t n = c->n;
+	if (!n)
+		return 0;
+	if (c->reorder) {
+		int rc = normalise_reorder(c);
+		if (rc < 0)
+			return rc;
+	}
+	int32_t *s = c->out->scratch;
+	if (c->compose)
+		n = (size_t)utf8proc_normalize_utf32(s, (utf8proc_ssize_t)n,
+						     (utf8proc_option_t)NORMALISE_COMPOSE_OPTS);
+	int rc = normalise_reserve(c->out, c->out->len + 4 * n + 2);
+	if (rc < 0)
+		return rc;
+	char *start = c->out->data, *dst = start + c->out->len;
+	bool pending = c->pending_space;
+	for (size_t k = 0; k < n; k++) {
+		if (s[k] == ' ') {
+			pending = true;
+			continue;
+		}
+		if (pending && dst != start)
+			*dst++ = ' ';
+		pending = false;
+		dst += normalise_encode(dst, s[k]);
+	}
+	c->out->len = (size_t)(dst - start);
+	c->pending_space = pending;
+	c->n = 0;
+	c->reorder = false;
+	c->compose = false;
+	c->last_ccc = 0;
+	return 0;
+}
+
+/* Takes one code point of the decomposed, case-folded stream: applies the
+ * folds, drops marks, controls and tatweel, maps whitespace to ' ', and
+ * appends the rest to scratch, flushing first at a safe point when full. */
+static int normalise_push_decomposed(struct normalise_ctx *c, int32_t cp,
+				     const utf8proc_property_t *p)
+{
+	int ccc = 0;
+	bool mark = false;
+	int32_t g;
+	if (cp < 0x80) {
+		char m = c->ascii[cp];
+		if (!m)
+			return 0;
+		cp = (unsigned char)m;
+		c->strip = true;
+	} else if (c->glyphs && cp <= 0x0585 && (g = normalise_glyph(cp))) {
+		cp = g;
+		c->strip = true;
+	} else {
+		int cat = p->category;
+		if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME) {
+			if (c->strip)
+				return 0;
+			mark = true;
+		} else if (cat == UTF8PROC_CATEGORY_MC) {
+			mark = true;
+		} else if (cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+			   cat == UTF8PROC_CATEGORY_ZP || cp == 0x85) {
+			cp = ' ';
+			c->strip = true;
+		} else if (cat == UTF8PROC_CATEGORY_CC || cp == 0x0640) {
+			return 0; /* transparent: the base stays what it was */
+		} else {
+			c->strip = !normalise_is_letter_cat(cat) ||
+				   normalise_in_ranges(cp, normalise_strip_blocks,
+						       sizeof(normalise_strip_blocks) /
+							       sizeof(normalise_strip_blocks[0]));
+		}
+		ccc = p->combining_class;
+	}
+	bool second = mark || normalise_is_hangul_vt(cp);
+	if (!second && !ccc && c->n >= NORMALISE_FLUSH_AT) {
+		/* Nothing before a starter that is neither a mark nor a Hangul
+		 * vowel or trailing consonant composes or reorders with it or
+		 * anything after it. */
+		int rc = normalise_flush(c);
+		if (rc < 0)
+			return rc;
+	}
+	if (c->n == c->out->scratch_cap) {
+		int rc = normalise_reserve_scratch(c->out, c->n + 1);
+		if (rc < 0)
+			return rc;
+	}
+	c->out->scratch[c->n++] = cp;
+	if (ccc && ccc < c->last_ccc)
+		c->reorder = true;
+	c->last_ccc = ccc;
+	if (second)
+		c->compose = true;
+	return 0;
+}
+
+/* Decomposes one non-ASCII code point (NFKD, case folded, ignorables
+ * dropped) and pushes the result. */
+static int normalise_push(struct normalise_ctx *c, int32_t cp)
+{
+	const utf8proc_property_t *p = utf8proc_get_property(cp);
+	if (p->decomp_seqindex == UINT16_MAX && p->casefold_seqindex == UINT16_MAX &&
+	    !p->ignorable && !(cp >= 0xAC00 && cp <= 0xD7A3))
+		return normalise_push_decomposed(c, cp, p); /* maps to itself */
+
+	int32_t local[NORMALISE_DECOMP_MAX], *d = local;
+	int boundclass = 0;
+	utf8proc_ssize_t n;
+	/* YPOGEGRAMMENI is the one mark that case folding turns into a letter
+	 * (iota): decide on it as a mark first, and take the Greek letters that
+	 * hold it apart before folding, so that "ᾳ" and "α" + U+0345 agree. */
+	if (cp == 0x0345 && c->strip)
+		return 0;
+	if (cp >= 0x1F80 && cp <= 0x1FFC && p->decomp_seqindex != UINT16_MAX && !p->decomp_type) {
+		n = utf8proc_decompose_char(cp, d, NORMALISE_DECOMP_MAX, UTF8PROC_DECOMPOSE,
+					    &boundclass);
+		if (n > 1 && n <= NORMALISE_DECOMP_MAX && d[n - 1] == 0x0345) {
+			int rc = 0;
+			for (utf8proc_ssize_t k = 0; k < n && rc == 0; k++)
+				rc = normalise_push(c, d[k]);
+			return rc;
+		}
+	}
+	n = utf8proc_decompose_char(cp, d, NORMALISE_DECOMP_MAX,
+				    (utf8proc_option_t)NORMALISE_DECOMPOSE_OPTS, &boundclass);
+	if (n > NORMALISE_DECOMP_MAX) { /* no such code point in Unicode 15; be safe */
+		d = malloc((size_t)n * sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		n = utf8proc_decompose_char(cp, d, n, (utf8proc_option_t)NORMALISE_DECOMPOSE_OPTS,
+					    &boundclass);
+	}
+	int rc = 0;
+	for (utf8proc_ssize_t k = 0; k < n && rc == 0; k++)
+		rc = normalise_push_decomposed(c, d[k], utf8proc_get_property(d[k]));
+	if (d != local)
+		free(d);
+	return rc;
+}
+
+/* Normalises the run at IN[*POS] that starts with a non-ASCII byte and goes
+ * on up to the next printable or whitespace ASCII byte. Control characters
+ * inside it are dropped without breaking it, so they cannot keep a base
+ * from its mark or two Hangul jamo apart. */
+static int normalise_unicode_run(struct normalise_ctx *c, const unsigned char *in, size_t len,
+				 size_t *pos)
+{
+	size_t i = *pos;
+	c->strip = true; /* after ASCII or at the start: no base keeps marks */
+	while (i < len) {
+		int32_t cp;
+		if (in[i] < 0x80) {
+			if (normalise_ascii_plain[in[i]])
+				break;
+			i++;
+			continue;
+		}
+		i += normalise_decode(in + i, len - i, &cp);
+		int rc = normalise_push(c, cp);
+		if (rc < 0)
+			return rc;
+	}
+	*pos = i;
+	return normalise_flush(c);
+}
+
+int normalise_text(const struct normalise_opts *o, const char *in, size_t len,
+		   struct normalise_buf *out)
+{
+	struct normalise_ctx c = {
+		.out = out,
+		.ascii = o && o->fold_leet ? normalise_ascii_leet : normalise_ascii_plain,
+		.glyphs = o && o->fold_homoglyphs,
+	};
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0;
+	int rc;
+	out->len = 0;
+	if (len > SIZE_MAX / 4) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = normalise_reserve(out, len + 1);
+	if (rc < 0)
+		goto fail;
+	while (i < len) {
+		if (s[i] < 0x80) {
+			rc = normalise_reserve(out, out->len + (len - i) + 1);
+			if (rc < 0)
+				goto fail;
+			normalise_ascii_run(&c, s, len, &i);
+		} else {
+			rc = normalise_unicode_run(&c, s, len, &i);
+			if (rc < 0)
+				goto fail;
+		}
+	}
+	out->data[out->len] = '\0';
+	return 0;
+fail:
+	out->len = 0;
+	if (out->data)
+		out->data[0] = '\0';
+	return rc;
+}
+
+bool normalise_is_word_cp(int32_t cp)
+{
+	if (cp < 0x80)
+		return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+		       (cp >= '0' && cp <= '9') || cp == '_';
+	int cat = (int)utf8proc_category(cp);
+	return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_NO) ||
+	       cat == UTF8PROC_CATEGORY_PC;
+}
+
+bool normalise_is_spaceless_cp(int32_t cp)
+{
+	if (cp < 0x0E00)
+		return false;
+	return normalise_in_ranges(cp, normalise_spaceless_blocks,
+				   sizeof(normalise_spaceless_blocks) /
+					   sizeof(normalise_spaceless_blocks[0]));
+}
+
+/* The code point ending just before POS > 0, or U+FFFD if the bytes there
+ * are not one well-formed sequence. */
+static int32_t normalise_cp_before(const unsigned char *s, size_t pos)
+{
+	size_t start = pos - 1;
+	while (start > 0 && pos - start < 4 && (s[start] & 0xC0) == 0x80)
+		start--;
+	int32_t cp;
+	if (start + normalise_decode(s + start, pos - start, &cp) != pos)
+		return NORMALISE_REPLACEMENT;
+	return cp;
+}
+
+static bool normalise_is_mark(int32_t cp)
+{
+	return cp >= 0x0300 && normalise_is_mark_cat((int)utf8proc_category(cp));
+}
+
+bool normalise_boundary_before(const char *text, size_t from)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	if (from == 0)
+		return true;
+	int32_t cur = -1, prev = normalise_cp_before(s, from);
+	if (s[from]) {
+		size_t n = 1;
+		while (n < 4 && s[from + n])
+			n++;
+		normalise_decode(s + from, n, &cur);
+		if (normalise_is_mark(cur))
+			return false;
+	}
+	if (!normalise_is_word_cp(prev))
+		return true;
+	return normalise_is_spaceless_cp(prev) || normalise_is_spaceless_cp(cur);
+}
+
+bool normalise_boundary_after(const char *text, size_t len, size_t to)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	if (to >= len)
+		return true;
+	int32_t cur;
+	normalise_decode(s + to, len - to, &cur);
+	if (normalise_is_mark(cur))
+		return false;
+	if (!normalise_is_word_cp(cur))
+		return true;
+	if (normalise_is_spaceless_cp(cur))
+		return true;
+	return to > 0 && normalise_is_spaceless_cp(normalise_cp_before(s, to));
+}

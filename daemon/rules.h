@@ -1,0 +1,109 @@
+/* Policy rules: YAML rule files compiled into one ruleset, evaluated once per content event. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "arbiter/v1/common.pb-c.h"
+#include "arbiter/v1/content_event.pb-c.h"
+#include "config.h"
+
+/* An escalation a rule asks for. */
+struct rules_escalate {
+	const char *queue;
+	Arbiter__V1__Band band;
+	uint32_t sla_s;  /* deadline after the event, seconds */
+	bool monitors;   /* also visible to election monitors */
+};
+
+/* One compiled rule; every string is owned by the ruleset. */
+struct rules_rule {
+	const char *id;
+	const char *description;
+	const char *file;
+	int line;
+	Arbiter__V1__Action action; /* NONE when the rule only escalates */
+	const char *category;       /* STATEMENT_CATEGORY_*, or NULL */
+	Arbiter__V1__Ground ground;
+	const char *legal_ground;   /* or NULL */
+	bool shadow;                /* evaluated and counted, never acted upon */
+	bool has_escalate;
+	struct rules_escalate escalate;
+	const char *const *modes;   /* NULL-terminated; empty: always active */
+};
+
+/* An escalation of a verdict: one per queue, merged over the rules asking for it
+ * (most urgent band, shortest SLA, monitors if any). */
+struct rules_verdict_escalation {
+	struct rules_escalate esc;
+	uint32_t first_rule; /* index of the first rule asking for it */
+};
+
+/* The outcome of one event. Arrays hold rule indexes in rule order and are
+ * valid until the next rules_eval with the same context. */
+struct rules_verdict {
+	const uint32_t *matched; /* non-shadow rules whose condition held */
+	size_t n_matched;
+	const uint32_t *shadow;  /* shadow rules whose condition held */
+	size_t n_shadow;
+	Arbiter__V1__Action action; /* most severe action of the matched rules, or NONE */
+	int32_t action_rule;        /* the rule that set it, -1 for none */
+	const struct rules_verdict_escalation *escalations;
+	size_t n_escalations;
+	const char *const *evidence; /* lists and patterns that fired, e.g. "list:incitement_sw" */
+	size_t n_evidence;
+	const char *const *modes;    /* modes active for this event */
+	size_t n_modes;
+};
+
+struct ruleset;
+struct rules_ctx;
+
+/* Loads and compiles every rule file named by CFG (rules.files), with the
+ * lists they name, and the modes switched on or off by rules.modes. All
+ * errors are appended to ERRS with file:line:col, not only the first.
+ * Returns 0 and *out, -EINVAL (errors reported) or -ENOMEM. Pure: reads
+ * files, touches nothing else; safe on any thread. With no rule files the
+ * ruleset is empty and every verdict is NONE. */
+int rules_load(const struct config *cfg, struct ruleset **out, struct config_errors *errs);
+void rules_free(struct ruleset *rs);
+
+/* Hex SHA-256 over every loaded file's path and contents, in load order. */
+const char *rules_version(const struct ruleset *rs);
+size_t rules_count(const struct ruleset *rs);
+const struct rules_rule *rules_rule(const struct ruleset *rs, size_t i);
+/* Approximate heap bytes held by the compiled ruleset, Hyperscan database included. */
+size_t rules_memory(const struct ruleset *rs);
+
+/* Per-thread evaluation state (Hyperscan scratch, buffers) for RS. NULL on ENOMEM. */
+struct rules_ctx *rules_ctx_new(const struct ruleset *rs);
+void rules_ctx_free(struct rules_ctx *ctx);
+
+/* Evaluates EV. NOW_MS is used for mode windows when the event has no
+ * created_at_ms. The verdict lives in CTX until the next call. Returns NULL
+ * only on allocation failure. */
+const struct rules_verdict *rules_eval(struct rules_ctx *ctx, const Arbiter__V1__ContentEvent *ev,
+				       int64_t now_ms);
+
+/* The verdict as JSON: {event_id, content_id, action, action_rule, matched,
+ * shadow, escalations: [{queue, band, sla_s, monitors, rule}], evidence,
+ * modes, ruleset_version}. */
+json_t *rules_verdict_json(const struct ruleset *rs, const Arbiter__V1__ContentEvent *ev,
+			   const struct rules_verdict *v);
+
+/* Runs every tests: case of the rule files; prints each failure to OUT with
+ * what was expected and what came out, then a summary line. Returns the
+ * number of failed cases (0 when all pass), or a negative errno. */
+int rules_run_tests(const struct ruleset *rs, FILE *out);
+
+/* The operators' check: loads the config at PATH and every rule and list
+ * file it names; prints "PATH: ok (...)" to OUT, or every error and a count
+ * to ERR. Returns the exit status: 0 when valid, 1 otherwise. */
+int rules_check_config(const char *path, FILE *out, FILE *err);
+
+/* Severity order of actions for "most severe wins"; RESTORE and
+ * UNSPECIFIED rank below NONE. */
+int rules_action_severity(Arbiter__V1__Action a);

@@ -1,0 +1,658 @@
+/* The rule condition language: a hand-written lexer and recursive-descent parser. */
+#include "rules_expr.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "yaml.h"
+
+/* The grammar (docs/rules.md has the user's version):
+ *   expr   := and ("or" and)*
+ *   and    := unary ("and" unary)*
+ *   unary  := "not" unary | "(" expr ")" | "true" | "false" | test
+ *   test   := field cmp value
+ *           | field "in" ( "[" value ("," value)* "]" | LIST )
+ *           | "text" "contains_any" LIST | "text" "matches" (STRING | REGEX)
+ *           | "media" "any_media_in" LIST
+ * A hand-written parser (rather than a generator) keeps the error messages
+ * precise and the build free of bison/flex for forty lines of grammar. */
+
+enum rexpr_tok {
+	T_END,
+	T_IDENT,
+	T_STRING,
+	T_NUMBER,
+	T_DATE,
+	T_REGEX,
+	T_LPAREN,
+	T_RPAREN,
+	T_LBRACK,
+	T_RBRACK,
+	T_COMMA,
+	T_CMP,
+	T_ERROR,
+};
+
+struct rexpr_parser {
+	const char *src;
+	size_t pos;
+	/* The current token. */
+	enum rexpr_tok tok;
+	size_t tok_off, tok_len;
+	char *text; /* T_STRING, T_REGEX: unescaped; T_IDENT: copy */
+	double num;
+	enum rexpr_cmp cmp;
+	unsigned re_flags;
+	/* The first error. */
+	bool failed;
+	size_t err_off;
+	char *err;
+	size_t errlen;
+	bool oom;
+};
+
+static const struct {
+	const char *name;
+	enum rexpr_field field;
+} rexpr_fields[] = {
+	{"text", RF_TEXT},		 {"lang", RF_LANG},
+	{"country", RF_COUNTRY},	 {"surface", RF_SURFACE},
+	{"content_type", RF_CONTENT_TYPE}, {"author_id", RF_AUTHOR_ID},
+	{"reach", RF_REACH},		 {"report_count", RF_REPORT_COUNT},
+	{"created_at", RF_CREATED_AT},	 {"media", RF_MEDIA},
+};
+
+const char *rexpr_field_name(enum rexpr_field f)
+{
+	for (size_t i = 0; i < sizeof(rexpr_fields) / sizeof(rexpr_fields[0]); i++)
+		if (rexpr_fields[i].field == f)
+			return rexpr_fields[i].name;
+	return f == RF_SIGNAL ? "signal" : "attr";
+}
+
+bool rexpr_field_is_number(enum rexpr_field f)
+{
+	return f == RF_REACH || f == RF_REPORT_COUNT || f == RF_CREATED_AT || f == RF_SIGNAL;
+}
+
+__attribute__((format(printf, 3, 4))) static void rexpr_fail(struct rexpr_parser *p, size_t off,
+							     const char *fmt, ...)
+{
+	if (p->failed)
+		return;
+	p->failed = true;
+	p->err_off = off;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->err, p->errlen, fmt, ap);
+	va_end(ap);
+}
+
+static bool rexpr_is_ident_start(char c)
+{
+	return isalpha((unsigned char)c) || c == '_';
+}
+
+static bool rexpr_is_ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-';
+}
+
+int rexpr_parse_date(const char *s, size_t len, int64_t *ms)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+	char buf[32];
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (sscanf(buf, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+		return -EINVAL;
+	if (buf[n] == 'T') {
+		int m = 0;
+		if (sscanf(buf + n, "T%2d:%2d%n", &h, &mi, &m) != 2)
+			return -EINVAL;
+		n += m;
+		if (buf[n] == ':') {
+			if (sscanf(buf + n, ":%2d%n", &sec, &m) != 1)
+				return -EINVAL;
+			n += m;
+		}
+		if (buf[n++] != 'Z')
+			return -EINVAL;
+	}
+	if (buf[n] || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -EINVAL;
+	/* Days from civil (Howard Hinnant's algorithm): no timegm, no TZ. */
+	int yy = y - (mo <= 2);
+	int era = (yy >= 0 ? yy : yy - 399) / 400;
+	unsigned yoe = (unsigned)(yy - era * 400);
+	unsigned doy = (unsigned)((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t days = (int64_t)era * 146097 + (int64_t)doe - 719468;
+	*ms = ((days * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL;
+	return 0;
+}
+
+/* Reads the next token into p. */
+static void rexpr_next(struct rexpr_parser *p)
+{
+	const char *s = p->src;
+	free(p->text);
+	p->text = NULL;
+	while (s[p->pos] && isspace((unsigned char)s[p->pos]))
+		p->pos++;
+	size_t start = p->pos;
+	p->tok_off = start;
+	char c = s[start];
+	if (!c) {
+		p->tok = T_END;
+		p->tok_len = 0;
+		return;
+	}
+	p->pos++;
+	switch (c) {
+	case '(': p->tok = T_LPAREN; break;
+	case ')': p->tok = T_RPAREN; break;
+	case '[': p->tok = T_LBRACK; break;
+	case ']': p->tok = T_RBRACK; break;
+	case ',': p->tok = T_COMMA; break;
+	case '=':
+	case '!':
+	case '<':
+	case '>':
+		p->tok = T_CMP;
+		if (s[p->pos] == '=') {
+			p->pos++;
+			p->cmp = c == '=' ? RC_EQ : c == '!' ? RC_NE : c == '<' ? RC_LE : RC_GE;
+		} else if (c == '<' || c == '>') {
+			p->cmp = c == '<' ? RC_LT : RC_GT;
+		} else {
+			p->tok = T_ERROR;
+			rexpr_fail(p, start, "expected '%c=', got '%c'", c, c);
+		}
+		break;
+	case '"':
+	case '/': {
+		/* A string, or a regex: escapes are kept for the regex engine
+		 * except the escaped delimiter itself. */
+		char *out = malloc(strlen(s + start) + 1);
+		size_t n = 0;
+		if (!out) {
+			p->oom = true;
+			p->tok = T_ERROR;
+			return;
+		}
+		for (;;) {
+			char ch = s[p->pos];
+			if (!ch) {
+				free(out);
+				p->tok = T_ERROR;
+				rexpr_fail(p, start, "unterminated %s", c == '"' ? "string" : "regex");
+				return;
+			}
+			p->pos++;
+			if (ch == c)
+				break;
+			if (ch == '\\' && s[p->pos]) {
+				char e = s[p->pos++];
+				if (c == '"')
+					out[n++] = e == 'n' ? '\n' : e == 't' ? '\t' : e;
+				else if (e == '/')
+					out[n++] = '/';
+				else {
+					out[n++] = '\\';
+					out[n++] = e;
+				}
+				continue;
+			}
+			out[n++] = ch;
+		}
+		out[n] = '\0';
+		p->text = out;
+		p->tok = c == '"' ? T_STRING : T_REGEX;
+		p->re_flags = 0;
+		if (c == '/') {
+			while (isalpha((unsigned char)s[p->pos])) {
+				char f = s[p->pos];
+				if (f == 'i')
+					p->re_flags |= REXPR_RE_CASELESS;
+				else if (f == 's')
+					p->re_flags |= REXPR_RE_DOTALL;
+				else if (f == 'm')
+					p->re_flags |= REXPR_RE_MULTILINE;
+				else
+					rexpr_fail(p, p->pos, "unknown regex flag '%c' (expected i, s or m)", f);
+				p->pos++;
+			}
+		}
+		break;
+	}
+	default:
+		if (isdigit((unsigned char)c) || ((c == '-' || c == '+' || c == '.') &&
+						  (isdigit((unsigned char)s[p->pos]) ||
+						   s[p->pos] == '.'))) {
+			/* A date (2027-08-01) or a number. */
+			size_t end = start;
+			while (s[end] && (isalnum((unsigned char)s[end]) || s[end] == '.' ||
+					  s[end] == '-' || s[end] == '+' || s[end] == ':'))
+				end++;
+			int64_t ms;
+			if (end - start >= 10 && rexpr_parse_date(s + start, end - start, &ms) == 0) {
+				p->tok = T_DATE;
+				p->num = (double)ms;
+				p->pos = end;
+				break;
+			}
+			char *e;
+			p->num = strtod(s + start, &e);
+			p->pos = (size_t)(e - s);
+			p->tok = T_NUMBER;
+			if (e == s + start || rexpr_is_ident_char(*e)) {
+				p->tok = T_ERROR;
+				rexpr_fail(p, start, "expected a number, got '%.*s'",
+					   (int)(end - start), s + start);
+			}
+			break;
+		}
+		if (rexpr_is_ident_start(c)) {
+			while (rexpr_is_ident_char(s[p->pos]))
+				p->pos++;
+			/* A trailing '.' or '-' belongs to what follows. */
+			while (p->pos > start + 1 && (s[p->pos - 1] == '.' || s[p->pos - 1] == '-'))
+				p->pos--;
+			p->tok = T_IDENT;
+			p->text = strndup(s + start, p->pos - start);
+			if (!p->text)
+				p->oom = true;
+			break;
+		}
+		p->tok = T_ERROR;
+		rexpr_fail(p, start, "unexpected character '%c'", c);
+		break;
+	}
+	p->tok_len = p->pos - start;
+}
+
+static bool rexpr_is_kw(const struct rexpr_parser *p, const char *kw)
+{
+	return p->tok == T_IDENT && p->text && !strcmp(p->text, kw);
+}
+
+static const char *rexpr_describe_tok(const struct rexpr_parser *p, char *buf, size_t len)
+{
+	if (p->tok == T_END)
+		return "end of condition";
+	snprintf(buf, len, "'%.*s'", (int)(p->tok_len > 40 ? 40 : p->tok_len), p->src + p->tok_off);
+	return buf;
+}
+
+static struct rexpr *rexpr_node(struct rexpr_parser *p, enum rexpr_kind kind, size_t off)
+{
+	struct rexpr *e = calloc(1, sizeof(*e));
+	if (!e) {
+		p->oom = true;
+		return NULL;
+	}
+	e->kind = kind;
+	e->off = off;
+	return e;
+}
+
+static struct rexpr *rexpr_or(struct rexpr_parser *p);
+
+/* Suggests the closest field for an unknown name. */
+static void rexpr_unknown_field(struct rexpr_parser *p, const char *name, size_t off)
+{
+	const char *best = NULL;
+	int best_d = 3;
+	static const char *const extra[] = {"signal.", "attr."};
+	for (size_t i = 0; i < sizeof(rexpr_fields) / sizeof(rexpr_fields[0]); i++) {
+		int d = yaml_edit_distance(name, strlen(name), rexpr_fields[i].name,
+					   strlen(rexpr_fields[i].name));
+		if (d < best_d) {
+			best_d = d;
+			best = rexpr_fields[i].name;
+		}
+	}
+	for (size_t i = 0; i < 2 && !best; i++)
+		if (!strncmp(name, extra[i], strlen(extra[i]) - 1))
+			best = extra[i][0] == 's' ? "signal.<name>" : "attr.<name>";
+	if (best)
+		rexpr_fail(p, off, "unknown field '%s'; did you mean '%s'?", name, best);
+	else
+		rexpr_fail(p, off,
+			   "unknown field '%s' (expected text, lang, country, surface, "
+			   "content_type, author_id, reach, report_count, created_at, "
+			   "signal.<name>, attr.<name> or media)",
+			   name);
+}
+
+/* A literal value: string, number or date. */
+static bool rexpr_value(struct rexpr_parser *p, bool *is_num, double *num, char **str,
+			size_t *off, const char *after)
+{
+	char buf[64];
+	*off = p->tok_off;
+	if (p->tok == T_STRING || (p->tok == T_IDENT && !rexpr_is_kw(p, "and") &&
+				   !rexpr_is_kw(p, "or") && !rexpr_is_kw(p, "not"))) {
+		/* A bare word is a string too: lang == sw reads naturally. */
+		*is_num = false;
+		*str = p->text;
+		p->text = NULL;
+		rexpr_next(p);
+		return true;
+	}
+	if (p->tok == T_NUMBER || p->tok == T_DATE) {
+		*is_num = true;
+		*num = p->num;
+		rexpr_next(p);
+		return true;
+	}
+	rexpr_fail(p, p->tok_off, "expected a value after %s, got %s", after,
+		   rexpr_describe_tok(p, buf, sizeof(buf)));
+	return false;
+}
+
+static struct rexpr *rexpr_test(struct rexpr_parser *p)
+{
+	char buf[64];
+	size_t off = p->tok_off;
+	if (p->tok != T_IDENT) {
+		rexpr_fail(p, off, "expected a field, 'not' or '(', got %s",
+			   rexpr_describe_tok(p, buf, sizeof(buf)));
+		return NULL;
+	}
+	if (rexpr_is_kw(p, "true") || rexpr_is_kw(p, "false")) {
+		struct rexpr *e = rexpr_node(p, REX_BOOL, off);
+		if (e)
+			e->bval = rexpr_is_kw(p, "true");
+		rexpr_next(p);
+		return e;
+	}
+	enum rexpr_field field;
+	char *name = NULL;
+	const char *id = p->text;
+	bool found = false;
+	for (size_t i = 0; i < sizeof(rexpr_fields) / sizeof(rexpr_fields[0]); i++) {
+		if (!strcmp(id, rexpr_fields[i].name)) {
+			field = rexpr_fields[i].field;
+			found = true;
+		}
+	}
+	if (!found && !strncmp(id, "signal.", 7) && id[7]) {
+		field = RF_SIGNAL;
+		name = strdup(id + 7);
+		found = true;
+	} else if (!found && !strncmp(id, "attr.", 5) && id[5]) {
+		field = RF_ATTR;
+		name = strdup(id + 5);
+		found = true;
+	}
+	if (!found) {
+		rexpr_unknown_field(p, id, off);
+		return NULL;
+	}
+	struct rexpr *e = rexpr_node(p, REX_CMP, off);
+	if (!e) {
+		free(name);
+		return NULL;
+	}
+	e->field = field;
+	e->name = name;
+	rexpr_next(p);
+
+	if (p->tok == T_CMP) {
+		e->cmp = p->cmp;
+		char op[8];
+		snprintf(op, sizeof(op), "'%.*s'", (int)p->tok_len, p->src + p->tok_off);
+		rexpr_next(p);
+		if (!rexpr_value(p, &e->is_num, &e->num, &e->str, &e->lit_off, op)) {
+			rexpr_free(e);
+			return NULL;
+		}
+		return e;
+	}
+	if (rexpr_is_kw(p, "in")) {
+		e->kind = REX_IN;
+		rexpr_next(p);
+		if (p->tok == T_IDENT) {
+			e->list = p->text;
+			e->list_off = p->tok_off;
+			p->text = NULL;
+			rexpr_next(p);
+			return e;
+		}
+		if (p->tok != T_LBRACK) {
+			rexpr_fail(p, p->tok_off, "expected '[' or a list name after 'in', got %s",
+				   rexpr_describe_tok(p, buf, sizeof(buf)));
+			rexpr_free(e);
+			return NULL;
+		}
+		rexpr_next(p);
+		size_t cap = 0;
+		while (p->tok != T_RBRACK) {
+			bool is_num = false;
+			double num = 0;
+			char *str = NULL;
+			size_t voff;
+			if (!rexpr_value(p, &is_num, &num, &str, &voff, "'['") || p->oom) {
+				free(str);
+				rexpr_free(e);
+				return NULL;
+			}
+			if (e->n_vals && is_num != e->is_num) {
+				rexpr_fail(p, voff, "mixed strings and numbers in a list");
+				free(str);
+				rexpr_free(e);
+				return NULL;
+			}
+			e->is_num = is_num;
+			if (e->n_vals == cap) {
+				cap = cap ? cap * 2 : 4;
+				char **ns = realloc(e->strs, cap * sizeof(*ns));
+				if (ns)
+					e->strs = ns;
+				double *nn = realloc(e->nums, cap * sizeof(*nn));
+				if (nn)
+					e->nums = nn;
+				if (!ns || !nn) {
+					p->oom = true;
+					free(str);
+					rexpr_free(e);
+					return NULL;
+				}
+			}
+			e->strs[e->n_vals] = str;
+			e->nums[e->n_vals] = num;
+			e->n_vals++;
+			if (p->tok == T_COMMA) {
+				rexpr_next(p);
+			} else if (p->tok != T_RBRACK) {
+				rexpr_fail(p, p->tok_off, "expected ',' or ']', got %s",
+					   rexpr_describe_tok(p, buf, sizeof(buf)));
+				rexpr_free(e);
+				return NULL;
+			}
+		}
+		if (!e->n_vals) {
+			rexpr_fail(p, p->tok_off, "an empty list never matches");
+			rexpr_free(e);
+			return NULL;
+		}
+		rexpr_next(p);
+		return e;
+	}
+	if (rexpr_is_kw(p, "contains_any") || rexpr_is_kw(p, "any_media_in")) {
+		bool media = rexpr_is_kw(p, "any_media_in");
+		if (media != (field == RF_MEDIA)) {
+			rexpr_fail(p, p->tok_off, media ? "any_media_in applies to media, not %s"
+							: "contains_any applies to text, not %s",
+				   rexpr_field_name(field));
+			rexpr_free(e);
+			return NULL;
+		}
+		if (!media && field != RF_TEXT) {
+			rexpr_fail(p, p->tok_off, "contains_any applies to text, not %s",
+				   rexpr_field_name(field));
+			rexpr_free(e);
+			return NULL;
+		}
+		e->kind = media ? REX_MEDIA_IN : REX_CONTAINS;
+		rexpr_next(p);
+		if (p->tok != T_IDENT) {
+			rexpr_fail(p, p->tok_off, "expected a list name, got %s",
+				   rexpr_describe_tok(p, buf, sizeof(buf)));
+			rexpr_free(e);
+			return NULL;
+		}
+		e->list = p->text;
+		e->list_off = p->tok_off;
+		p->text = NULL;
+		rexpr_next(p);
+		return e;
+	}
+	if (rexpr_is_kw(p, "matches")) {
+		if (field != RF_TEXT) {
+			rexpr_fail(p, p->tok_off, "matches applies to text, not %s",
+				   rexpr_field_name(field));
+			rexpr_free(e);
+			return NULL;
+		}
+		e->kind = REX_MATCHES;
+		rexpr_next(p);
+		if (p->tok != T_STRING && p->tok != T_REGEX) {
+			rexpr_fail(p, p->tok_off, "expected a regex (\"...\" or /.../flags), got %s",
+				   rexpr_describe_tok(p, buf, sizeof(buf)));
+			rexpr_free(e);
+			return NULL;
+		}
+		e->str = p->text;
+		e->lit_off = p->tok_off;
+		e->re_flags = p->tok == T_REGEX ? p->re_flags : 0;
+		p->text = NULL;
+		rexpr_next(p);
+		return e;
+	}
+	if (field == RF_MEDIA)
+		rexpr_fail(p, p->tok_off, "expected 'any_media_in' after media, got %s",
+			   rexpr_describe_tok(p, buf, sizeof(buf)));
+	else
+		rexpr_fail(p, p->tok_off,
+			   "expected an operator (==, !=, <, <=, >, >=, in%s) after %s, got %s",
+			   field == RF_TEXT ? ", contains_any, matches" : "",
+			   rexpr_field_name(field), rexpr_describe_tok(p, buf, sizeof(buf)));
+	rexpr_free(e);
+	return NULL;
+}
+
+static struct rexpr *rexpr_unary(struct rexpr_parser *p)
+{
+	char buf[64];
+	size_t off = p->tok_off;
+	if (rexpr_is_kw(p, "not")) {
+		rexpr_next(p);
+		struct rexpr *a = rexpr_unary(p);
+		if (!a)
+			return NULL;
+		struct rexpr *e = rexpr_node(p, REX_NOT, off);
+		if (!e) {
+			rexpr_free(a);
+			return NULL;
+		}
+		e->a = a;
+		return e;
+	}
+	if (p->tok == T_LPAREN) {
+		rexpr_next(p);
+		struct rexpr *e = rexpr_or(p);
+		if (!e)
+			return NULL;
+		if (p->tok != T_RPAREN) {
+			rexpr_fail(p, p->tok_off, "expected ')' to close the '(' at offset %zu, got %s",
+				   off + 1, rexpr_describe_tok(p, buf, sizeof(buf)));
+			rexpr_free(e);
+			return NULL;
+		}
+		rexpr_next(p);
+		return e;
+	}
+	return rexpr_test(p);
+}
+
+static struct rexpr *rexpr_binary(struct rexpr_parser *p, bool is_or)
+{
+	struct rexpr *l = is_or ? rexpr_binary(p, false) : rexpr_unary(p);
+	while (l && rexpr_is_kw(p, is_or ? "or" : "and")) {
+		size_t off = p->tok_off;
+		rexpr_next(p);
+		struct rexpr *r = is_or ? rexpr_binary(p, false) : rexpr_unary(p);
+		if (!r) {
+			rexpr_free(l);
+			return NULL;
+		}
+		struct rexpr *e = rexpr_node(p, is_or ? REX_OR : REX_AND, off);
+		if (!e) {
+			rexpr_free(l);
+			rexpr_free(r);
+			return NULL;
+		}
+		e->a = l;
+		e->b = r;
+		l = e;
+	}
+	return l;
+}
+
+static struct rexpr *rexpr_or(struct rexpr_parser *p)
+{
+	return rexpr_binary(p, true);
+}
+
+int rexpr_parse(const char *src, struct rexpr **out, size_t *err_off, char *err, size_t errlen)
+{
+	char buf[64];
+	struct rexpr_parser p = {.src = src, .err = err, .errlen = errlen};
+	*out = NULL;
+	err[0] = '\0';
+	rexpr_next(&p);
+	struct rexpr *e = p.tok == T_END ? NULL : rexpr_or(&p);
+	if (p.tok == T_END && !e && !p.failed)
+		rexpr_fail(&p, 0, "empty condition");
+	if (e && p.tok != T_END)
+		rexpr_fail(&p, p.tok_off, "expected 'and', 'or' or end of condition, got %s",
+			   rexpr_describe_tok(&p, buf, sizeof(buf)));
+	free(p.text);
+	if (p.oom) {
+		rexpr_free(e);
+		return -ENOMEM;
+	}
+	if (p.failed) {
+		rexpr_free(e);
+		*err_off = p.err_off;
+		return -EINVAL;
+	}
+	*out = e;
+	return 0;
+}
+
+void rexpr_free(struct rexpr *e)
+{
+	if (!e)
+		return;
+	rexpr_free(e->a);
+	rexpr_free(e->b);
+	free(e->name);
+	free(e->list);
+	free(e->str);
+	for (size_t i = 0; i < e->n_vals; i++)
+		free(e->strs[i]);
+	free(e->strs);
+	free(e->nums);
+	free(e->enum_vals);
+	free(e);
+}

@@ -1,0 +1,78 @@
+/* The rule condition language: lexer and parser into a typed tree (pure, no I/O). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum rexpr_kind {
+	REX_AND,
+	REX_OR,
+	REX_NOT,
+	REX_CMP,      /* field op literal */
+	REX_IN,       /* field in [literals] | field in LIST */
+	REX_CONTAINS, /* text contains_any LIST */
+	REX_MATCHES,  /* text matches "regex" or /regex/flags */
+	REX_MEDIA_IN, /* media any_media_in LIST */
+	REX_BOOL,     /* true | false */
+};
+
+enum rexpr_field {
+	RF_TEXT,
+	RF_LANG,
+	RF_COUNTRY,
+	RF_SURFACE,
+	RF_CONTENT_TYPE,
+	RF_AUTHOR_ID,
+	RF_REACH,
+	RF_REPORT_COUNT,
+	RF_CREATED_AT,
+	RF_SIGNAL, /* signal.<name> */
+	RF_ATTR,   /* attr.<name> */
+	RF_MEDIA,
+};
+
+enum rexpr_cmp { RC_EQ, RC_NE, RC_LT, RC_LE, RC_GT, RC_GE };
+
+/* Regex flags of /re/flags: i (caseless), s (dot matches newline), m (multiline). */
+#define REXPR_RE_CASELESS 1u
+#define REXPR_RE_DOTALL 2u
+#define REXPR_RE_MULTILINE 4u
+
+struct rexpr {
+	enum rexpr_kind kind;
+	size_t off; /* where the node starts in the source, for errors */
+	enum rexpr_field field;
+	char *name;   /* RF_SIGNAL/RF_ATTR name */
+	char *list;   /* the LIST of IN/CONTAINS/MEDIA_IN, or NULL */
+	size_t list_off;
+	enum rexpr_cmp cmp;
+	bool is_num;  /* REX_CMP and REX_IN literals: numbers, or strings */
+	double num;
+	char *str;
+	size_t lit_off;
+	char **strs;  /* REX_IN with literals */
+	double *nums;
+	size_t n_vals;
+	unsigned re_flags;
+	bool bval;
+	struct rexpr *a, *b; /* AND/OR: both; NOT: a */
+	/* Filled by the compiler. */
+	uint32_t atom;   /* CONTAINS/MATCHES: fired-atom index; IN/MEDIA_IN with a list: set */
+	int enum_val;    /* surface/content_type literal, resolved */
+	int *enum_vals;  /* REX_IN on surface/content_type */
+};
+
+/* Parses SRC. On success returns 0 and *out. On a syntax error returns
+ * -EINVAL, sets *err_off to the offending offset and ERR to what was
+ * expected ("expected a value after '>=', got end of condition"). -ENOMEM. */
+int rexpr_parse(const char *src, struct rexpr **out, size_t *err_off, char *err, size_t errlen);
+void rexpr_free(struct rexpr *e);
+
+/* "text", "signal.<name>", … for messages. */
+const char *rexpr_field_name(enum rexpr_field f);
+bool rexpr_field_is_number(enum rexpr_field f);
+
+/* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS]Z" as UTC milliseconds.
+ * Returns 0 or -EINVAL. */
+int rexpr_parse_date(const char *s, size_t len, int64_t *ms);

@@ -1,0 +1,102 @@
+/* The compiled ruleset's insides, shared by rules_load.c, rules_eval.c and rules_test.c only. */
+#pragma once
+
+#include <hs/hs.h>
+
+#include "normalise.h"
+#include "rules.h"
+#include "rules_expr.h"
+#include "strmap.h"
+
+/* A named list: terms or phrases for contains_any (normalised), also a set
+ * for `in LIST`; or hashes for any_media_in. */
+struct rules_list {
+	char *name;
+	char *file;
+	int line, col;
+	bool hashes;         /* lowercase hex digests */
+	struct strmap set;   /* normalised term (or hash) -> 1 */
+	uint32_t atom;       /* fired-atom index for contains_any; UINT32_MAX until used */
+	bool used;
+};
+
+struct rules_mode {
+	char *name;
+	char *file;
+	int line, col;
+	char **countries; /* uppercase; empty: every country */
+	size_t n_countries;
+	int64_t from_ms, until_ms; /* 0: open */
+	bool enabled;              /* after rules.modes overrides */
+};
+
+struct rules_rule_impl {
+	struct rules_rule pub;
+	struct rexpr *when;
+	uint32_t *modes; /* mode indexes */
+	size_t n_modes;
+	char **mode_names;
+};
+
+/* One literal term of the Hyperscan database. */
+struct rules_term {
+	uint32_t len;     /* bytes: a match ends at `to`, so it starts at to - len */
+	uint32_t *atoms;  /* the contains_any atoms of the lists holding it */
+	uint32_t n_atoms;
+};
+
+/* What a tests: case expects; NULL arrays are not checked. */
+struct rules_test {
+	char *name;
+	char *file;
+	int line;
+	Arbiter__V1__ContentEvent *event;
+	int64_t now_ms;
+	bool check_action;
+	Arbiter__V1__Action action;
+	char **escalations;
+	size_t n_escalations;
+	bool check_escalations;
+	char **rules;
+	size_t n_rules;
+	bool check_rules;
+	char **shadow;
+	size_t n_shadow;
+	bool check_shadow;
+};
+
+struct ruleset {
+	char version[65];
+	char **files; /* every file loaded (rules and lists), for positions */
+	size_t n_files;
+	struct normalise_opts norm;
+
+	struct rules_rule_impl *rules;
+	size_t n_rules;
+	struct rules_list *lists;
+	size_t n_lists;
+	struct strmap list_index; /* name -> index */
+	struct rules_mode *modes;
+	size_t n_modes;
+	struct rules_test *tests;
+	size_t n_tests;
+
+	/* Atoms: what a scan can fire (a list's contains_any, a regex). */
+	size_t n_atoms;
+	char **atom_names;        /* "list:NAME" or "regex:/RE/" for evidence */
+	uint32_t **atom_rules;    /* rules a fired atom makes candidates */
+	size_t *n_atom_rules;
+	uint32_t *always_rules;   /* rules with no text trigger: always evaluated */
+	size_t n_always;
+
+	hs_database_t *terms_db;  /* every distinct term, as literals */
+	struct rules_term *terms;
+	size_t n_terms;
+	hs_database_t *regex_db;  /* every regex; pattern id = index */
+	uint32_t *regex_atoms;
+	size_t n_regex;
+	size_t memory;
+};
+
+/* Evaluation (rules_eval.c) of one rule's condition, for the tests runner. */
+struct rules_ctx;
