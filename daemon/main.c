@@ -19,10 +19,14 @@ struct daemon {
 	uv_loop_t loop;
 	const char *config_path;
 	struct config *cfg;
+	struct ruleset *rules;
 	struct kafka_mock *mock;
 	struct pipeline *pipeline;
 	struct metrics_server *metrics;
 	uv_signal_t sigterm, sigint, sighup;
+	uv_fs_event_t **watches; /* one per directory holding a rule or list file */
+	size_t n_watches;
+	uv_timer_t debounce;     /* an editor's save is several events: reload once */
 	int exit_code;
 	bool reloading;
 	bool log_level_forced; /* --log-level wins over log.level, on reload too */
@@ -34,6 +38,8 @@ struct daemon_reload {
 	uv_work_t work;
 	struct daemon *d;
 	struct config *cfg;
+	struct ruleset *rules;
+	struct rules_ctx *ctx;
 	struct config_errors errs;
 };
 
@@ -85,11 +91,31 @@ static void daemon_on_stop_signal(uv_signal_t *sig, int signum)
 	pipeline_drain(d->pipeline);
 }
 
+/* Off the loop: the config, every rule and list file, the Hyperscan
+ * databases and a fresh evaluation context. Nothing is shared with the
+ * running ruleset, so the loop keeps evaluating meanwhile. */
 static void daemon_reload_work(uv_work_t *w)
 {
 	struct daemon_reload *r = w->data;
-	config_load(r->d->config_path, &r->cfg, &r->errs);
+	if (config_load(r->d->config_path, &r->cfg, &r->errs) < 0)
+		return;
+	if (rules_load(r->cfg, &r->rules, &r->errs) < 0) {
+		config_free(r->cfg);
+		r->cfg = NULL;
+		return;
+	}
+	r->ctx = rules_ctx_new(r->rules);
+	if (!r->ctx) {
+		config_errors_add(&r->errs, r->d->config_path, 0, 0, NULL,
+				  "out of memory building the rules context");
+		rules_free(r->rules);
+		r->rules = NULL;
+		config_free(r->cfg);
+		r->cfg = NULL;
+	}
 }
+
+static void daemon_watch(struct daemon *d);
 
 static void daemon_reload(struct daemon *d);
 
@@ -100,6 +126,8 @@ static void daemon_reload_done(uv_work_t *w, int status)
 	d->reloading = false;
 	if (!d->pipeline) {
 		/* Shutting down: the reload lost the race. */
+		rules_ctx_free(r->ctx);
+		rules_free(r->rules);
 		config_free(r->cfg);
 	} else if (!r->cfg) {
 		metrics_inc(reload_failures);
@@ -115,13 +143,20 @@ static void daemon_reload_done(uv_work_t *w, int status)
 		if (strcmp(r->cfg->metrics.listen ? r->cfg->metrics.listen : "",
 			   d->cfg->metrics.listen ? d->cfg->metrics.listen : ""))
 			log_warn("main", "metrics.listen changed: it takes effect after a restart");
+		/* Both swaps happen here, between two events. */
 		pipeline_set_config(d->pipeline, r->cfg);
+		pipeline_set_rules(d->pipeline, r->rules, r->ctx);
 		if (!d->log_level_forced)
 			log_set_level(r->cfg->log.level);
+		bool same = !strcmp(rules_version(d->rules), rules_version(r->rules));
+		rules_free(d->rules);
+		d->rules = r->rules;
 		config_free(d->cfg);
 		d->cfg = r->cfg;
 		metrics_inc(reloads);
-		log_info("main", "reloaded %s", d->config_path);
+		log_info("main", "reloaded %s: %zu rule(s), ruleset %.12s%s", d->config_path,
+			 rules_count(d->rules), rules_version(d->rules), same ? " (unchanged)" : "");
+		daemon_watch(d);
 	}
 	config_errors_clear(&r->errs);
 	free(r);
@@ -150,6 +185,88 @@ static void daemon_reload(struct daemon *d)
 		return;
 	}
 	d->reloading = true;
+}
+
+static void daemon_debounce_cb(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	log_info("main", "rule files changed: reloading");
+	daemon_reload(d);
+}
+
+static void daemon_on_file_change(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+	struct daemon *d = h->data;
+	if (status < 0) {
+		log_warn("main", "watching %s: %s", h->path ? h->path : "?", uv_strerror(status));
+		return;
+	}
+	/* Only files of the ruleset count (editors leave swap files about). */
+	const char *const *files;
+	size_t n = rules_files(d->rules, &files);
+	bool ours = !filename;
+	for (size_t i = 0; i < n && !ours; i++) {
+		const char *base = strrchr(files[i], '/');
+		ours = !strcmp(base ? base + 1 : files[i], filename);
+	}
+	/* Kubernetes swaps a ConfigMap by renaming a "..data" link. */
+	if (ours || (filename && !strcmp(filename, "..data")))
+		uv_timer_start(&d->debounce, daemon_debounce_cb, 300, 0);
+}
+
+static void daemon_watch_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void daemon_unwatch(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_watches; i++)
+		uv_close((uv_handle_t *)d->watches[i], daemon_watch_closed);
+	free(d->watches);
+	d->watches = NULL;
+	d->n_watches = 0;
+}
+
+/* Watches every directory holding a rule or list file: a directory, not the
+ * file, because editors and ConfigMaps replace files by renaming. */
+static void daemon_watch(struct daemon *d)
+{
+	daemon_unwatch(d);
+	const char *const *files;
+	size_t n = rules_files(d->rules, &files);
+	d->watches = calloc(n + 1, sizeof(*d->watches));
+	for (size_t i = 0; d->watches && i < n; i++) {
+		char dir[4096];
+		const char *slash = strrchr(files[i], '/');
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - files[i]) : 1,
+			 slash ? files[i] : ".");
+		if (!dir[0])
+			snprintf(dir, sizeof(dir), "/");
+		bool seen = false;
+		for (size_t k = 0; k < d->n_watches && !seen; k++) {
+			char path[4096];
+			size_t len = sizeof(path);
+			seen = uv_fs_event_getpath(d->watches[k], path, &len) == 0 &&
+			       !strcmp(path, dir);
+		}
+		if (seen)
+			continue;
+		uv_fs_event_t *w = malloc(sizeof(*w));
+		if (!w || uv_fs_event_init(&d->loop, w) < 0) {
+			free(w);
+			continue;
+		}
+		w->data = d;
+		int rc = uv_fs_event_start(w, daemon_on_file_change, dir, 0);
+		if (rc < 0) {
+			log_warn("main", "cannot watch %s: %s; reload with SIGHUP", dir,
+				 uv_strerror(rc));
+			uv_close((uv_handle_t *)w, daemon_watch_closed);
+			continue;
+		}
+		d->watches[d->n_watches++] = w;
+	}
 }
 
 static void daemon_on_hup(uv_signal_t *sig, int signum)
@@ -230,6 +347,13 @@ int main(int argc, char **argv)
 		d.log_level_forced = true;
 	}
 	log_info("main", "arbiterd %s starting with %s", ARBITER_VERSION, d.config_path);
+	if (rules_load(d.cfg, &d.rules, &errs) < 0) {
+		config_errors_print(&errs, stderr);
+		config_errors_clear(&errs);
+		goto out_config;
+	}
+	log_info("main", "%zu rule(s) loaded, ruleset %.12s", rules_count(d.rules),
+		 rules_version(d.rules));
 
 	rc = uv_loop_init(&d.loop);
 	if (rc < 0) {
@@ -264,8 +388,11 @@ int main(int argc, char **argv)
 		}
 	}
 
-	if (pipeline_new(&d.loop, d.cfg, daemon_stopped, &d, &d.pipeline) < 0)
+	if (pipeline_new(&d.loop, d.cfg, d.rules, daemon_stopped, &d, &d.pipeline) < 0)
 		goto out_metrics;
+	uv_timer_init(&d.loop, &d.debounce);
+	d.debounce.data = &d;
+	daemon_watch(&d);
 
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sigint);
@@ -285,6 +412,7 @@ int main(int argc, char **argv)
 out_pipeline:
 	pipeline_free(d.pipeline);
 	d.pipeline = NULL;
+	daemon_unwatch(&d);
 	uv_signal_stop(&d.sigterm);
 	uv_signal_stop(&d.sigint);
 	uv_signal_stop(&d.sighup);
@@ -300,6 +428,7 @@ out_loop:
 	if (uv_loop_close(&d.loop) == UV_EBUSY)
 		log_warn("main", "loop closed with handles still open");
 out_config:
+	rules_free(d.rules);
 	config_free(d.cfg);
 	log_info("main", "exit %d", d.exit_code);
 	return d.exit_code;

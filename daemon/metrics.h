@@ -20,6 +20,10 @@ struct metrics {
 	atomic_uint_fast64_t pauses;          /* times the consumer paused on backpressure */
 	atomic_uint_fast64_t reloads;         /* configs swapped in */
 	atomic_uint_fast64_t reload_failures; /* configs rejected */
+	atomic_uint_fast64_t rule_actions; /* content events the rules acted on */
+	atomic_uint_fast64_t escalations; /* escalations the rules asked for */
+	atomic_uint_fast64_t shadow_hits; /* shadow rules that matched */
+	atomic_int_fast64_t rules_loaded; /* rules in the running ruleset */
 	atomic_int_fast64_t inflight;         /* messages polled and not yet finished */
 	atomic_int_fast64_t assigned_partitions;
 	atomic_bool ready;    /* partitions assigned, producer up */

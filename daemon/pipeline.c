@@ -46,6 +46,8 @@ struct pipeline_retry {
 struct pipeline {
 	uv_loop_t *loop;
 	const struct config *cfg;
+	const struct ruleset *rules;
+	struct rules_ctx *rctx;
 	struct kafka *kafka;
 	pipeline_stopped_cb stopped;
 	void *opaque;
@@ -325,10 +327,53 @@ static void pipeline_content(struct pipeline *p, struct pipeline_part *part, uin
 		pipeline_deadletter(p, part, seq, rkm, reason);
 		return;
 	}
-	/* The rules engine's stage: a verdict with no action and no
-	 * escalation has no side effect, so the message is finished here. */
+	int64_t now = pipeline_now_ms();
+	const struct rules_verdict *v = rules_eval(p->rctx, ev, now);
+	if (!v) {
+		event_content_free(ev);
+		pipeline_oom(p, "evaluating the rules");
+		return;
+	}
+	if (v->n_shadow)
+		metrics_add(shadow_hits, v->n_shadow);
+	if (v->action == ARBITER__V1__ACTION__NONE && !v->n_escalations) {
+		/* Nothing to act on: no side effect, finished here. */
+		event_content_free(ev);
+		pipeline_finish(p, part, seq);
+		return;
+	}
+	struct records_source src = {kafka_input_topic(p->kafka, part->input), rkm->partition,
+				     rkm->offset};
+	struct pipeline_msg *m = pipeline_msg_new(part, seq, rkm->offset);
+	if (!m) {
+		event_content_free(ev);
+		pipeline_oom(p, "tracking a verdict");
+		return;
+	}
+	/* The first record is counted before any is produced, so that an early
+	 * acknowledgement cannot finish the message while others are due. */
+	m->pending = 1;
+	struct records_buf buf;
+	const char *key = ev->content_id;
+	if (v->action != ARBITER__V1__ACTION__NONE) {
+		metrics_inc(rule_actions);
+		if (records_audit_verdict(&src, ev, p->rules, v, now, &buf) < 0)
+			goto oom;
+		pipeline_emit(p, m, KAFKA_OUT_AUDIT, key, strlen(key), &buf);
+	}
+	for (size_t i = 0; i < v->n_escalations; i++) {
+		metrics_inc(escalations);
+		if (records_escalation(&src, ev, p->rules, v, i, now, &buf) < 0)
+			goto oom;
+		pipeline_emit(p, m, KAFKA_OUT_ESCALATIONS, key, strlen(key), &buf);
+	}
 	event_content_free(ev);
-	pipeline_finish(p, part, seq);
+	if (--m->pending == 0)
+		pipeline_msg_done(p, m);
+	return;
+oom:
+	event_content_free(ev);
+	pipeline_oom(p, "building a verdict record");
 }
 
 static void pipeline_decision(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
@@ -608,12 +653,19 @@ static void pipeline_handle_closed(uv_handle_t *h)
 		free(p);
 }
 
-int pipeline_new(uv_loop_t *loop, const struct config *cfg, pipeline_stopped_cb stopped,
-		 void *opaque, struct pipeline **out)
+int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset *rules,
+		 pipeline_stopped_cb stopped, void *opaque, struct pipeline **out)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->rules = rules;
+	p->rctx = rules_ctx_new(rules);
+	if (!p->rctx) {
+		free(p);
+		return -ENOMEM;
+	}
+	metrics_set(rules_loaded, (int_fast64_t)rules_count(rules));
 	p->loop = loop;
 	p->cfg = cfg;
 	p->stopped = stopped;
@@ -666,6 +718,14 @@ void pipeline_set_config(struct pipeline *p, const struct config *cfg)
 	if (uv_is_active((uv_handle_t *)&p->commit_timer))
 		uv_timer_start(&p->commit_timer, pipeline_commit_cb, cfg->pipeline.commit_interval_ms,
 			       cfg->pipeline.commit_interval_ms);
+}
+
+void pipeline_set_rules(struct pipeline *p, const struct ruleset *rules, struct rules_ctx *ctx)
+{
+	rules_ctx_free(p->rctx);
+	p->rctx = ctx;
+	p->rules = rules;
+	metrics_set(rules_loaded, (int_fast64_t)rules_count(rules));
 }
 
 size_t pipeline_inflight(const struct pipeline *p)
@@ -766,6 +826,8 @@ void pipeline_free(struct pipeline *p)
 				pipeline_part_unref(p->parts[in][i]);
 		free(p->parts[in]);
 	}
+	rules_ctx_free(p->rctx);
+	p->rctx = NULL;
 	uv_close((uv_handle_t *)&p->commit_timer, pipeline_handle_closed);
 	uv_close((uv_handle_t *)&p->drain_timer, pipeline_handle_closed);
 	uv_close((uv_handle_t *)&p->retry_timer, pipeline_handle_closed);

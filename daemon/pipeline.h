@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "kafka.h"
+#include "rules.h"
 
 struct pipeline;
 
@@ -13,10 +14,16 @@ struct pipeline;
  * finished (FATAL false) or after an unrecoverable client error (FATAL true). */
 typedef void (*pipeline_stopped_cb)(void *opaque, bool fatal);
 
-/* Creates a pipeline for CFG on LOOP. CFG must outlive the pipeline or be
- * replaced with pipeline_set_config. Returns 0 and *out, or a negative errno. */
-int pipeline_new(uv_loop_t *loop, const struct config *cfg, pipeline_stopped_cb stopped,
-		 void *opaque, struct pipeline **out);
+/* Creates a pipeline for CFG and the ruleset RULES on LOOP. Both must
+ * outlive the pipeline or be replaced (pipeline_set_config, pipeline_set_rules).
+ * Returns 0 and *out, or a negative errno. */
+int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset *rules,
+		 pipeline_stopped_cb stopped, void *opaque, struct pipeline **out);
+
+/* Swaps in RULES, evaluated with CTX (made for it; the pipeline owns CTX
+ * from now on and frees the previous one). Takes effect between two events:
+ * no event sees half a ruleset. The previous ruleset may be freed on return. */
+void pipeline_set_rules(struct pipeline *p, const struct ruleset *rules, struct rules_ctx *ctx);
 
 /* Connects to BOOTSTRAP, joins the consumer group and starts the commit
  * timer. Returns 0 or a negative errno. */

@@ -10,6 +10,7 @@
 
 #include "arbiter/v1/audit_record.pb-c.h"
 #include "arbiter/v1/dead_letter.pb-c.h"
+#include "arbiter/v1/escalation.pb-c.h"
 
 void records_id(char out[RECORDS_ID_LEN + 1], const char *kind,
 		const struct records_source *src)
@@ -90,4 +91,89 @@ int records_audit_decision(const struct records_source *src,
 	ar.source_offset = src->offset;
 	ar.recorded_at_ms = now_ms;
 	return records_pack(&ar.base, out);
+}
+
+int records_audit_verdict(const struct records_source *src, const Arbiter__V1__ContentEvent *ev,
+			  const struct ruleset *rs, const struct rules_verdict *v, int64_t now_ms,
+			  struct records_buf *out)
+{
+	char id[RECORDS_ID_LEN + 1];
+	records_id(id, "audit", src);
+	const char **ids = calloc(v->n_matched + 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->n_matched; i++)
+		ids[i] = rules_rule(rs, v->matched[i])->id;
+	const struct rules_rule *r = rules_rule(rs, (size_t)v->action_rule);
+
+	Arbiter__V1__AuditRecord ar = ARBITER__V1__AUDIT_RECORD__INIT;
+	ar.record_id = id;
+	ar.content_id = ev->content_id;
+	ar.decision_id = id; /* the rules' decision is this record */
+	ar.kind = ARBITER__V1__DECISION_KIND__ACTION;
+	ar.action = v->action;
+	ar.actor = ARBITER__V1__ACTOR__AUTOMATED;
+	ar.category = (char *)(r->category ? r->category : "");
+	ar.ground = r->ground;
+	ar.legal_ground = (char *)(r->legal_ground ? r->legal_ground : "");
+	ar.explanation = (char *)(r->description ? r->description : "");
+	ar.decided_at_ms = now_ms;
+	ar.n_rule_ids = v->n_matched;
+	ar.rule_ids = (char **)ids;
+	ar.ruleset_version = (char *)rules_version(rs);
+	ar.source_topic = (char *)src->topic;
+	ar.source_partition = src->partition;
+	ar.source_offset = src->offset;
+	ar.recorded_at_ms = now_ms;
+	int rc = records_pack(&ar.base, out);
+	free(ids);
+	return rc;
+}
+
+int records_escalation(const struct records_source *src, const Arbiter__V1__ContentEvent *ev,
+		       const struct ruleset *rs, const struct rules_verdict *v, size_t i,
+		       int64_t now_ms, struct records_buf *out)
+{
+	const struct rules_verdict_escalation *e = &v->escalations[i];
+	char kind[300];
+	char id[RECORDS_ID_LEN + 1];
+	/* One escalation per source message and queue: a redelivery finds
+	 * the same id, which is what makes enqueueing idempotent. */
+	snprintf(kind, sizeof(kind), "escalation/%s", e->esc.queue);
+	records_id(id, kind, src);
+	const char **ids = calloc(v->n_matched + 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	size_t n_ids = 0;
+	for (size_t k = 0; k < v->n_matched; k++) {
+		const struct rules_rule *r = rules_rule(rs, v->matched[k]);
+		if (r->has_escalate && !strcmp(r->escalate.queue, e->esc.queue))
+			ids[n_ids++] = r->id;
+	}
+	int64_t base = ev->created_at_ms > 0 ? ev->created_at_ms : now_ms;
+
+	Arbiter__V1__Escalation es = ARBITER__V1__ESCALATION__INIT;
+	es.escalation_id = id;
+	es.content_id = ev->content_id;
+	es.event_id = ev->event_id;
+	es.queue = (char *)e->esc.queue;
+	es.band = e->esc.band;
+	es.deadline_ms = base + (int64_t)e->esc.sla_s * 1000;
+	es.n_rule_ids = n_ids;
+	es.rule_ids = (char **)ids;
+	es.ruleset_version = (char *)rules_version(rs);
+	es.action = v->action;
+	es.lang = ev->lang;
+	es.country = ev->country;
+	es.n_modes = v->n_modes;
+	es.modes = (char **)v->modes;
+	es.n_evidence = v->n_evidence;
+	es.evidence = (char **)v->evidence;
+	es.source_topic = (char *)src->topic;
+	es.source_partition = src->partition;
+	es.source_offset = src->offset;
+	es.created_at_ms = now_ms;
+	int rc = records_pack(&es.base, out);
+	free(ids);
+	return rc;
 }

@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arbiter/v1/content_event.pb-c.h"
 #include "arbiter/v1/moderation_decision.pb-c.h"
+#include "rules.h"
 
 /* Where an input message came from; every record derived from it names it. */
 struct records_source {
@@ -40,3 +42,18 @@ int records_deadletter(const struct records_source *src, const void *key, size_t
 int records_audit_decision(const struct records_source *src,
 			   const Arbiter__V1__ModerationDecision *d, int64_t now_ms,
 			   struct records_buf *out);
+
+/* Packs the AuditRecord of the action verdict V applied to EV (actor
+ * AUTOMATED): the deciding rule's category and grounds, every matched rule
+ * id and the ruleset version. Returns 0 or -ENOMEM. */
+int records_audit_verdict(const struct records_source *src, const Arbiter__V1__ContentEvent *ev,
+			  const struct ruleset *rs, const struct rules_verdict *v, int64_t now_ms,
+			  struct records_buf *out);
+
+/* Packs the Escalation of escalation I of verdict V: its id derives from SRC
+ * and the queue, its deadline from the event's creation time (or NOW_MS)
+ * plus the SLA; it carries the rules asking for the queue, the evidence and
+ * the active modes. Returns 0 or -ENOMEM. */
+int records_escalation(const struct records_source *src, const Arbiter__V1__ContentEvent *ev,
+		       const struct ruleset *rs, const struct rules_verdict *v, size_t i,
+		       int64_t now_ms, struct records_buf *out);

@@ -74,6 +74,9 @@ void rules_free(struct ruleset *rs);
 /* Hex SHA-256 over every loaded file's path and contents, in load order. */
 const char *rules_version(const struct ruleset *rs);
 size_t rules_count(const struct ruleset *rs);
+/* Every file the ruleset was loaded from (rule files, then list files), for
+ * watching; *files is valid while RS lives. */
+size_t rules_files(const struct ruleset *rs, const char *const **files);
 const struct rules_rule *rules_rule(const struct ruleset *rs, size_t i);
 /* Approximate heap bytes held by the compiled ruleset, Hyperscan database included. */
 size_t rules_memory(const struct ruleset *rs);

@@ -1490,6 +1490,12 @@ const char *rules_version(const struct ruleset *rs)
 	return rs->version;
 }
 
+size_t rules_files(const struct ruleset *rs, const char *const **files)
+{
+	*files = (const char *const *)rs->files;
+	return rs->n_files;
+}
+
 size_t rules_count(const struct ruleset *rs)
 {
 	return rs->n_rules;
