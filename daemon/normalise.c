@@ -456,42 +456,43 @@ static int normalise_flush(struct normalise_ctx *c)
 static int normalise_push_decomposed(struct normalise_ctx *c, int32_t cp,
 				     const utf8proc_property_t *p)
 {
-	int ccc = 0;
+	int ccc = 0; /* only marks have a non-zero combining class */
 	bool mark = false;
 	int32_t g;
+	int cat = p->category;
 	if (cp < 0x80) {
 		char m = c->ascii[cp];
 		if (!m)
 			return 0;
 		cp = (unsigned char)m;
 		c->strip = true;
+	} else if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME) {
+		if (c->strip)
+			return 0;
+		mark = true;
+		ccc = p->combining_class;
+	} else if (cat == UTF8PROC_CATEGORY_MC) {
+		mark = true;
+		ccc = p->combining_class;
+	} else if (cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+		   cat == UTF8PROC_CATEGORY_ZP || cp == 0x85) {
+		cp = ' ';
+		c->strip = true;
+	} else if (cat == UTF8PROC_CATEGORY_CC || cp == 0x0640) {
+		return 0; /* transparent: the base stays what it was */
+	} else if (!normalise_is_letter_cat(cat)) {
+		c->strip = true;
 	} else if (c->glyphs && cp <= 0x0585 && (g = normalise_glyph(cp))) {
 		cp = g;
 		c->strip = true;
 	} else {
-		int cat = p->category;
-		if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME) {
-			if (c->strip)
-				return 0;
-			mark = true;
-		} else if (cat == UTF8PROC_CATEGORY_MC) {
-			mark = true;
-		} else if (cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
-			   cat == UTF8PROC_CATEGORY_ZP || cp == 0x85) {
-			cp = ' ';
-			c->strip = true;
-		} else if (cat == UTF8PROC_CATEGORY_CC || cp == 0x0640) {
-			return 0; /* transparent: the base stays what it was */
-		} else {
-			c->strip = !normalise_is_letter_cat(cat) ||
-				   normalise_in_ranges(cp, normalise_strip_blocks,
-						       sizeof(normalise_strip_blocks) /
-							       sizeof(normalise_strip_blocks[0]));
-		}
-		ccc = p->combining_class;
+		c->strip = cp < 0x0530 ||
+			   normalise_in_ranges(cp, normalise_strip_blocks,
+					       sizeof(normalise_strip_blocks) /
+						       sizeof(normalise_strip_blocks[0]));
 	}
 	bool second = mark || normalise_is_hangul_vt(cp);
-	if (!second && !ccc && c->n >= NORMALISE_FLUSH_AT) {
+	if (!second && c->n >= NORMALISE_FLUSH_AT) {
 		/* Nothing before a starter that is neither a mark nor a Hangul
 		 * vowel or trailing consonant composes or reorders with it or
 		 * anything after it. */

@@ -1,5 +1,4 @@
-/* Text normalisation for matching: NFKC case folding, diacritic stripping, folds, word boundaries.
- */
+/* Normalisation of text for matching (NFKC casefold, marks, folds) and word boundaries. */
 #pragma once
 
 #include <stdbool.h>
@@ -20,7 +19,7 @@
  *    selectors, Hangul fillers. There is no Turkish special casing: "İ"
  *    folds to "i" + U+0307 whose dot step 3 drops, so "İ" and "I" both give
  *    "i"; dotless "ı" stays "ı" (see fold_homoglyphs). Thai SARA AM U+0E33
- *    becomes U+0E4D U+0E32 as NFKC says; that is invisible to matching.
+ *    becomes U+0E4D U+0E32 as NFKC says, in terms as in text.
  * 3. Marks. A nonspacing or enclosing mark (Mn, Me) is dropped when its base
  *    (the last code point before it that is not a mark) is a Latin, Greek,
  *    Cyrillic, Hebrew or Arabic letter, or is not a letter at all (digit,
@@ -28,14 +27,15 @@
  *    U+0301 -> "e", "č ć š ž" -> "c c s z", "й" -> "и", "ё" -> "е", Arabic
  *    harakat, hamza and madda go ("أ" -> "ا"), Hebrew niqqud goes, Greek
  *    iota subscript U+0345 goes although case folding would make it "ι"
- *    ("ᾳ" -> "α"), and "zalgo" stacks go. Letters that do not decompose stay: "đ", "ł", "ø".
- *    After a letter of any other script marks are kept, because there they
- *    are spelling: Devanagari and other Indic matras, virama, nukta,
- *    anusvara, Thai and Lao vowels and tone marks, Armenian, Syriac,
- *    Thaana, etc. Spacing marks (Mc) are always kept. Control characters
- *    (Cc) other than whitespace and the Arabic tatweel U+0640 (a pure
- *    elongation) are dropped in this step too, and like ignorables they are
- *    transparent: a mark after them still belongs to the base before them.
+ *    ("ᾳ" -> "α"), and "zalgo" stacks go. Letters that do not decompose
+ *    stay: "đ", "ł", "ø". After a letter of any other script marks are
+ *    kept, because there they are spelling: Devanagari and other Indic
+ *    matras, virama, nukta, anusvara, Thai and Lao vowels and tone marks,
+ *    Armenian, Syriac, Thaana, etc. Spacing marks (Mc) are always kept.
+ *    Control characters (Cc) other than whitespace, and the Arabic tatweel
+ *    U+0640 (a pure elongation), are dropped in this step too; like
+ *    ignorables they are transparent: a mark after them still belongs to
+ *    the base before them.
  *    The result is recomposed (canonical order, then NFC composition).
  * 4. Whitespace. Every run of White_Space (space, \t \n \v \f \r, U+0085,
  *    NBSP, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000)

@@ -1,0 +1,282 @@
+/* Integration: verdicts arbiterd acts on (audit and escalation records) equal what arbiterctl eval
+ * says. */
+#include <check.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arbiter/v1/audit_record.pb-c.h"
+#include "arbiter/v1/content_event.pb-c.h"
+#include "arbiter/v1/escalation.pb-c.h"
+#include "harness.h"
+#include "pbjson.h"
+
+static const char rules_yaml[] =
+	"lists:\n"
+	"  threats: [\"kata kabisa\", waondoe, \"ubij ih\"]\n"
+	"  claims: [\"rigged election\", \"ballots burned\"]\n"
+	"modes:\n"
+	"  election-ke: {countries: [KE], from: 2027-08-01, until: 2027-08-20}\n"
+	"rules:\n"
+	"  - id: threat\n"
+	"    when: text contains_any threats and signal.violence >= 0.5\n"
+	"    action: remove\n"
+	"    escalate: {queue: incitement, band: urgent, sla: 1h}\n"
+	"    category: STATEMENT_CATEGORY_VIOLENCE\n"
+	"  - id: threat.low\n"
+	"    when: text contains_any threats\n"
+	"    action: label\n"
+	"  - id: claims\n"
+	"    modes: [election-ke]\n"
+	"    when: text contains_any claims and reach >= 1000\n"
+	"    action: label\n"
+	"    escalate: {queue: election-integrity, band: high, sla: 4h, monitors: true}\n"
+	"  - id: spam\n"
+	"    when: text matches /buy\\s+now/i and surface in [comment, message]\n"
+	"    action: demote\n"
+	"  - id: reports\n"
+	"    when: report_count >= 5\n"
+	"    escalate: {queue: reported, band: normal, sla: 1d}\n"
+	"  - id: shadow.hate\n"
+	"    shadow: true\n"
+	"    when: signal.hate >= 0.7\n"
+	"    action: demote\n";
+
+/* Builds event I as a JSON line: a deterministic mix that hits every rule. */
+static char *event_json(int i)
+{
+	static const char *const texts[] = {
+		"habari za leo",      "tutawaondoe WAONDOE",
+		"kata kabisa sasa",   "the RIGGED  election",
+		"Buy   now cheap",    "ballots burned here",
+		"whatever waondoewe", "ubij ih",
+	};
+	static const char *const countries[] = {"KE", "BA", "ID", "KE"};
+	char buf[1024];
+	snprintf(buf, sizeof(buf),
+		 "{\"event_id\":\"e-%d\",\"content_id\":\"c-%d\",\"text\":\"%s\",\"lang\":\"sw\","
+		 "\"country\":\"%s\",\"surface\":\"%s\",\"reach\":%d,\"report_count\":%d,"
+		 "\"created_at_ms\":%lld,\"signals\":{\"violence\":%.2f,\"hate\":%.2f}}",
+		 i, i, texts[i % 8], countries[i % 4], i % 3 ? "COMMENT" : "POST", (i * 37) % 5000,
+		 i % 7, /* inside the election window for half of them */
+		 i % 2 ? 1785888000000LL : 1790000000000LL, (i % 10) / 10.0, (i % 9) / 10.0);
+	return strdup(buf);
+}
+
+struct seen {
+	json_t *audit; /* content_id -> {action, rules} */
+	json_t *esc;   /* event_id -> [queues] */
+	const char *version;
+	int version_mismatch;
+};
+
+static void read_audit(void *opaque, const rd_kafka_message_t *m)
+{
+	struct seen *s = opaque;
+	Arbiter__V1__AuditRecord *r = arbiter__v1__audit_record__unpack(NULL, m->len, m->payload);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->actor, ARBITER__V1__ACTOR__AUTOMATED);
+	json_t *j = pbjson_encode(&r->base);
+	json_object_set(s->audit, r->content_id, j);
+	json_decref(j);
+	if (strcmp(r->ruleset_version, s->version))
+		s->version_mismatch++;
+	arbiter__v1__audit_record__free_unpacked(r, NULL);
+}
+
+static void read_esc(void *opaque, const rd_kafka_message_t *m)
+{
+	struct seen *s = opaque;
+	Arbiter__V1__Escalation *e = arbiter__v1__escalation__unpack(NULL, m->len, m->payload);
+	ck_assert_ptr_nonnull(e);
+	json_t *list = json_object_get(s->esc, e->event_id);
+	if (!list) {
+		list = json_array();
+		json_object_set_new(s->esc, e->event_id, list);
+	}
+	json_array_append_new(list, json_string(e->queue));
+	arbiter__v1__escalation__free_unpacked(e, NULL);
+}
+
+static bool same_strings(json_t *a, json_t *b)
+{
+	if (json_array_size(a) != json_array_size(b))
+		return false;
+	size_t i, k;
+	json_t *x, *y;
+	json_array_foreach(a, i, x)
+	{
+		bool found = false;
+		json_array_foreach(b, k, y) found |= json_equal(x, y);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+START_TEST(daemon_verdicts_equal_eval)
+{
+	enum { N = 2000 };
+	struct harness h;
+	harness_start(&h, 3);
+	char path[400], events[400], cmd[1600];
+	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
+	FILE *f = fopen(path, "w");
+	fputs(rules_yaml, f);
+	fclose(f);
+	harness_write_config(&h, "rules:\n  files: [rules.yaml]\n");
+
+	/* The same events go to Kafka (as protobuf) and to eval (as JSON). */
+	snprintf(events, sizeof(events), "%s/events.jsonl", h.dir);
+	f = fopen(events, "w");
+	for (int i = 0; i < N; i++) {
+		char *line = event_json(i);
+		fprintf(f, "%s\n", line);
+		ProtobufCMessage *msg = NULL;
+		char err[256];
+		ck_assert_int_eq(pbjson_decode_text(&arbiter__v1__content_event__descriptor, line,
+						    strlen(line), &msg, err, sizeof(err)),
+				 0);
+		char key[32];
+		snprintf(key, sizeof(key), "c-%d", i);
+		harness_produce_msg(&h, "content.events", key, msg);
+		protobuf_c_message_free_unpacked(msg, NULL);
+		free(line);
+	}
+	fclose(f);
+	harness_flush(&h);
+	harness_daemon_start(&h);
+	ck_assert(harness_wait_committed(&h, "content.events", 60));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+
+	snprintf(cmd, sizeof(cmd), "%s eval %s < %s", getenv("ARBITERCTL"), h.config, events);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	json_t *verdicts = json_array();
+	char line[8192];
+	while (fgets(line, sizeof(line), p))
+		json_array_append_new(verdicts, json_loads(line, 0, NULL));
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_int_eq(json_array_size(verdicts), N);
+
+	struct seen s = {.audit = json_object(), .esc = json_object()};
+	s.version =
+		json_string_value(json_object_get(json_array_get(verdicts, 0), "ruleset_version"));
+	harness_read(&h, "moderation.audit", read_audit, &s);
+	harness_read(&h, "moderation.escalations", read_esc, &s);
+	ck_assert_int_eq(s.version_mismatch, 0);
+
+	size_t i;
+	json_t *v;
+	long acted = 0, escalated = 0;
+	json_array_foreach(verdicts, i, v)
+	{
+		const char *cid = json_string_value(json_object_get(v, "content_id"));
+		const char *eid = json_string_value(json_object_get(v, "event_id"));
+		const char *action = json_string_value(json_object_get(v, "action"));
+		json_t *rec = json_object_get(s.audit, cid);
+		if (!strcmp(action, "none")) {
+			ck_assert_msg(rec == NULL, "%s: eval says none, daemon acted", cid);
+		} else {
+			acted++;
+			ck_assert_msg(rec != NULL, "%s: eval says %s, daemon wrote nothing", cid,
+				      action);
+			char upper[32];
+			size_t n = 0;
+			for (const char *c = action; *c && n + 1 < sizeof(upper); c++)
+				upper[n++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+			upper[n] = '\0';
+			ck_assert_str_eq(json_string_value(json_object_get(rec, "action")), upper);
+			ck_assert_msg(same_strings(json_object_get(rec, "rule_ids"),
+						   json_object_get(v, "matched")),
+				      "%s: rule ids differ", cid);
+		}
+		json_t *want = json_array(), *e;
+		size_t k;
+		json_array_foreach(json_object_get(v, "escalations"), k, e)
+			json_array_append(want, json_object_get(e, "queue"));
+		json_t *got = json_object_get(s.esc, eid);
+		escalated += json_array_size(want) > 0;
+		ck_assert_msg(same_strings(want, got ? got : json_array()),
+			      "%s: escalations differ", eid);
+		json_decref(want);
+	}
+	/* The mix really exercises the rules. */
+	ck_assert_int_gt(acted, N / 10);
+	ck_assert_int_gt(escalated, N / 10);
+	ck_assert_int_eq(json_object_size(s.audit), acted);
+	json_decref(verdicts);
+	json_decref(s.audit);
+	json_decref(s.esc);
+	harness_stop(&h);
+}
+END_TEST
+
+START_TEST(changed_rule_file_is_reloaded_and_a_broken_one_rejected)
+{
+	struct harness h;
+	harness_start(&h, 1);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
+	FILE *f = fopen(path, "w");
+	fputs("rules:\n  - id: a\n    when: report_count >= 5\n    action: label\n", f);
+	fclose(f);
+	harness_write_config(&h, "rules:\n  files: [rules.yaml]\n");
+	harness_daemon_start(&h);
+	for (int i = 0; i < 100 && !harness_log_contains(&h, "assigned"); i++)
+		usleep(100 * 1000);
+
+	/* A broken edit: rejected, the old ruleset keeps running. */
+	f = fopen(path, "w");
+	fputs("rules:\n  - id: a\n    when: report_count >= \n    action: label\n", f);
+	fclose(f);
+	for (int i = 0; i < 50 && !harness_log_contains(&h, "rejected"); i++)
+		usleep(100 * 1000);
+	ck_assert(harness_log_contains(&h, "rules.yaml:3:26: a: expected a value after '>='"));
+
+	Arbiter__V1__ContentEvent ev = ARBITER__V1__CONTENT_EVENT__INIT;
+	ev.event_id = "e1";
+	ev.content_id = "c1";
+	ev.report_count = 9;
+	harness_produce_msg(&h, "content.events", "c1", &ev.base);
+	harness_flush(&h);
+	ck_assert(harness_wait_count(&h, "moderation.audit", 1, 30));
+
+	/* A good edit is picked up without a signal. */
+	f = fopen(path, "w");
+	fputs("rules:\n  - id: b\n    when: report_count >= 5\n    action: remove\n", f);
+	fclose(f);
+	for (int i = 0; i < 50 && !harness_log_contains(&h, "reloaded"); i++)
+		usleep(100 * 1000);
+	ck_assert(harness_log_contains(&h, "rule files changed: reloading"));
+	ev.event_id = "e2";
+	ev.content_id = "c2";
+	harness_produce_msg(&h, "content.events", "c2", &ev.base);
+	harness_flush(&h);
+	ck_assert(harness_wait_count(&h, "moderation.audit", 2, 30));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+	harness_stop(&h);
+}
+END_TEST
+
+static Suite *rules_e2e_suite(void)
+{
+	Suite *s = suite_create("rules_e2e");
+	TCase *tc = tcase_create("daemon");
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, daemon_verdicts_equal_eval);
+	tcase_add_test(tc, changed_rule_file_is_reloaded_and_a_broken_one_rejected);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(rules_e2e_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
