@@ -10,14 +10,12 @@
 
 #include "pbjson.h"
 
-#define EVENT_PATH_MAX 128
 #define EVENT_QUOTE_MAX 40
 
 /* A walk over a decoded message, with the dotted path of where it is. */
 struct event_walk {
 	char *reason;
-	size_t plen;
-	char path[EVENT_PATH_MAX];
+	struct pbjson_path path;
 };
 
 static int event_fail(char reason[EVENT_REASON_MAX], const char *fmt, ...)
@@ -33,32 +31,6 @@ static int event_fail(char reason[EVENT_REASON_MAX], const char *fmt, ...)
 	/* Reasons go into protobuf strings and JSON: a cut character must not break them. */
 	pbjson_utf8_scrub(reason);
 	return -EINVAL;
-}
-
-static size_t event_path_push(struct event_walk *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static size_t event_path_push(struct event_walk *w, const char *fmt, ...)
-{
-	size_t old = w->plen;
-	va_list ap;
-
-	if (old < sizeof(w->path) - 1) {
-		va_start(ap, fmt);
-		int n = vsnprintf(w->path + old, sizeof(w->path) - old, fmt, ap);
-		va_end(ap);
-		if (n > 0) {
-			size_t end = old + (size_t)n;
-			w->plen = end < sizeof(w->path) - 1 ? end : sizeof(w->path) - 1;
-		}
-	}
-	return old;
-}
-
-static void event_path_pop(struct event_walk *w, size_t old)
-{
-	w->plen = old;
-	w->path[old] = '\0';
 }
 
 static int event_check_message(struct event_walk *w, const ProtobufCMessage *m);
@@ -87,13 +59,13 @@ static int event_check_value(struct event_walk *w, const ProtobufCFieldDescripto
 		int v = *(const int *)src;
 		if (!protobuf_c_enum_descriptor_get_value(f->descriptor, v))
 			return event_fail(w->reason, "unknown enum value %d for field '%s'", v,
-					  w->path);
+					  w->path.s);
 		return 0;
 	}
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(char *const *)src;
 		if (s && !pbjson_utf8_valid(s, strlen(s)))
-			return event_fail(w->reason, "field '%s' is not valid UTF-8", w->path);
+			return event_fail(w->reason, "field '%s' is not valid UTF-8", w->path.s);
 		return 0;
 	}
 	case PROTOBUF_C_TYPE_MESSAGE: {
@@ -124,15 +96,16 @@ static int event_check_map(struct event_walk *w, const ProtobufCFieldDescriptor 
 			if (!pbjson_utf8_valid(k, strlen(k)))
 				return event_fail(w->reason,
 						  "field '%s' has a key that is not valid UTF-8",
-						  w->path);
-			old = event_path_push(w, "[%s]", pbjson_quote(q, sizeof(q), k, strlen(k)));
+						  w->path.s);
+			old = pbjson_path_push(&w->path, "[%s]",
+					       pbjson_quote(q, sizeof(q), k, strlen(k)));
 		} else {
-			old = event_path_push(w, "[%zu]", i);
+			old = pbjson_path_push(&w->path, "[%zu]", i);
 		}
 		int rc = event_check_value(w, vf, e + vf->offset);
 		if (rc < 0)
 			return rc;
-		event_path_pop(w, old);
+		pbjson_path_pop(&w->path, old);
 	}
 	return 0;
 }
@@ -150,8 +123,8 @@ static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
 		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
 		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
 			continue;
-		size_t old = w->plen ? event_path_push(w, ".%s", f->name) :
-				       event_path_push(w, "%s", f->name);
+		size_t old = w->path.len ? pbjson_path_push(&w->path, ".%s", f->name) :
+					   pbjson_path_push(&w->path, "%s", f->name);
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)(base + f->quantifier_offset);
 			const char *arr = *(char *const *)(base + f->offset);
@@ -160,10 +133,10 @@ static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
 			} else if (n > 0 && arr) {
 				size_t sz = event_elt_size(f->type);
 				for (size_t j = 0; sz && j < n && rc == 0; j++) {
-					size_t o = event_path_push(w, "[%zu]", j);
+					size_t o = pbjson_path_push(&w->path, "[%zu]", j);
 					rc = event_check_value(w, f, arr + j * sz);
 					if (rc == 0)
-						event_path_pop(w, o);
+						pbjson_path_pop(&w->path, o);
 				}
 			}
 		} else {
@@ -171,7 +144,7 @@ static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
 		}
 		if (rc < 0)
 			return rc;
-		event_path_pop(w, old);
+		pbjson_path_pop(&w->path, old);
 	}
 	return 0;
 }

@@ -310,10 +310,25 @@ static int kafka_wake_init(struct kafka *k, struct kafka_wake *w, rd_kafka_queue
 	return uv_poll_start(&w->poll, UV_READABLE, cb);
 }
 
+static rd_kafka_t *kafka_client_new(struct kafka *k, const struct config *cfg,
+				    const char *bootstrap, rd_kafka_type_t type)
+{
+	char err[512];
+	rd_kafka_conf_t *conf = kafka_conf(k, cfg, bootstrap, type == RD_KAFKA_CONSUMER);
+	if (!conf)
+		return NULL;
+	rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof(err));
+	if (!rk) {
+		log_error("kafka", "cannot create the %s: %s",
+			  type == RD_KAFKA_CONSUMER ? "consumer" : "producer", err);
+		rd_kafka_conf_destroy(conf);
+	}
+	return rk;
+}
+
 int kafka_new(uv_loop_t *loop, const struct config *cfg, const char *bootstrap,
 	      const struct kafka_handlers *h, struct kafka **out)
 {
-	char err[512];
 	int rc = -ENOMEM;
 	struct kafka *k = calloc(1, sizeof(*k));
 	if (!k)
@@ -329,24 +344,10 @@ int kafka_new(uv_loop_t *loop, const struct config *cfg, const char *bootstrap,
 		goto fail;
 
 	rc = -EINVAL;
-	rd_kafka_conf_t *cconf = kafka_conf(k, cfg, bootstrap, true);
-	if (!cconf)
+	k->consumer = kafka_client_new(k, cfg, bootstrap, RD_KAFKA_CONSUMER);
+	k->producer = k->consumer ? kafka_client_new(k, cfg, bootstrap, RD_KAFKA_PRODUCER) : NULL;
+	if (!k->producer)
 		goto fail;
-	k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, err, sizeof(err));
-	if (!k->consumer) {
-		log_error("kafka", "cannot create consumer: %s", err);
-		rd_kafka_conf_destroy(cconf);
-		goto fail;
-	}
-	rd_kafka_conf_t *pconf = kafka_conf(k, cfg, bootstrap, false);
-	if (!pconf)
-		goto fail;
-	k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof(err));
-	if (!k->producer) {
-		log_error("kafka", "cannot create producer: %s", err);
-		rd_kafka_conf_destroy(pconf);
-		goto fail;
-	}
 
 	const char *outs[KAFKA_OUT__COUNT] = {
 		[KAFKA_OUT_ESCALATIONS] = cfg->kafka.topics.escalations.name,

@@ -12,7 +12,6 @@
 
 /* Deeper JSON than any arbiter message needs; bounds recursion on hostile input. */
 #define PBJSON_MAX_DEPTH 64
-#define PBJSON_PATH_MAX 192
 #define PBJSON_QUOTE_MAX 48
 
 #define PBJSON_MEMBER(msg, off) ((void *)((char *)(msg) + (off)))
@@ -22,8 +21,7 @@ struct pbjson_dec {
 	char *err;
 	size_t errlen;
 	int depth;
-	size_t plen;
-	char path[PBJSON_PATH_MAX];
+	struct pbjson_path path;
 };
 
 /* --- UTF-8 --- */
@@ -191,8 +189,8 @@ static int pbjson_fail(struct pbjson_dec *d, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	if (d->plen > 0)
-		snprintf(d->err, d->errlen, "field '%s': %s", d->path, what);
+	if (d->path.len > 0)
+		snprintf(d->err, d->errlen, "field '%s': %s", d->path.s, what);
 	else
 		snprintf(d->err, d->errlen, "%s", what);
 	pbjson_utf8_scrub(d->err);
@@ -204,42 +202,39 @@ static int pbjson_oom(struct pbjson_dec *d)
 	return pbjson_fail(d, -ENOMEM, "out of memory");
 }
 
-static size_t pbjson_path_push(struct pbjson_dec *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* Appends to the path; returns the length to restore with pbjson_path_pop. */
-static size_t pbjson_path_push(struct pbjson_dec *d, const char *fmt, ...)
+size_t pbjson_path_push(struct pbjson_path *p, const char *fmt, ...)
 {
-	size_t old = d->plen;
+	size_t old = p->len;
 	va_list ap;
 
-	if (old < sizeof(d->path) - 1) {
+	if (old < sizeof(p->s) - 1) {
 		va_start(ap, fmt);
-		int n = vsnprintf(d->path + old, sizeof(d->path) - old, fmt, ap);
+		int n = vsnprintf(p->s + old, sizeof(p->s) - old, fmt, ap);
 		va_end(ap);
 		if (n > 0) {
 			size_t end = old + (size_t)n;
-			d->plen = end < sizeof(d->path) - 1 ? end : sizeof(d->path) - 1;
+			p->len = end < sizeof(p->s) - 1 ? end : sizeof(p->s) - 1;
 		}
 	}
 	return old;
 }
 
-static void pbjson_path_pop(struct pbjson_dec *d, size_t old)
+void pbjson_path_pop(struct pbjson_path *p, size_t old)
 {
-	d->plen = old;
-	d->path[old] = '\0';
+	p->len = old;
+	p->s[old] = '\0';
 }
 
 static size_t pbjson_path_field(struct pbjson_dec *d, const char *name)
 {
-	return d->plen ? pbjson_path_push(d, ".%s", name) : pbjson_path_push(d, "%s", name);
+	return d->path.len ? pbjson_path_push(&d->path, ".%s", name) :
+			     pbjson_path_push(&d->path, "%s", name);
 }
 
 static size_t pbjson_path_key(struct pbjson_dec *d, const char *key)
 {
 	char q[PBJSON_QUOTE_MAX];
-	return pbjson_path_push(d, "[%s]", pbjson_quote(q, sizeof(q), key, strlen(key)));
+	return pbjson_path_push(&d->path, "[%s]", pbjson_quote(q, sizeof(q), key, strlen(key)));
 }
 
 /* "unknown field '<path>.<key>'", the key (anything a client sent) made printable. */
@@ -255,7 +250,7 @@ static int pbjson_fail_unknown(struct pbjson_dec *d, const char *key)
 	safe[n] = '\0';
 	pbjson_path_field(d, safe);
 	if (d->err && d->errlen) {
-		snprintf(d->err, d->errlen, "unknown field '%s'", d->path);
+		snprintf(d->err, d->errlen, "unknown field '%s'", d->path.s);
 		pbjson_utf8_scrub(d->err);
 	}
 	return -EINVAL;
@@ -749,7 +744,7 @@ static int pbjson_dec_map(struct pbjson_dec *d, const ProtobufCFieldDescriptor *
 					      PBJSON_MEMBER(e, ed->fields[1].offset));
 		if (rc < 0)
 			return rc;
-		pbjson_path_pop(d, old);
+		pbjson_path_pop(&d->path, old);
 	}
 	return 0;
 }
@@ -770,11 +765,11 @@ static int pbjson_dec_repeated(struct pbjson_dec *d, const ProtobufCFieldDescrip
 	*(void **)PBJSON_MEMBER(msg, f->offset) = arr;
 	*(size_t *)PBJSON_MEMBER(msg, f->quantifier_offset) = n;
 	for (size_t i = 0; i < n; i++) {
-		size_t old = pbjson_path_push(d, "[%zu]", i);
+		size_t old = pbjson_path_push(&d->path, "[%zu]", i);
 		int rc = pbjson_dec_value(d, f, json_array_get(v, i), arr + i * sz);
 		if (rc < 0)
 			return rc;
-		pbjson_path_pop(d, old);
+		pbjson_path_pop(&d->path, old);
 	}
 	return 0;
 }
@@ -841,7 +836,7 @@ static int pbjson_dec_message(struct pbjson_dec *d, const ProtobufCMessageDescri
 			rc = pbjson_dec_field(d, desc, f, msg, val);
 		if (rc < 0)
 			break;
-		pbjson_path_pop(d, old);
+		pbjson_path_pop(&d->path, old);
 	}
 	d->depth--;
 	if (rc < 0) {

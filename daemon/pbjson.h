@@ -6,6 +6,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A field path such as "media[1].kind" or "signals[\"hate\"]", grown and
+ * shrunk while walking a message, for error messages. Starts as {0}. */
+#define PBJSON_PATH_MAX 192
+struct pbjson_path {
+	size_t len;
+	char s[PBJSON_PATH_MAX];
+};
+
+/* Appends printf-style text (truncating at the capacity); returns the length
+ * to restore with pbjson_path_pop. */
+size_t pbjson_path_push(struct pbjson_path *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void pbjson_path_pop(struct pbjson_path *p, size_t old);
+
 /* Builds a message of type DESC from a JSON object whose keys are the proto
  * field names (snake_case). Enums are given by value name ("REMOVE"); maps as
  * JSON objects; repeated fields as arrays; bytes as base64 strings; 64-bit
