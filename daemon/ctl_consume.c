@@ -1,4 +1,5 @@
-/* arbiterctl consume and lag: read a topic's records back as JSON, compare a group's commits to the ends. */
+/* arbiterctl consume and lag: read a topic's records back as JSON, compare a group's commits to the
+ * ends. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -54,26 +55,29 @@ static rd_kafka_t *ctl_consumer(const char *brokers, const char *group)
 
 static void ctl_consume_usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: arbiterctl consume --brokers B --topic T [options]\n\n"
-		"Reads every partition of T from the beginning to its current end and\n"
-		"prints each record as one JSON line, decoded with the topic's type.\n\n"
-		"  -b, --brokers B      bootstrap servers\n"
-		"  -t, --topic T        topic to read\n"
-		"  -y, --type TYPE      content, decision, escalation, audit, appeal or\n"
-		"                       deadletter (default: guessed from the topic name)\n"
-		"  -m, --meta           wrap each record: {partition, offset, key, record}\n"
-		"  -c, --count          print only the number of records\n"
-		"  -g, --group-by FIELD print counts of records per value of FIELD\n");
+	fprintf(out, "Usage: arbiterctl consume --brokers B --topic T [options]\n\n"
+		     "Reads every partition of T from the beginning to its current end and\n"
+		     "prints each record as one JSON line, decoded with the topic's type.\n\n"
+		     "  -b, --brokers B      bootstrap servers\n"
+		     "  -t, --topic T        topic to read\n"
+		     "  -y, --type TYPE      content, decision, escalation, audit, appeal or\n"
+		     "                       deadletter (default: guessed from the topic name)\n"
+		     "  -m, --meta           wrap each record: {partition, offset, key, record}\n"
+		     "  -c, --count          print only the number of records\n"
+		     "  -g, --group-by FIELD print counts of records per value of FIELD\n");
 }
 
 int ctl_consume(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
-		{"type", required_argument, NULL, 'y'},    {"meta", no_argument, NULL, 'm'},
-		{"count", no_argument, NULL, 'c'},         {"group-by", required_argument, NULL, 'g'},
-		{"help", no_argument, NULL, 'h'},          {0},
+		{"brokers", required_argument, NULL, 'b'},
+		{"topic", required_argument, NULL, 't'},
+		{"type", required_argument, NULL, 'y'},
+		{"meta", no_argument, NULL, 'm'},
+		{"count", no_argument, NULL, 'c'},
+		{"group-by", required_argument, NULL, 'g'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *brokers = NULL, *topic = NULL, *type = NULL, *group_by = NULL;
 	bool meta = false, count_only = false;
@@ -81,14 +85,30 @@ int ctl_consume(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:t:y:mcg:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'b': brokers = optarg; break;
-		case 't': topic = optarg; break;
-		case 'y': type = optarg; break;
-		case 'm': meta = true; break;
-		case 'c': count_only = true; break;
-		case 'g': group_by = optarg; break;
-		case 'h': ctl_consume_usage(stdout); return 0;
-		default: ctl_consume_usage(stderr); return 2;
+		case 'b':
+			brokers = optarg;
+			break;
+		case 't':
+			topic = optarg;
+			break;
+		case 'y':
+			type = optarg;
+			break;
+		case 'm':
+			meta = true;
+			break;
+		case 'c':
+			count_only = true;
+			break;
+		case 'g':
+			group_by = optarg;
+			break;
+		case 'h':
+			ctl_consume_usage(stdout);
+			return 0;
+		default:
+			ctl_consume_usage(stderr);
+			return 2;
 		}
 	}
 	if (!brokers || !topic) {
@@ -116,7 +136,8 @@ int ctl_consume(int argc, char **argv)
 	int remaining = 0;
 	for (int p = 0; p < np; p++) {
 		int64_t lo = 0, hi = 0;
-		if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000) == 0 && hi > lo) {
+		if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000) == 0 &&
+		    hi > lo) {
 			rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
 				RD_KAFKA_OFFSET_BEGINNING;
 			ends[p] = hi;
@@ -136,7 +157,8 @@ int ctl_consume(int argc, char **argv)
 		}
 		if (m->err) {
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-				fprintf(stderr, "arbiterctl consume: %s\n", rd_kafka_message_errstr(m));
+				fprintf(stderr, "arbiterctl consume: %s\n",
+					rd_kafka_message_errstr(m));
 			rd_kafka_message_destroy(m);
 			continue;
 		}
@@ -157,9 +179,9 @@ int ctl_consume(int argc, char **argv)
 			free(s);
 		} else if (!count_only) {
 			if (meta) {
-				json_t *w = json_pack("{s:i,s:I,s:s%,s:O}", "partition", m->partition,
-						      "offset", (json_int_t)m->offset, "key",
-						      m->key ? (const char *)m->key : "",
+				json_t *w = json_pack("{s:i,s:I,s:s%,s:O}", "partition",
+						      m->partition, "offset", (json_int_t)m->offset,
+						      "key", m->key ? (const char *)m->key : "",
 						      m->key ? m->key_len : (size_t)0, "record", j);
 				json_decref(j);
 				j = w;
@@ -195,8 +217,10 @@ int ctl_consume(int argc, char **argv)
 int ctl_lag(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
-		{"group", required_argument, NULL, 'g'},   {"help", no_argument, NULL, 'h'},
+		{"brokers", required_argument, NULL, 'b'},
+		{"topic", required_argument, NULL, 't'},
+		{"group", required_argument, NULL, 'g'},
+		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	const char *brokers = NULL, *topic = NULL, *group = NULL;
@@ -204,9 +228,15 @@ int ctl_lag(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:t:g:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'b': brokers = optarg; break;
-		case 't': topic = optarg; break;
-		case 'g': group = optarg; break;
+		case 'b':
+			brokers = optarg;
+			break;
+		case 't':
+			topic = optarg;
+			break;
+		case 'g':
+			group = optarg;
+			break;
 		case 'h':
 		default:
 			fprintf(c == 'h' ? stdout : stderr,
@@ -240,11 +270,16 @@ int ctl_lag(int argc, char **argv)
 	int64_t total = 0, total_end = 0, total_committed = 0;
 	for (int i = 0; !rc && i < parts->cnt; i++) {
 		int64_t lo = 0, hi = 0;
-		rd_kafka_query_watermark_offsets(rk, topic, parts->elems[i].partition, &lo, &hi, 10000);
+		rd_kafka_query_watermark_offsets(rk, topic, parts->elems[i].partition, &lo, &hi,
+						 10000);
 		int64_t committed = parts->elems[i].offset;
 		int64_t lag = committed >= 0 ? hi - committed : hi - lo;
-		printf("%s[%d] committed=%" PRId64 " end=%" PRId64 " lag=%" PRId64 "\n", topic,
-		       parts->elems[i].partition, committed, hi, lag);
+		if (committed >= 0)
+			printf("%s[%d] committed=%" PRId64 " end=%" PRId64 " lag=%" PRId64 "\n",
+			       topic, parts->elems[i].partition, committed, hi, lag);
+		else
+			printf("%s[%d] committed=none end=%" PRId64 " lag=%" PRId64 "\n", topic,
+			       parts->elems[i].partition, hi, lag);
 		total += lag;
 		total_end += hi;
 		total_committed += committed > 0 ? committed : 0;

@@ -1,5 +1,6 @@
 /* arbiterctl mock-kafka: a standalone mock Kafka cluster for tests, demos and kcat. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,25 +12,17 @@
 #include "kafka_mock.h"
 #include "log.h"
 
-static volatile sig_atomic_t ctl_mock_stop;
-
-static void ctl_mock_on_signal(int sig)
-{
-	ctl_mock_stop = 1;
-}
-
 static void ctl_mock_usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: arbiterctl mock-kafka [options]\n\n"
-		"Runs librdkafka's mock Kafka cluster on loopback until SIGTERM or SIGINT,\n"
-		"with the topics of a config created, and prints its bootstrap address.\n\n"
-		"  -n, --brokers N          number of brokers (default 1)\n"
-		"  -p, --partitions P       partitions per topic (default 4)\n"
-		"  -c, --config FILE        create the topics named in FILE (default: the\n"
-		"                           default topic names)\n"
-		"  -T, --topic NAME[:P]     create another topic (repeatable)\n"
-		"  -o, --bootstrap-file F   also write the address to F (atomically)\n");
+	fprintf(out, "Usage: arbiterctl mock-kafka [options]\n\n"
+		     "Runs librdkafka's mock Kafka cluster on loopback until SIGTERM or SIGINT,\n"
+		     "with the topics of a config created, and prints its bootstrap address.\n\n"
+		     "  -n, --brokers N          number of brokers (default 1)\n"
+		     "  -p, --partitions P       partitions per topic (default 4)\n"
+		     "  -c, --config FILE        create the topics named in FILE (default: the\n"
+		     "                           default topic names)\n"
+		     "  -T, --topic NAME[:P]     create another topic (repeatable)\n"
+		     "  -o, --bootstrap-file F   also write the address to F (atomically)\n");
 }
 
 int ctl_mock_kafka(int argc, char **argv)
@@ -50,16 +43,28 @@ int ctl_mock_kafka(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n:p:c:T:o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': brokers = atoi(optarg); break;
-		case 'p': partitions = atoi(optarg); break;
-		case 'c': config_path = optarg; break;
+		case 'n':
+			brokers = atoi(optarg);
+			break;
+		case 'p':
+			partitions = atoi(optarg);
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
 		case 'T':
 			if (n_extra < 64)
 				extra[n_extra++] = optarg;
 			break;
-		case 'o': bootstrap_file = optarg; break;
-		case 'h': ctl_mock_usage(stdout); return 0;
-		default: ctl_mock_usage(stderr); return 2;
+		case 'o':
+			bootstrap_file = optarg;
+			break;
+		case 'h':
+			ctl_mock_usage(stdout);
+			return 0;
+		default:
+			ctl_mock_usage(stderr);
+			return 2;
 		}
 	}
 	if (brokers < 1 || brokers > 9 || partitions < 1 || partitions > 1024) {
@@ -79,13 +84,22 @@ int ctl_mock_kafka(int argc, char **argv)
 	}
 	log_set_level(LOG_WARN);
 
+	/* Block the stop signals before librdkafka starts its threads (they
+	 * inherit the mask), then wait for one with sigwait: no handler, no
+	 * window between writing the address and being ready to stop. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
 	struct kafka_mock *m = NULL;
 	if (kafka_mock_start(brokers, &m) < 0)
 		goto out;
 	const struct config_topic *topics[] = {
-		&cfg->kafka.topics.content,	&cfg->kafka.topics.decisions,
+		&cfg->kafka.topics.content,     &cfg->kafka.topics.decisions,
 		&cfg->kafka.topics.escalations, &cfg->kafka.topics.audit,
-		&cfg->kafka.topics.appeals,	&cfg->kafka.topics.deadletter,
+		&cfg->kafka.topics.appeals,     &cfg->kafka.topics.deadletter,
 	};
 	for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
 		if (kafka_mock_topic_create(m, topics[i]->name, partitions) < 0)
@@ -117,11 +131,10 @@ int ctl_mock_kafka(int argc, char **argv)
 	printf("%s\n", bs);
 	fflush(stdout);
 
-	struct sigaction sa = {.sa_handler = ctl_mock_on_signal};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	while (!ctl_mock_stop)
-		pause();
+	int sig;
+	sigwait(&stop, &sig);
+	if (bootstrap_file)
+		unlink(bootstrap_file); /* a stale file must not look like a live cluster */
 	rc = 0;
 out:
 	kafka_mock_stop(m);

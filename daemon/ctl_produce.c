@@ -40,9 +40,12 @@ static void ctl_produce_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
 int ctl_produce(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
-		{"format", required_argument, NULL, 'f'},  {"type", required_argument, NULL, 'y'},
-		{"send-invalid", no_argument, NULL, 'I'},  {"help", no_argument, NULL, 'h'},
+		{"brokers", required_argument, NULL, 'b'},
+		{"topic", required_argument, NULL, 't'},
+		{"format", required_argument, NULL, 'f'},
+		{"type", required_argument, NULL, 'y'},
+		{"send-invalid", no_argument, NULL, 'I'},
+		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	const char *brokers = NULL, *topic = NULL, *type = NULL;
@@ -51,20 +54,33 @@ int ctl_produce(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:t:f:y:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'b': brokers = optarg; break;
-		case 't': topic = optarg; break;
-		case 'y': type = optarg; break;
-		case 'I': send_invalid = true; break;
+		case 'b':
+			brokers = optarg;
+			break;
+		case 't':
+			topic = optarg;
+			break;
+		case 'y':
+			type = optarg;
+			break;
+		case 'I':
+			send_invalid = true;
+			break;
 		case 'f':
 			if (!strcmp(optarg, "json")) {
 				json = true;
 			} else if (strcmp(optarg, "protobuf")) {
-				fprintf(stderr, "arbiterctl produce: --format: expected json or protobuf\n");
+				fprintf(stderr,
+					"arbiterctl produce: --format: expected json or protobuf\n");
 				return 2;
 			}
 			break;
-		case 'h': ctl_produce_usage(stdout); return 0;
-		default: ctl_produce_usage(stderr); return 2;
+		case 'h':
+			ctl_produce_usage(stdout);
+			return 0;
+		default:
+			ctl_produce_usage(stderr);
+			return 2;
 		}
 	}
 	if (!brokers || !topic) {
@@ -73,8 +89,10 @@ int ctl_produce(int argc, char **argv)
 	}
 	const ProtobufCMessageDescriptor *desc = ctl_type_for(type ? type : topic);
 	if (!json && !desc) {
-		fprintf(stderr, "arbiterctl produce: cannot tell the message type of topic '%s'; "
-				"give --type\n", topic);
+		fprintf(stderr,
+			"arbiterctl produce: cannot tell the message type of topic '%s'; "
+			"give --type\n",
+			topic);
 		return 2;
 	}
 
@@ -132,17 +150,16 @@ int ctl_produce(int argc, char **argv)
 		}
 		json_decref(obj);
 		rd_kafka_resp_err_t e;
-		while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-					      RD_KAFKA_V_MSGFLAGS(flags),
-					      RD_KAFKA_V_VALUE(payload, plen),
-					      RD_KAFKA_V_KEY(key, strlen(key)),
-					      RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		while ((e = rd_kafka_producev(
+				rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(flags),
+				RD_KAFKA_V_VALUE(payload, plen), RD_KAFKA_V_KEY(key, strlen(key)),
+				RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			rd_kafka_poll(rk, 100);
 		if (e) {
 			fprintf(stderr, "stdin:%ld: %s\n", lineno, rd_kafka_err2str(e));
 			if (flags == RD_KAFKA_MSG_F_FREE)
 				free(payload);
-			ctl_produce_failed++;
+			skipped++;
 			continue;
 		}
 		sent++;
@@ -150,14 +167,17 @@ int ctl_produce(int argc, char **argv)
 	}
 	free(line);
 	if (rd_kafka_flush(rk, 30000) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+		int left = rd_kafka_outq_len(rk);
 		fprintf(stderr, "arbiterctl produce: %d message(s) not acknowledged after 30 s\n",
-			rd_kafka_outq_len(rk));
-		ctl_produce_failed++;
+			left);
+		ctl_produce_failed += left;
 	}
 	rd_kafka_destroy(rk);
 	fprintf(stderr, "produced %ld message(s) to %s", sent - ctl_produce_failed, topic);
 	if (skipped)
 		fprintf(stderr, ", skipped %ld invalid line(s)", skipped);
+	if (ctl_produce_failed)
+		fprintf(stderr, ", %d failed", ctl_produce_failed);
 	fprintf(stderr, "\n");
 	return (skipped || ctl_produce_failed) ? 1 : 0;
 }
