@@ -158,6 +158,7 @@ int records_escalation(const struct records_source *src, const Arbiter__V1__Cont
 	es.event_id = ev->event_id;
 	es.queue = (char *)e->esc.queue;
 	es.band = e->esc.band;
+	es.monitors = e->esc.monitors;
 	es.deadline_ms = base + (int64_t)e->esc.sla_s * 1000;
 	es.n_rule_ids = n_ids;
 	es.rule_ids = (char **)ids;

@@ -246,7 +246,12 @@ static bool rules_in_list(struct rules_ctx *c, const struct rexpr *e)
 		return false;
 	if (normalise_text(&c->rs->norm, v, strlen(v), &c->tmp) < 0)
 		return false;
-	return strmap_get(&c->rs->lists[e->atom].set, c->tmp.data, c->tmp.len, NULL);
+	const struct strmap *set = &c->rs->lists[e->atom].set;
+	if (strmap_get(set, c->tmp.data, c->tmp.len, NULL))
+		return true;
+	/* Like lang == "sw": a list naming "sw" holds "sw-KE" too. */
+	const char *dash = e->field == RF_LANG ? strchr(c->tmp.data, '-') : NULL;
+	return dash && strmap_get(set, c->tmp.data, (size_t)(dash - c->tmp.data), NULL);
 }
 
 static bool rules_media_in(const struct rules_ctx *c, const struct rexpr *e)

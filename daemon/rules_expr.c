@@ -200,9 +200,11 @@ static void rexpr_next(struct rexpr_parser *p)
 				break;
 			if (ch == '\\' && s[p->pos]) {
 				char e = s[p->pos++];
-				if (c == '"')
-					out[n++] = e == 'n' ? '\n' : e == 't' ? '\t' : e;
-				else if (e == '/')
+				if (c == '"' && (e == '"' || e == '\\'))
+					out[n++] = e;
+				else if (c == '"' && (e == 'n' || e == 't'))
+					out[n++] = e == 'n' ? '\n' : '\t';
+				else if (e == c)
 					out[n++] = '/';
 				else {
 					out[n++] = '\\';

@@ -148,6 +148,18 @@ static void rl_check_keys(struct rules_loader *rl, struct fy_node *map, const ch
 	}
 }
 
+/* The ruleset version covers what decides verdicts: each file's name and
+ * contents in load order (not the directory it was read from, so that the
+ * same rules deployed elsewhere have the same version) and the mode switches. */
+static void rl_digest_file(struct rules_loader *rl, const char *path, const char *text, size_t len)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	EVP_DigestUpdate(rl->sha, base, strlen(base) + 1);
+	EVP_DigestUpdate(rl->sha, text, len);
+	EVP_DigestUpdate(rl->sha, "", 1);
+}
+
 /* ---- positions inside a condition ---- */
 
 /* Maps offset OFF of the value of scalar N (which starts at P) to a file
@@ -305,8 +317,7 @@ static void rl_list_file(struct rules_loader *rl, struct rules_list *l, const ch
 		free(resolved);
 		return;
 	}
-	EVP_DigestUpdate(rl->sha, resolved, strlen(resolved) + 1);
-	EVP_DigestUpdate(rl->sha, text, len);
+	rl_digest_file(rl, resolved, text, len);
 	char **files = realloc(rl->rs->files, (rl->rs->n_files + 1) * sizeof(*files));
 	if (!files) {
 		rl->oom = true;
@@ -636,7 +647,7 @@ static void rl_check_expr(struct rules_loader *rl, struct rexpr *e, struct fy_no
 			e->atom = li;
 			return;
 		}
-		bool lit_num = e->kind == REX_CMP ? e->is_num : e->is_num;
+		bool lit_num = e->is_num;
 		if (num_field != lit_num) {
 			struct yaml_pos lp = rl_offset_pos(rl, n, p, e->lit_off);
 			rl_error(rl, e->kind == REX_CMP ? lp : at, key,
@@ -644,6 +655,13 @@ static void rl_check_expr(struct rules_loader *rl, struct rexpr *e, struct fy_no
 					   : "%s is a string: compare it with a string such as \"x\"%s",
 				 fname, e->field == RF_CREATED_AT ? " or a date" : "");
 			return;
+		}
+		if (e->field == RF_SIGNAL) {
+			/* Signals travel as 32-bit floats: round the thresholds the
+			 * same way, or a score of 0.7 would fail `>= 0.7`. */
+			e->num = (double)(float)e->num;
+			for (size_t i = 0; i < e->n_vals; i++)
+				e->nums[i] = (double)(float)e->nums[i];
 		}
 		if (e->field == RF_SURFACE || e->field == RF_CONTENT_TYPE) {
 			const ProtobufCEnumDescriptor *d = e->field == RF_SURFACE
@@ -845,9 +863,12 @@ static void rl_escalate(struct rules_loader *rl, struct rules_rule *r, struct fy
 	if ((n = fy_node_mapping_lookup_by_string(v, "sla", FY_NT))) {
 		const char *s = rl_scalar(n);
 		int64_t ms;
-		if (!s || config_parse_duration(s, &ms) < 0 || ms < 1000 || ms > 365LL * 86400000)
+		bool unit = s && *s && strspn(s, "0123456789") != strlen(s);
+		if (!unit || config_parse_duration(s, &ms) < 0 || ms < 1000 ||
+		    ms > 365LL * 86400000)
 			rl_error(rl, yaml_node_pos(n, p), key,
-				 "expected an SLA such as 30m, 4h or 2d (1s to 365d), got %s",
+				 "expected an SLA with a unit, such as 30m, 4h or 2d (1s to 365d), "
+				 "got %s",
 				 yaml_describe(n, buf, sizeof(buf)));
 		else
 			r->escalate.sla_s = (uint32_t)(ms / 1000);
@@ -1259,6 +1280,8 @@ static void rl_apply_mode_switches(struct rules_loader *rl)
 			continue;
 		}
 		rl->rs->modes[idx].enabled = !strcmp(kv->value, "on");
+		EVP_DigestUpdate(rl->sha, kv->key, strlen(kv->key) + 1);
+		EVP_DigestUpdate(rl->sha, kv->value, strlen(kv->value) + 1);
 	}
 }
 
@@ -1313,8 +1336,7 @@ int rules_load(const struct config *cfg, struct ruleset **out, struct config_err
 					  strerror(-r));
 			continue;
 		}
-		EVP_DigestUpdate(rl.sha, f->path, strlen(f->path) + 1);
-		EVP_DigestUpdate(rl.sha, f->text, f->len);
+		rl_digest_file(&rl, f->path, f->text, f->len);
 		r = yaml_doc_load(f->path, f->text, f->len, errs, &f->doc, &f->root);
 		if (r == -ENOMEM)
 			rl.oom = true;

@@ -110,7 +110,8 @@ static struct config *expect_ok(const char *text)
 	return cfg;
 }
 
-/* The documented defaults, as set by config_default(). */
+/* The documented defaults, as set by config_default(); the rule files are
+ * checked by the caller (the sample config ships some). */
 static void check_defaults(const struct config *c)
 {
 	ck_assert_str_eq(c->kafka.brokers, "mock");
@@ -134,7 +135,7 @@ static void check_defaults(const struct config *c)
 	ck_assert_uint_eq(c->redis.connect_timeout_ms, 2000);
 	ck_assert_uint_eq(c->redis.command_timeout_ms, 5000);
 	ck_assert_str_eq(c->redis.prefix, "arbiter:");
-	ck_assert_uint_eq(c->rules.n_files, 0);
+	ck_assert_uint_eq(c->rules.n_modes, 0);
 	ck_assert_uint_eq(c->pipeline.max_inflight, 10000);
 	ck_assert_uint_eq(c->pipeline.commit_interval_ms, 1000);
 	ck_assert_uint_eq(c->pipeline.drain_timeout_ms, 10000);
@@ -687,6 +688,14 @@ START_TEST(sample_config_loads_and_documents_the_defaults)
 	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(errs.n, 0);
 	check_defaults(c);
+	/* The shipped rule files, resolved next to the config, all exist. */
+	ck_assert_uint_ge(c->rules.n_files, 1);
+	for (size_t i = 0; i < c->rules.n_files; i++) {
+		ck_assert_msg(!strncmp(c->rules.files[i], TEST_CONFIGDIR "/rules/",
+				       strlen(TEST_CONFIGDIR "/rules/")),
+			      "%s", c->rules.files[i]);
+		ck_assert_msg(access(c->rules.files[i], R_OK) == 0, "%s", c->rules.files[i]);
+	}
 	config_free(c);
 }
 END_TEST
