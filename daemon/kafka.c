@@ -25,8 +25,8 @@ struct kafka {
 	rd_kafka_queue_t *cq; /* consumer queue; the consumer's main queue forwards here */
 	rd_kafka_queue_t *pq; /* producer main queue: delivery reports, errors */
 	struct kafka_wake cwake, pwake;
-	uv_idle_t more;       /* re-enters the consumer drain when a batch was capped */
-	uv_timer_t tick;      /* serves the consumer at least every second: liveness */
+	uv_idle_t more;  /* re-enters the consumer drain when a batch was capped */
+	uv_timer_t tick; /* serves the consumer at least every second: liveness */
 	int open_handles;
 	rd_kafka_topic_t *out[KAFKA_OUT__COUNT];
 	char *in_names[KAFKA_IN__COUNT];
@@ -46,8 +46,10 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const
 		log_debug("kafka", "%s: %s", rd_kafka_name(rk), buf);
 		return;
 	}
-	enum log_level l = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO
-											: LOG_DEBUG;
+	enum log_level l = level <= 3 ? LOG_ERROR :
+			   level == 4 ? LOG_WARN :
+			   level <= 6 ? LOG_INFO :
+					LOG_DEBUG;
 	log_write(l, "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
@@ -129,7 +131,8 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		break;
 	}
 	if (error) {
-		log_error("kafka", "incremental (un)assign failed: %s", rd_kafka_error_string(error));
+		log_error("kafka", "incremental (un)assign failed: %s",
+			  rd_kafka_error_string(error));
 		rd_kafka_error_destroy(error);
 	} else if (aerr) {
 		log_error("kafka", "(un)assign failed: %s", rd_kafka_err2str(aerr));
@@ -149,8 +152,8 @@ static int kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value)
 /* Builds a client config: our defaults, then the operator's properties, so
  * that an operator can override anything but the settings the reliability
  * contract depends on, which are set last. */
-static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg,
-				   const char *bootstrap, bool consumer)
+static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg, const char *bootstrap,
+				   bool consumer)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char buf[32];
@@ -166,8 +169,8 @@ static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg,
 	} else {
 		rc |= kafka_set(conf, "linger.ms", "5");
 		snprintf(buf, sizeof(buf), "%u",
-			 cfg->pipeline.max_inflight * 4 > 100000 ? cfg->pipeline.max_inflight * 4
-								  : 100000);
+			 cfg->pipeline.max_inflight * 4 > 100000 ? cfg->pipeline.max_inflight * 4 :
+								   100000);
 		rc |= kafka_set(conf, "queue.buffering.max.messages", buf);
 	}
 	for (size_t i = 0; i < cfg->kafka.n_properties; i++)
@@ -224,7 +227,8 @@ static void kafka_consumer_drain(struct kafka *k)
 				in = (enum kafka_input)t;
 				break;
 			}
-			if (!k->in_rkt[t] && strcmp(rd_kafka_topic_name(m->rkt), k->in_names[t]) == 0) {
+			if (!k->in_rkt[t] &&
+			    strcmp(rd_kafka_topic_name(m->rkt), k->in_names[t]) == 0) {
 				k->in_rkt[t] = m->rkt;
 				in = (enum kafka_input)t;
 				break;
@@ -404,7 +408,8 @@ int kafka_subscribe(struct kafka *k)
 		log_error("kafka", "subscribe: %s", rd_kafka_err2str(err));
 		return -EIO;
 	}
-	log_info("kafka", "subscribed to %s and %s as group member", k->in_names[0], k->in_names[1]);
+	log_info("kafka", "subscribed to %s and %s as group member", k->in_names[0],
+		 k->in_names[1]);
 	return 0;
 }
 

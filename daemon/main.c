@@ -9,11 +9,11 @@
 
 #include "arbiter_build.h"
 #include "config.h"
-#include "rules.h"
 #include "kafka_mock.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "rules.h"
 
 struct daemon {
 	uv_loop_t loop;
@@ -26,11 +26,11 @@ struct daemon {
 	uv_signal_t sigterm, sigint, sighup;
 	uv_fs_event_t **watches; /* one per directory holding a rule or list file */
 	size_t n_watches;
-	uv_timer_t debounce;     /* an editor's save is several events: reload once */
+	uv_timer_t debounce; /* an editor's save is several events: reload once */
 	int exit_code;
 	bool reloading;
 	bool log_level_forced; /* --log-level wins over log.level, on reload too */
-	bool reload_again; /* a SIGHUP arrived while a reload was compiling */
+	bool reload_again;     /* a SIGHUP arrived while a reload was compiling */
 };
 
 /* A reload compiled off the loop. */
@@ -131,8 +131,9 @@ static void daemon_reload_done(uv_work_t *w, int status)
 		config_free(r->cfg);
 	} else if (!r->cfg) {
 		metrics_inc(reload_failures);
-		log_error("main", "reload of %s rejected with %zu error(s); keeping the running "
-				  "configuration",
+		log_error("main",
+			  "reload of %s rejected with %zu error(s); keeping the running "
+			  "configuration",
 			  d->config_path, r->errs.n);
 		for (size_t i = 0; i < r->errs.n; i++) {
 			const struct config_error *e = &r->errs.v[i];
@@ -155,7 +156,8 @@ static void daemon_reload_done(uv_work_t *w, int status)
 		d->cfg = r->cfg;
 		metrics_inc(reloads);
 		log_info("main", "reloaded %s: %zu rule(s), ruleset %.12s%s", d->config_path,
-			 rules_count(d->rules), rules_version(d->rules), same ? " (unchanged)" : "");
+			 rules_count(d->rules), rules_version(d->rules),
+			 same ? " (unchanged)" : "");
 		daemon_watch(d);
 	}
 	config_errors_clear(&r->errs);
@@ -340,7 +342,8 @@ int main(int argc, char **argv)
 	if (log_level) {
 		enum log_level l;
 		if (log_level_parse(log_level, &l) < 0) {
-			fprintf(stderr, "arbiterd: --log-level: expected error, warn, info or debug\n");
+			fprintf(stderr,
+				"arbiterd: --log-level: expected error, warn, info or debug\n");
 			goto out_config;
 		}
 		log_set_level(l);
@@ -366,9 +369,9 @@ int main(int argc, char **argv)
 		if (kafka_mock_start(d.cfg->kafka.mock_brokers, &d.mock) < 0)
 			goto out_loop;
 		const struct config_topic *topics[] = {
-			&d.cfg->kafka.topics.content,	  &d.cfg->kafka.topics.decisions,
+			&d.cfg->kafka.topics.content,     &d.cfg->kafka.topics.decisions,
 			&d.cfg->kafka.topics.escalations, &d.cfg->kafka.topics.audit,
-			&d.cfg->kafka.topics.appeals,	  &d.cfg->kafka.topics.deadletter,
+			&d.cfg->kafka.topics.appeals,     &d.cfg->kafka.topics.deadletter,
 		};
 		for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
 			if (kafka_mock_topic_create(d.mock, topics[i]->name,

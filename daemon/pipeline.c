@@ -1,4 +1,5 @@
-/* The per-message state machine: consume, decode, decide, emit, and commit only what is finished. */
+/* The per-message state machine: consume, decode, decide, emit, and commit only what is finished.
+ */
 #include "pipeline.h"
 
 #include <errno.h>
@@ -113,8 +114,8 @@ static void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka
 static void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t seq)
 {
 	if (offsets_window_done(part->win, seq) < 0)
-		log_error("pipeline", "broken invariant: %s[%" PRId32 "] seq %" PRIu64
-				      " finished twice",
+		log_error("pipeline",
+			  "broken invariant: %s[%" PRId32 "] seq %" PRIu64 " finished twice",
 			  kafka_input_topic(p->kafka, part->input), part->partition, seq);
 	pipeline_part_unref(part);
 	p->inflight--;
@@ -193,8 +194,9 @@ static void pipeline_reject(struct pipeline *p, struct pipeline_msg *m, enum kaf
 		metrics_inc(deadletters);
 		pipeline_emit(p, m, KAFKA_OUT_DEADLETTER, NULL, 0, &buf);
 	} else {
-		log_error("pipeline", "dead letter for %s[%" PRId32 "]@%" PRId64
-				      " refused by Kafka (%s): dropped",
+		log_error("pipeline",
+			  "dead letter for %s[%" PRId32 "]@%" PRId64
+			  " refused by Kafka (%s): dropped",
 			  kafka_input_topic(p->kafka, m->part->input), m->part->partition,
 			  m->offset, why);
 	}
@@ -276,9 +278,8 @@ static void pipeline_retry_cb(uv_timer_t *t)
 			failed = true;
 		}
 	}
-	p->retry_backoff_ms = failed ? (p->retry_backoff_ms * 2 > 30000 ? 30000
-								   : p->retry_backoff_ms * 2)
-				     : 500;
+	p->retry_backoff_ms =
+		failed ? (p->retry_backoff_ms * 2 > 30000 ? 30000 : p->retry_backoff_ms * 2) : 500;
 	if (p->retries)
 		uv_timer_start(&p->retry_timer, pipeline_retry_cb, p->retry_backoff_ms, 0);
 }
@@ -382,8 +383,8 @@ static void pipeline_decision(struct pipeline *p, struct pipeline_part *part, ui
 	char reason[EVENT_REASON_MAX];
 	Arbiter__V1__ModerationDecision *d = NULL;
 	metrics_inc(consumed_decisions);
-	if (event_decision_decode(p->cfg->kafka.topics.decisions.format, rkm->payload, rkm->len,
-				  &d, reason) < 0) {
+	if (event_decision_decode(p->cfg->kafka.topics.decisions.format, rkm->payload, rkm->len, &d,
+				  reason) < 0) {
 		pipeline_deadletter(p, part, seq, rkm, reason);
 		return;
 	}
@@ -537,13 +538,14 @@ pipeline_commit_list(struct pipeline *p, const rd_kafka_topic_partition_list_t *
 			if (!part || !offsets_window_dirty(part->win))
 				continue;
 			const char *topic = kafka_input_topic(p->kafka, (enum kafka_input)in);
-			if (only && !rd_kafka_topic_partition_list_find(only, topic,
-									part->partition))
+			if (only &&
+			    !rd_kafka_topic_partition_list_find(only, topic, part->partition))
 				continue;
 			if (!list)
 				list = rd_kafka_topic_partition_list_new(8);
 			int64_t off = offsets_window_commit_offset(part->win);
-			rd_kafka_topic_partition_list_add(list, topic, part->partition)->offset = off;
+			rd_kafka_topic_partition_list_add(list, topic, part->partition)->offset =
+				off;
 			offsets_window_committed(part->win, off);
 		}
 	}
@@ -604,8 +606,9 @@ static void pipeline_on_committed(void *opaque, rd_kafka_resp_err_t err,
 	for (int i = 0; offsets && i < offsets->cnt; i++) {
 		enum kafka_input in = pipeline_input_of(p, offsets->elems[i].topic);
 		struct pipeline_part *part =
-			in == KAFKA_IN__COUNT ? NULL
-					      : pipeline_part_get(p, in, offsets->elems[i].partition);
+			in == KAFKA_IN__COUNT ?
+				NULL :
+				pipeline_part_get(p, in, offsets->elems[i].partition);
 		if (part)
 			offsets_window_committed(part->win, -1);
 	}
@@ -716,8 +719,8 @@ void pipeline_set_config(struct pipeline *p, const struct config *cfg)
 		log_warn("pipeline", "kafka settings changed: they take effect after a restart");
 	p->cfg = cfg;
 	if (uv_is_active((uv_handle_t *)&p->commit_timer))
-		uv_timer_start(&p->commit_timer, pipeline_commit_cb, cfg->pipeline.commit_interval_ms,
-			       cfg->pipeline.commit_interval_ms);
+		uv_timer_start(&p->commit_timer, pipeline_commit_cb,
+			       cfg->pipeline.commit_interval_ms, cfg->pipeline.commit_interval_ms);
 }
 
 void pipeline_set_rules(struct pipeline *p, const struct ruleset *rules, struct rules_ctx *ctx)
@@ -745,16 +748,18 @@ static void pipeline_drain_finish(struct pipeline *p)
 	uv_timer_stop(&p->commit_timer);
 	uv_timer_stop(&p->retry_timer);
 	if (p->inflight)
-		log_warn("pipeline", "drain deadline passed with %zu message(s) in flight; they "
-				     "will be redelivered",
+		log_warn("pipeline",
+			 "drain deadline passed with %zu message(s) in flight; they "
+			 "will be redelivered",
 			 p->inflight);
 	/* Flush first, so that what is acknowledged now is committed too. */
 	uv_update_time(p->loop);
 	uint64_t now = uv_now(p->loop);
 	int left = p->drain_deadline > now ? (int)(p->drain_deadline - now) : 0;
 	if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, left) < 0)
-		log_warn("pipeline", "%d record(s) not acknowledged at exit; their inputs stay "
-				     "uncommitted",
+		log_warn("pipeline",
+			 "%d record(s) not acknowledged at exit; their inputs stay "
+			 "uncommitted",
 			 kafka_outq_len(p->kafka));
 	pipeline_commit(p, NULL, true);
 	kafka_close_consumer(p->kafka);
@@ -794,8 +799,8 @@ void pipeline_drain(struct pipeline *p)
 		pipeline_check_stopped(p);
 		return;
 	}
-	uv_timer_start(&p->drain_timer, pipeline_drain_timeout_cb, p->cfg->pipeline.drain_timeout_ms,
-		       0);
+	uv_timer_start(&p->drain_timer, pipeline_drain_timeout_cb,
+		       p->cfg->pipeline.drain_timeout_ms, 0);
 }
 
 void pipeline_free(struct pipeline *p)

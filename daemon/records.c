@@ -12,8 +12,7 @@
 #include "arbiter/v1/dead_letter.pb-c.h"
 #include "arbiter/v1/escalation.pb-c.h"
 
-void records_id(char out[RECORDS_ID_LEN + 1], const char *kind,
-		const struct records_source *src)
+void records_id(char out[RECORDS_ID_LEN + 1], const char *kind, const struct records_source *src)
 {
 	/* Fields are separated by NUL so that ("a", "b1") and ("ab", "1") differ. */
 	char buf[512];

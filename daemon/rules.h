@@ -15,8 +15,8 @@
 struct rules_escalate {
 	const char *queue;
 	Arbiter__V1__Band band;
-	uint32_t sla_s;  /* deadline after the event, seconds */
-	bool monitors;   /* also visible to election monitors */
+	uint32_t sla_s; /* deadline after the event, seconds */
+	bool monitors;  /* also visible to election monitors */
 };
 
 /* One compiled rule; every string is owned by the ruleset. */
@@ -28,11 +28,11 @@ struct rules_rule {
 	Arbiter__V1__Action action; /* NONE when the rule only escalates */
 	const char *category;       /* STATEMENT_CATEGORY_*, or NULL */
 	Arbiter__V1__Ground ground;
-	const char *legal_ground;   /* or NULL */
-	bool shadow;                /* evaluated and counted, never acted upon */
+	const char *legal_ground; /* or NULL */
+	bool shadow;              /* evaluated and counted, never acted upon */
 	bool has_escalate;
 	struct rules_escalate escalate;
-	const char *const *modes;   /* NULL-terminated; empty: always active */
+	const char *const *modes; /* NULL-terminated; empty: always active */
 };
 
 /* An escalation of a verdict: one per queue, merged over the rules asking for it
@@ -47,7 +47,7 @@ struct rules_verdict_escalation {
 struct rules_verdict {
 	const uint32_t *matched; /* non-shadow rules whose condition held */
 	size_t n_matched;
-	const uint32_t *shadow;  /* shadow rules whose condition held */
+	const uint32_t *shadow; /* shadow rules whose condition held */
 	size_t n_shadow;
 	Arbiter__V1__Action action; /* most severe action of the matched rules, or NONE */
 	int32_t action_rule;        /* the rule that set it, -1 for none */
@@ -55,7 +55,7 @@ struct rules_verdict {
 	size_t n_escalations;
 	const char *const *evidence; /* lists and patterns that fired, e.g. "list:incitement_sw" */
 	size_t n_evidence;
-	const char *const *modes;    /* modes active for this event */
+	const char *const *modes; /* modes active for this event */
 	size_t n_modes;
 };
 

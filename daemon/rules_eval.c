@@ -1,4 +1,5 @@
-/* Evaluating a ruleset: one normalisation and one scan per event, then only the rules it can make true. */
+/* Evaluating a ruleset: one normalisation and one scan per event, then only the rules it can make
+ * true. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -32,16 +33,26 @@ struct rules_ctx {
 int rules_action_severity(Arbiter__V1__Action a)
 {
 	switch (a) {
-	case ARBITER__V1__ACTION__NONE: return 0;
-	case ARBITER__V1__ACTION__LABEL: return 1;
-	case ARBITER__V1__ACTION__DEMOTE: return 2;
-	case ARBITER__V1__ACTION__AGE_RESTRICT: return 3;
-	case ARBITER__V1__ACTION__DEMONETIZE: return 4;
-	case ARBITER__V1__ACTION__GEO_BLOCK: return 5;
-	case ARBITER__V1__ACTION__REMOVE: return 6;
-	case ARBITER__V1__ACTION__SUSPEND_ACCOUNT: return 7;
-	case ARBITER__V1__ACTION__TERMINATE_ACCOUNT: return 8;
-	default: return -1;
+	case ARBITER__V1__ACTION__NONE:
+		return 0;
+	case ARBITER__V1__ACTION__LABEL:
+		return 1;
+	case ARBITER__V1__ACTION__DEMOTE:
+		return 2;
+	case ARBITER__V1__ACTION__AGE_RESTRICT:
+		return 3;
+	case ARBITER__V1__ACTION__DEMONETIZE:
+		return 4;
+	case ARBITER__V1__ACTION__GEO_BLOCK:
+		return 5;
+	case ARBITER__V1__ACTION__REMOVE:
+		return 6;
+	case ARBITER__V1__ACTION__SUSPEND_ACCOUNT:
+		return 7;
+	case ARBITER__V1__ACTION__TERMINATE_ACCOUNT:
+		return 8;
+	default:
+		return -1;
 	}
 }
 
@@ -172,9 +183,15 @@ static bool rules_number(const struct rules_ctx *c, const struct rexpr *e, doubl
 {
 	const Arbiter__V1__ContentEvent *ev = c->ev;
 	switch (e->field) {
-	case RF_REACH: *x = (double)ev->reach; return true;
-	case RF_REPORT_COUNT: *x = ev->report_count; return true;
-	case RF_CREATED_AT: *x = (double)ev->created_at_ms; return ev->created_at_ms != 0;
+	case RF_REACH:
+		*x = (double)ev->reach;
+		return true;
+	case RF_REPORT_COUNT:
+		*x = ev->report_count;
+		return true;
+	case RF_CREATED_AT:
+		*x = (double)ev->created_at_ms;
+		return ev->created_at_ms != 0;
 	case RF_SIGNAL:
 		for (size_t i = 0; i < ev->n_signals; i++) {
 			if (ev->signals[i]->key && !strcmp(ev->signals[i]->key, e->name)) {
@@ -183,19 +200,26 @@ static bool rules_number(const struct rules_ctx *c, const struct rexpr *e, doubl
 			}
 		}
 		return false;
-	default: return false;
+	default:
+		return false;
 	}
 }
 
 static bool rules_cmp_num(double x, enum rexpr_cmp op, double y)
 {
 	switch (op) {
-	case RC_EQ: return x == y;
-	case RC_NE: return x != y;
-	case RC_LT: return x < y;
-	case RC_LE: return x <= y;
-	case RC_GT: return x > y;
-	case RC_GE: return x >= y;
+	case RC_EQ:
+		return x == y;
+	case RC_NE:
+		return x != y;
+	case RC_LT:
+		return x < y;
+	case RC_LE:
+		return x <= y;
+	case RC_GT:
+		return x > y;
+	case RC_GE:
+		return x >= y;
 	}
 	return false;
 }
@@ -207,14 +231,25 @@ static bool rules_str_eq(const struct rules_ctx *c, const struct rexpr *e, const
 	const Arbiter__V1__ContentEvent *ev = c->ev;
 	const char *v;
 	switch (e->field) {
-	case RF_LANG: return rules_lang_eq(ev->lang, lit);
-	case RF_COUNTRY: return !strcasecmp(ev->country ? ev->country : "", lit);
-	case RF_SURFACE: return (int)ev->surface == enum_val;
-	case RF_CONTENT_TYPE: return (int)ev->content_type == enum_val;
-	case RF_AUTHOR_ID: v = ev->author_id; break;
-	case RF_TEXT: v = ev->text; break;
-	case RF_ATTR: v = rules_attr(ev, e->name); break;
-	default: return false;
+	case RF_LANG:
+		return rules_lang_eq(ev->lang, lit);
+	case RF_COUNTRY:
+		return !strcasecmp(ev->country ? ev->country : "", lit);
+	case RF_SURFACE:
+		return (int)ev->surface == enum_val;
+	case RF_CONTENT_TYPE:
+		return (int)ev->content_type == enum_val;
+	case RF_AUTHOR_ID:
+		v = ev->author_id;
+		break;
+	case RF_TEXT:
+		v = ev->text;
+		break;
+	case RF_ATTR:
+		v = rules_attr(ev, e->name);
+		break;
+	default:
+		return false;
 	}
 	return !strcmp(v ? v : "", lit);
 }
@@ -225,22 +260,33 @@ static bool rules_in_list(struct rules_ctx *c, const struct rexpr *e)
 	const Arbiter__V1__ContentEvent *ev = c->ev;
 	const char *v = NULL;
 	switch (e->field) {
-	case RF_LANG: v = ev->lang; break;
-	case RF_COUNTRY: v = ev->country; break;
-	case RF_AUTHOR_ID: v = ev->author_id; break;
-	case RF_TEXT: v = ev->text; break;
-	case RF_ATTR: v = rules_attr(ev, e->name); break;
+	case RF_LANG:
+		v = ev->lang;
+		break;
+	case RF_COUNTRY:
+		v = ev->country;
+		break;
+	case RF_AUTHOR_ID:
+		v = ev->author_id;
+		break;
+	case RF_TEXT:
+		v = ev->text;
+		break;
+	case RF_ATTR:
+		v = rules_attr(ev, e->name);
+		break;
 	case RF_SURFACE:
 	case RF_CONTENT_TYPE: {
-		const ProtobufCEnumDescriptor *d = e->field == RF_SURFACE
-							   ? &arbiter__v1__surface__descriptor
-							   : &arbiter__v1__content_type__descriptor;
+		const ProtobufCEnumDescriptor *d = e->field == RF_SURFACE ?
+							   &arbiter__v1__surface__descriptor :
+							   &arbiter__v1__content_type__descriptor;
 		const ProtobufCEnumValue *ev_v = protobuf_c_enum_descriptor_get_value(
 			d, e->field == RF_SURFACE ? (int)ev->surface : (int)ev->content_type);
 		v = ev_v ? ev_v->name : NULL;
 		break;
 	}
-	default: break;
+	default:
+		break;
 	}
 	if (!v || !*v)
 		return false;
@@ -277,13 +323,19 @@ static bool rules_expr_eval(struct rules_ctx *c, const struct rexpr *e)
 {
 	double x;
 	switch (e->kind) {
-	case REX_AND: return rules_expr_eval(c, e->a) && rules_expr_eval(c, e->b);
-	case REX_OR: return rules_expr_eval(c, e->a) || rules_expr_eval(c, e->b);
-	case REX_NOT: return !rules_expr_eval(c, e->a);
-	case REX_BOOL: return e->bval;
+	case REX_AND:
+		return rules_expr_eval(c, e->a) && rules_expr_eval(c, e->b);
+	case REX_OR:
+		return rules_expr_eval(c, e->a) || rules_expr_eval(c, e->b);
+	case REX_NOT:
+		return !rules_expr_eval(c, e->a);
+	case REX_BOOL:
+		return e->bval;
 	case REX_CONTAINS:
-	case REX_MATCHES: return c->atom_gen[e->atom] == c->gen;
-	case REX_MEDIA_IN: return rules_media_in(c, e);
+	case REX_MATCHES:
+		return c->atom_gen[e->atom] == c->gen;
+	case REX_MEDIA_IN:
+		return rules_media_in(c, e);
 	case REX_CMP:
 		if (rexpr_field_is_number(e->field))
 			return rules_number(c, e, &x) && rules_cmp_num(x, e->cmp, e->num);
@@ -435,23 +487,22 @@ json_t *rules_verdict_json(const struct ruleset *rs, const Arbiter__V1__ContentE
 	for (size_t i = 0; i < v->n_escalations; i++) {
 		const struct rules_verdict_escalation *e = &v->escalations[i];
 		json_array_append_new(
-			esc, json_pack("{s:s,s:s,s:i,s:b,s:s}", "queue", e->esc.queue, "band",
+			esc, json_pack("{s:s,s:s,s:I,s:b,s:s}", "queue", e->esc.queue, "band",
 				       rules_enum_lower(&arbiter__v1__band__descriptor,
 							(int)e->esc.band, b, sizeof(b)),
-				       "sla_s", (json_int_t)e->esc.sla_s, "monitors", e->esc.monitors,
-				       "rule", rs->rules[e->first_rule].pub.id));
+				       "sla_s", (json_int_t)e->esc.sla_s, "monitors",
+				       e->esc.monitors, "rule", rs->rules[e->first_rule].pub.id));
 	}
 	for (size_t i = 0; i < v->n_evidence; i++)
 		json_array_append_new(evidence, json_string(v->evidence[i]));
 	for (size_t i = 0; i < v->n_modes; i++)
 		json_array_append_new(modes, json_string(v->modes[i]));
-	return json_pack("{s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:s}", "event_id",
-			 ev->event_id ? ev->event_id : "", "content_id",
-			 ev->content_id ? ev->content_id : "", "action",
-			 rules_enum_lower(&arbiter__v1__action__descriptor, (int)v->action, a,
-					  sizeof(a)),
-			 "action_rule",
-			 v->action_rule >= 0 ? rs->rules[v->action_rule].pub.id : NULL, "matched",
-			 matched, "shadow", shadow, "escalations", esc, "evidence", evidence,
-			 "modes", modes, "ruleset_version", rs->version);
+	return json_pack(
+		"{s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:s}", "event_id",
+		ev->event_id ? ev->event_id : "", "content_id",
+		ev->content_id ? ev->content_id : "", "action",
+		rules_enum_lower(&arbiter__v1__action__descriptor, (int)v->action, a, sizeof(a)),
+		"action_rule", v->action_rule >= 0 ? rs->rules[v->action_rule].pub.id : NULL,
+		"matched", matched, "shadow", shadow, "escalations", esc, "evidence", evidence,
+		"modes", modes, "ruleset_version", rs->version);
 }

@@ -59,11 +59,16 @@ static const struct {
 	const char *name;
 	enum rexpr_field field;
 } rexpr_fields[] = {
-	{"text", RF_TEXT},		 {"lang", RF_LANG},
-	{"country", RF_COUNTRY},	 {"surface", RF_SURFACE},
-	{"content_type", RF_CONTENT_TYPE}, {"author_id", RF_AUTHOR_ID},
-	{"reach", RF_REACH},		 {"report_count", RF_REPORT_COUNT},
-	{"created_at", RF_CREATED_AT},	 {"media", RF_MEDIA},
+	{"text", RF_TEXT},
+	{"lang", RF_LANG},
+	{"country", RF_COUNTRY},
+	{"surface", RF_SURFACE},
+	{"content_type", RF_CONTENT_TYPE},
+	{"author_id", RF_AUTHOR_ID},
+	{"reach", RF_REACH},
+	{"report_count", RF_REPORT_COUNT},
+	{"created_at", RF_CREATED_AT},
+	{"media", RF_MEDIA},
 };
 
 const char *rexpr_field_name(enum rexpr_field f)
@@ -125,7 +130,10 @@ int rexpr_parse_date(const char *s, size_t len, int64_t *ms)
 		if (buf[n++] != 'Z')
 			return -EINVAL;
 	}
-	if (buf[n] || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (buf[n] || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
+	    h > 23 || mi > 59 || sec > 60)
 		return -EINVAL;
 	/* Days from civil (Howard Hinnant's algorithm): no timegm, no TZ. */
 	int yy = y - (mo <= 2);
@@ -156,11 +164,21 @@ static void rexpr_next(struct rexpr_parser *p)
 	}
 	p->pos++;
 	switch (c) {
-	case '(': p->tok = T_LPAREN; break;
-	case ')': p->tok = T_RPAREN; break;
-	case '[': p->tok = T_LBRACK; break;
-	case ']': p->tok = T_RBRACK; break;
-	case ',': p->tok = T_COMMA; break;
+	case '(':
+		p->tok = T_LPAREN;
+		break;
+	case ')':
+		p->tok = T_RPAREN;
+		break;
+	case '[':
+		p->tok = T_LBRACK;
+		break;
+	case ']':
+		p->tok = T_RBRACK;
+		break;
+	case ',':
+		p->tok = T_COMMA;
+		break;
 	case '=':
 	case '!':
 	case '<':
@@ -192,7 +210,8 @@ static void rexpr_next(struct rexpr_parser *p)
 			if (!ch) {
 				free(out);
 				p->tok = T_ERROR;
-				rexpr_fail(p, start, "unterminated %s", c == '"' ? "string" : "regex");
+				rexpr_fail(p, start, "unterminated %s",
+					   c == '"' ? "string" : "regex");
 				return;
 			}
 			p->pos++;
@@ -228,23 +247,26 @@ static void rexpr_next(struct rexpr_parser *p)
 				else if (f == 'm')
 					p->re_flags |= REXPR_RE_MULTILINE;
 				else
-					rexpr_fail(p, p->pos, "unknown regex flag '%c' (expected i, s or m)", f);
+					rexpr_fail(p, p->pos,
+						   "unknown regex flag '%c' (expected i, s or m)",
+						   f);
 				p->pos++;
 			}
 		}
 		break;
 	}
 	default:
-		if (isdigit((unsigned char)c) || ((c == '-' || c == '+' || c == '.') &&
-						  (isdigit((unsigned char)s[p->pos]) ||
-						   s[p->pos] == '.'))) {
+		if (isdigit((unsigned char)c) ||
+		    ((c == '-' || c == '+' || c == '.') &&
+		     (isdigit((unsigned char)s[p->pos]) || s[p->pos] == '.'))) {
 			/* A date (2027-08-01) or a number. */
 			size_t end = start;
 			while (s[end] && (isalnum((unsigned char)s[end]) || s[end] == '.' ||
 					  s[end] == '-' || s[end] == '+' || s[end] == ':'))
 				end++;
 			int64_t ms;
-			if (end - start >= 10 && rexpr_parse_date(s + start, end - start, &ms) == 0) {
+			if (end - start >= 10 &&
+			    rexpr_parse_date(s + start, end - start, &ms) == 0) {
 				p->tok = T_DATE;
 				p->num = (double)ms;
 				p->pos = end;
@@ -335,8 +357,8 @@ static void rexpr_unknown_field(struct rexpr_parser *p, const char *name, size_t
 }
 
 /* A literal value: string, number or date. */
-static bool rexpr_value(struct rexpr_parser *p, bool *is_num, double *num, char **str,
-			size_t *off, const char *after)
+static bool rexpr_value(struct rexpr_parser *p, bool *is_num, double *num, char **str, size_t *off,
+			const char *after)
 {
 	char buf[64];
 	*off = p->tok_off;
@@ -462,7 +484,10 @@ static struct rexpr *rexpr_test(struct rexpr_parser *p)
 				double *nn = realloc(e->nums, cap * sizeof(*nn));
 				if (nn)
 					e->nums = nn;
-				if (!ns || !nn) {
+				size_t *no = realloc(e->val_offs, cap * sizeof(*no));
+				if (no)
+					e->val_offs = no;
+				if (!ns || !nn || !no) {
 					p->oom = true;
 					free(str);
 					rexpr_free(e);
@@ -471,6 +496,7 @@ static struct rexpr *rexpr_test(struct rexpr_parser *p)
 			}
 			e->strs[e->n_vals] = str;
 			e->nums[e->n_vals] = num;
+			e->val_offs[e->n_vals] = voff;
 			e->n_vals++;
 			if (p->tok == T_COMMA) {
 				rexpr_next(p);
@@ -492,8 +518,9 @@ static struct rexpr *rexpr_test(struct rexpr_parser *p)
 	if (rexpr_is_kw(p, "contains_any") || rexpr_is_kw(p, "any_media_in")) {
 		bool media = rexpr_is_kw(p, "any_media_in");
 		if (media != (field == RF_MEDIA)) {
-			rexpr_fail(p, p->tok_off, media ? "any_media_in applies to media, not %s"
-							: "contains_any applies to text, not %s",
+			rexpr_fail(p, p->tok_off,
+				   media ? "any_media_in applies to media, not %s" :
+					   "contains_any applies to text, not %s",
 				   rexpr_field_name(field));
 			rexpr_free(e);
 			return NULL;
@@ -528,7 +555,8 @@ static struct rexpr *rexpr_test(struct rexpr_parser *p)
 		e->kind = REX_MATCHES;
 		rexpr_next(p);
 		if (p->tok != T_STRING && p->tok != T_REGEX) {
-			rexpr_fail(p, p->tok_off, "expected a regex (\"...\" or /.../flags), got %s",
+			rexpr_fail(p, p->tok_off,
+				   "expected a regex (\"...\" or /.../flags), got %s",
 				   rexpr_describe_tok(p, buf, sizeof(buf)));
 			rexpr_free(e);
 			return NULL;
@@ -575,8 +603,9 @@ static struct rexpr *rexpr_unary(struct rexpr_parser *p)
 		if (!e)
 			return NULL;
 		if (p->tok != T_RPAREN) {
-			rexpr_fail(p, p->tok_off, "expected ')' to close the '(' at offset %zu, got %s",
-				   off + 1, rexpr_describe_tok(p, buf, sizeof(buf)));
+			rexpr_fail(p, p->tok_off,
+				   "expected ')' to close the '(' at offset %zu, got %s", off + 1,
+				   rexpr_describe_tok(p, buf, sizeof(buf)));
 			rexpr_free(e);
 			return NULL;
 		}
@@ -655,6 +684,7 @@ void rexpr_free(struct rexpr *e)
 		free(e->strs[i]);
 	free(e->strs);
 	free(e->nums);
+	free(e->val_offs);
 	free(e->enum_vals);
 	free(e);
 }

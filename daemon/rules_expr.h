@@ -43,24 +43,25 @@ struct rexpr {
 	enum rexpr_kind kind;
 	size_t off; /* where the node starts in the source, for errors */
 	enum rexpr_field field;
-	char *name;   /* RF_SIGNAL/RF_ATTR name */
-	char *list;   /* the LIST of IN/CONTAINS/MEDIA_IN, or NULL */
+	char *name; /* RF_SIGNAL/RF_ATTR name */
+	char *list; /* the LIST of IN/CONTAINS/MEDIA_IN, or NULL */
 	size_t list_off;
 	enum rexpr_cmp cmp;
-	bool is_num;  /* REX_CMP and REX_IN literals: numbers, or strings */
+	bool is_num; /* REX_CMP and REX_IN literals: numbers, or strings */
 	double num;
 	char *str;
 	size_t lit_off;
-	char **strs;  /* REX_IN with literals */
+	char **strs; /* REX_IN with literals */
 	double *nums;
+	size_t *val_offs; /* where each literal of REX_IN starts */
 	size_t n_vals;
 	unsigned re_flags;
 	bool bval;
 	struct rexpr *a, *b; /* AND/OR: both; NOT: a */
 	/* Filled by the compiler. */
-	uint32_t atom;   /* CONTAINS/MATCHES: fired-atom index; IN/MEDIA_IN with a list: set */
-	int enum_val;    /* surface/content_type literal, resolved */
-	int *enum_vals;  /* REX_IN on surface/content_type */
+	uint32_t atom;  /* CONTAINS/MATCHES: fired-atom index; IN/MEDIA_IN with a list: set */
+	int enum_val;   /* surface/content_type literal, resolved */
+	int *enum_vals; /* REX_IN on surface/content_type */
 };
 
 /* Parses SRC. On success returns 0 and *out. On a syntax error returns

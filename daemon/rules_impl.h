@@ -14,9 +14,9 @@ struct rules_list {
 	char *name;
 	char *file;
 	int line, col;
-	bool hashes;         /* lowercase hex digests */
-	struct strmap set;   /* normalised term (or hash) -> 1 */
-	uint32_t atom;       /* fired-atom index for contains_any; UINT32_MAX until used */
+	bool hashes;       /* lowercase hex digests */
+	struct strmap set; /* normalised term (or hash) -> 1 */
+	uint32_t atom;     /* fired-atom index for contains_any; UINT32_MAX until used */
 	bool used;
 };
 
@@ -40,8 +40,8 @@ struct rules_rule_impl {
 
 /* One literal term of the Hyperscan database. */
 struct rules_term {
-	uint32_t len;     /* bytes: a match ends at `to`, so it starts at to - len */
-	uint32_t *atoms;  /* the contains_any atoms of the lists holding it */
+	uint32_t len;    /* bytes: a match ends at `to`, so it starts at to - len */
+	uint32_t *atoms; /* the contains_any atoms of the lists holding it */
 	uint32_t n_atoms;
 };
 
@@ -83,16 +83,16 @@ struct ruleset {
 
 	/* Atoms: what a scan can fire (a list's contains_any, a regex). */
 	size_t n_atoms;
-	char **atom_names;        /* "list:NAME" or "regex:/RE/" for evidence */
-	uint32_t **atom_rules;    /* rules a fired atom makes candidates */
+	char **atom_names;     /* "list:NAME" or "regex:/RE/" for evidence */
+	uint32_t **atom_rules; /* rules a fired atom makes candidates */
 	size_t *n_atom_rules;
-	uint32_t *always_rules;   /* rules with no text trigger: always evaluated */
+	uint32_t *always_rules; /* rules with no text trigger: always evaluated */
 	size_t n_always;
 
-	hs_database_t *terms_db;  /* every distinct term, as literals */
+	hs_database_t *terms_db; /* every distinct term, as literals */
 	struct rules_term *terms;
 	size_t n_terms;
-	hs_database_t *regex_db;  /* every regex; pattern id = index */
+	hs_database_t *regex_db; /* every regex; pattern id = index */
 	uint32_t *regex_atoms;
 	size_t n_regex;
 	size_t memory;

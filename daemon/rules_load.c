@@ -36,16 +36,15 @@ struct rules_loader {
 	size_t cap_atoms;
 	struct strmap term_index; /* normalised term -> term index */
 	size_t cap_terms;
-	char **term_text;         /* for the Hyperscan compile */
+	char **term_text; /* for the Hyperscan compile */
 	char **regex_text;
 	unsigned *regex_flags;
 	size_t cap_regex;
 	struct normalise_buf nbuf;
 };
 
-__attribute__((format(printf, 4, 5))) static void rl_error(struct rules_loader *rl,
-							   struct yaml_pos p, const char *key,
-							   const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void
+rl_error(struct rules_loader *rl, struct yaml_pos p, const char *key, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -252,8 +251,8 @@ static void rl_normalise_section(struct rules_loader *rl, struct fy_node *v, str
 }
 
 /* Adds one term (or hash) to list L; reports at P. */
-static void rl_list_add(struct rules_loader *rl, struct rules_list *l, const char *term,
-			size_t len, struct yaml_pos p, const char *key)
+static void rl_list_add(struct rules_loader *rl, struct rules_list *l, const char *term, size_t len,
+			struct yaml_pos p, const char *key)
 {
 	const char *t = term;
 	size_t tl = len;
@@ -266,8 +265,8 @@ static void rl_list_add(struct rules_loader *rl, struct rules_list *l, const cha
 		for (size_t i = 0; i < len; i++) {
 			hex[i] = (char)tolower((unsigned char)term[i]);
 			if (!isxdigit((unsigned char)hex[i])) {
-				rl_error(rl, p, key, "expected a hex digest, got \"%.*s\"", (int)len,
-					 term);
+				rl_error(rl, p, key, "expected a hex digest, got \"%.*s\"",
+					 (int)len, term);
 				return;
 			}
 		}
@@ -476,8 +475,8 @@ static void rl_modes_section(struct rules_loader *rl, struct fy_node *v, struct 
 				 yaml_describe(mv, buf, sizeof(buf)));
 			continue;
 		}
-		static const char *const keys[] = {"countries", "from",	       "until",
-						   "enabled",	"description", NULL};
+		static const char *const keys[] = {"countries", "from",        "until",
+						   "enabled",   "description", NULL};
 		rl_check_keys(rl, mv, "a mode", keys);
 		if (!rl_reserve(rl, (void **)&rl->rs->modes, &rl->cap_modes, rl->rs->n_modes,
 				sizeof(struct rules_mode)))
@@ -639,8 +638,8 @@ static void rl_check_expr(struct rules_loader *rl, struct rexpr *e, struct fy_no
 				return;
 			}
 			if (num_field) {
-				rl_error(rl, lp, key, "%s is a number: 'in LIST' needs a string field",
-					 fname);
+				rl_error(rl, lp, key,
+					 "%s is a number: 'in LIST' needs a string field", fname);
 				return;
 			}
 			rl->rs->lists[li].used = true;
@@ -651,8 +650,9 @@ static void rl_check_expr(struct rules_loader *rl, struct rexpr *e, struct fy_no
 		if (num_field != lit_num) {
 			struct yaml_pos lp = rl_offset_pos(rl, n, p, e->lit_off);
 			rl_error(rl, e->kind == REX_CMP ? lp : at, key,
-				 num_field ? "%s is a number: compare it with a number%s"
-					   : "%s is a string: compare it with a string such as \"x\"%s",
+				 num_field ?
+					 "%s is a number: compare it with a number%s" :
+					 "%s is a string: compare it with a string such as \"x\"%s",
 				 fname, e->field == RF_CREATED_AT ? " or a date" : "");
 			return;
 		}
@@ -664,9 +664,9 @@ static void rl_check_expr(struct rules_loader *rl, struct rexpr *e, struct fy_no
 				e->nums[i] = (double)(float)e->nums[i];
 		}
 		if (e->field == RF_SURFACE || e->field == RF_CONTENT_TYPE) {
-			const ProtobufCEnumDescriptor *d = e->field == RF_SURFACE
-								   ? &arbiter__v1__surface__descriptor
-								   : &arbiter__v1__content_type__descriptor;
+			const ProtobufCEnumDescriptor *d =
+				e->field == RF_SURFACE ? &arbiter__v1__surface__descriptor :
+							 &arbiter__v1__content_type__descriptor;
 			size_t nv = e->kind == REX_CMP ? 1 : e->n_vals;
 			if (e->kind == REX_IN) {
 				e->enum_vals = calloc(nv, sizeof(int));
@@ -680,7 +680,9 @@ static void rl_check_expr(struct rules_loader *rl, struct rexpr *e, struct fy_no
 				int v = rl_enum(d, s);
 				if (v <= 0) {
 					rl_enum_names(d, names, sizeof(names));
-					rl_error(rl, rl_offset_pos(rl, n, p, e->lit_off), key,
+					size_t at_off =
+						e->kind == REX_CMP ? e->lit_off : e->val_offs[i];
+					rl_error(rl, rl_offset_pos(rl, n, p, at_off), key,
 						 "unknown %s \"%s\" (expected one of %s)", fname, s,
 						 names);
 					return;
@@ -886,9 +888,9 @@ static void rl_rule(struct rules_loader *rl, struct fy_node *v, struct yaml_pos 
 		return;
 	}
 	struct yaml_pos rp = yaml_node_pos(v, p);
-	static const char *const keys[] = {"id",       "description", "when",	  "action",
-					   "escalate", "category",    "ground",	  "legal_ground",
-					   "shadow",   "modes",	      NULL};
+	static const char *const keys[] = {"id",       "description", "when",   "action",
+					   "escalate", "category",    "ground", "legal_ground",
+					   "shadow",   "modes",       NULL};
 	rl_check_keys(rl, v, "a rule", keys);
 	struct fy_node *idn = fy_node_mapping_lookup_by_string(v, "id", FY_NT);
 	const char *id = idn ? rl_scalar(idn) : NULL;
@@ -976,14 +978,18 @@ static void rl_rule(struct rules_loader *rl, struct fy_node *v, struct yaml_pos 
 	}
 	if ((n = fy_node_mapping_lookup_by_string(v, "shadow", FY_NT)))
 		rl_want_bool(rl, n, rp, id, &r->shadow);
+	/* Only when neither key is there: a malformed one has its own error. */
 	if (r->action == ARBITER__V1__ACTION__NONE && !r->has_escalate && !r->shadow &&
-	    !fy_node_mapping_lookup_by_string(v, "action", FY_NT))
-		rl_error(rl, rp, id, "rule '%s' neither acts nor escalates: give it an action, "
-				     "an escalate, or mark it shadow",
+	    !fy_node_mapping_lookup_by_string(v, "action", FY_NT) &&
+	    !fy_node_mapping_lookup_by_string(v, "escalate", FY_NT))
+		rl_error(rl, rp, id,
+			 "rule '%s' neither acts nor escalates: give it an action, "
+			 "an escalate, or mark it shadow",
 			 id);
 	if ((n = fy_node_mapping_lookup_by_string(v, "modes", FY_NT))) {
 		if (!fy_node_is_sequence(n)) {
-			rl_error(rl, yaml_node_pos(n, rp), id, "expected a list of mode names, got %s",
+			rl_error(rl, yaml_node_pos(n, rp), id,
+				 "expected a list of mode names, got %s",
 				 yaml_describe(n, buf, sizeof(buf)));
 		} else {
 			int cnt = fy_node_sequence_item_count(n);
@@ -1013,7 +1019,8 @@ static void rl_rule(struct rules_loader *rl, struct fy_node *v, struct yaml_pos 
 	n = fy_node_mapping_lookup_by_string(v, "when", FY_NT);
 	const char *when = n ? rl_scalar(n) : NULL;
 	if (!when) {
-		rl_error(rl, n ? yaml_node_pos(n, rp) : rp, id, "every rule needs a when: condition");
+		rl_error(rl, n ? yaml_node_pos(n, rp) : rp, id,
+			 "every rule needs a when: condition");
 		return;
 	}
 	struct yaml_pos wp = yaml_node_pos(n, rp);
@@ -1086,7 +1093,8 @@ static void rl_test(struct rules_loader *rl, struct fy_node *v, struct yaml_pos 
 		rl_error(rl, n ? yaml_node_pos(n, tp) : tp, key,
 			 "a test needs event: a mapping with the ContentEvent fields");
 	} else {
-		char *json = fy_emit_node_to_string(n, FYECF_MODE_JSON_ONELINE | FYECF_NO_ENDING_NEWLINE);
+		char *json = fy_emit_node_to_string(n, FYECF_MODE_JSON_ONELINE |
+							       FYECF_NO_ENDING_NEWLINE);
 		char err[256];
 		ProtobufCMessage *m = NULL;
 		if (!json) {
@@ -1134,7 +1142,8 @@ static void rl_test(struct rules_loader *rl, struct fy_node *v, struct yaml_pos 
 		for (size_t i = 0; i < counts[k]; i++)
 			if (lists[k][i] &&
 			    !strmap_get(&rl->rule_ids, lists[k][i], strlen(lists[k][i]), NULL))
-				rl_error(rl, tp, key, "expect names unknown rule '%s'", lists[k][i]);
+				rl_error(rl, tp, key, "expect names unknown rule '%s'",
+					 lists[k][i]);
 }
 
 /* ---- compiling the scan ---- */
@@ -1156,8 +1165,8 @@ static int rl_compile_terms(struct rules_loader *rl)
 			if (put < 0)
 				return -ENOMEM;
 			if (put == 1) {
-				if (!rl_reserve(rl, (void **)&rs->terms, &rl->cap_terms, rs->n_terms,
-						sizeof(*rs->terms)))
+				if (!rl_reserve(rl, (void **)&rs->terms, &rl->cap_terms,
+						rs->n_terms, sizeof(*rs->terms)))
 					return -ENOMEM;
 				char **tt = realloc(rl->term_text, rl->cap_terms * sizeof(char *));
 				if (!tt)
@@ -1217,9 +1226,9 @@ static int rl_compile_regex(struct rules_loader *rl)
 	for (size_t i = 0; i < rs->n_regex; i++)
 		ids[i] = (unsigned)i;
 	hs_compile_error_t *cerr = NULL;
-	hs_error_t herr = hs_compile_multi((const char *const *)rl->regex_text, rl->regex_flags, ids,
-					   (unsigned)rs->n_regex, HS_MODE_BLOCK, NULL, &rs->regex_db,
-					   &cerr);
+	hs_error_t herr =
+		hs_compile_multi((const char *const *)rl->regex_text, rl->regex_flags, ids,
+				 (unsigned)rs->n_regex, HS_MODE_BLOCK, NULL, &rs->regex_db, &cerr);
 	free(ids);
 	if (herr != HS_SUCCESS) {
 		/* Each regex was checked alone; this is a combination limit. */
@@ -1251,7 +1260,8 @@ static int rl_index(struct rules_loader *rl)
 		}
 		for (size_t i = 0; i < nt; i++) {
 			uint32_t a = trig[i];
-			uint32_t *v = realloc(rs->atom_rules[a], (rs->n_atom_rules[a] + 1) * sizeof(*v));
+			uint32_t *v =
+				realloc(rs->atom_rules[a], (rs->n_atom_rules[a] + 1) * sizeof(*v));
 			if (!v) {
 				free(trig);
 				return -ENOMEM;
@@ -1313,8 +1323,10 @@ int rules_load(const struct config *cfg, struct ruleset **out, struct config_err
 	int rc = 0;
 	rl.sha = EVP_MD_CTX_new();
 	if (!rs || !files || !rl.sha || !EVP_DigestInit_ex(rl.sha, EVP_sha256(), NULL)) {
-		rc = -ENOMEM;
-		goto out;
+		free(rs);
+		free(files);
+		EVP_MD_CTX_free(rl.sha);
+		return -ENOMEM;
 	}
 
 	/* Pass 1: read and parse every file; normalise, lists and modes. */
@@ -1332,8 +1344,8 @@ int rules_load(const struct config *cfg, struct ruleset **out, struct config_err
 		f->path = rs->files[rs->n_files++];
 		int r = yaml_read_file(f->path, RULES_FILE_MAX, &f->text, &f->len);
 		if (r < 0) {
-			config_errors_add(errs, f->path, 0, 0, NULL, "cannot read the rule file: %s",
-					  strerror(-r));
+			config_errors_add(errs, f->path, 0, 0, NULL,
+					  "cannot read the rule file: %s", strerror(-r));
 			continue;
 		}
 		rl_digest_file(&rl, f->path, f->text, f->len);
@@ -1352,7 +1364,7 @@ int rules_load(const struct config *cfg, struct ruleset **out, struct config_err
 			continue;
 		}
 		static const char *const keys[] = {"normalise", "lists", "modes",
-						   "rules",	"tests", NULL};
+						   "rules",     "tests", NULL};
 		rl_check_keys(&rl, f->root, "a rule file", keys);
 		struct fy_node *n;
 		struct yaml_pos top = {1, 1};
@@ -1363,19 +1375,22 @@ int rules_load(const struct config *cfg, struct ruleset **out, struct config_err
 	for (size_t i = 0; i < cfg->rules.n_files && !rl.oom; i++) {
 		struct fy_node *n;
 		rl.cur = &files[i];
-		if (files[i].root && (n = fy_node_mapping_lookup_by_string(files[i].root, "lists", FY_NT)))
+		if (files[i].root &&
+		    (n = fy_node_mapping_lookup_by_string(files[i].root, "lists", FY_NT)))
 			rl_lists_section(&rl, n, (struct yaml_pos){1, 1});
-		if (files[i].root && (n = fy_node_mapping_lookup_by_string(files[i].root, "modes", FY_NT)))
+		if (files[i].root &&
+		    (n = fy_node_mapping_lookup_by_string(files[i].root, "modes", FY_NT)))
 			rl_modes_section(&rl, n, (struct yaml_pos){1, 1});
 	}
 	/* Pass 2: rules; pass 3: tests (they name rules of any file). */
 	for (int pass = 0; pass < 2 && !rl.oom; pass++) {
 		for (size_t i = 0; i < cfg->rules.n_files && !rl.oom; i++) {
 			rl.cur = &files[i];
-			struct fy_node *sec = files[i].root ? fy_node_mapping_lookup_by_string(
-								      files[i].root,
-								      pass ? "tests" : "rules", FY_NT)
-							    : NULL;
+			struct fy_node *sec =
+				files[i].root ?
+					fy_node_mapping_lookup_by_string(
+						files[i].root, pass ? "tests" : "rules", FY_NT) :
+					NULL;
 			if (!sec || yaml_node_is_null(sec))
 				continue;
 			char buf[96];

@@ -1,4 +1,5 @@
-/* Checks for ops staff: a config with its rule files (check), and the rule files' tests: cases (test-rules). */
+/* Checks for ops staff: a config with its rule files (check), and the rule files' tests: cases
+ * (test-rules). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -20,8 +21,7 @@ static const char *rules_test_join(const char *const *names, size_t n, char *buf
 }
 
 /* Same names, in any order. */
-static bool rules_test_same(char *const *want, size_t n_want, const char *const *got,
-			    size_t n_got)
+static bool rules_test_same(char *const *want, size_t n_want, const char *const *got, size_t n_got)
 {
 	if (n_want != n_got)
 		return false;
@@ -63,7 +63,8 @@ int rules_run_tests(const struct ruleset *rs, FILE *out)
 	char w[1024], g[1024];
 	for (size_t i = 0; i < rs->n_tests; i++) {
 		const struct rules_test *t = &rs->tests[i];
-		const struct rules_verdict *v = rules_eval(ctx, t->event, t->now_ms ? t->now_ms : now);
+		const struct rules_verdict *v =
+			rules_eval(ctx, t->event, t->now_ms ? t->now_ms : now);
 		if (!v) {
 			failed = -ENOMEM;
 			break;
