@@ -15,6 +15,7 @@
 /* A walk over a decoded message, with the dotted path of where it is. */
 struct event_walk {
 	char *reason;
+	bool paths; /* build field paths; only needed to word an error */
 	struct pbjson_path path;
 };
 
@@ -97,15 +98,17 @@ static int event_check_map(struct event_walk *w, const ProtobufCFieldDescriptor 
 				return event_fail(w->reason,
 						  "field '%s' has a key that is not valid UTF-8",
 						  w->path.s);
-			old = pbjson_path_push(&w->path, "[%s]",
-					       pbjson_quote(q, sizeof(q), k, strlen(k)));
+			old = w->paths ? pbjson_path_push(&w->path, "[%s]",
+							  pbjson_quote(q, sizeof(q), k, strlen(k)))
+				       : 0;
 		} else {
-			old = pbjson_path_push(&w->path, "[%zu]", i);
+			old = w->paths ? pbjson_path_push(&w->path, "[%zu]", i) : 0;
 		}
 		int rc = event_check_value(w, vf, e + vf->offset);
 		if (rc < 0)
 			return rc;
-		pbjson_path_pop(&w->path, old);
+		if (w->paths)
+			pbjson_path_pop(&w->path, old);
 	}
 	return 0;
 }
@@ -123,8 +126,9 @@ static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
 		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
 		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
 			continue;
-		size_t old = w->path.len ? pbjson_path_push(&w->path, ".%s", f->name) :
-					   pbjson_path_push(&w->path, "%s", f->name);
+		size_t old = !w->paths	  ? 0
+			     : w->path.len ? pbjson_path_push(&w->path, ".%s", f->name)
+					   : pbjson_path_push(&w->path, "%s", f->name);
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)(base + f->quantifier_offset);
 			const char *arr = *(char *const *)(base + f->offset);
@@ -133,9 +137,11 @@ static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
 			} else if (n > 0 && arr) {
 				size_t sz = event_elt_size(f->type);
 				for (size_t j = 0; sz && j < n && rc == 0; j++) {
-					size_t o = pbjson_path_push(&w->path, "[%zu]", j);
+					size_t o = w->paths ? pbjson_path_push(&w->path,
+									       "[%zu]", j)
+							    : 0;
 					rc = event_check_value(w, f, arr + j * sz);
-					if (rc == 0)
+					if (rc == 0 && w->paths)
 						pbjson_path_pop(&w->path, o);
 				}
 			}
@@ -144,7 +150,8 @@ static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
 		}
 		if (rc < 0)
 			return rc;
-		pbjson_path_pop(&w->path, old);
+		if (w->paths)
+			pbjson_path_pop(&w->path, old);
 	}
 	return 0;
 }
@@ -153,7 +160,12 @@ static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
  * any number) and every string valid UTF-8, at any depth. */
 static int event_check_fields(const ProtobufCMessage *m, char reason[EVENT_REASON_MAX])
 {
+	/* The common case is valid input: check without building paths, and
+	 * walk again with them only to word the reason of a failure. */
 	struct event_walk w = {.reason = reason};
+	if (event_check_message(&w, m) == 0)
+		return 0;
+	w.paths = true;
 	return event_check_message(&w, m);
 }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes N synthetic content events as JSON lines (for scripts/bench): realistic sizes,
-several languages, classifier signals; deterministic for a given seed."""
+several languages, classifier signals; deterministic for a given seed. One event in 50
+(2%) carries a term of config/lists/incitement_sw.txt and a high violence score, so that
+the sample rules remove and escalate it."""
 import json
 import random
 import sys
@@ -29,5 +31,8 @@ for i in range(n):
         "reach": rng.randrange(1, 50000),
         "report_count": rng.randrange(0, 3),
     }
+    if i % 50 == 0:
+        ev.update(lang="sw", country="KE", text=ev["text"] + " kata kabisa")
+        ev["signals"]["violence"] = 0.8
     out.write(json.dumps(ev, ensure_ascii=False, separators=(",", ":")))
     out.write("\n")
