@@ -1,0 +1,253 @@
+/* Benchmark of the rules engine alone: events/s on one core for 10, 100 and 1,000 rules over 1k,
+ * 10k and 50k terms. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "rules.h"
+
+#define CORPUS 50000
+
+/* Deterministic pseudo-random numbers (xorshift), so runs compare. */
+static uint64_t bench_state = 88172645463325252ULL;
+
+static uint64_t bench_rand(void)
+{
+	bench_state ^= bench_state << 13;
+	bench_state ^= bench_state >> 7;
+	bench_state ^= bench_state << 17;
+	return bench_state;
+}
+
+/* Syllables in four scripts, so that terms and texts are not all ASCII. */
+static const char *const bench_syl[] = {
+	"ka", "ta", "mba", "ri", "so", "ne", "lu", "wo", "zi", "pe", /* Latin */
+	"ра", "ко", "ми",  "ду", "ле", "но", "ст", "ви",             /* Cyrillic */
+	"का", "री", "सो",  "ने",  "लु",  "मा",                         /* Devanagari */
+	"سا", "لم", "كو",  "ري",                                     /* Arabic */
+};
+#define N_SYL (sizeof(bench_syl) / sizeof(bench_syl[0]))
+
+/* A pseudo-word of 2-4 syllables in one script. */
+static void bench_word(char *out, size_t len)
+{
+	/* BENCH_LATIN=1: Latin script only, to separate the cost of scanning
+	 * low-entropy UTF-8 (Cyrillic, Devanagari, Arabic) from the rest. */
+	static int latin = -1;
+	if (latin < 0)
+		latin = getenv("BENCH_LATIN") != NULL;
+	size_t script = latin ? 0 : bench_rand() % 4, lo[] = {0, 10, 18, 24},
+	       hi[] = {10, 18, 24, N_SYL};
+	int n = 2 + (int)(bench_rand() % 3);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++)
+		strncat(out, bench_syl[lo[script] + bench_rand() % (hi[script] - lo[script])],
+			len - strlen(out) - 1);
+}
+
+/* Syllables that only list terms use: a policy list names a small part of a
+ * language's vocabulary, not a prefix of every word in it. */
+static const char *const bench_term_syl[] = {
+	"qu", "zh", "xa", "vy", "щу", "жа", "क्ष", "ज्ञ", "ظا", "ضو",
+};
+
+/* A list term: two term syllables and its index spelled in three more Latin
+ * syllables, so that terms are distinct and the generated texts match one
+ * only where it was put on purpose. */
+static void bench_term(char *out, size_t len, int t)
+{
+	out[0] = '\0';
+	for (int k = 0; k < 2; k++)
+		strncat(out, bench_term_syl[bench_rand() % (getenv("BENCH_LATIN") ? 4 : 10)],
+			len - strlen(out) - 1);
+	for (int k = 0; k < 3; k++) {
+		strncat(out, bench_syl[t % 10], len - strlen(out) - 1);
+		t /= 10;
+	}
+	strncat(out, "x", len - strlen(out) - 1);
+}
+
+static void bench_write_rules(const char *dir, int rules, int terms, char ***term_out)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/rules.yaml", dir);
+	FILE *f = fopen(path, "w");
+	int lists = rules / 2 > 0 ? rules / 2 : 1;
+	char **all = calloc((size_t)terms, sizeof(char *));
+	fprintf(f, "lists:\n");
+	for (int l = 0; l < lists; l++) {
+		char lp[512];
+		snprintf(lp, sizeof(lp), "%s/list%d.txt", dir, l);
+		FILE *lf = fopen(lp, "w");
+		for (int t = l; t < terms; t += lists) {
+			char w1[96], w2[64];
+			bench_term(w1, sizeof(w1), t);
+			if (bench_rand() % 3 == 0) { /* a phrase */
+				bench_word(w2, sizeof(w2));
+				strncat(w1, " ", sizeof(w1) - strlen(w1) - 1);
+				strncat(w1, w2, sizeof(w1) - strlen(w1) - 1);
+			}
+			fprintf(lf, "%s\n", w1);
+			all[t] = strdup(w1);
+		}
+		fclose(lf);
+		fprintf(f, "  l%d: {file: list%d.txt}\n", l, l);
+	}
+	static const char *const langs[] = {"sw", "bs", "hi", "ar", "id"};
+	fprintf(f, "rules:\n");
+	for (int r = 0; r < rules; r++) {
+		fprintf(f, "  - id: r%d\n", r);
+		int kind = r % 20;
+		if (kind == 0 && getenv("BENCH_NO_REGEX"))
+			fprintf(f, "    when: report_count >= 7 and reach > 19990\n");
+		else if (kind == 0)
+			fprintf(f, "    when: text matches /(buy|win)\\s+now\\s+%d/i\n", r);
+		else if (kind == 1)
+			fprintf(f, "    when: report_count >= %d and reach > 10000\n", 5 + r % 7);
+		else
+			fprintf(f,
+				"    when: lang == \"%s\" and text contains_any l%d and "
+				"signal.violence >= 0.5\n",
+				langs[r % 5], r % lists);
+		if (r % 2)
+			fprintf(f, "    escalate: {queue: q%d, band: high, sla: 4h}\n", r % 10);
+		fprintf(f, "    action: %s\n", r % 3 ? "remove" : "label");
+		if (kind == 3)
+			fprintf(f, "    shadow: true\n");
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/arbiter.yaml", dir);
+	f = fopen(path, "w");
+	fprintf(f, "rules:\n  files: [rules.yaml]\n");
+	fclose(f);
+	*term_out = all;
+}
+
+/* Events of 10-60 words; one in 50 carries a list term. */
+static Arbiter__V1__ContentEvent **bench_corpus(char **terms, int n_terms)
+{
+	static const char *const langs[] = {"sw", "bs", "hi", "ar", "id"};
+	Arbiter__V1__ContentEvent **evs = calloc(CORPUS, sizeof(*evs));
+	for (int i = 0; i < CORPUS; i++) {
+		Arbiter__V1__ContentEvent *ev = calloc(1, sizeof(*ev));
+		arbiter__v1__content_event__init(ev);
+		char text[2048] = "";
+		int words = 10 + (int)(bench_rand() % 51);
+		for (int w = 0; w < words; w++) {
+			char word[64];
+			bench_word(word, sizeof(word));
+			strncat(text, word, sizeof(text) - strlen(text) - 2);
+			strcat(text, " ");
+		}
+		if (i % 50 == 0)
+			strncat(text, terms[bench_rand() % (uint64_t)n_terms],
+				sizeof(text) - strlen(text) - 1);
+		ev->event_id = "e";
+		ev->content_id = "c";
+		ev->text = strdup(text);
+		ev->lang = (char *)langs[i % 5];
+		ev->reach = bench_rand() % 20000;
+		ev->report_count = (uint32_t)(bench_rand() % 8);
+		Arbiter__V1__ContentEvent__SignalsEntry *s = calloc(1, sizeof(*s));
+		arbiter__v1__content_event__signals_entry__init(s);
+		s->key = "violence";
+		s->value = (float)(bench_rand() % 1000) / 1000.0f;
+		ev->n_signals = 1;
+		ev->signals = calloc(1, sizeof(*ev->signals));
+		ev->signals[0] = s;
+		evs[i] = ev;
+	}
+	return evs;
+}
+
+static double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long bench_hwm_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+int main(void)
+{
+	static const int rule_counts[] = {10, 100, 1000};
+	static const int term_counts[] = {1000, 10000, 50000};
+	printf("%6s %7s %11s %12s %9s %8s %11s\n", "rules", "terms", "compile ms", "events/s",
+	       "ns/event", "flagged", "ruleset MiB");
+	for (size_t ri = 0; ri < 3; ri++) {
+		for (size_t ti = 0; ti < 3; ti++) {
+			char dir[] = "/tmp/bench-rules-XXXXXX";
+			if (!mkdtemp(dir))
+				return 1;
+			char **terms;
+			bench_write_rules(dir, rule_counts[ri], term_counts[ti], &terms);
+			char cfgpath[600];
+			snprintf(cfgpath, sizeof(cfgpath), "%s/arbiter.yaml", dir);
+			struct config_errors errs = {0};
+			struct config *cfg = NULL;
+			struct ruleset *rs = NULL;
+			double t0 = bench_now();
+			if (config_load(cfgpath, &cfg, &errs) < 0 ||
+			    rules_load(cfg, &rs, &errs) < 0) {
+				config_errors_print(&errs, stderr);
+				return 1;
+			}
+			double compile_ms = (bench_now() - t0) * 1000;
+			Arbiter__V1__ContentEvent **evs = bench_corpus(terms, term_counts[ti]);
+			struct rules_ctx *ctx = rules_ctx_new(rs);
+			long n = 0, flagged = 0;
+			t0 = bench_now();
+			double t1;
+			do {
+				for (int i = 0; i < CORPUS; i++) {
+					const struct rules_verdict *v = rules_eval(ctx, evs[i], 0);
+					flagged += v->action != ARBITER__V1__ACTION__NONE ||
+						   v->n_escalations;
+				}
+				n += CORPUS;
+				t1 = bench_now();
+			} while (t1 - t0 < 2.0);
+			printf("%6d %7d %11.0f %12.0f %9.0f %7.1f%% %11.1f\n", rule_counts[ri],
+			       term_counts[ti], compile_ms, (double)n / (t1 - t0),
+			       (t1 - t0) * 1e9 / (double)n, 100.0 * (double)flagged / (double)n,
+			       (double)rules_memory(rs) / (1024.0 * 1024.0));
+			fflush(stdout);
+			rules_ctx_free(ctx);
+			rules_free(rs);
+			config_free(cfg);
+			config_errors_clear(&errs);
+			for (int i = 0; i < CORPUS; i++) {
+				free(evs[i]->text);
+				free(evs[i]->signals[0]);
+				free(evs[i]->signals);
+				free(evs[i]);
+			}
+			free(evs);
+			for (int t = 0; t < term_counts[ti]; t++)
+				free(terms[t]);
+			free(terms);
+			char cmd[700];
+			snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+			if (system(cmd) != 0)
+				fprintf(stderr, "could not remove %s\n", dir);
+		}
+	}
+	printf("peak RSS of this process: %.1f MiB\n", (double)bench_hwm_kib() / 1024.0);
+	return 0;
+}
