@@ -224,69 +224,57 @@ static bool rules_cmp_num(double x, enum rexpr_cmp op, double y)
 	return false;
 }
 
+/* The value of a plain string field, NULL when absent or not one. */
+static const char *rules_str_field(const Arbiter__V1__ContentEvent *ev, const struct rexpr *e)
+{
+	switch (e->field) {
+	case RF_LANG:
+		return ev->lang;
+	case RF_COUNTRY:
+		return ev->country;
+	case RF_AUTHOR_ID:
+		return ev->author_id;
+	case RF_TEXT:
+		return ev->text;
+	case RF_ATTR:
+		return rules_attr(ev, e->name);
+	default:
+		return NULL;
+	}
+}
+
 /* Equality of a string field with one literal (enum fields by value). */
 static bool rules_str_eq(const struct rules_ctx *c, const struct rexpr *e, const char *lit,
 			 int enum_val)
 {
 	const Arbiter__V1__ContentEvent *ev = c->ev;
-	const char *v;
+	const char *v = rules_str_field(ev, e);
 	switch (e->field) {
 	case RF_LANG:
-		return rules_lang_eq(ev->lang, lit);
+		return rules_lang_eq(v, lit);
 	case RF_COUNTRY:
-		return !strcasecmp(ev->country ? ev->country : "", lit);
+		return !strcasecmp(v ? v : "", lit);
 	case RF_SURFACE:
 		return (int)ev->surface == enum_val;
 	case RF_CONTENT_TYPE:
 		return (int)ev->content_type == enum_val;
-	case RF_AUTHOR_ID:
-		v = ev->author_id;
-		break;
-	case RF_TEXT:
-		v = ev->text;
-		break;
-	case RF_ATTR:
-		v = rules_attr(ev, e->name);
-		break;
 	default:
-		return false;
+		return !strcmp(v ? v : "", lit);
 	}
-	return !strcmp(v ? v : "", lit);
 }
 
 /* `field in LIST`: the field's value, normalised like the terms, is one of them. */
 static bool rules_in_list(struct rules_ctx *c, const struct rexpr *e)
 {
 	const Arbiter__V1__ContentEvent *ev = c->ev;
-	const char *v = NULL;
-	switch (e->field) {
-	case RF_LANG:
-		v = ev->lang;
-		break;
-	case RF_COUNTRY:
-		v = ev->country;
-		break;
-	case RF_AUTHOR_ID:
-		v = ev->author_id;
-		break;
-	case RF_TEXT:
-		v = ev->text;
-		break;
-	case RF_ATTR:
-		v = rules_attr(ev, e->name);
-		break;
-	case RF_SURFACE:
-	case RF_CONTENT_TYPE: {
+	const char *v = rules_str_field(ev, e);
+	if (e->field == RF_SURFACE || e->field == RF_CONTENT_TYPE) {
 		const ProtobufCEnumDescriptor *d = e->field == RF_SURFACE ?
 							   &arbiter__v1__surface__descriptor :
 							   &arbiter__v1__content_type__descriptor;
 		const ProtobufCEnumValue *ev_v = protobuf_c_enum_descriptor_get_value(
 			d, e->field == RF_SURFACE ? (int)ev->surface : (int)ev->content_type);
 		v = ev_v ? ev_v->name : NULL;
-		break;
-	}
-	default:
-		break;
 	}
 	if (!v || !*v)
 		return false;
