@@ -1,4 +1,5 @@
-/* Integration: arbiterd against a mock Kafka cluster: accounting, commits, restarts, kill -9, reload. */
+/* Integration: arbiterd against a mock Kafka cluster: accounting, commits, restarts, kill -9,
+ * reload. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -280,6 +281,43 @@ START_TEST(backpressure_pauses_and_resumes)
 }
 END_TEST
 
+/* Two instances in one group: the second joins mid-stream (a rebalance
+ * revokes and reassigns partitions under load), then the first leaves
+ * (another). Every decision still has its audit record. */
+START_TEST(rebalance_between_two_instances_loses_nothing)
+{
+	struct harness h;
+	struct mix mix = {0};
+	harness_start(&h, 4);
+	harness_write_config(&h, NULL);
+	produce_mix(&h, 0, 20000, &mix);
+	harness_daemon_start(&h);
+	pid_t first = h.daemon;
+	ck_assert(harness_wait_count(&h, AUDIT, mix.decisions / 5, 60));
+	harness_daemon_start(&h); /* joins the group: partitions are split */
+	pid_t second = h.daemon;
+	produce_mix(&h, 20000, 4000, &mix);
+	for (int i = 0; i < 100 && !harness_log_contains(&h, "revoking"); i++)
+		usleep(100 * 1000);
+	ck_assert(harness_log_contains(&h, "revoking"));
+	h.daemon = first; /* the first leaves: the second takes everything */
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+	h.daemon = second;
+	ck_assert(all_committed(&h));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+
+	struct audit_seen seen = {0};
+	harness_read(&h, AUDIT, audit_collect, &seen);
+	ck_assert_int_eq((long)seen.n_ids, mix.decisions);
+	ck_assert_int_ge(seen.records, mix.decisions);
+	long dl = 0;
+	harness_read(&h, DLQ, deadletter_check, &dl);
+	ck_assert_int_ge(dl, mix.malformed);
+	audit_seen_free(&seen);
+	harness_stop(&h);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
 	Suite *s = suite_create("pipeline");
@@ -290,6 +328,7 @@ static Suite *pipeline_suite(void)
 	tcase_add_test(tc, kill_9_mid_stream_loses_nothing);
 	tcase_add_test(tc, bad_config_on_sighup_keeps_the_old_one);
 	tcase_add_test(tc, backpressure_pauses_and_resumes);
+	tcase_add_test(tc, rebalance_between_two_instances_loses_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
