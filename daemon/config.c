@@ -31,6 +31,8 @@ enum config_type {
 	CT_PROPERTIES, /* struct config_kv * at off, size_t count at off_n */
 	CT_TOPIC,      /* struct config_topic: a name, or {name: ..., format: ...} */
 	CT_SECRET,     /* char *: a scalar, or {file: PATH} read now */
+	CT_BOOL,       /* bool: true/false (on/off, yes/no) */
+	CT_QUEUES,     /* struct config_queue * at off, size_t count at off_n */
 };
 
 #define CF_NULLABLE (1u << 0) /* null or "" stores NULL ("none") */
@@ -60,6 +62,7 @@ static const char *const level_names[] = {"error", "warn", "info", "debug", NULL
 static int validate_brokers(struct config *cfg, char *msg, size_t len);
 static int validate_redis_address(struct config *cfg, char *msg, size_t len);
 static int validate_metrics_listen(struct config *cfg, char *msg, size_t len);
+static int validate_redis_prefix(struct config *cfg, char *msg, size_t len);
 
 /* One initializer per table row; clang-format would break each into a block. */
 /* clang-format off */
@@ -77,6 +80,9 @@ static int validate_metrics_listen(struct config *cfg, char *msg, size_t len);
 	{.key = k, .type = CT_TOPIC, .off = FIELD(f), .def_str = d, .flags = fl,                  \
 	 .names = format_names, .def = CONFIG_FORMAT_PROTOBUF}
 #define SECRET(k, f) {.key = k, .type = CT_SECRET, .off = FIELD(f), .flags = CF_NULLABLE}
+#define BOOL(k, f, d) {.key = k, .type = CT_BOOL, .off = FIELD(f), .def = d}
+#define QUEUES(k, f, fn)                                                                           \
+	{.key = k, .type = CT_QUEUES, .off = FIELD(f), .off_n = FIELD(fn)}
 #define STRLIST(k, f, fn, fl)                                                                      \
 	{.key = k, .type = CT_STRLIST, .off = FIELD(f), .off_n = FIELD(fn), .flags = fl}
 #define PROPERTIES(k, f, fn, fl)                                                                   \
@@ -85,6 +91,8 @@ static int validate_metrics_listen(struct config *cfg, char *msg, size_t len);
 
 #define MS_PER_S 1000
 #define MS_PER_MIN (60 * MS_PER_S)
+#define MS_PER_H (60 * MS_PER_MIN)
+#define MS_PER_D (24 * MS_PER_H)
 
 /* Every key of the file. config/arbiter.yaml documents each one. */
 static const struct config_entry config_table[] = {
@@ -108,7 +116,20 @@ static const struct config_entry config_table[] = {
 	DURATION("redis.connect_timeout", redis.connect_timeout_ms, 1, MS_PER_MIN, 2 * MS_PER_S),
 	DURATION("redis.command_timeout", redis.command_timeout_ms, 1, 10 * MS_PER_MIN,
 		 5 * MS_PER_S),
-	STRING("redis.prefix", redis.prefix, "arbiter:", 0, NULL),
+	STRING("redis.prefix", redis.prefix, "arbiter:", 0, validate_redis_prefix),
+
+	QUEUES("review.queues", review.queues, review.n_queues),
+	DURATION("review.dedupe_ttl", review.dedupe_ttl_ms, MS_PER_MIN, 30u * MS_PER_D,
+		 7u * MS_PER_D),
+	DURATION("review.lease", review.lease_ms, MS_PER_S, MS_PER_D, 15 * MS_PER_MIN),
+	DURATION("review.sweep_interval", review.sweep_interval_ms, 100, 10 * MS_PER_MIN,
+		 10 * MS_PER_S),
+
+	STRLIST("monitors.modes", monitors.modes, monitors.n_modes, 0),
+	BOOL("monitors.per_country_topics", monitors.per_country_topics, false),
+	BOOL("monitors.include_excerpt", monitors.include_excerpt, false),
+	UINT32("monitors.excerpt_max_bytes", monitors.excerpt_max_bytes, 0, 65536, 280),
+	SECRET("monitors.pseudonym_key", monitors.pseudonym_key),
 
 	STRLIST("rules.files", rules.files, rules.n_files, CF_PATH),
 	PROPERTIES("rules.modes", rules.modes, rules.n_modes, CF_SWITCHES),
@@ -347,13 +368,12 @@ int config_parse_duration(const char *s, int64_t *out)
 	static const struct {
 		const char *unit;
 		int64_t ms;
-	} units[] = {
-		{"", 1},
-		{"ms", 1},
-		{"s", MS_PER_S},
-		{"m", MS_PER_MIN},
-		{"h", 60 * MS_PER_MIN},
-		{"d", 24 * 60 * MS_PER_MIN}};
+	} units[] = {{"", 1},
+		     {"ms", 1},
+		     {"s", MS_PER_S},
+		     {"m", MS_PER_MIN},
+		     {"h", 60 * MS_PER_MIN},
+		     {"d", 24 * 60 * MS_PER_MIN}};
 	const char *p = s;
 	while (*p >= '0' && *p <= '9')
 		p++;
@@ -375,7 +395,9 @@ int config_parse_duration(const char *s, int64_t *out)
 
 static const char *fmt_duration(int64_t ms, char *buf, size_t len)
 {
-	if (ms != 0 && ms % (60 * MS_PER_MIN) == 0)
+	if (ms != 0 && ms % MS_PER_D == 0)
+		snprintf(buf, len, "%lldd", (long long)(ms / MS_PER_D));
+	else if (ms != 0 && ms % (60 * MS_PER_MIN) == 0)
 		snprintf(buf, len, "%lldh", (long long)(ms / (60 * MS_PER_MIN)));
 	else if (ms != 0 && ms % MS_PER_MIN == 0)
 		snprintf(buf, len, "%lldm", (long long)(ms / MS_PER_MIN));
@@ -471,6 +493,16 @@ static int validate_redis_address(struct config *cfg, char *msg, size_t len)
 }
 
 /* metrics_server_start() binds "*" or an IPv4 address only. */
+/* The prefix is part of every key, and of values the Lua scripts split on spaces. */
+static int validate_redis_prefix(struct config *cfg, char *msg, size_t len)
+{
+	const char *s = cfg->redis.prefix;
+	if (strlen(s) <= 64 && !strpbrk(s, " \t\r\n"))
+		return 0;
+	snprintf(msg, len, "expected at most 64 characters without spaces, got \"%.80s\"", s);
+	return -EINVAL;
+}
+
 static int validate_metrics_listen(struct config *cfg, char *msg, size_t len)
 {
 	const char *l = cfg->metrics.listen;
@@ -897,9 +929,12 @@ static int check_property(struct loader *ld, struct yaml_pos p, const char *key,
 static int check_switch(struct loader *ld, struct yaml_pos p, const char *key, char **value)
 {
 	static const char *const on[] = {"true", "on", "yes", "True", "On", "Yes", "TRUE", "ON"};
-	static const char *const off[] = {"false", "off", "no", "False", "Off", "No", "FALSE", "OFF"};
+	static const char *const off[] = {"false", "off", "no",    "False",
+					  "Off",   "No",  "FALSE", "OFF"};
 	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
-		const char *to = !strcmp(*value, on[i]) ? "on" : !strcmp(*value, off[i]) ? "off" : NULL;
+		const char *to = !strcmp(*value, on[i])  ? "on" :
+				 !strcmp(*value, off[i]) ? "off" :
+							   NULL;
 		if (to) {
 			char *d = ld_strdup(ld, to);
 			free(*value);
@@ -954,9 +989,9 @@ static int set_properties(struct loader *ld, const struct config_entry *e, struc
 			rc = -EINVAL;
 			continue;
 		}
-		if (e->flags & CF_SWITCHES ? check_switch(ld, kp, key, &value) < 0
-					   : check_property(ld, kp, key, ks, value,
-							    fy_node_is_mapping(val)) < 0) {
+		if (e->flags & CF_SWITCHES ?
+			    check_switch(ld, kp, key, &value) < 0 :
+			    check_property(ld, kp, key, ks, value, fy_node_is_mapping(val)) < 0) {
 			free(value);
 			rc = -EINVAL;
 			continue;
@@ -973,6 +1008,334 @@ static int set_properties(struct loader *ld, const struct config_entry *e, struc
 	*slot = kv;
 	*n_slot = n;
 	return 0;
+}
+
+static int set_bool(struct loader *ld, const struct config_entry *e, struct fy_node *v,
+		    struct yaml_pos p)
+{
+	char buf[96];
+	const char *s = want_scalar(ld, e->key, v, p, "true or false");
+	if (!s)
+		return -EINVAL;
+	static const char *const yes[] = {"true", "on", "yes", "True", "On", "Yes", "TRUE", "ON"};
+	static const char *const no[] = {"false", "off", "no",    "False",
+					 "Off",   "No",  "FALSE", "OFF"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
+			*(bool *)field_ptr(ld->cfg, e->off) = !strcmp(s, yes[i]);
+			return 0;
+		}
+	}
+	ld_error(ld, p, e->key, "expected true or false, got %s",
+		 yaml_describe(v, buf, sizeof(buf)));
+	return -EINVAL;
+}
+
+/* ---- review.queues ---- */
+
+static const char *const band_names[] = {"urgent", "high", "normal", "low", NULL};
+static const uint32_t band_default_sla_s[CONFIG_BANDS] = {3600, 4 * 3600, 24 * 3600, 72 * 3600};
+#define QUEUE_NAME_MAX 64
+#define QUEUE_DEFAULT_MAX_LENGTH 100000
+
+/* Queue names become Redis key parts and CLI arguments: keep them plain. */
+static bool is_queue_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > QUEUE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static void free_queue(struct config_queue *q)
+{
+	free(q->name);
+	free(q->serves);
+	for (size_t i = 0; i < q->n_languages; i++)
+		free(q->languages[i]);
+	free(q->languages);
+	for (size_t i = 0; i < q->n_countries; i++)
+		free(q->countries[i]);
+	free(q->countries);
+}
+
+static void free_queues(struct config_queue *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free_queue(&v[i]);
+	free(v);
+}
+
+/* A list of language tags (lowercased) or country codes (two letters, uppercased). */
+static int get_codes(struct loader *ld, const char *key, struct fy_node *v, struct yaml_pos p,
+		     bool countries, char ***out, size_t *n_out)
+{
+	char buf[96];
+	const char *what = countries ? "a sequence of two-letter country codes such as [KE, TZ]" :
+				       "a sequence of language tags such as [sw, bs]";
+	if (!fy_node_is_sequence(v)) {
+		ld_error(ld, p, key, "expected %s, got %s", what,
+			 yaml_describe(v, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+	size_t n = (size_t)fy_node_sequence_item_count(v), i = 0;
+	char **list = calloc(n + 1, sizeof(*list));
+	int rc = 0;
+	if (!list) {
+		ld->oom = true;
+		return -ENOMEM;
+	}
+	void *iter = NULL;
+	struct fy_node *item;
+	for (; (item = fy_node_sequence_iterate(v, &iter)); i++) {
+		struct yaml_pos ip = yaml_node_pos(item, p);
+		const char *s = want_scalar(ld, key, item, ip,
+					    countries ? "a country code" : "a language tag");
+		size_t len = s ? strlen(s) : 0;
+		bool ok = s && len > 0 && len <= 16;
+		for (size_t j = 0; ok && j < len; j++)
+			ok = countries ? ((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z') :
+					 (s[j] != ' ' && s[j] != ',');
+		if (ok && countries && len != 2)
+			ok = false;
+		if (!ok) {
+			if (s)
+				ld_error(ld, ip, key, "expected %s, got %s",
+					 countries ? "a two-letter country code" : "a language tag",
+					 yaml_describe(item, buf, sizeof(buf)));
+			rc = -EINVAL;
+			continue;
+		}
+		list[i] = ld_strdup(ld, s);
+		for (char *c = list[i]; c && *c; c++)
+			*c = countries ? (char)((*c >= 'a' && *c <= 'z') ? *c - 32 : *c) :
+					 (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
+	}
+	if (rc || ld->oom) {
+		for (size_t j = 0; j < n; j++)
+			free(list[j]);
+		free(list);
+		return rc ? rc : -ENOMEM;
+	}
+	*out = list;
+	*n_out = n;
+	return 0;
+}
+
+/* sla: {urgent: 1h, high: 4h, normal: 24h, low: 3d}; bands left out keep the default. */
+static int get_sla(struct loader *ld, const char *key, struct fy_node *v, struct yaml_pos p,
+		   uint32_t sla_s[CONFIG_BANDS])
+{
+	char buf[96];
+	if (!fy_node_is_mapping(v)) {
+		ld_error(ld, p, key,
+			 "expected {urgent: DURATION, high: ..., normal: ..., low: ...}, "
+			 "got %s",
+			 yaml_describe(v, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+	int rc = 0;
+	void *iter = NULL;
+	struct fy_node_pair *pair;
+	while ((pair = fy_node_mapping_iterate(v, &iter))) {
+		struct fy_node *k = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
+		struct yaml_pos kp = yaml_node_pos(k, p), vp = yaml_node_pos(val, kp);
+		int band = -1;
+		if (get_enum(ld, key, band_names, k, kp, &band)) {
+			rc = -EINVAL;
+			continue;
+		}
+		char sub[256];
+		snprintf(sub, sizeof(sub), "%.200s.%s", key, band_names[band]);
+		const char *s = want_scalar(ld, sub, val, vp, "a duration such as 30m, 4h or 1d");
+		int64_t ms = 0;
+		if (!s) {
+			rc = -EINVAL;
+		} else if (config_parse_duration(s, &ms) || ms < MS_PER_S ||
+			   ms > 365LL * MS_PER_D) {
+			ld_error(ld, vp, sub,
+				 "expected a duration in [1s, 365d] such as 30m, 4h or 1d, "
+				 "got %s",
+				 yaml_describe(val, buf, sizeof(buf)));
+			rc = -EINVAL;
+		} else {
+			sla_s[band] = (uint32_t)(ms / MS_PER_S);
+		}
+	}
+	return rc;
+}
+
+static int get_queue(struct loader *ld, const char *key, struct fy_node *v, struct yaml_pos p,
+		     struct config_queue *q)
+{
+	static const char *const keys[] = {"serves", "languages",  "countries",
+					   "sla",    "max_length", NULL};
+	char buf[96];
+	memcpy(q->sla_s, band_default_sla_s, sizeof(q->sla_s));
+	q->max_length = QUEUE_DEFAULT_MAX_LENGTH;
+	if (yaml_node_is_null(v))
+		return 0;
+	if (!fy_node_is_mapping(v)) {
+		ld_error(ld, p, key,
+			 "expected a mapping {serves, languages, countries, sla, max_length} or "
+			 "{}, got %s",
+			 yaml_describe(v, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+	int rc = 0;
+	void *iter = NULL;
+	struct fy_node_pair *pair;
+	while ((pair = fy_node_mapping_iterate(v, &iter))) {
+		struct fy_node *k = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
+		struct yaml_pos kp = yaml_node_pos(k, p), vp = yaml_node_pos(val, kp);
+		const char *ks = want_scalar(ld, key, k, kp, "a key name");
+		if (!ks) {
+			rc = -EINVAL;
+			continue;
+		}
+		char sub[256];
+		snprintf(sub, sizeof(sub), "%.160s.%.64s", key, ks);
+		if (!strcmp(ks, "serves")) {
+			const char *s = want_scalar(ld, sub, val, vp, "a queue name");
+			if (s && !is_queue_name(s)) {
+				ld_error(ld, vp, sub, "expected a queue name, got %s",
+					 yaml_describe(val, buf, sizeof(buf)));
+				s = NULL;
+			}
+			if (s)
+				replace_str(&q->serves, ld_strdup(ld, s));
+			else
+				rc = -EINVAL;
+		} else if (!strcmp(ks, "languages")) {
+			if (get_codes(ld, sub, val, vp, false, &q->languages, &q->n_languages))
+				rc = -EINVAL;
+		} else if (!strcmp(ks, "countries")) {
+			if (get_codes(ld, sub, val, vp, true, &q->countries, &q->n_countries))
+				rc = -EINVAL;
+		} else if (!strcmp(ks, "sla")) {
+			if (get_sla(ld, sub, val, vp, q->sla_s))
+				rc = -EINVAL;
+		} else if (!strcmp(ks, "max_length")) {
+			const char *s = want_scalar(ld, sub, val, vp, "an integer");
+			int64_t n = -1;
+			if (s && (parse_int(s, &n) || n < 0 || n > 100000000)) {
+				ld_error(
+					ld, vp, sub,
+					"expected an integer in [0, 100000000] (0: unbounded), got %s",
+					yaml_describe(val, buf, sizeof(buf)));
+				s = NULL;
+			}
+			if (s)
+				q->max_length = (uint32_t)n;
+			else
+				rc = -EINVAL;
+		} else {
+			unknown_sub_key(ld, kp, key, ks, keys);
+			rc = -EINVAL;
+		}
+	}
+	return rc;
+}
+
+static int set_queues(struct loader *ld, const struct config_entry *e, struct fy_node *v,
+		      struct yaml_pos p)
+{
+	struct config_queue **slot = field_ptr(ld->cfg, e->off);
+	size_t *n_slot = field_ptr(ld->cfg, e->off_n);
+	char buf[96];
+	if (yaml_node_is_null(v))
+		return 0;
+	if (!fy_node_is_mapping(v)) {
+		ld_error(ld, p, e->key,
+			 "expected a mapping of queue names to {serves, languages, "
+			 "countries, sla, max_length}, got %s",
+			 yaml_describe(v, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+	size_t cap = (size_t)fy_node_mapping_item_count(v), n = 0;
+	struct config_queue *qs = calloc(cap ? cap : 1, sizeof(*qs));
+	int rc = 0;
+	if (!qs) {
+		ld->oom = true;
+		return -ENOMEM;
+	}
+	void *iter = NULL;
+	struct fy_node_pair *pair;
+	while ((pair = fy_node_mapping_iterate(v, &iter)) && n < cap) {
+		struct fy_node *k = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
+		struct yaml_pos kp = yaml_node_pos(k, p), vp = yaml_node_pos(val, kp);
+		const char *ks = want_scalar(ld, e->key, k, kp, "a queue name");
+		if (!ks) {
+			rc = -EINVAL;
+			continue;
+		}
+		char key[160];
+		snprintf(key, sizeof(key), "%s.%s", e->key, ks);
+		if (!is_queue_name(ks)) {
+			ld_error(
+				ld, kp, e->key,
+				"expected a queue name of 1 to %d characters from a-z A-Z 0-9 . _ -, "
+				"got %s",
+				QUEUE_NAME_MAX, yaml_describe(k, buf, sizeof(buf)));
+			rc = -EINVAL;
+			continue;
+		}
+		struct config_queue *q = &qs[n++];
+		q->name = ld_strdup(ld, ks);
+		q->line = kp.line;
+		q->col = kp.col;
+		if (get_queue(ld, key, val, vp, q))
+			rc = -EINVAL;
+	}
+	if (rc || ld->oom) {
+		free_queues(qs, n);
+		return rc ? rc : -ENOMEM;
+	}
+	free_queues(*slot, *n_slot);
+	*slot = qs;
+	*n_slot = n;
+	return 0;
+}
+
+/* Routing must end in a queue that exists: a served queue is declared and
+ * serves no other one, and a queue that serves another says whom it is for. */
+static void check_queues(struct loader *ld)
+{
+	const struct config *cfg = ld->cfg;
+	for (size_t i = 0; i < cfg->review.n_queues; i++) {
+		const struct config_queue *q = &cfg->review.queues[i];
+		struct yaml_pos at = {q->line, q->col};
+		char key[160];
+		snprintf(key, sizeof(key), "review.queues.%s", q->name);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(cfg->review.queues[j].name, q->name))
+				ld_error(ld, at, key, "queue declared twice (first at line %d)",
+					 cfg->review.queues[j].line);
+		if (!q->serves)
+			continue;
+		const struct config_queue *s = config_queue_find(cfg, q->serves);
+		if (!s)
+			ld_error(ld, at, key, "serves \"%s\", which is not a declared queue",
+				 q->serves);
+		else if (s == q)
+			ld_error(ld, at, key, "a queue cannot serve itself");
+		else if (s->serves)
+			ld_error(ld, at, key,
+				 "serves \"%s\", which itself serves \"%s\"; name the queue rules "
+				 "escalate to",
+				 q->serves, s->serves);
+		if (!q->n_languages && !q->n_countries)
+			ld_error(
+				ld, at, key,
+				"a queue that serves another needs languages or countries to route "
+				"by");
+	}
 }
 
 static int set_entry(struct loader *ld, const struct config_entry *e, struct fy_node *v,
@@ -995,6 +1358,10 @@ static int set_entry(struct loader *ld, const struct config_entry *e, struct fy_
 		return set_topic(ld, e, v, p);
 	case CT_SECRET:
 		return set_secret(ld, e, v, p);
+	case CT_BOOL:
+		return set_bool(ld, e, v, p);
+	case CT_QUEUES:
+		return set_queues(ld, e, v, p);
 	}
 	return -EINVAL;
 }
@@ -1145,8 +1512,12 @@ static void apply_default(struct config *cfg, const struct config_entry *e, bool
 		((struct config_topic *)f)->format = (enum config_format)e->def;
 		*oom |= !((struct config_topic *)f)->name;
 		break;
+	case CT_BOOL:
+		*(bool *)f = e->def != 0;
+		break;
 	case CT_STRLIST:
 	case CT_PROPERTIES:
+	case CT_QUEUES:
 		*(void **)f = NULL;
 		*(size_t *)field_ptr(cfg, e->off_n) = 0;
 		break;
@@ -1204,6 +1575,10 @@ void config_free(struct config *cfg)
 			free_properties(*(struct config_kv **)f,
 					*(size_t *)field_ptr(cfg, e->off_n));
 			break;
+		case CT_QUEUES:
+			free_queues(*(struct config_queue **)f,
+				    *(size_t *)field_ptr(cfg, e->off_n));
+			break;
 		default:
 			break;
 		}
@@ -1238,8 +1613,10 @@ int config_load(const char *path, struct config **out, struct config_errors *err
 		return -ENOMEM;
 	}
 	load_document(&ld, text, len);
-	if (!ld.oom)
+	if (!ld.oom) {
 		check_topics(&ld);
+		check_queues(&ld);
+	}
 	free(text);
 
 	if (ld.oom) {
@@ -1258,4 +1635,17 @@ const char *config_format_name(enum config_format f)
 {
 	return (unsigned)f < sizeof(format_names) / sizeof(format_names[0]) - 1 ? format_names[f] :
 										  "?";
+}
+
+const char *config_band_name(enum config_band b)
+{
+	return (unsigned)b < CONFIG_BANDS ? band_names[b] : "?";
+}
+
+const struct config_queue *config_queue_find(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->review.n_queues; i++)
+		if (!strcmp(cfg->review.queues[i].name, name))
+			return &cfg->review.queues[i];
+	return NULL;
 }

@@ -22,6 +22,31 @@ struct config_kv {
 	char *value;
 };
 
+/* Review bands, most urgent first: the order claims follow. */
+enum config_band {
+	CONFIG_BAND_URGENT = 0,
+	CONFIG_BAND_HIGH,
+	CONFIG_BAND_NORMAL,
+	CONFIG_BAND_LOW,
+	CONFIG_BANDS
+};
+
+/* A review queue (review.queues.NAME). A queue that `serves` another takes
+ * the escalations rules send to that one when the event's language and
+ * country match its own lists: language and country routing, with the served
+ * queue as the fallback. */
+struct config_queue {
+	char *name;
+	char *serves;     /* NULL: takes what rules send to NAME */
+	char **languages; /* lowercase; empty: any */
+	size_t n_languages;
+	char **countries; /* uppercase; empty: any */
+	size_t n_countries;
+	uint32_t sla_s[CONFIG_BANDS]; /* deadline after the event, per band */
+	uint32_t max_length;          /* waiting entries over every band; 0: unbounded */
+	int line, col;                /* where it is declared */
+};
+
 struct config {
 	char *path; /* the file this was loaded from, as given */
 	char *dir;  /* its directory: relative paths in the file resolve against it */
@@ -49,6 +74,23 @@ struct config {
 		uint32_t command_timeout_ms;
 		char *prefix; /* key prefix, default "arbiter:" */
 	} redis;
+
+	struct {
+		struct config_queue *queues; /* none: escalations reach no Redis queue */
+		size_t n_queues;
+		uint32_t dedupe_ttl_ms; /* how long an escalation id is remembered */
+		uint32_t lease_ms;      /* a claim older than this may be reclaimed */
+		uint32_t sweep_interval_ms;
+	} review;
+
+	struct {
+		char **modes; /* every escalation while one of these modes is active is fed */
+		size_t n_modes;
+		bool per_country_topics; /* topic.<CC> instead of topic */
+		bool include_excerpt;
+		uint32_t excerpt_max_bytes;
+		char *pseudonym_key; /* HMAC key for author ids; NULL: author ids left out */
+	} monitors;
 
 	struct {
 		char **files; /* resolved against dir */
@@ -109,7 +151,12 @@ void config_errors_add(struct config_errors *errs, const char *file, int line, i
 
 const char *config_format_name(enum config_format f);
 
+/* "urgent", "high", "normal", "low". */
+const char *config_band_name(enum config_band b);
+
+/* The queue named NAME, or NULL. */
+const struct config_queue *config_queue_find(const struct config *cfg, const char *name);
+
 /* Parses a duration: a bare number of milliseconds, or a number with ms, s,
  * m, h or d. Returns 0, -EINVAL or -ERANGE. */
 int config_parse_duration(const char *s, int64_t *ms);
-

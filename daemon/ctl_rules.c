@@ -9,6 +9,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "event.h"
+#include "queues.h"
 #include "rules.h"
 #include "rules_expr.h"
 
@@ -19,6 +20,8 @@ static int ctl_rules_load(const char *path, struct config **cfg, struct ruleset 
 	int rc = config_load(path, cfg, &errs);
 	if (rc == 0)
 		rc = rules_load(*cfg, rs, &errs);
+	if (rc == 0)
+		rc = queues_check(*cfg, *rs, &errs);
 	if (rc < 0) {
 		config_errors_print(&errs, stderr);
 		fprintf(stderr, "%s: %zu error(s)\n", path, errs.n);

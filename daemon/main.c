@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "queues.h"
 #include "rules.h"
 
 struct daemon {
@@ -99,7 +100,10 @@ static void daemon_reload_work(uv_work_t *w)
 	struct daemon_reload *r = w->data;
 	if (config_load(r->d->config_path, &r->cfg, &r->errs) < 0)
 		return;
-	if (rules_load(r->cfg, &r->rules, &r->errs) < 0) {
+	if (rules_load(r->cfg, &r->rules, &r->errs) < 0 ||
+	    queues_check(r->cfg, r->rules, &r->errs) < 0) {
+		rules_free(r->rules);
+		r->rules = NULL;
 		config_free(r->cfg);
 		r->cfg = NULL;
 		return;
@@ -350,7 +354,7 @@ int main(int argc, char **argv)
 		d.log_level_forced = true;
 	}
 	log_info("main", "arbiterd %s starting with %s", ARBITER_VERSION, d.config_path);
-	if (rules_load(d.cfg, &d.rules, &errs) < 0) {
+	if (rules_load(d.cfg, &d.rules, &errs) < 0 || queues_check(d.cfg, d.rules, &errs) < 0) {
 		config_errors_print(&errs, stderr);
 		config_errors_clear(&errs);
 		goto out_config;

@@ -78,6 +78,8 @@ size_t rules_count(const struct ruleset *rs);
  * watching; *files is valid while RS lives. */
 size_t rules_files(const struct ruleset *rs, const char *const **files);
 const struct rules_rule *rules_rule(const struct ruleset *rs, size_t i);
+/* True when a rule file declares mode NAME. */
+bool rules_mode_declared(const struct ruleset *rs, const char *name);
 /* Approximate heap bytes held by the compiled ruleset, Hyperscan database included. */
 size_t rules_memory(const struct ruleset *rs);
 

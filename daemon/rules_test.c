@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "queues.h"
 #include "rules_impl.h"
 
 /* Writes names as "[a, b]" into buf. */
@@ -129,6 +130,14 @@ int rules_run_tests(const struct ruleset *rs, FILE *out)
 	return failed;
 }
 
+bool rules_mode_declared(const struct ruleset *rs, const char *name)
+{
+	for (size_t i = 0; i < rs->n_modes; i++)
+		if (!strcmp(rs->modes[i].name, name))
+			return true;
+	return false;
+}
+
 int rules_check_config(const char *path, FILE *out, FILE *err)
 {
 	struct config_errors errs = {0};
@@ -137,6 +146,8 @@ int rules_check_config(const char *path, FILE *out, FILE *err)
 	int rc = config_load(path, &cfg, &errs);
 	if (rc == 0)
 		rc = rules_load(cfg, &rs, &errs);
+	if (rc == 0)
+		rc = queues_check(cfg, rs, &errs);
 	if (rc < 0) {
 		config_errors_print(&errs, err);
 		fprintf(err, "%s: %zu error(s)\n", path, errs.n);

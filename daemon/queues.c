@@ -1,0 +1,514 @@
+/* Review queues in Redis, the pure part: routing, key layout, entry encoding and the Lua scripts.
+ */
+#include "queues.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- scripts ----
+ * Each runs atomically in Redis. A script stops at the first failing call
+ * without undoing what it did, so every call that can fail comes before the
+ * first write, or cannot fail once the group exists (hence the guarded
+ * XGROUP CREATE first). */
+
+static const char script_enqueue[] =
+	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+	"local max = tonumber(ARGV[3])\n"
+	"if max > 0 then\n"
+	"  local n = 0\n"
+	"  for i = 4, 7 do n = n + redis.call('XLEN', KEYS[i]) end\n"
+	"  if n >= max then return -1 end\n"
+	"end\n"
+	"redis.pcall('XGROUP', 'CREATE', KEYS[2], '" QUEUES_GROUP "', '$', 'MKSTREAM')\n"
+	"local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 6))\n"
+	"redis.call('XREADGROUP', 'GROUP', '" QUEUES_GROUP "', '" QUEUES_POOL "', 'COUNT', 1,"
+	" 'STREAMS', KEYS[2], '>')\n"
+	"redis.call('SET', KEYS[1], ARGV[5] .. ' ' .. id, 'PX', ARGV[1])\n"
+	"redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])\n"
+	"return 1\n";
+
+/* Oldest first within a band, bands in order; entries that the filter skips
+ * stay in the pool for others. */
+static const char script_claim[] =
+	"local scan = tonumber(ARGV[3])\n"
+	"for b = 1, #KEYS do\n"
+	"  local start, seen = '-', 0\n"
+	"  while seen < scan do\n"
+	"    local pend = redis.pcall('XPENDING', KEYS[b], '" QUEUES_GROUP "', start, '+', 100,"
+	" '" QUEUES_POOL "')\n"
+	"    if type(pend) ~= 'table' or pend.err or #pend == 0 then break end\n"
+	"    for _, p in ipairs(pend) do\n"
+	"      local id = p[1]\n"
+	"      seen = seen + 1\n"
+	"      start = '(' .. id\n"
+	"      local e = redis.call('XRANGE', KEYS[b], id, id)\n"
+	"      if #e == 0 then\n"
+	"        redis.call('XACK', KEYS[b], '" QUEUES_GROUP "', id)\n"
+	"      else\n"
+	"        local f = e[1][2]\n"
+	"        local lang, excl = '', ''\n"
+	"        for i = 1, #f, 2 do\n"
+	"          if f[i] == 'lang' then lang = f[i + 1] elseif f[i] == 'exclude' then"
+	" excl = f[i + 1] end\n"
+	"        end\n"
+	"        if (ARGV[2] == '' or string.find(ARGV[2], ',' .. lang .. ',', 1, true))"
+	" and excl ~= ARGV[1] then\n"
+	"          redis.call('XCLAIM', KEYS[b], '" QUEUES_GROUP "', ARGV[1], 0, id)\n"
+	"          return {b - 1, id, f}\n"
+	"        end\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"return false\n";
+
+static const char script_ack[] =
+	"local p = redis.pcall('XPENDING', KEYS[1], '" QUEUES_GROUP "', ARGV[1], ARGV[1], 1)\n"
+	"if type(p) ~= 'table' or p.err or #p == 0 then\n"
+	"  return redis.error_reply('NOTCLAIMED the entry is not claimed: decided already, or"
+	" not in this queue')\n"
+	"end\n"
+	"if p[1][2] ~= ARGV[2] then\n"
+	"  return redis.error_reply('NOTYOURS the entry is held by ' .. p[1][2] .. ': the lease"
+	" expired and it was reclaimed')\n"
+	"end\n"
+	"redis.call('XACK', KEYS[1], '" QUEUES_GROUP "', ARGV[1])\n"
+	"redis.call('XDEL', KEYS[1], ARGV[1])\n"
+	"redis.call('ZREM', KEYS[2], ARGV[3])\n"
+	"redis.call('SET', KEYS[3], 'decided', 'KEEPTTL')\n"
+	"return 1\n";
+
+/* XAUTOCLAIM cannot tell the pool's own idle entries from expired leases,
+ * so leases are found per reviewer. */
+static const char script_reclaim[] =
+	"local n = 0\n"
+	"for b = 1, #KEYS do\n"
+	"  local cs = redis.pcall('XINFO', 'CONSUMERS', KEYS[b], '" QUEUES_GROUP "')\n"
+	"  if type(cs) == 'table' and not cs.err then\n"
+	"    for _, c in ipairs(cs) do\n"
+	"      local name = c[2]\n"
+	"      if name ~= '" QUEUES_POOL "' then\n"
+	"        local pend = redis.call('XPENDING', KEYS[b], '" QUEUES_GROUP "', 'IDLE', ARGV[1],"
+	" '-', '+', 1000, name)\n"
+	"        for _, p in ipairs(pend) do\n"
+	"          redis.call('XCLAIM', KEYS[b], '" QUEUES_GROUP "', '" QUEUES_POOL "', 0, p[1])\n"
+	"          n = n + 1\n"
+	"        end\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"return n\n";
+
+/* Entries whose deadline passed since the last sweep are counted; those still
+ * waiting in a lower band move to urgent, keeping their fields and dedupe
+ * key. The cursor makes each deadline count once, whichever instance
+ * sweeps. */
+static const char script_sweep[] =
+	"local from = redis.call('GET', KEYS[2])\n"
+	"local lo = from and ('(' .. from) or '-inf'\n"
+	"local due = redis.call('ZRANGEBYSCORE', KEYS[1], lo, ARGV[1], 'WITHSCORES', 'LIMIT', 0,"
+	" ARGV[3])\n"
+	"local overdue, raised, last = 0, 0, nil\n"
+	"local bands = {urgent = 3, high = 4, normal = 5, low = 6}\n"
+	"redis.pcall('XGROUP', 'CREATE', KEYS[3], '" QUEUES_GROUP "', '$', 'MKSTREAM')\n"
+	"for i = 1, #due, 2 do\n"
+	"  local esc = due[i]\n"
+	"  overdue = overdue + 1\n"
+	"  last = due[i + 1]\n"
+	"  local loc = redis.call('GET', ARGV[2] .. esc) or ''\n"
+	"  local q, band, id = string.match(loc, '^(%S+) (%S+) (%S+)$')\n"
+	"  local k = band and bands[band]\n"
+	"  if k and k > 3 then\n"
+	"    local p = redis.pcall('XPENDING', KEYS[k], '" QUEUES_GROUP "', id, id, 1)\n"
+	"    if type(p) == 'table' and not p.err and #p == 1 and p[1][2] == '" QUEUES_POOL
+	"' then\n"
+	"      local e = redis.call('XRANGE', KEYS[k], id, id)\n"
+	"      if #e == 1 then\n"
+	"        local f = e[1][2]\n"
+	"        for j = 1, #f, 2 do if f[j] == 'band' then f[j + 1] = 'urgent' end end\n"
+	"        f[#f + 1] = 'raised_from'\n"
+	"        f[#f + 1] = band\n"
+	"        local nid = redis.call('XADD', KEYS[3], '*', unpack(f))\n"
+	"        redis.call('XREADGROUP', 'GROUP', '" QUEUES_GROUP "', '" QUEUES_POOL
+	"', 'COUNT', 1,"
+	" 'STREAMS', KEYS[3], '>')\n"
+	"        redis.call('XACK', KEYS[k], '" QUEUES_GROUP "', id)\n"
+	"        redis.call('XDEL', KEYS[k], id)\n"
+	"        redis.call('SET', ARGV[2] .. esc, q .. ' urgent ' .. nid, 'KEEPTTL')\n"
+	"        raised = raised + 1\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"if last then redis.call('SET', KEYS[2], last) end\n"
+	"return {overdue, raised}\n";
+
+static const char *const script_bodies[QUEUES__SCRIPTS] = {
+	[QUEUES_ENQUEUE] = script_enqueue, [QUEUES_CLAIM] = script_claim, [QUEUES_ACK] = script_ack,
+	[QUEUES_RECLAIM] = script_reclaim, [QUEUES_SWEEP] = script_sweep,
+};
+static const char *const script_names[QUEUES__SCRIPTS] = {
+	[QUEUES_ENQUEUE] = "enqueue", [QUEUES_CLAIM] = "claim", [QUEUES_ACK] = "ack",
+	[QUEUES_RECLAIM] = "reclaim", [QUEUES_SWEEP] = "sweep",
+};
+static char script_shas[QUEUES__SCRIPTS][41];
+static pthread_once_t script_shas_once = PTHREAD_ONCE_INIT;
+
+static void queues_hash_scripts(void)
+{
+	for (int s = 0; s < QUEUES__SCRIPTS; s++) {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int n = 0;
+		EVP_Digest(script_bodies[s], strlen(script_bodies[s]), md, &n, EVP_sha1(), NULL);
+		for (unsigned i = 0; i < n && i < 20; i++)
+			snprintf(&script_shas[s][2 * i], 3, "%02x", md[i]);
+	}
+}
+
+const char *queues_script_body(enum queues_script s)
+{
+	return script_bodies[s];
+}
+
+const char *queues_script_sha(enum queues_script s)
+{
+	pthread_once(&script_shas_once, queues_hash_scripts);
+	return script_shas[s];
+}
+
+const char *queues_script_name(enum queues_script s)
+{
+	return script_names[s];
+}
+
+/* ---- routing ---- */
+
+static bool queues_has(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(v[i], s))
+			return true;
+	return false;
+}
+
+const struct config_queue *queues_route(const struct config *cfg, const char *queue,
+					const char *lang, const char *country)
+{
+	const struct config_queue *best = NULL;
+	int best_score = 0;
+	for (size_t i = 0; i < cfg->review.n_queues; i++) {
+		const struct config_queue *q = &cfg->review.queues[i];
+		if (!q->serves || strcmp(q->serves, queue))
+			continue;
+		if (q->n_languages && !(lang && queues_has(q->languages, q->n_languages, lang)))
+			continue;
+		if (q->n_countries &&
+		    !(country && queues_has(q->countries, q->n_countries, country)))
+			continue;
+		int score = (q->n_languages ? 2 : 0) + (q->n_countries ? 1 : 0);
+		if (score > best_score) {
+			best = q;
+			best_score = score;
+		}
+	}
+	return best ? best : config_queue_find(cfg, queue);
+}
+
+int64_t queues_deadline(const struct config_queue *q, enum config_band b, int64_t base_ms,
+			uint32_t rule_sla_s)
+{
+	uint32_t sla = rule_sla_s;
+	if (q && (unsigned)b < CONFIG_BANDS && q->sla_s[b] && (!sla || q->sla_s[b] < sla))
+		sla = q->sla_s[b];
+	return base_ms + (int64_t)sla * 1000;
+}
+
+enum config_band queues_band(Arbiter__V1__Band b)
+{
+	switch (b) {
+	case ARBITER__V1__BAND__URGENT:
+		return CONFIG_BAND_URGENT;
+	case ARBITER__V1__BAND__HIGH:
+		return CONFIG_BAND_HIGH;
+	case ARBITER__V1__BAND__LOW:
+		return CONFIG_BAND_LOW;
+	default:
+		return CONFIG_BAND_NORMAL;
+	}
+}
+
+Arbiter__V1__Band queues_band_pb(enum config_band b)
+{
+	static const Arbiter__V1__Band map[CONFIG_BANDS] = {
+		ARBITER__V1__BAND__URGENT, ARBITER__V1__BAND__HIGH, ARBITER__V1__BAND__NORMAL,
+		ARBITER__V1__BAND__LOW};
+	return (unsigned)b < CONFIG_BANDS ? map[b] : ARBITER__V1__BAND__NORMAL;
+}
+
+int queues_band_parse(const char *s)
+{
+	for (int b = 0; b < CONFIG_BANDS; b++)
+		if (!strcmp(s, config_band_name((enum config_band)b)))
+			return b;
+	return -1;
+}
+
+/* ---- keys ---- */
+
+void queues_key_stream(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue,
+		       enum config_band b)
+{
+	snprintf(out, QUEUES_KEY_MAX, "%.64sq:%.64s:%s", prefix, queue, config_band_name(b));
+}
+
+void queues_key_sla(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue)
+{
+	snprintf(out, QUEUES_KEY_MAX, "%.64ssla:%.64s", prefix, queue);
+}
+
+void queues_key_swept(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue)
+{
+	snprintf(out, QUEUES_KEY_MAX, "%.64ssla:%.64s:swept", prefix, queue);
+}
+
+void queues_key_seen(char out[QUEUES_KEY_MAX], const char *prefix, const char *escalation_id)
+{
+	snprintf(out, QUEUES_KEY_MAX, "%.64sseen:%.64s", prefix, escalation_id);
+}
+
+/* ---- the enqueue command ---- */
+
+/* Builds strings into one heap block, then points the vectors at them: the
+ * block's final address is known only once every string is written. */
+struct queues_builder {
+	char *heap;
+	size_t len, cap;
+	size_t *offs; /* into heap, or SIZE_MAX for an external argument */
+	const char **ext;
+	size_t *lens;
+	int argc, max;
+	bool oom;
+};
+
+static void qb_reserve(struct queues_builder *b, size_t more)
+{
+	if (b->oom || b->len + more <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 1024;
+	while (cap < b->len + more)
+		cap *= 2;
+	char *h = realloc(b->heap, cap);
+	if (!h) {
+		b->oom = true;
+		return;
+	}
+	b->heap = h;
+	b->cap = cap;
+}
+
+static void qb_add(struct queues_builder *b, const char *s, size_t len)
+{
+	if (b->oom || b->argc == b->max) {
+		b->oom = true;
+		return;
+	}
+	qb_reserve(b, len + 1);
+	if (b->oom)
+		return;
+	memcpy(b->heap + b->len, s, len);
+	b->heap[b->len + len] = '\0';
+	b->offs[b->argc] = b->len;
+	b->lens[b->argc++] = len;
+	b->len += len + 1;
+}
+
+static void qb_str(struct queues_builder *b, const char *s)
+{
+	qb_add(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void qb_i64(struct queues_builder *b, int64_t v)
+{
+	char n[24];
+	qb_add(b, n, (size_t)snprintf(n, sizeof(n), "%" PRId64, v));
+}
+
+/* An argument the command points to without copying (the packed record). */
+static void qb_ext(struct queues_builder *b, const void *p, size_t len)
+{
+	if (b->oom || b->argc == b->max) {
+		b->oom = true;
+		return;
+	}
+	b->offs[b->argc] = SIZE_MAX;
+	b->ext[b->argc] = p;
+	b->lens[b->argc++] = len;
+}
+
+static void qb_join(struct queues_builder *b, char *const *v, size_t n)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	char *s = malloc(len + 1), *w = s;
+	if (!s) {
+		b->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "%s%s", i ? "," : "", v[i]);
+	*w = '\0';
+	qb_add(b, s, (size_t)(w - s));
+	free(s);
+}
+
+#define QUEUES_ENQUEUE_ARGS 60
+
+int queues_enqueue_cmd(const struct config *cfg, const struct config_queue *q,
+		       const Arbiter__V1__Escalation *es, const uint8_t *packed, size_t packed_len,
+		       const char *exclude, struct queues_cmd *out)
+{
+	struct queues_builder b = {.max = QUEUES_ENQUEUE_ARGS};
+	char key[QUEUES_KEY_MAX], loc[QUEUES_KEY_MAX];
+	const char *prefix = cfg->redis.prefix;
+	enum config_band band = queues_band(es->band);
+	memset(out, 0, sizeof(*out));
+	b.offs = calloc(b.max, sizeof(*b.offs));
+	b.ext = calloc(b.max, sizeof(*b.ext));
+	b.lens = calloc(b.max, sizeof(*b.lens));
+	if (!b.offs || !b.ext || !b.lens)
+		b.oom = true;
+
+	qb_str(&b, "EVALSHA");
+	qb_str(&b, queues_script_sha(QUEUES_ENQUEUE));
+	qb_str(&b, "7");
+	queues_key_seen(key, prefix, es->escalation_id);
+	qb_str(&b, key);
+	queues_key_stream(key, prefix, q->name, band);
+	qb_str(&b, key);
+	queues_key_sla(key, prefix, q->name);
+	qb_str(&b, key);
+	for (int i = 0; i < CONFIG_BANDS; i++) {
+		queues_key_stream(key, prefix, q->name, (enum config_band)i);
+		qb_str(&b, key);
+	}
+	qb_i64(&b, cfg->review.dedupe_ttl_ms);
+	qb_i64(&b, es->deadline_ms);
+	qb_i64(&b, q->max_length);
+	qb_str(&b, es->escalation_id);
+	snprintf(loc, sizeof(loc), "%.64s %s", q->name, config_band_name(band));
+	qb_str(&b, loc);
+
+	static const char *const fields[] = {"id",       "content_id",  "event_id",   "queue",
+					     "band",     "deadline_ms", "created_ms", "lang",
+					     "country",  "rules",       "ruleset",    "modes",
+					     "evidence", "action",      "exclude",    "escalation"};
+	const ProtobufCEnumValue *action =
+		protobuf_c_enum_descriptor_get_value(&arbiter__v1__action__descriptor, es->action);
+	size_t f = 0;
+	qb_str(&b, fields[f++]);
+	qb_str(&b, es->escalation_id);
+	qb_str(&b, fields[f++]);
+	qb_str(&b, es->content_id);
+	qb_str(&b, fields[f++]);
+	qb_str(&b, es->event_id);
+	qb_str(&b, fields[f++]);
+	qb_str(&b, q->name);
+	qb_str(&b, fields[f++]);
+	qb_str(&b, config_band_name(band));
+	qb_str(&b, fields[f++]);
+	qb_i64(&b, es->deadline_ms);
+	qb_str(&b, fields[f++]);
+	qb_i64(&b, es->created_at_ms);
+	qb_str(&b, fields[f++]);
+	qb_str(&b, es->lang);
+	qb_str(&b, fields[f++]);
+	qb_str(&b, es->country);
+	qb_str(&b, fields[f++]);
+	qb_join(&b, es->rule_ids, es->n_rule_ids);
+	qb_str(&b, fields[f++]);
+	qb_str(&b, es->ruleset_version);
+	qb_str(&b, fields[f++]);
+	qb_join(&b, es->modes, es->n_modes);
+	qb_str(&b, fields[f++]);
+	qb_join(&b, es->evidence, es->n_evidence);
+	qb_str(&b, fields[f++]);
+	qb_str(&b, action ? action->name : "NONE");
+	qb_str(&b, fields[f++]);
+	qb_str(&b, exclude);
+	qb_str(&b, fields[f++]);
+	qb_ext(&b, packed, packed_len);
+
+	out->argv = b.oom ? NULL : calloc((size_t)b.argc, sizeof(*out->argv));
+	if (!out->argv) {
+		free(b.heap);
+		free(b.offs);
+		free(b.ext);
+		free(b.lens);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < b.argc; i++)
+		out->argv[i] = b.offs[i] == SIZE_MAX ? b.ext[i] : b.heap + b.offs[i];
+	out->argc = b.argc;
+	out->lens = b.lens;
+	out->heap = b.heap;
+	free(b.offs);
+	free(b.ext);
+	return 0;
+}
+
+void queues_cmd_use_eval(struct queues_cmd *cmd)
+{
+	cmd->argv[0] = "EVAL";
+	cmd->lens[0] = 4;
+	cmd->argv[1] = queues_script_body(QUEUES_ENQUEUE);
+	cmd->lens[1] = strlen(cmd->argv[1]);
+}
+
+void queues_cmd_free(struct queues_cmd *cmd)
+{
+	free(cmd->argv);
+	free(cmd->lens);
+	free(cmd->heap);
+	memset(cmd, 0, sizeof(*cmd));
+}
+
+/* ---- checks against the ruleset ---- */
+
+int queues_check(const struct config *cfg, const struct ruleset *rs, struct config_errors *errs)
+{
+	size_t before = errs->n;
+	for (size_t i = 0; rs && i < rules_count(rs); i++) {
+		const struct rules_rule *r = rules_rule(rs, i);
+		if (!r->has_escalate || config_queue_find(cfg, r->escalate.queue))
+			continue;
+		char names[512];
+		size_t off = 0;
+		names[0] = '\0';
+		for (size_t j = 0; j < cfg->review.n_queues && off < sizeof(names); j++) {
+			int n = snprintf(names + off, sizeof(names) - off, "%s%s", j ? ", " : "",
+					 cfg->review.queues[j].name);
+			off += n > 0 ? (size_t)n : 0;
+		}
+		config_errors_add(
+			errs, r->file, r->line, 1, r->id,
+			"escalates to queue \"%s\", which is not declared under review.queues "
+			"of %s (%s%s)",
+			r->escalate.queue, cfg->path ? cfg->path : "the config",
+			cfg->review.n_queues ? "declared: " : "none declared", names);
+	}
+	for (size_t i = 0; i < cfg->monitors.n_modes; i++) {
+		if (rs && rules_mode_declared(rs, cfg->monitors.modes[i]))
+			continue;
+		config_errors_add(errs, cfg->path, 0, 0, "monitors.modes",
+				  "mode \"%s\" is not declared in any rule file",
+				  cfg->monitors.modes[i]);
+	}
+	return errs->n > before ? -EINVAL : 0;
+}

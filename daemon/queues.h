@@ -1,0 +1,98 @@
+/* Review queues in Redis, the pure part: routing, key layout, entry encoding and the Lua scripts.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arbiter/v1/escalation.pb-c.h"
+#include "config.h"
+#include "rules.h"
+
+/* Layout (PREFIX is redis.prefix, "arbiter:" by default):
+ *   PREFIX q:QUEUE:BAND      stream of entries; consumer group "reviewers"
+ *   PREFIX sla:QUEUE         sorted set: escalation id by deadline (ms)
+ *   PREFIX sla:QUEUE:swept   the highest deadline the SLA sweeper has handled
+ *   PREFIX seen:ID           dedupe key of escalation ID, with a TTL; its value
+ *                            locates the entry: "QUEUE BAND STREAM-ID", or
+ *                            "decided" once a reviewer decided it
+ *
+ * Every entry is pending in the group from the moment it is added: unclaimed
+ * entries belong to the consumer "pool", a claim moves one to the reviewer
+ * (XCLAIM) and its idle time is the lease, reclaim moves expired leases back
+ * to the pool. Claims can then skip entries a reviewer must not or cannot
+ * take (another language, an appeal of their own decision), which reading
+ * with ">" could not. */
+
+#define QUEUES_GROUP "reviewers"
+#define QUEUES_POOL "pool" /* not a reviewer name: the CLI refuses it */
+#define QUEUES_KEY_MAX 192
+/* Entries a claim looks at per band before giving up: bounds the script. */
+#define QUEUES_CLAIM_SCAN 1000
+
+enum queues_script {
+	QUEUES_ENQUEUE, /* KEYS seen stream sla u h n l; ARGV ttl deadline max id location f v... */
+	QUEUES_CLAIM,   /* KEYS u h n l; ARGV reviewer langs scan -> {band, id, fields} or nil */
+	QUEUES_ACK,     /* KEYS stream sla seen; ARGV stream-id reviewer escalation-id -> 1 */
+	QUEUES_RECLAIM, /* KEYS u h n l; ARGV lease-ms -> entries returned to the pool */
+	QUEUES_SWEEP,   /* KEYS sla swept u h n l; ARGV now seen-prefix max -> {overdue, raised} */
+	QUEUES__SCRIPTS
+};
+
+/* The Lua source of script S, and its hex SHA-1 for EVALSHA. */
+const char *queues_script_body(enum queues_script s);
+const char *queues_script_sha(enum queues_script s);
+const char *queues_script_name(enum queues_script s);
+
+/* The queue an escalation that rules send to QUEUE goes to, for an event in
+ * LANG from COUNTRY: the declared queue serving QUEUE whose languages and
+ * countries both match (languages weigh more than countries when several
+ * match; declaration order breaks ties), else QUEUE itself. NULL when QUEUE
+ * is not declared (queues_check prevents that). */
+const struct config_queue *queues_route(const struct config *cfg, const char *queue,
+					const char *lang, const char *country);
+
+/* The deadline of an escalation in band B of Q created at BASE_MS: the
+ * shorter of the rule's SLA and the queue's SLA for the band. */
+int64_t queues_deadline(const struct config_queue *q, enum config_band b, int64_t base_ms,
+			uint32_t rule_sla_s);
+
+/* The config band of a protobuf band (UNSPECIFIED counts as normal). */
+enum config_band queues_band(Arbiter__V1__Band b);
+Arbiter__V1__Band queues_band_pb(enum config_band b);
+/* Parses "urgent", "high", "normal" or "low"; returns -1 for anything else. */
+int queues_band_parse(const char *s);
+
+/* Key names; each writes a NUL-terminated key into OUT. */
+void queues_key_stream(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue,
+		       enum config_band b);
+void queues_key_sla(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue);
+void queues_key_swept(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue);
+void queues_key_seen(char out[QUEUES_KEY_MAX], const char *prefix, const char *escalation_id);
+
+/* A Redis command as argument vectors, owning its memory. */
+struct queues_cmd {
+	int argc;
+	const char **argv;
+	size_t *lens;
+	char *heap; /* keys and numbers the vectors point into */
+};
+
+/* Builds the EVALSHA of QUEUES_ENQUEUE for escalation ES (already routed:
+ * es->queue names Q) whose packed form is PACKED. The entry's fields are
+ * id, content_id, event_id, queue, band, deadline_ms, created_ms, lang,
+ * country, rules, ruleset, modes, evidence, action, exclude (a reviewer who
+ * must not claim it; may be NULL) and escalation (the protobuf). Lists are
+ * comma-separated. Returns 0 or -ENOMEM. */
+int queues_enqueue_cmd(const struct config *cfg, const struct config_queue *q,
+		       const Arbiter__V1__Escalation *es, const uint8_t *packed, size_t packed_len,
+		       const char *exclude, struct queues_cmd *out);
+/* Same command as EVAL with the script's body: the NOSCRIPT fallback. */
+void queues_cmd_use_eval(struct queues_cmd *cmd);
+void queues_cmd_free(struct queues_cmd *cmd);
+
+/* Checks that every queue a rule escalates to is declared in review.queues
+ * (when any rule escalates, queues are required) and that monitors.modes
+ * names modes the rules declare. Appends one positioned error per problem.
+ * Returns 0 or -EINVAL. */
+int queues_check(const struct config *cfg, const struct ruleset *rs, struct config_errors *errs);
