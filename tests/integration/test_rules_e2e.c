@@ -126,7 +126,9 @@ START_TEST(daemon_verdicts_equal_eval)
 	FILE *f = fopen(path, "w");
 	fputs(rules_yaml, f);
 	fclose(f);
-	harness_write_config(&h, "rules:\n  files: [rules.yaml]\n");
+	harness_write_config(
+		&h, "rules:\n  files: [rules.yaml]\n"
+		    "review:\n  queues: {incitement: {}, election-integrity: {}, reported: {}}\n");
 
 	/* The same events go to Kafka (as protobuf) and to eval (as JSON). */
 	snprintf(events, sizeof(events), "%s/events.jsonl", h.dir);
