@@ -416,10 +416,31 @@ int kafka_subscribe(struct kafka *k)
 int kafka_produce(struct kafka *k, enum kafka_output o, const void *key, size_t key_len,
 		  struct records_buf *buf, void *opaque)
 {
-	rd_kafka_resp_err_t err = rd_kafka_producev(
-		k->producer, RD_KAFKA_V_RKT(k->out[o]), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-		RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_VALUE(buf->data, buf->len),
-		RD_KAFKA_V_KEY(key, key ? key_len : 0), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+	return kafka_produce_to(k, o, NULL, key, key_len, buf, opaque);
+}
+
+int kafka_produce_to(struct kafka *k, enum kafka_output o, const char *suffix, const void *key,
+		     size_t key_len, struct records_buf *buf, void *opaque)
+{
+	char topic[512];
+	rd_kafka_resp_err_t err;
+	if (suffix && *suffix) {
+		snprintf(topic, sizeof(topic), "%s.%s", rd_kafka_topic_name(k->out[o]), suffix);
+		err = rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(topic),
+					RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+					RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+					RD_KAFKA_V_VALUE(buf->data, buf->len),
+					RD_KAFKA_V_KEY(key, key ? key_len : 0),
+					RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+	} else {
+		snprintf(topic, sizeof(topic), "%s", rd_kafka_topic_name(k->out[o]));
+		err = rd_kafka_producev(k->producer, RD_KAFKA_V_RKT(k->out[o]),
+					RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+					RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+					RD_KAFKA_V_VALUE(buf->data, buf->len),
+					RD_KAFKA_V_KEY(key, key ? key_len : 0),
+					RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+	}
 	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		buf->data = NULL;
 		return 0;
@@ -428,9 +449,25 @@ int kafka_produce(struct kafka *k, enum kafka_output o, const void *key, size_t 
 		return -ENOBUFS;
 	if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
 		return -EMSGSIZE;
-	log_error("kafka", "produce to %s: %s", rd_kafka_topic_name(k->out[o]),
-		  rd_kafka_err2str(err));
+	log_error("kafka", "produce to %s: %s", topic, rd_kafka_err2str(err));
 	return -EIO;
+}
+
+enum kafka_output kafka_output_of(const struct kafka *k, const char *topic, const char **suffix)
+{
+	*suffix = NULL;
+	for (int o = 0; o < KAFKA_OUT__COUNT; o++)
+		if (!strcmp(topic, rd_kafka_topic_name(k->out[o])))
+			return (enum kafka_output)o;
+	for (int o = 0; o < KAFKA_OUT__COUNT; o++) {
+		const char *name = rd_kafka_topic_name(k->out[o]);
+		size_t n = strlen(name);
+		if (!strncmp(topic, name, n) && topic[n] == '.' && topic[n + 1]) {
+			*suffix = topic + n + 1;
+			return (enum kafka_output)o;
+		}
+	}
+	return KAFKA_OUT__COUNT;
 }
 
 int kafka_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets, bool sync)

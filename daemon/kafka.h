@@ -1,4 +1,5 @@
-/* Kafka on the libuv loop: one group consumer for the inputs, one idempotent producer for the outputs. */
+/* Kafka on the libuv loop: one group consumer for the inputs, one idempotent producer for the
+ * outputs. */
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -63,6 +64,16 @@ int kafka_subscribe(struct kafka *k);
  * -EMSGSIZE when the record is larger than the topic takes, or -EIO. */
 int kafka_produce(struct kafka *k, enum kafka_output o, const void *key, size_t key_len,
 		  struct records_buf *buf, void *opaque);
+
+/* kafka_produce to the topic "<output O's topic>.<SUFFIX>" (a per-country
+ * topic such as moderation.escalations.KE), or to O's topic when SUFFIX is
+ * NULL or empty. */
+int kafka_produce_to(struct kafka *k, enum kafka_output o, const char *suffix, const void *key,
+		     size_t key_len, struct records_buf *buf, void *opaque);
+
+/* The output whose topic TOPIC is, or "<its topic>.<suffix>"; *SUFFIX then
+ * points into TOPIC (NULL for the plain topic). KAFKA_OUT__COUNT if none. */
+enum kafka_output kafka_output_of(const struct kafka *k, const char *topic, const char **suffix);
 
 /* Commits OFFSETS (offset = next message to read). SYNC blocks the loop until
  * the broker answers; use it only on revoke and at shutdown. Returns 0 or -EIO. */

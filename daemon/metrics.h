@@ -20,11 +20,20 @@ struct metrics {
 	atomic_uint_fast64_t pauses;          /* times the consumer paused on backpressure */
 	atomic_uint_fast64_t reloads;         /* configs swapped in */
 	atomic_uint_fast64_t reload_failures; /* configs rejected */
-	atomic_uint_fast64_t rule_actions; /* content events the rules acted on */
-	atomic_uint_fast64_t escalations; /* escalations the rules asked for */
-	atomic_uint_fast64_t shadow_hits; /* shadow rules that matched */
-	atomic_int_fast64_t rules_loaded; /* rules in the running ruleset */
-	atomic_int_fast64_t inflight;         /* messages polled and not yet finished */
+	atomic_uint_fast64_t rule_actions;    /* content events the rules acted on */
+	atomic_uint_fast64_t escalations;     /* escalations the rules asked for */
+	atomic_uint_fast64_t shadow_hits;     /* shadow rules that matched */
+	atomic_int_fast64_t rules_loaded;     /* rules in the running ruleset */
+	atomic_uint_fast64_t review_enqueued; /* queue entries added */
+	atomic_uint_fast64_t review_deduped;  /* escalations found already queued */
+	atomic_uint_fast64_t review_retries;  /* enqueues sent again (Redis down, queue full) */
+	atomic_uint_fast64_t review_full;     /* enqueues refused by a full queue */
+	atomic_uint_fast64_t sla_overdue;     /* entries whose deadline passed */
+	atomic_uint_fast64_t sla_raised;      /* overdue entries raised to urgent */
+	atomic_uint_fast64_t redis_disconnects;
+	atomic_int_fast64_t review_pending; /* enqueues not acknowledged by Redis */
+	atomic_bool redis_up;
+	atomic_int_fast64_t inflight; /* messages polled and not yet finished */
 	atomic_int_fast64_t assigned_partitions;
 	atomic_bool ready;    /* partitions assigned, producer up */
 	atomic_bool draining; /* shutdown under way */

@@ -12,7 +12,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "offsets.h"
+#include "queues.h"
 #include "records.h"
+#include "review.h"
 
 /* One assigned input partition. It outlives its assignment while messages it
  * handed out are still in flight (refs), so that late delivery reports find
@@ -27,6 +29,7 @@ struct pipeline_part {
 
 /* A message whose side effects are not all acknowledged yet. */
 struct pipeline_msg {
+	struct pipeline *p;
 	struct pipeline_part *part;
 	uint64_t seq;
 	int64_t offset;
@@ -38,6 +41,7 @@ struct pipeline_msg {
 struct pipeline_retry {
 	struct pipeline_retry *next;
 	enum kafka_output out;
+	char suffix[8]; /* of a per-country topic, or "" */
 	struct records_buf buf;
 	size_t key_len;
 	struct pipeline_msg *msg;
@@ -50,6 +54,7 @@ struct pipeline {
 	const struct ruleset *rules;
 	struct rules_ctx *rctx;
 	struct kafka *kafka;
+	struct review *review; /* NULL when no review queue is declared */
 	pipeline_stopped_cb stopped;
 	void *opaque;
 
@@ -57,7 +62,8 @@ struct pipeline {
 	size_t n_parts[KAFKA_IN__COUNT];
 
 	size_t inflight;
-	bool backpressure; /* paused because inflight reached the bound */
+	bool backpressure; /* inflight reached the bound */
+	bool redis_down;   /* review queues unreachable */
 	bool draining;
 	bool stopped_called;
 	bool fatal;
@@ -105,10 +111,21 @@ static enum kafka_input pipeline_input_of(struct pipeline *p, const char *topic)
 
 static void pipeline_check_stopped(struct pipeline *p);
 static void pipeline_retry_cb(uv_timer_t *t);
-static struct pipeline_msg *pipeline_msg_new(struct pipeline_part *part, uint64_t seq,
-					     int64_t offset);
+
+/* Input flows only while there is room in flight, Redis takes escalations
+ * and no drain is under way. */
+static void pipeline_update_pause(struct pipeline *p)
+{
+	if (p->kafka)
+		kafka_set_paused(p->kafka, p->backpressure || p->redis_down || p->draining);
+}
+static struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part,
+					     uint64_t seq, int64_t offset);
 static void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
 			  const void *key, size_t key_len, struct records_buf *buf);
+static void pipeline_emit_to(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
+			     const char *suffix, const void *key, size_t key_len,
+			     struct records_buf *buf);
 
 /* The message SEQ of PART has nothing left to do. */
 static void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t seq)
@@ -120,9 +137,9 @@ static void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint
 	pipeline_part_unref(part);
 	p->inflight--;
 	metrics_set(inflight, (int_fast64_t)p->inflight);
-	if (p->backpressure && !p->draining && p->inflight <= p->cfg->pipeline.max_inflight / 2) {
+	if (p->backpressure && p->inflight <= p->cfg->pipeline.max_inflight / 2) {
 		p->backpressure = false;
-		kafka_set_paused(p->kafka, false);
+		pipeline_update_pause(p);
 		log_debug("pipeline", "resumed at %zu in flight", p->inflight);
 	}
 	if (p->draining)
@@ -215,14 +232,16 @@ static void pipeline_retry_later(struct pipeline *p, struct pipeline_retry *r)
 	}
 }
 
-static struct pipeline_retry *pipeline_retry_new(enum kafka_output out, const void *key,
-						 size_t key_len, struct pipeline_msg *m)
+static struct pipeline_retry *pipeline_retry_new(enum kafka_output out, const char *suffix,
+						 const void *key, size_t key_len,
+						 struct pipeline_msg *m)
 {
 	struct pipeline_retry *r = malloc(sizeof(*r) + key_len + 1);
 	if (!r)
 		return NULL;
 	r->next = NULL;
 	r->out = out;
+	snprintf(r->suffix, sizeof(r->suffix), "%s", suffix ? suffix : "");
 	r->key_len = key_len;
 	if (key_len)
 		memcpy(r->key, key, key_len);
@@ -232,13 +251,21 @@ static struct pipeline_retry *pipeline_retry_new(enum kafka_output out, const vo
 	return r;
 }
 
-/* Produces BUF (taking it) on behalf of M; on failure keeps it for a retry,
- * so that a record is never dropped while its input is uncommitted. */
 static void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
 			  const void *key, size_t key_len, struct records_buf *buf)
 {
+	pipeline_emit_to(p, m, out, NULL, key, key_len, buf);
+}
+
+/* Produces BUF (taking it) on behalf of M to OUT's topic, or its per-country
+ * topic for SUFFIX; on failure keeps it for a retry, so that a record is
+ * never dropped while its input is uncommitted. */
+static void pipeline_emit_to(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
+			     const char *suffix, const void *key, size_t key_len,
+			     struct records_buf *buf)
+{
 	m->pending++;
-	int rc = kafka_produce(p->kafka, out, key, key_len, buf, m);
+	int rc = kafka_produce_to(p->kafka, out, suffix, key, key_len, buf, m);
 	if (rc == 0)
 		return;
 	if (rc == -EMSGSIZE) {
@@ -247,7 +274,7 @@ static void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka
 		buf->data = NULL;
 		return;
 	}
-	struct pipeline_retry *r = pipeline_retry_new(out, key, key_len, m);
+	struct pipeline_retry *r = pipeline_retry_new(out, suffix, key, key_len, m);
 	if (!r) {
 		free(buf->data);
 		buf->data = NULL;
@@ -268,8 +295,8 @@ static void pipeline_retry_cb(uv_timer_t *t)
 	while (list) {
 		struct pipeline_retry *r = list;
 		list = r->next;
-		int rc = kafka_produce(p->kafka, r->out, r->key_len ? r->key : NULL, r->key_len,
-				       &r->buf, r->msg);
+		int rc = kafka_produce_to(p->kafka, r->out, r->suffix, r->key_len ? r->key : NULL,
+					  r->key_len, &r->buf, r->msg);
 		if (rc == 0) {
 			free(r);
 		} else {
@@ -284,12 +311,13 @@ static void pipeline_retry_cb(uv_timer_t *t)
 		uv_timer_start(&p->retry_timer, pipeline_retry_cb, p->retry_backoff_ms, 0);
 }
 
-static struct pipeline_msg *pipeline_msg_new(struct pipeline_part *part, uint64_t seq,
-					     int64_t offset)
+static struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part,
+					     uint64_t seq, int64_t offset)
 {
 	struct pipeline_msg *m = malloc(sizeof(*m));
 	if (!m)
 		return NULL;
+	m->p = p;
 	m->part = part;
 	m->seq = seq;
 	m->offset = offset;
@@ -305,7 +333,7 @@ static void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, 
 	struct records_buf buf;
 	log_debug("pipeline", "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", src.topic,
 		  src.partition, src.offset, reason);
-	struct pipeline_msg *m = pipeline_msg_new(part, seq, rkm->offset);
+	struct pipeline_msg *m = pipeline_msg_new(p, part, seq, rkm->offset);
 	if (!m || records_deadletter(&src, rkm->key, rkm->key_len, rkm->payload, rkm->len, reason,
 				     p->cfg->pipeline.deadletter_max_bytes, pipeline_now_ms(),
 				     &buf) < 0) {
@@ -315,6 +343,81 @@ static void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, 
 	}
 	metrics_inc(deadletters);
 	pipeline_emit(p, m, KAFKA_OUT_DEADLETTER, rkm->key, rkm->key_len, &buf);
+}
+
+static void pipeline_review_done(void *arg, int status)
+{
+	struct pipeline_msg *m = arg;
+	if (status < 0)
+		pipeline_msg_abandon(m->p, m);
+	else if (--m->pending == 0)
+		pipeline_msg_done(m->p, m);
+}
+
+/* The suffix of EV's per-country escalations topic, or NULL for the plain
+ * one: only a well-formed country code names a topic. */
+static const char *pipeline_country_topic(const struct config *cfg,
+					  const Arbiter__V1__ContentEvent *ev)
+{
+	const char *c = ev->country;
+	if (!cfg->monitors.per_country_topics || strlen(c) != 2 || c[0] < 'A' || c[0] > 'Z' ||
+	    c[1] < 'A' || c[1] > 'Z')
+		return NULL;
+	return c;
+}
+
+/* True when monitors.modes names a mode active for this verdict. */
+static bool pipeline_mode_fed(const struct config *cfg, const struct rules_verdict *v)
+{
+	for (size_t i = 0; i < cfg->monitors.n_modes; i++)
+		for (size_t j = 0; j < v->n_modes; j++)
+			if (!strcmp(cfg->monitors.modes[i], v->modes[j]))
+				return true;
+	return false;
+}
+
+/* Escalation I of V: routed to its review queue in Redis and, when it
+ * concerns monitors, produced to the escalations topic; M finishes once
+ * both are acknowledged. Returns 0 or -ENOMEM. */
+static int pipeline_escalate(struct pipeline *p, struct pipeline_msg *m,
+			     const struct records_source *src, const Arbiter__V1__ContentEvent *ev,
+			     const struct rules_verdict *v, size_t i, int64_t now)
+{
+	const struct config *cfg = p->cfg;
+	const struct rules_escalate *e = &v->escalations[i].esc;
+	const struct config_queue *q =
+		p->review ? queues_route(cfg, e->queue, ev->lang, ev->country) : NULL;
+	int64_t base = ev->created_at_ms > 0 ? ev->created_at_ms : now;
+	struct records_escalation_opts opts = {
+		.queue = q ? q->name : NULL,
+		.deadline_ms = q ? queues_deadline(q, queues_band(e->band), base, e->sla_s) : 0,
+		.monitors = pipeline_mode_fed(cfg, v),
+		.pseudonym_key = cfg->monitors.pseudonym_key,
+		.excerpt_max = cfg->monitors.include_excerpt ? cfg->monitors.excerpt_max_bytes : 0,
+	};
+	struct records_buf buf;
+	if (records_escalation(src, ev, p->rules, v, i, &opts, now, &buf) < 0)
+		return -ENOMEM;
+	if (q) {
+		Arbiter__V1__Escalation *es =
+			arbiter__v1__escalation__unpack(NULL, buf.len, buf.data);
+		m->pending++;
+		int rc = es ? review_enqueue(p->review, q, es, buf.data, buf.len, NULL,
+					     pipeline_review_done, m) :
+			      -ENOMEM;
+		arbiter__v1__escalation__free_unpacked(es, NULL);
+		if (rc < 0) {
+			m->pending--;
+			free(buf.data);
+			return rc;
+		}
+	}
+	if (e->monitors || opts.monitors)
+		pipeline_emit_to(p, m, KAFKA_OUT_ESCALATIONS, pipeline_country_topic(cfg, ev),
+				 ev->content_id, strlen(ev->content_id), &buf);
+	else
+		free(buf.data);
+	return 0;
 }
 
 static void pipeline_content(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
@@ -345,7 +448,7 @@ static void pipeline_content(struct pipeline *p, struct pipeline_part *part, uin
 	}
 	struct records_source src = {kafka_input_topic(p->kafka, part->input), rkm->partition,
 				     rkm->offset};
-	struct pipeline_msg *m = pipeline_msg_new(part, seq, rkm->offset);
+	struct pipeline_msg *m = pipeline_msg_new(p, part, seq, rkm->offset);
 	if (!m) {
 		event_content_free(ev);
 		pipeline_oom(p, "tracking a verdict");
@@ -364,9 +467,8 @@ static void pipeline_content(struct pipeline *p, struct pipeline_part *part, uin
 	}
 	for (size_t i = 0; i < v->n_escalations; i++) {
 		metrics_inc(escalations);
-		if (records_escalation(&src, ev, p->rules, v, i, now, &buf) < 0)
+		if (pipeline_escalate(p, m, &src, ev, v, i, now) < 0)
 			goto oom;
-		pipeline_emit(p, m, KAFKA_OUT_ESCALATIONS, key, strlen(key), &buf);
 	}
 	event_content_free(ev);
 	if (--m->pending == 0)
@@ -391,7 +493,7 @@ static void pipeline_decision(struct pipeline *p, struct pipeline_part *part, ui
 	struct records_source src = {kafka_input_topic(p->kafka, part->input), rkm->partition,
 				     rkm->offset};
 	struct records_buf buf;
-	struct pipeline_msg *m = pipeline_msg_new(part, seq, rkm->offset);
+	struct pipeline_msg *m = pipeline_msg_new(p, part, seq, rkm->offset);
 	if (!m || records_audit_decision(&src, d, pipeline_now_ms(), &buf) < 0) {
 		free(m);
 		event_decision_free(d);
@@ -433,7 +535,7 @@ static void pipeline_on_message(void *opaque, enum kafka_input in, rd_kafka_mess
 	if (!p->backpressure && p->inflight >= p->cfg->pipeline.max_inflight) {
 		p->backpressure = true;
 		metrics_inc(pauses);
-		kafka_set_paused(p->kafka, true);
+		pipeline_update_pause(p);
 		log_debug("pipeline", "paused at %zu in flight", p->inflight);
 	}
 }
@@ -456,11 +558,8 @@ static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
 		pipeline_msg_abandon(p, m);
 		return;
 	}
-	enum kafka_output out = KAFKA_OUT__COUNT;
-	for (int o = 0; o < KAFKA_OUT__COUNT; o++)
-		if (strcmp(kafka_output_topic(p->kafka, (enum kafka_output)o),
-			   rd_kafka_topic_name(rkm->rkt)) == 0)
-			out = (enum kafka_output)o;
+	const char *suffix = NULL;
+	enum kafka_output out = kafka_output_of(p->kafka, rd_kafka_topic_name(rkm->rkt), &suffix);
 	if (pipeline_err_is_permanent(rkm->err) && out != KAFKA_OUT__COUNT) {
 		pipeline_reject(p, m, out, rkm->payload, rkm->len, rd_kafka_err2str(rkm->err));
 		return;
@@ -472,7 +571,9 @@ static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
 	log_error("pipeline", "delivery to %s failed: %s; retrying", rd_kafka_topic_name(rkm->rkt),
 		  rd_kafka_err2str(rkm->err));
 	struct pipeline_retry *r =
-		out == KAFKA_OUT__COUNT ? NULL : pipeline_retry_new(out, rkm->key, rkm->key_len, m);
+		out == KAFKA_OUT__COUNT ?
+			NULL :
+			pipeline_retry_new(out, suffix, rkm->key, rkm->key_len, m);
 	if (r) {
 		r->buf.data = malloc(rkm->len ? rkm->len : 1);
 		r->buf.len = rkm->len;
@@ -644,6 +745,32 @@ static void pipeline_fatal_cb(uv_async_t *a)
 	p->stopped(p->opaque, true);
 }
 
+static void pipeline_on_review(void *opaque, bool up)
+{
+	struct pipeline *p = opaque;
+	if (p->redis_down == !up)
+		return;
+	p->redis_down = !up;
+	if (up)
+		log_info("pipeline", "review queues reachable: input resumed");
+	else
+		log_warn("pipeline",
+			 "review queues unreachable: input paused; %zu escalation(s) "
+			 "held, nothing committed past them",
+			 review_pending(p->review));
+	pipeline_update_pause(p);
+}
+
+static int pipeline_review_start(struct pipeline *p)
+{
+	if (p->review || !p->cfg->review.n_queues)
+		return 0;
+	/* Until the first connection, escalations could not be acknowledged. */
+	p->redis_down = true;
+	log_info("pipeline", "waiting for Redis at %s before consuming", p->cfg->redis.address);
+	return review_new(p->loop, p->cfg, pipeline_on_review, p, &p->review);
+}
+
 static void pipeline_commit_cb(uv_timer_t *t)
 {
 	pipeline_commit(t->data, NULL, false);
@@ -697,9 +824,13 @@ int pipeline_start(struct pipeline *p, const char *bootstrap)
 		.fatal = pipeline_on_fatal,
 		.budget = pipeline_budget,
 	};
-	int rc = kafka_new(p->loop, p->cfg, bootstrap, &h, &p->kafka);
+	int rc = pipeline_review_start(p);
 	if (rc < 0)
 		return rc;
+	rc = kafka_new(p->loop, p->cfg, bootstrap, &h, &p->kafka);
+	if (rc < 0)
+		return rc;
+	pipeline_update_pause(p);
 	rc = kafka_subscribe(p->kafka);
 	if (rc < 0)
 		return rc;
@@ -718,6 +849,11 @@ void pipeline_set_config(struct pipeline *p, const struct config *cfg)
 	    old->kafka.n_properties != cfg->kafka.n_properties)
 		log_warn("pipeline", "kafka settings changed: they take effect after a restart");
 	p->cfg = cfg;
+	if (p->review)
+		review_set_config(p->review, cfg);
+	else if (p->kafka && pipeline_review_start(p) < 0)
+		log_error("pipeline", "out of memory starting the review queues");
+	pipeline_update_pause(p);
 	if (uv_is_active((uv_handle_t *)&p->commit_timer))
 		uv_timer_start(&p->commit_timer, pipeline_commit_cb,
 			       cfg->pipeline.commit_interval_ms, cfg->pipeline.commit_interval_ms);
@@ -793,7 +929,7 @@ void pipeline_drain(struct pipeline *p)
 	}
 	log_info("pipeline", "draining %zu in-flight message(s), up to %u ms", p->inflight,
 		 p->cfg->pipeline.drain_timeout_ms);
-	kafka_set_paused(p->kafka, true);
+	pipeline_update_pause(p);
 	p->drain_deadline = uv_now(p->loop) + p->cfg->pipeline.drain_timeout_ms;
 	if (p->inflight == 0) {
 		pipeline_check_stopped(p);
@@ -815,6 +951,9 @@ void pipeline_free(struct pipeline *p)
 		if (kafka_outq_len(p->kafka) > 0)
 			kafka_purge(p->kafka);
 	}
+	/* Escalations Redis has not acknowledged: their inputs stay uncommitted. */
+	review_free(p->review);
+	p->review = NULL;
 	while (p->retries) {
 		struct pipeline_retry *r = p->retries;
 		p->retries = r->next;

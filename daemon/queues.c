@@ -368,25 +368,62 @@ static void qb_join(struct queues_builder *b, char *const *v, size_t n)
 	free(s);
 }
 
-#define QUEUES_ENQUEUE_ARGS 60
+#define QUEUES_MAX_ARGS 60
+
+static void qb_init(struct queues_builder *b, enum queues_script s)
+{
+	memset(b, 0, sizeof(*b));
+	b->max = QUEUES_MAX_ARGS;
+	b->offs = calloc(b->max, sizeof(*b->offs));
+	b->ext = calloc(b->max, sizeof(*b->ext));
+	b->lens = calloc(b->max, sizeof(*b->lens));
+	if (!b->offs || !b->ext || !b->lens)
+		b->oom = true;
+	qb_str(b, "EVALSHA");
+	qb_str(b, queues_script_sha(s));
+}
+
+/* The four band streams of queue NAME, as keys. */
+static void qb_band_keys(struct queues_builder *b, const char *prefix, const char *name)
+{
+	char key[QUEUES_KEY_MAX];
+	for (int i = 0; i < CONFIG_BANDS; i++) {
+		queues_key_stream(key, prefix, name, (enum config_band)i);
+		qb_str(b, key);
+	}
+}
+
+static int qb_finish(struct queues_builder *b, enum queues_script s, struct queues_cmd *out)
+{
+	out->argv = b->oom ? NULL : calloc((size_t)b->argc, sizeof(*out->argv));
+	if (!out->argv) {
+		free(b->heap);
+		free(b->offs);
+		free(b->ext);
+		free(b->lens);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < b->argc; i++)
+		out->argv[i] = b->offs[i] == SIZE_MAX ? b->ext[i] : b->heap + b->offs[i];
+	out->script = s;
+	out->argc = b->argc;
+	out->lens = b->lens;
+	out->heap = b->heap;
+	free(b->offs);
+	free(b->ext);
+	return 0;
+}
 
 int queues_enqueue_cmd(const struct config *cfg, const struct config_queue *q,
 		       const Arbiter__V1__Escalation *es, const uint8_t *packed, size_t packed_len,
 		       const char *exclude, struct queues_cmd *out)
 {
-	struct queues_builder b = {.max = QUEUES_ENQUEUE_ARGS};
+	struct queues_builder b;
 	char key[QUEUES_KEY_MAX], loc[QUEUES_KEY_MAX];
 	const char *prefix = cfg->redis.prefix;
 	enum config_band band = queues_band(es->band);
 	memset(out, 0, sizeof(*out));
-	b.offs = calloc(b.max, sizeof(*b.offs));
-	b.ext = calloc(b.max, sizeof(*b.ext));
-	b.lens = calloc(b.max, sizeof(*b.lens));
-	if (!b.offs || !b.ext || !b.lens)
-		b.oom = true;
-
-	qb_str(&b, "EVALSHA");
-	qb_str(&b, queues_script_sha(QUEUES_ENQUEUE));
+	qb_init(&b, QUEUES_ENQUEUE);
 	qb_str(&b, "7");
 	queues_key_seen(key, prefix, es->escalation_id);
 	qb_str(&b, key);
@@ -394,10 +431,7 @@ int queues_enqueue_cmd(const struct config *cfg, const struct config_queue *q,
 	qb_str(&b, key);
 	queues_key_sla(key, prefix, q->name);
 	qb_str(&b, key);
-	for (int i = 0; i < CONFIG_BANDS; i++) {
-		queues_key_stream(key, prefix, q->name, (enum config_band)i);
-		qb_str(&b, key);
-	}
+	qb_band_keys(&b, prefix, q->name);
 	qb_i64(&b, cfg->review.dedupe_ttl_ms);
 	qb_i64(&b, es->deadline_ms);
 	qb_i64(&b, q->max_length);
@@ -444,30 +478,35 @@ int queues_enqueue_cmd(const struct config *cfg, const struct config_queue *q,
 	qb_str(&b, exclude);
 	qb_str(&b, fields[f++]);
 	qb_ext(&b, packed, packed_len);
+	return qb_finish(&b, QUEUES_ENQUEUE, out);
+}
 
-	out->argv = b.oom ? NULL : calloc((size_t)b.argc, sizeof(*out->argv));
-	if (!out->argv) {
-		free(b.heap);
-		free(b.offs);
-		free(b.ext);
-		free(b.lens);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < b.argc; i++)
-		out->argv[i] = b.offs[i] == SIZE_MAX ? b.ext[i] : b.heap + b.offs[i];
-	out->argc = b.argc;
-	out->lens = b.lens;
-	out->heap = b.heap;
-	free(b.offs);
-	free(b.ext);
-	return 0;
+int queues_sweep_cmd(const struct config *cfg, const struct config_queue *q, int64_t now_ms,
+		     struct queues_cmd *out)
+{
+	struct queues_builder b;
+	char key[QUEUES_KEY_MAX];
+	const char *prefix = cfg->redis.prefix;
+	memset(out, 0, sizeof(*out));
+	qb_init(&b, QUEUES_SWEEP);
+	qb_str(&b, "6");
+	queues_key_sla(key, prefix, q->name);
+	qb_str(&b, key);
+	queues_key_swept(key, prefix, q->name);
+	qb_str(&b, key);
+	qb_band_keys(&b, prefix, q->name);
+	qb_i64(&b, now_ms);
+	queues_key_seen(key, prefix, "");
+	qb_str(&b, key);
+	qb_i64(&b, 1000);
+	return qb_finish(&b, QUEUES_SWEEP, out);
 }
 
 void queues_cmd_use_eval(struct queues_cmd *cmd)
 {
 	cmd->argv[0] = "EVAL";
 	cmd->lens[0] = 4;
-	cmd->argv[1] = queues_script_body(QUEUES_ENQUEUE);
+	cmd->argv[1] = queues_script_body(cmd->script);
 	cmd->lens[1] = strlen(cmd->argv[1]);
 }
 

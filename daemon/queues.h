@@ -72,6 +72,7 @@ void queues_key_seen(char out[QUEUES_KEY_MAX], const char *prefix, const char *e
 
 /* A Redis command as argument vectors, owning its memory. */
 struct queues_cmd {
+	enum queues_script script;
 	int argc;
 	const char **argv;
 	size_t *lens;
@@ -87,7 +88,11 @@ struct queues_cmd {
 int queues_enqueue_cmd(const struct config *cfg, const struct config_queue *q,
 		       const Arbiter__V1__Escalation *es, const uint8_t *packed, size_t packed_len,
 		       const char *exclude, struct queues_cmd *out);
-/* Same command as EVAL with the script's body: the NOSCRIPT fallback. */
+/* Builds the EVALSHA of QUEUES_SWEEP for queue Q at NOW_MS. Returns 0 or -ENOMEM. */
+int queues_sweep_cmd(const struct config *cfg, const struct config_queue *q, int64_t now_ms,
+		     struct queues_cmd *out);
+/* Turns an EVALSHA into the same EVAL with the script's body: the fallback
+ * when Redis answers NOSCRIPT (restarted, or SCRIPT FLUSH). */
 void queues_cmd_use_eval(struct queues_cmd *cmd);
 void queues_cmd_free(struct queues_cmd *cmd);
 

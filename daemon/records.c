@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,9 +130,31 @@ int records_audit_verdict(const struct records_source *src, const Arbiter__V1__C
 	return rc;
 }
 
+void records_pseudonym(char out[65], const char *key, const char *id)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)id, strlen(id), md, &n);
+	for (unsigned i = 0; i < n && i < 32; i++)
+		snprintf(&out[2 * i], 3, "%02x", md[i]);
+	out[64] = '\0';
+}
+
+size_t records_excerpt_len(const char *text, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	size_t n = max;
+	/* Back off continuation bytes (10xxxxxx) to the start of a character. */
+	while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
 int records_escalation(const struct records_source *src, const Arbiter__V1__ContentEvent *ev,
 		       const struct ruleset *rs, const struct rules_verdict *v, size_t i,
-		       int64_t now_ms, struct records_buf *out)
+		       const struct records_escalation_opts *opts, int64_t now_ms,
+		       struct records_buf *out)
 {
 	const struct rules_verdict_escalation *e = &v->escalations[i];
 	char kind[300];
@@ -155,10 +178,26 @@ int records_escalation(const struct records_source *src, const Arbiter__V1__Cont
 	es.escalation_id = id;
 	es.content_id = ev->content_id;
 	es.event_id = ev->event_id;
-	es.queue = (char *)e->esc.queue;
+	es.queue = (char *)(opts->queue ? opts->queue : e->esc.queue);
 	es.band = e->esc.band;
-	es.monitors = e->esc.monitors;
-	es.deadline_ms = base + (int64_t)e->esc.sla_s * 1000;
+	es.monitors = e->esc.monitors || opts->monitors;
+	es.deadline_ms =
+		opts->deadline_ms ? opts->deadline_ms : base + (int64_t)e->esc.sla_s * 1000;
+	char pseudonym[65];
+	if (opts->pseudonym_key && ev->author_id[0]) {
+		records_pseudonym(pseudonym, opts->pseudonym_key, ev->author_id);
+		es.author_pseudonym = pseudonym;
+	}
+	char *excerpt = NULL;
+	if (opts->excerpt_max && ev->text[0]) {
+		size_t n = records_excerpt_len(ev->text, strlen(ev->text), opts->excerpt_max);
+		excerpt = strndup(ev->text, n);
+		if (!excerpt) {
+			free(ids);
+			return -ENOMEM;
+		}
+		es.text_excerpt = excerpt;
+	}
 	es.n_rule_ids = n_ids;
 	es.rule_ids = (char **)ids;
 	es.ruleset_version = (char *)rules_version(rs);
@@ -174,6 +213,7 @@ int records_escalation(const struct records_source *src, const Arbiter__V1__Cont
 	es.source_offset = src->offset;
 	es.created_at_ms = now_ms;
 	int rc = records_pack(&es.base, out);
+	free(excerpt);
 	free(ids);
 	return rc;
 }

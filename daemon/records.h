@@ -28,8 +28,7 @@ struct records_buf {
  * derived from SRC: hex of the first 16 bytes of SHA-256 over kind, topic,
  * partition and offset. A redelivered message yields the same id, which is
  * what makes downstream deduplication possible. */
-void records_id(char out[RECORDS_ID_LEN + 1], const char *kind,
-		const struct records_source *src);
+void records_id(char out[RECORDS_ID_LEN + 1], const char *kind, const struct records_source *src);
 
 /* Packs a DeadLetter for the raw message VALUE (truncated to MAX_RAW bytes,
  * with raw_truncated set) and REASON. Returns 0 or -ENOMEM. */
@@ -50,10 +49,29 @@ int records_audit_verdict(const struct records_source *src, const Arbiter__V1__C
 			  const struct ruleset *rs, const struct rules_verdict *v, int64_t now_ms,
 			  struct records_buf *out);
 
+/* How an escalation leaves the daemon: the routing, SLA and monitors
+ * settings decided by the caller. Zero/NULL fields keep the defaults. */
+struct records_escalation_opts {
+	const char *queue;         /* the queue it was routed to; NULL: the rule's */
+	int64_t deadline_ms;       /* 0: the event's creation time plus the rule's SLA */
+	bool monitors;             /* fed to monitors even if no rule said so */
+	const char *pseudonym_key; /* HMAC-SHA256 key for author_pseudonym; NULL: none */
+	size_t excerpt_max;        /* bytes of text in text_excerpt; 0: none */
+};
+
 /* Packs the Escalation of escalation I of verdict V: its id derives from SRC
- * and the queue, its deadline from the event's creation time (or NOW_MS)
- * plus the SLA; it carries the rules asking for the queue, the evidence and
- * the active modes. Returns 0 or -ENOMEM. */
+ * and the queue the rules named (so that rerouting cannot duplicate it); it
+ * carries the rules asking for the queue, the evidence and the active modes.
+ * Returns 0 or -ENOMEM. */
 int records_escalation(const struct records_source *src, const Arbiter__V1__ContentEvent *ev,
 		       const struct ruleset *rs, const struct rules_verdict *v, size_t i,
-		       int64_t now_ms, struct records_buf *out);
+		       const struct records_escalation_opts *opts, int64_t now_ms,
+		       struct records_buf *out);
+
+/* Writes the hex HMAC-SHA256 of ID under KEY: the same author always gets the
+ * same pseudonym, which cannot be reversed without the key. */
+void records_pseudonym(char out[65], const char *key, const char *id);
+
+/* The length of the longest prefix of TEXT (LEN bytes) that fits in MAX
+ * bytes without cutting a UTF-8 character. */
+size_t records_excerpt_len(const char *text, size_t len, size_t max);

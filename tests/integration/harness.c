@@ -1,4 +1,5 @@
-/* Integration-test harness: an in-process mock Kafka cluster, arbiterd as a child process, and readers. */
+/* Integration-test harness: an in-process mock Kafka cluster, arbiterd as a child process, and
+ * readers. */
 #include "harness.h"
 
 #include <check.h>
@@ -13,8 +14,8 @@
 #include <unistd.h>
 
 static const char *const harness_topics[] = {
-	"content.events",     "moderation.decisions", "moderation.escalations",
-	"moderation.audit",   "moderation.appeals",   "arbiter.deadletter",
+	"content.events",   "moderation.decisions", "moderation.escalations",
+	"moderation.audit", "moderation.appeals",   "arbiter.deadletter",
 };
 
 void harness_start(struct harness *h, int partitions)
@@ -22,7 +23,8 @@ void harness_start(struct harness *h, int partitions)
 	memset(h, 0, sizeof(*h));
 	ck_assert_int_eq(kafka_mock_start(1, &h->mock), 0);
 	for (size_t i = 0; i < sizeof(harness_topics) / sizeof(harness_topics[0]); i++)
-		ck_assert_int_eq(kafka_mock_topic_create(h->mock, harness_topics[i], partitions), 0);
+		ck_assert_int_eq(kafka_mock_topic_create(h->mock, harness_topics[i], partitions),
+				 0);
 	h->bootstrap = kafka_mock_bootstraps(h->mock);
 	snprintf(h->dir, sizeof(h->dir), "/tmp/arbiter-it-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(h->dir));
@@ -32,8 +34,9 @@ void harness_start(struct harness *h, int partitions)
 
 	char err[256];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers", h->bootstrap, err,
-					   sizeof(err)), RD_KAFKA_CONF_OK);
+	ck_assert_int_eq(
+		rd_kafka_conf_set(conf, "bootstrap.servers", h->bootstrap, err, sizeof(err)),
+		RD_KAFKA_CONF_OK);
 	rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err));
 	rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof(err));
 	h->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
@@ -62,6 +65,11 @@ void harness_write_config(struct harness *h, const char *extra)
 		"  level: %s\n",
 		h->bootstrap, h->group, h->max_inflight ? h->max_inflight : 10000,
 		h->log_level ? h->log_level : "info");
+	if (h->redis_address)
+		fprintf(f,
+			"redis:\n  address: \"%s\"\n  connect_timeout: 500ms\n"
+			"  command_timeout: 2s\n",
+			h->redis_address);
 	if (extra)
 		fputs(extra, f);
 	ck_assert_int_eq(fclose(f), 0);
@@ -171,8 +179,9 @@ int64_t harness_count(struct harness *h, const char *topic)
 	int np = harness_partitions(h->producer, topic);
 	for (int p = 0; p < np; p++) {
 		int64_t lo, hi;
-		ck_assert_int_eq(rd_kafka_query_watermark_offsets(h->producer, topic, p, &lo, &hi,
-								  10000), 0);
+		ck_assert_int_eq(
+			rd_kafka_query_watermark_offsets(h->producer, topic, p, &lo, &hi, 10000),
+			0);
 		total += hi;
 	}
 	return total;
@@ -204,6 +213,21 @@ bool harness_wait_committed(struct harness *h, const char *topic, int timeout_s)
 	}
 	rd_kafka_destroy(rk);
 	return ok;
+}
+
+int harness_committed(struct harness *h, const char *topic, int64_t *out, int n)
+{
+	rd_kafka_t *rk = harness_consumer(h, h->group);
+	int np = harness_partitions(rk, topic);
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(np);
+	for (int p = 0; p < np; p++)
+		rd_kafka_topic_partition_list_add(parts, topic, p);
+	ck_assert_int_eq(rd_kafka_committed(rk, parts, 10000), 0);
+	for (int i = 0; i < parts->cnt && i < n; i++)
+		out[parts->elems[i].partition] = parts->elems[i].offset;
+	rd_kafka_topic_partition_list_destroy(parts);
+	rd_kafka_destroy(rk);
+	return np;
 }
 
 bool harness_wait_count(struct harness *h, const char *topic, int64_t n, int timeout_s)

@@ -1,4 +1,5 @@
-/* Integration-test harness: an in-process mock Kafka cluster, arbiterd as a child process, and readers. */
+/* Integration-test harness: an in-process mock Kafka cluster, arbiterd as a child process, and
+ * readers. */
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -21,6 +22,7 @@ struct harness {
 	/* Overrides for harness_write_config; zero/NULL keeps the default. */
 	unsigned max_inflight;
 	const char *log_level;
+	const char *redis_address; /* written as redis.address (EXTRA must not hold redis:) */
 };
 
 /* Starts a mock cluster with every default topic at PARTITIONS partitions, a
@@ -54,6 +56,10 @@ int64_t harness_count(struct harness *h, const char *topic);
 /* Waits up to TIMEOUT_S for the group's committed offsets of TOPIC to reach
  * its end offsets. Returns true when they did. */
 bool harness_wait_committed(struct harness *h, const char *topic, int timeout_s);
+
+/* The group's committed offset of each partition of TOPIC into OUT (up to
+ * N partitions; -1 when none). Returns the number of partitions. */
+int harness_committed(struct harness *h, const char *topic, int64_t *out, int n);
 
 /* Waits up to TIMEOUT_S for TOPIC to hold at least N records. */
 bool harness_wait_count(struct harness *h, const char *topic, int64_t n, int timeout_s);

@@ -12,6 +12,8 @@
 #include "arbiter/v1/escalation.pb-c.h"
 #include "harness.h"
 #include "pbjson.h"
+#include "queues.h"
+#include "redis_server.h"
 
 static const char rules_yaml[] =
 	"lists:\n"
@@ -61,13 +63,14 @@ static char *event_json(int i)
 		 "\"created_at_ms\":%lld,\"signals\":{\"violence\":%.2f,\"hate\":%.2f}}",
 		 i, i, texts[i % 8], countries[i % 4], i % 3 ? "COMMENT" : "POST", (i * 37) % 5000,
 		 i % 7, /* inside the election window for half of them */
-		 i % 2 ? 1785888000000LL : 1790000000000LL, (i % 10) / 10.0, (i % 9) / 10.0);
+		 i % 2 ? 1817424000000LL : 1790000000000LL, (i % 10) / 10.0, (i % 9) / 10.0);
 	return strdup(buf);
 }
 
 struct seen {
 	json_t *audit; /* content_id -> {action, rules} */
-	json_t *esc;   /* event_id -> [queues] */
+	json_t *esc;   /* event_id -> [queues], from the review queues in Redis */
+	json_t *fed;   /* event_id -> [queues], from the monitors' topic */
 	const char *version;
 	int version_mismatch;
 };
@@ -86,18 +89,44 @@ static void read_audit(void *opaque, const rd_kafka_message_t *m)
 	arbiter__v1__audit_record__free_unpacked(r, NULL);
 }
 
-static void read_esc(void *opaque, const rd_kafka_message_t *m)
+/* Adds the escalation packed in DATA to BY_EVENT: event_id -> [queue]. */
+static void add_escalation(json_t *by_event, const void *data, size_t len)
 {
-	struct seen *s = opaque;
-	Arbiter__V1__Escalation *e = arbiter__v1__escalation__unpack(NULL, m->len, m->payload);
+	Arbiter__V1__Escalation *e = arbiter__v1__escalation__unpack(NULL, len, data);
 	ck_assert_ptr_nonnull(e);
-	json_t *list = json_object_get(s->esc, e->event_id);
+	json_t *list = json_object_get(by_event, e->event_id);
 	if (!list) {
 		list = json_array();
-		json_object_set_new(s->esc, e->event_id, list);
+		json_object_set_new(by_event, e->event_id, list);
 	}
 	json_array_append_new(list, json_string(e->queue));
 	arbiter__v1__escalation__free_unpacked(e, NULL);
+}
+
+static void read_fed(void *opaque, const rd_kafka_message_t *m)
+{
+	struct seen *s = opaque;
+	add_escalation(s->fed, m->payload, m->len);
+}
+
+/* Every entry of every band of QUEUE, into s->esc. */
+static void read_queue(struct seen *s, redisContext *rc, const char *queue)
+{
+	for (int b = 0; b < CONFIG_BANDS; b++) {
+		char key[QUEUES_KEY_MAX];
+		queues_key_stream(key, "arbiter:", queue, (enum config_band)b);
+		redisReply *r = redisCommand(rc, "XRANGE %s - +", key);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+		for (size_t i = 0; i < r->elements; i++) {
+			redisReply *fields = r->element[i]->element[1];
+			for (size_t k = 0; k + 1 < fields->elements; k += 2)
+				if (!strcmp(fields->element[k]->str, "escalation"))
+					add_escalation(s->esc, fields->element[k + 1]->str,
+						       fields->element[k + 1]->len);
+		}
+		freeReplyObject(r);
+	}
 }
 
 static bool same_strings(json_t *a, json_t *b)
@@ -120,7 +149,10 @@ START_TEST(daemon_verdicts_equal_eval)
 {
 	enum { N = 2000 };
 	struct harness h;
+	struct redis_server rs;
 	harness_start(&h, 3);
+	redis_server_start(&rs);
+	h.redis_address = rs.address;
 	char path[400], events[400], cmd[1600];
 	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
 	FILE *f = fopen(path, "w");
@@ -163,16 +195,21 @@ START_TEST(daemon_verdicts_equal_eval)
 	ck_assert_int_eq(pclose(p), 0);
 	ck_assert_int_eq(json_array_size(verdicts), N);
 
-	struct seen s = {.audit = json_object(), .esc = json_object()};
+	struct seen s = {.audit = json_object(), .esc = json_object(), .fed = json_object()};
 	s.version =
 		json_string_value(json_object_get(json_array_get(verdicts, 0), "ruleset_version"));
 	harness_read(&h, "moderation.audit", read_audit, &s);
-	harness_read(&h, "moderation.escalations", read_esc, &s);
+	harness_read(&h, "moderation.escalations", read_fed, &s);
+	redisContext *rc = redis_server_connect(&rs);
+	read_queue(&s, rc, "incitement");
+	read_queue(&s, rc, "election-integrity");
+	read_queue(&s, rc, "reported");
+	redisFree(rc);
 	ck_assert_int_eq(s.version_mismatch, 0);
 
 	size_t i;
 	json_t *v;
-	long acted = 0, escalated = 0;
+	long acted = 0, escalated = 0, monitored = 0;
 	json_array_foreach(verdicts, i, v)
 	{
 		const char *cid = json_string_value(json_object_get(v, "content_id"));
@@ -195,24 +232,38 @@ START_TEST(daemon_verdicts_equal_eval)
 						   json_object_get(v, "matched")),
 				      "%s: rule ids differ", cid);
 		}
-		json_t *want = json_array(), *e;
+		/* Every escalation is in its review queue once; those of rules
+		 * with monitors: true are on the monitors' topic too. */
+		json_t *want = json_array(), *want_fed = json_array(), *e;
 		size_t k;
 		json_array_foreach(json_object_get(v, "escalations"), k, e)
+		{
 			json_array_append(want, json_object_get(e, "queue"));
-		json_t *got = json_object_get(s.esc, eid);
+			if (json_is_true(json_object_get(e, "monitors")))
+				json_array_append(want_fed, json_object_get(e, "queue"));
+		}
+		json_t *none = json_array();
+		json_t *got = json_object_get(s.esc, eid), *fed = json_object_get(s.fed, eid);
 		escalated += json_array_size(want) > 0;
-		ck_assert_msg(same_strings(want, got ? got : json_array()),
-			      "%s: escalations differ", eid);
+		ck_assert_msg(same_strings(want, got ? got : none), "%s: escalations differ", eid);
+		ck_assert_msg(same_strings(want_fed, fed ? fed : none),
+			      "%s: monitored escalations differ", eid);
+		monitored += json_array_size(want_fed);
+		json_decref(none);
 		json_decref(want);
+		json_decref(want_fed);
 	}
 	/* The mix really exercises the rules. */
 	ck_assert_int_gt(acted, N / 10);
 	ck_assert_int_gt(escalated, N / 10);
+	ck_assert_int_gt(monitored, 0);
 	ck_assert_int_eq(json_object_size(s.audit), acted);
 	json_decref(verdicts);
 	json_decref(s.audit);
 	json_decref(s.esc);
+	json_decref(s.fed);
 	harness_stop(&h);
+	redis_server_stop(&rs);
 }
 END_TEST
 

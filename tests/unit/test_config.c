@@ -143,6 +143,13 @@ static void check_defaults(const struct config *c)
 	ck_assert_uint_eq(c->pipeline.poll_batch, 1000);
 	ck_assert_int_eq(c->log.level, LOG_INFO);
 	ck_assert_str_eq(c->metrics.listen, "127.0.0.1:9464");
+	ck_assert_uint_eq(c->review.dedupe_ttl_ms, 7u * 24 * 3600 * 1000);
+	ck_assert_uint_eq(c->review.lease_ms, 15 * 60 * 1000);
+	ck_assert_uint_eq(c->review.sweep_interval_ms, 10000);
+	ck_assert(!c->monitors.per_country_topics);
+	ck_assert(!c->monitors.include_excerpt);
+	ck_assert_uint_eq(c->monitors.excerpt_max_bytes, 280);
+	ck_assert_ptr_null(c->monitors.pseudonym_key);
 }
 
 START_TEST(defaults_without_a_file)
@@ -700,6 +707,71 @@ START_TEST(sample_config_loads_and_documents_the_defaults)
 }
 END_TEST
 
+START_TEST(review_queues_load_with_defaults_and_overrides)
+{
+	struct config *c =
+		expect_ok("review:\n"
+			  "  queues:\n"
+			  "    incitement: {sla: {urgent: 30m, low: 5d}, max_length: 7}\n"
+			  "    incitement-sw: {serves: incitement, languages: [SW, sw-KE]}\n"
+			  "    ke: {serves: incitement, countries: [ke]}\n"
+			  "    plain:\n"
+			  "monitors:\n"
+			  "  modes: [election-ke]\n"
+			  "  per_country_topics: on\n"
+			  "  include_excerpt: true\n");
+	ck_assert_uint_eq(c->review.n_queues, 4);
+	const struct config_queue *q = config_queue_find(c, "incitement");
+	ck_assert_ptr_nonnull(q);
+	ck_assert_ptr_null(q->serves);
+	ck_assert_uint_eq(q->sla_s[CONFIG_BAND_URGENT], 1800);
+	ck_assert_uint_eq(q->sla_s[CONFIG_BAND_HIGH], 4 * 3600); /* default kept */
+	ck_assert_uint_eq(q->sla_s[CONFIG_BAND_LOW], 5 * 24 * 3600);
+	ck_assert_uint_eq(q->max_length, 7);
+	q = config_queue_find(c, "incitement-sw");
+	ck_assert_str_eq(q->serves, "incitement");
+	ck_assert_uint_eq(q->n_languages, 2);
+	ck_assert_str_eq(q->languages[0], "sw"); /* tags compare lowercased */
+	ck_assert_str_eq(q->languages[1], "sw-ke");
+	ck_assert_str_eq(config_queue_find(c, "ke")->countries[0], "KE");
+	ck_assert_uint_eq(config_queue_find(c, "plain")->max_length, 100000);
+	ck_assert_ptr_null(config_queue_find(c, "nope"));
+	ck_assert_uint_eq(c->monitors.n_modes, 1);
+	ck_assert(c->monitors.per_country_topics);
+	ck_assert(c->monitors.include_excerpt);
+	ck_assert_str_eq(config_band_name(CONFIG_BAND_NORMAL), "normal");
+	config_free(c);
+}
+END_TEST
+
+START_TEST(review_queue_mistakes_are_positioned)
+{
+	expect_one_error("review:\n  queues:\n    a b: {}\n", 3, 5, "review.queues",
+			 "expected a queue name");
+	expect_one_error("review:\n  queues:\n    a: {sla: {urgnt: 1h}}\n", 3, 15,
+			 "review.queues.a.sla", "expected one of urgent, high, normal, low");
+	expect_one_error("review:\n  queues:\n    a: {sla: {high: soon}}\n", 3, 21,
+			 "review.queues.a.sla.high", "expected a duration in [1s, 365d]");
+	expect_one_error("review:\n  queues:\n    a: {max_length: -1}\n", 3, 21,
+			 "review.queues.a.max_length", "expected an integer in [0, 100000000]");
+	expect_one_error("review:\n  queues:\n    a: {countries: [KEN]}\n", 3, 21,
+			 "review.queues.a.countries", "expected a two-letter country code");
+	expect_one_error("review:\n  queues:\n    a: {languags: [sw]}\n", 3, 9,
+			 "review.queues.a.languags", "did you mean 'review.queues.a.languages'");
+	expect_one_error("review:\n  queues:\n    a: {serves: b, languages: [sw]}\n", 3, 5,
+			 "review.queues.a", "serves \"b\", which is not a declared queue");
+	expect_one_error("review:\n  queues:\n    a: {}\n    b: {serves: a}\n", 4, 5,
+			 "review.queues.b", "needs languages or countries");
+	expect_one_error("review:\n  queues:\n    a: {}\n"
+			 "    b: {serves: a, languages: [sw]}\n"
+			 "    c: {serves: b, languages: [sw]}\n",
+			 5, 5, "review.queues.c", "which itself serves \"a\"");
+	expect_one_error("monitors:\n  include_excerpt: maybe\n", 2, 20, "monitors.include_excerpt",
+			 "expected true or false");
+	expect_one_error("redis:\n  prefix: \"a b\"\n", 2, 11, "redis.prefix", "without spaces");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -711,6 +783,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, properties_read_secret_files_relative_to_the_config);
 	tcase_add_test(tc, relative_rule_files_resolve_against_the_config_dir);
 	tcase_add_test(tc, sample_config_loads_and_documents_the_defaults);
+	tcase_add_test(tc, review_queues_load_with_defaults_and_overrides);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -731,6 +804,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, topics_must_be_distinct);
 	tcase_add_test(tc, errors_print_format);
 	tcase_add_test(tc, format_names);
+	tcase_add_test(tc, review_queue_mistakes_are_positioned);
 	suite_add_tcase(s, tc);
 	return s;
 }

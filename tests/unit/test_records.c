@@ -35,9 +35,8 @@ START_TEST(deadletter_carries_source_reason_and_truncated_raw)
 	struct records_source src = {"moderation.decisions", 2, 77};
 	const char raw[] = "0123456789";
 	struct records_buf buf;
-	ck_assert_int_eq(records_deadletter(&src, "k1", 2, raw, 10, "missing content_id", 4, 1700,
-					    &buf),
-			 0);
+	ck_assert_int_eq(
+		records_deadletter(&src, "k1", 2, raw, 10, "missing content_id", 4, 1700, &buf), 0);
 	Arbiter__V1__DeadLetter *dl = arbiter__v1__dead_letter__unpack(NULL, buf.len, buf.data);
 	ck_assert_ptr_nonnull(dl);
 	ck_assert_str_eq(dl->source_topic, "moderation.decisions");
@@ -108,6 +107,39 @@ START_TEST(audit_record_copies_the_decision)
 }
 END_TEST
 
+START_TEST(pseudonyms_are_keyed_and_stable)
+{
+	char a[65], a2[65], b[65], k[65];
+	records_pseudonym(a, "key-1", "author-42");
+	records_pseudonym(a2, "key-1", "author-42");
+	records_pseudonym(b, "key-1", "author-43");
+	records_pseudonym(k, "key-2", "author-42");
+	ck_assert_str_eq(a, a2);
+	ck_assert_uint_eq(strlen(a), 64);
+	ck_assert_uint_eq(strspn(a, "0123456789abcdef"), 64);
+	ck_assert_str_ne(a, b);
+	ck_assert_str_ne(a, k); /* without the key, no one can link them */
+	/* RFC 4231 test case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?"). */
+	records_pseudonym(a, "Jefe", "what do ya want for nothing?");
+	ck_assert_str_eq(a, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+END_TEST
+
+START_TEST(excerpts_never_cut_a_character)
+{
+	const char *t = "ab\xc3\xa9\xe0\xa4\xb9z"; /* a b é ह z: 1+1+2+3+1 bytes */
+	size_t n = strlen(t);
+	ck_assert_uint_eq(records_excerpt_len(t, n, 100), n);
+	ck_assert_uint_eq(records_excerpt_len(t, n, 2), 2);
+	ck_assert_uint_eq(records_excerpt_len(t, n, 3), 2); /* é would be cut */
+	ck_assert_uint_eq(records_excerpt_len(t, n, 4), 4);
+	ck_assert_uint_eq(records_excerpt_len(t, n, 5), 4);
+	ck_assert_uint_eq(records_excerpt_len(t, n, 6), 4);
+	ck_assert_uint_eq(records_excerpt_len(t, n, 7), 7);
+	ck_assert_uint_eq(records_excerpt_len(t, n, 0), 0);
+}
+END_TEST
+
 static Suite *records_suite(void)
 {
 	Suite *s = suite_create("records");
@@ -115,6 +147,8 @@ static Suite *records_suite(void)
 	tcase_add_test(tc, ids_are_deterministic_and_distinct);
 	tcase_add_test(tc, deadletter_carries_source_reason_and_truncated_raw);
 	tcase_add_test(tc, audit_record_copies_the_decision);
+	tcase_add_test(tc, pseudonyms_are_keyed_and_stable);
+	tcase_add_test(tc, excerpts_never_cut_a_character);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,261 @@
+/* Unit tests for the pure part of the review queues (queues.c): routing, deadlines, keys, entry
+ * encoding, checks. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "queues.h"
+#include "records.h"
+#include "rules.h"
+
+static char tmpdir[] = "/tmp/test_queues.XXXXXX";
+
+static char *write_file(const char *name, const char *text)
+{
+	char *path = NULL;
+	ck_assert_int_ge(asprintf(&path, "%s/%s", tmpdir, name), 0);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static struct config *load(const char *text)
+{
+	char *path = write_file("arbiter.yaml", text);
+	struct config_errors errs = {0};
+	struct config *cfg = NULL;
+	int rc = config_load(path, &cfg, &errs);
+	config_errors_print(&errs, stderr);
+	ck_assert_int_eq(rc, 0);
+	config_errors_clear(&errs);
+	free(path);
+	return cfg;
+}
+
+static const char routed[] =
+	"review:\n"
+	"  queues:\n"
+	"    incitement: {sla: {urgent: 30m}}\n"
+	"    incitement-sw: {serves: incitement, languages: [sw]}\n"
+	"    incitement-ke: {serves: incitement, countries: [KE]}\n"
+	"    incitement-sw-ke: {serves: incitement, languages: [sw], countries: [KE]}\n"
+	"    incitement-bcs: {serves: incitement, languages: [bs, hr, sr]}\n"
+	"    hate: {}\n";
+
+START_TEST(routing_prefers_language_then_country_and_falls_back)
+{
+	struct config *c = load(routed);
+	ck_assert_str_eq(queues_route(c, "incitement", "sw", "KE")->name, "incitement-sw-ke");
+	ck_assert_str_eq(queues_route(c, "incitement", "sw", "TZ")->name, "incitement-sw");
+	ck_assert_str_eq(queues_route(c, "incitement", "en", "KE")->name, "incitement-ke");
+	ck_assert_str_eq(queues_route(c, "incitement", "HR", "")->name, "incitement-bcs");
+	/* The declared fallback: the queue the rules name. */
+	ck_assert_str_eq(queues_route(c, "incitement", "en", "US")->name, "incitement");
+	ck_assert_str_eq(queues_route(c, "incitement", "", "")->name, "incitement");
+	ck_assert_str_eq(queues_route(c, "hate", "sw", "KE")->name, "hate");
+	ck_assert_ptr_null(queues_route(c, "missing", "sw", "KE"));
+	config_free(c);
+}
+END_TEST
+
+START_TEST(deadline_is_the_shorter_sla)
+{
+	struct config *c = load(routed);
+	const struct config_queue *q = config_queue_find(c, "incitement");
+	/* The queue promises 30 min for urgent: a rule's 1 h is cut to it. */
+	ck_assert_int_eq(queues_deadline(q, CONFIG_BAND_URGENT, 1000, 3600), 1000 + 1800 * 1000);
+	/* A rule's 10 min is shorter than the queue's: the rule wins. */
+	ck_assert_int_eq(queues_deadline(q, CONFIG_BAND_URGENT, 1000, 600), 1000 + 600 * 1000);
+	/* Default high band: 4 h. */
+	ck_assert_int_eq(queues_deadline(q, CONFIG_BAND_HIGH, 0, 24 * 3600), 4LL * 3600 * 1000);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(bands_and_keys)
+{
+	ck_assert_int_eq(queues_band(ARBITER__V1__BAND__URGENT), CONFIG_BAND_URGENT);
+	ck_assert_int_eq(queues_band(ARBITER__V1__BAND__LOW), CONFIG_BAND_LOW);
+	ck_assert_int_eq(queues_band(ARBITER__V1__BAND__BAND_UNSPECIFIED), CONFIG_BAND_NORMAL);
+	for (int b = 0; b < CONFIG_BANDS; b++) {
+		ck_assert_int_eq(queues_band(queues_band_pb((enum config_band)b)), b);
+		ck_assert_int_eq(queues_band_parse(config_band_name((enum config_band)b)), b);
+	}
+	ck_assert_int_eq(queues_band_parse("critical"), -1);
+	char k[QUEUES_KEY_MAX];
+	queues_key_stream(k, "arbiter:", "incitement-sw", CONFIG_BAND_HIGH);
+	ck_assert_str_eq(k, "arbiter:q:incitement-sw:high");
+	queues_key_sla(k, "x:", "hate");
+	ck_assert_str_eq(k, "x:sla:hate");
+	queues_key_swept(k, "x:", "hate");
+	ck_assert_str_eq(k, "x:sla:hate:swept");
+	queues_key_seen(k, "arbiter:", "abc");
+	ck_assert_str_eq(k, "arbiter:seen:abc");
+	/* Script hashes are SHA-1 hex, distinct per script. */
+	for (int s = 0; s < QUEUES__SCRIPTS; s++) {
+		ck_assert_uint_eq(strlen(queues_script_sha((enum queues_script)s)), 40);
+		for (int t = 0; t < s; t++)
+			ck_assert_str_ne(queues_script_sha((enum queues_script)s),
+					 queues_script_sha((enum queues_script)t));
+	}
+}
+END_TEST
+
+/* The value of FIELD among the entry's field/value pairs (after the keys and
+ * the five script arguments). */
+static const char *entry_field(const struct queues_cmd *cmd, const char *field, size_t *len)
+{
+	for (int i = 3 + 7 + 5; i + 1 < cmd->argc; i += 2) {
+		if (!strcmp(cmd->argv[i], field)) {
+			*len = cmd->lens[i + 1];
+			return cmd->argv[i + 1];
+		}
+	}
+	return NULL;
+}
+
+START_TEST(enqueue_command_carries_keys_and_entry)
+{
+	struct config *c = load(routed);
+	const struct config_queue *q = config_queue_find(c, "incitement-sw");
+	char *rules[] = {"incitement.sw", "incitement.sw.review"};
+	char *modes[] = {"crisis-ba"};
+	char *evidence[] = {"list:incitement_sw"};
+	Arbiter__V1__Escalation es = ARBITER__V1__ESCALATION__INIT;
+	es.escalation_id = "e1d";
+	es.content_id = "c-1";
+	es.event_id = "ev-1";
+	es.queue = "incitement-sw";
+	es.band = ARBITER__V1__BAND__URGENT;
+	es.deadline_ms = 1800000;
+	es.created_at_ms = 1000;
+	es.lang = "sw";
+	es.country = "KE";
+	es.n_rule_ids = 2;
+	es.rule_ids = rules;
+	es.n_modes = 1;
+	es.modes = modes;
+	es.n_evidence = 1;
+	es.evidence = evidence;
+	es.ruleset_version = "abcd";
+	es.action = ARBITER__V1__ACTION__REMOVE;
+	const uint8_t packed[] = {0x0a, 0x00, 0xff};
+	struct queues_cmd cmd;
+	ck_assert_int_eq(queues_enqueue_cmd(c, q, &es, packed, sizeof(packed), "rev-7", &cmd), 0);
+	ck_assert_str_eq(cmd.argv[0], "EVALSHA");
+	ck_assert_str_eq(cmd.argv[1], queues_script_sha(QUEUES_ENQUEUE));
+	ck_assert_str_eq(cmd.argv[2], "7");
+	ck_assert_str_eq(cmd.argv[3], "arbiter:seen:e1d");
+	ck_assert_str_eq(cmd.argv[4], "arbiter:q:incitement-sw:urgent");
+	ck_assert_str_eq(cmd.argv[5], "arbiter:sla:incitement-sw");
+	ck_assert_str_eq(cmd.argv[6], "arbiter:q:incitement-sw:urgent");
+	ck_assert_str_eq(cmd.argv[9], "arbiter:q:incitement-sw:low");
+	ck_assert_str_eq(cmd.argv[10], "604800000"); /* dedupe TTL: 7 days */
+	ck_assert_str_eq(cmd.argv[11], "1800000");   /* the deadline scores the SLA set */
+	ck_assert_str_eq(cmd.argv[12], "100000");    /* max_length */
+	ck_assert_str_eq(cmd.argv[13], "e1d");
+	ck_assert_str_eq(cmd.argv[14], "incitement-sw urgent");
+	size_t n;
+	ck_assert_str_eq(entry_field(&cmd, "rules", &n), "incitement.sw,incitement.sw.review");
+	ck_assert_str_eq(entry_field(&cmd, "band", &n), "urgent");
+	ck_assert_str_eq(entry_field(&cmd, "lang", &n), "sw");
+	ck_assert_str_eq(entry_field(&cmd, "modes", &n), "crisis-ba");
+	ck_assert_str_eq(entry_field(&cmd, "evidence", &n), "list:incitement_sw");
+	ck_assert_str_eq(entry_field(&cmd, "action", &n), "REMOVE");
+	ck_assert_str_eq(entry_field(&cmd, "exclude", &n), "rev-7");
+	ck_assert_str_eq(entry_field(&cmd, "deadline_ms", &n), "1800000");
+	/* The protobuf goes as it is, binary-safe. */
+	const char *pb = entry_field(&cmd, "escalation", &n);
+	ck_assert_uint_eq(n, sizeof(packed));
+	ck_assert_int_eq(memcmp(pb, packed, n), 0);
+	ck_assert_int_eq(cmd.argc, 15 + 2 * 16); /* command, sha, keys, arguments, 16 fields */
+
+	queues_cmd_use_eval(&cmd);
+	ck_assert_str_eq(cmd.argv[0], "EVAL");
+	ck_assert_str_eq(cmd.argv[1], queues_script_body(QUEUES_ENQUEUE));
+	queues_cmd_free(&cmd);
+
+	ck_assert_int_eq(queues_sweep_cmd(c, q, 5000, &cmd), 0);
+	ck_assert_str_eq(cmd.argv[2], "6");
+	ck_assert_str_eq(cmd.argv[3], "arbiter:sla:incitement-sw");
+	ck_assert_str_eq(cmd.argv[4], "arbiter:sla:incitement-sw:swept");
+	ck_assert_str_eq(cmd.argv[5], "arbiter:q:incitement-sw:urgent");
+	ck_assert_str_eq(cmd.argv[9], "5000");
+	ck_assert_str_eq(cmd.argv[10], "arbiter:seen:");
+	queues_cmd_free(&cmd);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(check_names_rules_escalating_to_undeclared_queues)
+{
+	char *rules = write_file("rules.yaml", "modes: {election-ke: {countries: [KE]}}\n"
+					       "rules:\n"
+					       "  - id: a\n"
+					       "    when: reach > 1\n"
+					       "    escalate: {queue: hate}\n"
+					       "  - id: b\n"
+					       "    when: reach > 2\n"
+					       "    escalate: {queue: nowhere}\n");
+	struct config *c = load("rules: {files: [rules.yaml]}\n"
+				"review: {queues: {hate: {}, other: {}}}\n"
+				"monitors: {modes: [election-ke, election-xx]}\n");
+	struct config_errors errs = {0};
+	struct ruleset *rs = NULL;
+	ck_assert_int_eq(rules_load(c, &rs, &errs), 0);
+	ck_assert_int_eq(queues_check(c, rs, &errs), -EINVAL);
+	ck_assert_uint_eq(errs.n, 2);
+	ck_assert_str_eq(errs.v[0].file, rules);
+	ck_assert_int_eq(errs.v[0].line, 6);
+	ck_assert_str_eq(errs.v[0].key, "b");
+	ck_assert_msg(strstr(errs.v[0].msg, "queue \"nowhere\", which is not declared under "
+					    "review.queues") &&
+			      strstr(errs.v[0].msg, "(declared: hate, other)"),
+		      "%s", errs.v[0].msg);
+	ck_assert_str_eq(errs.v[1].key, "monitors.modes");
+	ck_assert_msg(strstr(errs.v[1].msg, "mode \"election-xx\" is not declared"), "%s",
+		      errs.v[1].msg);
+	config_errors_clear(&errs);
+	rules_free(rs);
+	config_free(c);
+	free(rules);
+}
+END_TEST
+
+static Suite *queues_suite(void)
+{
+	Suite *s = suite_create("queues");
+	TCase *tc = tcase_create("pure");
+	tcase_add_test(tc, routing_prefers_language_then_country_and_falls_back);
+	tcase_add_test(tc, deadline_is_the_shorter_sla);
+	tcase_add_test(tc, bands_and_keys);
+	tcase_add_test(tc, enqueue_command_carries_keys_and_entry);
+	tcase_add_test(tc, check_names_rules_escalating_to_undeclared_queues);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return EXIT_FAILURE;
+	}
+	SRunner *sr = srunner_create(queues_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
