@@ -239,6 +239,40 @@ START_TEST(redis_crash_loses_nothing_and_doubles_nothing)
 }
 END_TEST
 
+START_TEST(hung_redis_times_out_and_pauses_the_input)
+{
+	enum { N = 300 };
+	struct harness h;
+	struct redis_server rs;
+	harness_start(&h, PARTS);
+	redis_server_start(&rs);
+	h.redis_address = rs.address; /* the harness sets command_timeout: 2s */
+	write_rules(&h);
+	harness_daemon_start(&h);
+	int want = produce_events(&h, 0, N);
+	ck_assert(harness_wait_committed(&h, "content.events", 60));
+
+	/* A Redis that accepts connections but never answers. */
+	kill(rs.pid, SIGSTOP);
+	want += produce_events(&h, N, 2 * N);
+	for (int i = 0; i < 100 && !harness_log_contains(&h, "no reply within"); i++)
+		usleep(100 * 1000);
+	ck_assert(harness_log_contains(&h, "no reply within 2000 ms"));
+	ck_assert(harness_log_contains(&h, "review queues unreachable: input paused"));
+	kill(rs.pid, SIGCONT);
+	ck_assert(harness_wait_committed(&h, "content.events", 60));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+
+	struct entry_stats st = {0};
+	read_entries(&rs, &st);
+	ck_assert_int_eq(st.duplicates, 0);
+	ck_assert_int_eq(st.entries, want);
+	json_decref(st.ids);
+	harness_stop(&h);
+	redis_server_stop(&rs);
+}
+END_TEST
+
 struct fed {
 	int n, pseudonymised, excerpts, plain_country;
 	const char *country; /* expected on every record read; NULL: none */
@@ -347,6 +381,7 @@ static Suite *queues_e2e_suite(void)
 	tcase_add_test(tc, redelivered_input_adds_no_entry);
 	tcase_add_test(tc, redis_crash_loses_nothing_and_doubles_nothing);
 	tcase_add_test(tc, monitors_get_pseudonymised_per_country_feeds);
+	tcase_add_test(tc, hung_redis_times_out_and_pauses_the_input);
 	suite_add_tcase(s, tc);
 	return s;
 }
