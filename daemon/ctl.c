@@ -24,6 +24,8 @@ static const struct {
 	{"produce", ctl_produce, "produce --brokers B --topic T [--format json|protobuf] < lines"},
 	{"consume", ctl_consume, "consume --brokers B --topic T   print a topic's records as JSON lines"},
 	{"lag", ctl_lag, "lag --brokers B --group G --topic T   committed vs end offsets"},
+	{"review", ctl_review, "review claim|decide|reclaim --config CONFIG ...   work the review queues"},
+	{"queues", ctl_queues, "queues --config CONFIG [--json]   depth, claims, age and overdue per queue"},
 	{"mock-kafka", ctl_mock_kafka, "mock-kafka [--brokers N] [--partitions P] [--bootstrap-file F]"},
 };
 

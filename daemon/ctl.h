@@ -11,6 +11,8 @@ int ctl_lag(int argc, char **argv);
 int ctl_mock_kafka(int argc, char **argv);
 int ctl_test_rules(int argc, char **argv);
 int ctl_eval(int argc, char **argv);
+int ctl_review(int argc, char **argv);
+int ctl_queues(int argc, char **argv);
 
 /* The message type carried by a topic, by name or by its default name
  * ("content", "decision", "escalation", "audit", "appeal", "deadletter"
