@@ -230,6 +230,70 @@ START_TEST(check_names_rules_escalating_to_undeclared_queues)
 }
 END_TEST
 
+START_TEST(escalation_ids_follow_the_source_and_the_rules_queue)
+{
+	char *rules = write_file("rules2.yaml",
+				 "rules:\n"
+				 "  - id: a\n"
+				 "    when: reach > 1\n"
+				 "    escalate: {queue: incitement, band: urgent, sla: 2h}\n");
+	struct config *c = load("rules: {files: [rules2.yaml]}\n"
+				"review:\n"
+				"  queues:\n"
+				"    incitement: {sla: {urgent: 30m}}\n"
+				"    incitement-sw: {serves: incitement, languages: [sw]}\n");
+	struct config_errors errs = {0};
+	struct ruleset *rs = NULL;
+	ck_assert_int_eq(rules_load(c, &rs, &errs), 0);
+	struct rules_ctx *ctx = rules_ctx_new(rs);
+	Arbiter__V1__ContentEvent ev = ARBITER__V1__CONTENT_EVENT__INIT;
+	ev.event_id = "e";
+	ev.content_id = "c";
+	ev.lang = "sw";
+	ev.reach = 5;
+	ev.created_at_ms = 1000;
+	const struct rules_verdict *v = rules_eval(ctx, &ev, 1000);
+	ck_assert_uint_eq(v->n_escalations, 1);
+	const struct config_queue *q = queues_route(c, "incitement", ev.lang, ev.country);
+	ck_assert_str_eq(q->name, "incitement-sw");
+	struct records_source src = {"content.events", 2, 77}, other = {"content.events", 2, 78};
+	struct records_escalation_opts to_sw = {
+		.queue = q->name,
+		.deadline_ms = queues_deadline(q, CONFIG_BAND_URGENT, 1000, 7200)};
+	struct records_escalation_opts plain = {0};
+	struct records_buf a, b, d;
+	ck_assert_int_eq(records_escalation(&src, &ev, rs, v, 0, &to_sw, 5000, &a), 0);
+	ck_assert_int_eq(records_escalation(&src, &ev, rs, v, 0, &plain, 5000, &b), 0);
+	ck_assert_int_eq(records_escalation(&other, &ev, rs, v, 0, &plain, 5000, &d), 0);
+	Arbiter__V1__Escalation *ea = arbiter__v1__escalation__unpack(NULL, a.len, a.data),
+				*eb = arbiter__v1__escalation__unpack(NULL, b.len, b.data),
+				*ed = arbiter__v1__escalation__unpack(NULL, d.len, d.data);
+	/* Routing changes the queue and the deadline, never the id: a redelivery
+	 * routed differently after a reload still finds its dedupe key. */
+	ck_assert_str_eq(ea->queue, "incitement-sw");
+	ck_assert_str_eq(eb->queue, "incitement");
+	ck_assert_str_eq(ea->escalation_id, eb->escalation_id);
+	ck_assert_str_ne(ea->escalation_id, ed->escalation_id);
+	/* The SLA of the queue it was routed to (incitement-sw: the default
+	 * 1 h for urgent), shorter than the rule's 2 h. */
+	ck_assert_int_eq(ea->deadline_ms, 1000 + 3600 * 1000);
+	ck_assert_int_eq(eb->deadline_ms, 1000 + 7200 * 1000); /* the rule's 2 h */
+	ck_assert_str_eq(ea->author_pseudonym, "");            /* no key, no pseudonym */
+	ck_assert_str_eq(ea->text_excerpt, "");
+	arbiter__v1__escalation__free_unpacked(ea, NULL);
+	arbiter__v1__escalation__free_unpacked(eb, NULL);
+	arbiter__v1__escalation__free_unpacked(ed, NULL);
+	free(a.data);
+	free(b.data);
+	free(d.data);
+	rules_ctx_free(ctx);
+	rules_free(rs);
+	config_errors_clear(&errs);
+	config_free(c);
+	free(rules);
+}
+END_TEST
+
 static Suite *queues_suite(void)
 {
 	Suite *s = suite_create("queues");
@@ -239,6 +303,7 @@ static Suite *queues_suite(void)
 	tcase_add_test(tc, bands_and_keys);
 	tcase_add_test(tc, enqueue_command_carries_keys_and_entry);
 	tcase_add_test(tc, check_names_rules_escalating_to_undeclared_queues);
+	tcase_add_test(tc, escalation_ids_follow_the_source_and_the_rules_queue);
 	suite_add_tcase(s, tc);
 	return s;
 }
