@@ -40,6 +40,7 @@ enum config_type {
 #define CF_PATH (1u << 2)     /* relative paths resolve against the config's directory */
 #define CF_FORMAT (1u << 3)   /* an input topic: accepts format */
 #define CF_SWITCHES (1u << 4) /* CT_PROPERTIES of on/off values, not librdkafka's */
+#define CF_SECONDS (1u << 5)  /* CT_DURATION stored in seconds: for spans beyond 49 days */
 
 struct config_entry {
 	const char *key; /* dotted path in the file */
@@ -63,6 +64,7 @@ static int validate_brokers(struct config *cfg, char *msg, size_t len);
 static int validate_redis_address(struct config *cfg, char *msg, size_t len);
 static int validate_metrics_listen(struct config *cfg, char *msg, size_t len);
 static int validate_redis_prefix(struct config *cfg, char *msg, size_t len);
+static const struct config_entry *entry_find(const char *path, size_t *idx);
 
 /* One initializer per table row; clang-format would break each into a block. */
 /* clang-format off */
@@ -75,6 +77,9 @@ static int validate_redis_prefix(struct config *cfg, char *msg, size_t len);
 	{.key = k, .type = CT_UINT32, .off = FIELD(f), .min = lo, .max = hi, .def = d}
 #define DURATION(k, f, lo, hi, d)                                                                  \
 	{.key = k, .type = CT_DURATION, .off = FIELD(f), .min = lo, .max = hi, .def = d}
+#define DURATION_S(k, f, lo, hi, d)                                                                \
+	{.key = k, .type = CT_DURATION, .off = FIELD(f), .min = lo, .max = hi, .def = d,             \
+	 .flags = CF_SECONDS}
 #define ENUM(k, f, n, d) {.key = k, .type = CT_ENUM, .off = FIELD(f), .names = n, .def = d}
 #define TOPIC(k, f, d, fl)                                                                         \
 	{.key = k, .type = CT_TOPIC, .off = FIELD(f), .def_str = d, .flags = fl,                  \
@@ -124,6 +129,9 @@ static const struct config_entry config_table[] = {
 	DURATION("review.lease", review.lease_ms, MS_PER_S, MS_PER_D, 15 * MS_PER_MIN),
 	DURATION("review.sweep_interval", review.sweep_interval_ms, 100, 10 * MS_PER_MIN,
 		 10 * MS_PER_S),
+	STRING("review.appeals_queue", review.appeals_queue, NULL, CF_NULLABLE, NULL),
+	DURATION_S("review.decision_ttl", review.decision_ttl_s, MS_PER_D, 1000LL * MS_PER_D,
+		   400LL * MS_PER_D),
 
 	STRLIST("monitors.modes", monitors.modes, monitors.n_modes, 0),
 	BOOL("monitors.per_country_topics", monitors.per_country_topics, false),
@@ -594,6 +602,8 @@ static int set_number(struct loader *ld, const struct config_entry *e, struct fy
 	}
 	if (e->type == CT_INT)
 		*(int *)field_ptr(ld->cfg, e->off) = (int)n;
+	else if (e->flags & CF_SECONDS)
+		*(uint32_t *)field_ptr(ld->cfg, e->off) = (uint32_t)(n / MS_PER_S);
 	else
 		*(uint32_t *)field_ptr(ld->cfg, e->off) = (uint32_t)n;
 	return 0;
@@ -1308,6 +1318,13 @@ static int set_queues(struct loader *ld, const struct config_entry *e, struct fy
 static void check_queues(struct loader *ld)
 {
 	const struct config *cfg = ld->cfg;
+	if (cfg->review.appeals_queue && !config_queue_find(cfg, cfg->review.appeals_queue)) {
+		size_t idx = 0;
+		entry_find("review.appeals_queue", &idx);
+		ld_error(ld, ld->at[idx], "review.appeals_queue",
+			 "queue \"%s\" is not declared under review.queues",
+			 cfg->review.appeals_queue);
+	}
 	for (size_t i = 0; i < cfg->review.n_queues; i++) {
 		const struct config_queue *q = &cfg->review.queues[i];
 		struct yaml_pos at = {q->line, q->col};
@@ -1505,7 +1522,7 @@ static void apply_default(struct config *cfg, const struct config_entry *e, bool
 		break;
 	case CT_UINT32:
 	case CT_DURATION:
-		*(uint32_t *)f = (uint32_t)e->def;
+		*(uint32_t *)f = (uint32_t)((e->flags & CF_SECONDS) ? e->def / MS_PER_S : e->def);
 		break;
 	case CT_TOPIC:
 		((struct config_topic *)f)->name = strdup(e->def_str);

@@ -81,6 +81,8 @@ struct config {
 		uint32_t dedupe_ttl_ms; /* how long an escalation id is remembered */
 		uint32_t lease_ms;      /* a claim older than this may be reclaimed */
 		uint32_t sweep_interval_ms;
+		char *appeals_queue;     /* where appeals go; NULL: appeals are refused */
+		uint32_t decision_ttl_s; /* how long decisions are remembered for appeals */
 	} review;
 
 	struct {

@@ -374,7 +374,7 @@ static void ctl_review_decision_id(char out[33], const char *id, const char *rev
 }
 
 struct ctl_review_verdict {
-	const char *action, *category, *ground, *legal_ground, *reason, *brokers;
+	const char *action, *category, *ground, *legal_ground, *reason, *brokers, *outcome;
 };
 
 static int ctl_review_decide(const struct config *cfg, redisContext *c, const char *queue,
@@ -399,8 +399,27 @@ static int ctl_review_decide(const struct config *cfg, redisContext *c, const ch
 				"STATEMENT_CATEGORY_* value of the DSA database\n");
 		return 2;
 	}
+	int outcome = 0;
+	if (vd->outcome &&
+	    ctl_review_enum(&arbiter__v1__appeal_outcome__descriptor, vd->outcome, &outcome)) {
+		fprintf(stderr, "arbiterctl review decide: --outcome: expected upheld, reversed or "
+				"modified\n");
+		return 2;
+	}
 	struct ctl_review_entry e = {0};
 	int rc = ctl_review_locate(cfg, c, id, reviewer, &e);
+	const char *appeal_id = rc == 0 ? ctl_review_field(&e, "appeal_id") : "";
+	if (rc == 0 && appeal_id[0] && !vd->outcome) {
+		fprintf(stderr,
+			"arbiterctl review decide: %s is an appeal: give --outcome "
+			"upheld|reversed|modified\n",
+			id);
+		rc = 2;
+	} else if (rc == 0 && !appeal_id[0] && vd->outcome) {
+		fprintf(stderr,
+			"arbiterctl review decide: --outcome is for appeals; %s is not one\n", id);
+		rc = 2;
+	}
 	if (rc == 0 && strcmp(e.queue, queue)) {
 		fprintf(stderr, "arbiterctl review decide: %s is in queue %s, not %s\n", id,
 			e.queue, queue);
@@ -417,7 +436,10 @@ static int ctl_review_decide(const struct config *cfg, redisContext *c, const ch
 	d.decision_id = decision_id;
 	d.content_id = (char *)ctl_review_field(&e, "content_id");
 	d.event_id = (char *)ctl_review_field(&e, "event_id");
-	d.kind = ARBITER__V1__DECISION_KIND__ACTION;
+	d.kind = appeal_id[0] ? ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED :
+				ARBITER__V1__DECISION_KIND__ACTION;
+	d.appeal_id = (char *)appeal_id;
+	d.appeal_outcome = (Arbiter__V1__AppealOutcome)outcome;
 	d.action = (Arbiter__V1__Action)action;
 	d.actor = ARBITER__V1__ACTOR__HUMAN;
 	d.reviewer_id = (char *)reviewer;
@@ -493,6 +515,7 @@ static void ctl_review_usage(FILE *out)
 		"       arbiterctl review decide  --config CONFIG --queue Q --id ID --reviewer R\n"
 		"                                 --action A [--category C] [--ground G]\n"
 		"                                 [--legal-ground TEXT] [--reason TEXT] [--brokers B]\n"
+		"                                 [--outcome upheld|reversed|modified]\n"
 		"       arbiterctl review reclaim --config CONFIG [--queue Q]\n\n"
 		"claim    takes the waiting entry of queue Q that R may review, most urgent band\n"
 		"         first and oldest first within a band, skipping entries in languages\n"
@@ -507,6 +530,9 @@ static void ctl_review_usage(FILE *out)
 		"         STATEMENT_CATEGORY_* value; G illegal_content or\n"
 		"         incompatible_content. --brokers overrides kafka.brokers (needed when\n"
 		"         it is \"mock\").\n"
+		"         An appeal (an entry with an appeal_id) is resolved instead: give\n"
+		"         --outcome, and as A the action that stands after it (restore for a\n"
+		"         reversal). The reviewer whose decision is under appeal never gets it.\n"
 		"reclaim  returns entries whose lease expired to their queue.\n\n"
 		"Redis connection settings (address, credentials, db, prefix) come from CONFIG.\n"
 		"Exit status: 0 done, 1 failed, 2 usage error, 3 nothing to claim.\n");
@@ -526,6 +552,7 @@ int ctl_review(int argc, char **argv)
 		{"legal-ground", required_argument, NULL, 'L'},
 		{"reason", required_argument, NULL, 'R'},
 		{"brokers", required_argument, NULL, 'b'},
+		{"outcome", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -572,6 +599,9 @@ int ctl_review(int argc, char **argv)
 			break;
 		case 'b':
 			vd.brokers = optarg;
+			break;
+		case 'o':
+			vd.outcome = optarg;
 			break;
 		case 'h':
 			ctl_review_usage(stdout);

@@ -88,6 +88,8 @@ static const struct metric_row metric_rows[] = {
 	    "Queue entries whose deadline passed before a decision.", sla_overdue, METRIC_U64),
 	ROW("arbiter_sla_raised_total", "", "counter", "Overdue entries raised to the urgent band.",
 	    sla_raised, METRIC_U64),
+	ROW("arbiter_appeal_records_total", "", "counter",
+	    "Appeal records built (appeals filed and resolved).", appeals, METRIC_U64),
 	ROW("arbiter_redis_disconnects_total", "", "counter",
 	    "Times the Redis connection was lost or could not be made.", redis_disconnects,
 	    METRIC_U64),

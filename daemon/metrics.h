@@ -30,6 +30,7 @@ struct metrics {
 	atomic_uint_fast64_t review_full;     /* enqueues refused by a full queue */
 	atomic_uint_fast64_t sla_overdue;     /* entries whose deadline passed */
 	atomic_uint_fast64_t sla_raised;      /* overdue entries raised to urgent */
+	atomic_uint_fast64_t appeals;         /* appeal records (filed and resolved) */
 	atomic_uint_fast64_t redis_disconnects;
 	atomic_int_fast64_t review_pending; /* enqueues not acknowledged by Redis */
 	atomic_bool redis_up;

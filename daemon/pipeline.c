@@ -111,6 +111,9 @@ static enum kafka_input pipeline_input_of(struct pipeline *p, const char *topic)
 
 static void pipeline_check_stopped(struct pipeline *p);
 static void pipeline_retry_cb(uv_timer_t *t);
+static void pipeline_record_state(struct pipeline *p, struct pipeline_msg *m, const char *content,
+				  Arbiter__V1__Action action, Arbiter__V1__Actor actor,
+				  const char *reviewer, const char *d_id, int64_t at);
 
 /* Input flows only while there is room in flight, Redis takes escalations
  * and no drain is under way. */
@@ -265,7 +268,8 @@ static void pipeline_emit_to(struct pipeline *p, struct pipeline_msg *m, enum ka
 			     struct records_buf *buf)
 {
 	m->pending++;
-	int rc = kafka_produce_to(p->kafka, out, suffix, key, key_len, buf, m);
+	int rc = kafka_produce_to(p->kafka, out, suffix, RD_KAFKA_PARTITION_UA, key, key_len, buf,
+				  m);
 	if (rc == 0)
 		return;
 	if (rc == -EMSGSIZE) {
@@ -295,8 +299,8 @@ static void pipeline_retry_cb(uv_timer_t *t)
 	while (list) {
 		struct pipeline_retry *r = list;
 		list = r->next;
-		int rc = kafka_produce_to(p->kafka, r->out, r->suffix, r->key_len ? r->key : NULL,
-					  r->key_len, &r->buf, r->msg);
+		int rc = kafka_produce_to(p->kafka, r->out, r->suffix, RD_KAFKA_PARTITION_UA,
+					  r->key_len ? r->key : NULL, r->key_len, &r->buf, r->msg);
 		if (rc == 0) {
 			free(r);
 		} else {
@@ -309,6 +313,13 @@ static void pipeline_retry_cb(uv_timer_t *t)
 		failed ? (p->retry_backoff_ms * 2 > 30000 ? 30000 : p->retry_backoff_ms * 2) : 500;
 	if (p->retries)
 		uv_timer_start(&p->retry_timer, pipeline_retry_cb, p->retry_backoff_ms, 0);
+}
+
+/* Writes the AuditRecord BUF (taking it) of M to the audit topic. */
+static void pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *key,
+				struct records_buf *buf)
+{
+	pipeline_emit(p, m, KAFKA_OUT_AUDIT, key, strlen(key), buf);
 }
 
 static struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part,
@@ -463,7 +474,14 @@ static void pipeline_content(struct pipeline *p, struct pipeline_part *part, uin
 		metrics_inc(rule_actions);
 		if (records_audit_verdict(&src, ev, p->rules, v, now, &buf) < 0)
 			goto oom;
-		pipeline_emit(p, m, KAFKA_OUT_AUDIT, key, strlen(key), &buf);
+		if (p->review) {
+			/* An automated action can be appealed too. */
+			char audit_id[RECORDS_ID_LEN + 1];
+			records_id(audit_id, "audit", &src);
+			pipeline_record_state(p, m, ev->content_id, v->action,
+					      ARBITER__V1__ACTOR__AUTOMATED, "", audit_id, now);
+		}
+		pipeline_emit_audit(p, m, key, &buf);
 	}
 	for (size_t i = 0; i < v->n_escalations; i++) {
 		metrics_inc(escalations);
@@ -479,6 +497,178 @@ oom:
 	pipeline_oom(p, "building a verdict record");
 }
 
+/* A decision waiting for Redis to say what it is about. */
+struct pipeline_decision_ctx {
+	struct pipeline_msg *m;
+	Arbiter__V1__ModerationDecision *d;
+	struct records_source src;
+	size_t raw_len;
+	uint8_t raw[]; /* the message, for a dead letter */
+};
+
+static void pipeline_decision_ctx_free(struct pipeline_decision_ctx *x)
+{
+	event_decision_free(x->d);
+	free(x);
+}
+
+/* M's input is refused with REASON after all (Redis said so): it goes to the
+ * dead-letter topic instead of producing its records. */
+static void pipeline_refuse(struct pipeline *p, struct pipeline_decision_ctx *x, const char *reason)
+{
+	struct records_buf buf;
+	log_debug("pipeline", "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", x->src.topic,
+		  x->src.partition, x->src.offset, reason);
+	if (records_deadletter(&x->src, x->d->content_id, strlen(x->d->content_id), x->raw,
+			       x->raw_len, reason, p->cfg->pipeline.deadletter_max_bytes,
+			       pipeline_now_ms(), &buf) < 0) {
+		pipeline_oom(p, "building a dead letter");
+		return;
+	}
+	metrics_inc(deadletters);
+	pipeline_emit(p, x->m, KAFKA_OUT_DEADLETTER, x->d->content_id, strlen(x->d->content_id),
+		      &buf);
+}
+
+static void pipeline_state_done(void *arg, const redisReply *r)
+{
+	struct pipeline_msg *m = arg;
+	if (!r)
+		pipeline_msg_abandon(m->p, m);
+	else if (--m->pending == 0)
+		pipeline_msg_done(m->p, m);
+}
+
+/* Records decision D_ID (ACTION by ACTOR/REVIEWER at AT) as the state of
+ * CONTENT, for appeals; M finishes once Redis has it. */
+static void pipeline_record_state(struct pipeline *p, struct pipeline_msg *m, const char *content,
+				  Arbiter__V1__Action action, Arbiter__V1__Actor actor,
+				  const char *reviewer, const char *d_id, int64_t at)
+{
+	char at_s[24];
+	snprintf(at_s, sizeof(at_s), "%" PRId64, at);
+	const ProtobufCEnumValue *a =
+		protobuf_c_enum_descriptor_get_value(&arbiter__v1__action__descriptor, action);
+	const ProtobufCEnumValue *w =
+		protobuf_c_enum_descriptor_get_value(&arbiter__v1__actor__descriptor, actor);
+	const char *args[] = {at_s, a ? a->name : "NONE", w ? w->name : "", reviewer, d_id};
+	struct queues_cmd cmd;
+	if (queues_decision_cmd(p->cfg, QUEUES_DECISION, content, NULL, args, 5, &cmd) < 0) {
+		pipeline_oom(p, "recording a decision");
+		return;
+	}
+	m->pending++;
+	review_call(p->review, &cmd, pipeline_state_done, m);
+}
+
+/* Emits the decision's audit record (every decision that is not refused has one). */
+static int pipeline_decision_audit(struct pipeline *p, struct pipeline_decision_ctx *x)
+{
+	struct records_buf buf;
+	if (records_audit_decision(&x->src, x->d, pipeline_now_ms(), &buf) < 0)
+		return -ENOMEM;
+	pipeline_emit_audit(p, x->m, x->d->content_id, &buf);
+	return 0;
+}
+
+/* The decision under appeal as the appeal scripts answer it:
+ * {original action, original reviewer, decision id, filed_ms}. */
+static bool pipeline_appeal_reply(const redisReply *r, struct records_appeal *a)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+		return false;
+	for (size_t i = 0; i < 4; i++)
+		if (r->element[i]->type != REDIS_REPLY_STRING)
+			return false;
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value_by_name(
+		&arbiter__v1__action__descriptor, r->element[0]->str);
+	a->original_action = v ? (Arbiter__V1__Action)v->value : ARBITER__V1__ACTION__NONE;
+	a->original_reviewer = r->element[1]->str;
+	a->decision_id = r->element[2]->str;
+	a->filed_at_ms = strtoll(r->element[3]->str, NULL, 10);
+	return true;
+}
+
+/* Queues the appeal X for a reviewer other than the one who decided:
+ * urgent enough for the action under appeal. */
+static int pipeline_appeal_enqueue(struct pipeline *p, struct pipeline_decision_ctx *x,
+				   const struct records_appeal *a)
+{
+	const struct config_queue *q = config_queue_find(p->cfg, p->cfg->review.appeals_queue);
+	const Arbiter__V1__ModerationDecision *d = x->d;
+	char id[RECORDS_ID_LEN + 1], evidence[300];
+	records_id(id, "appeal-entry", &x->src);
+	snprintf(evidence, sizeof(evidence), "appeal:%s", d->appeal_id);
+	char *ev[] = {evidence};
+	bool severe = rules_action_severity(a->original_action) >=
+		      rules_action_severity(ARBITER__V1__ACTION__REMOVE);
+	enum config_band band = severe ? CONFIG_BAND_HIGH : CONFIG_BAND_NORMAL;
+	Arbiter__V1__Escalation es = ARBITER__V1__ESCALATION__INIT;
+	es.escalation_id = id;
+	es.content_id = d->content_id;
+	es.event_id = d->event_id;
+	es.queue = q->name;
+	es.band = queues_band_pb(band);
+	es.deadline_ms = queues_deadline(q, band, a->filed_at_ms, 0);
+	es.action = a->original_action;
+	es.lang = d->lang;
+	es.country = d->country;
+	es.n_evidence = 1;
+	es.evidence = ev;
+	es.source_topic = (char *)x->src.topic;
+	es.source_partition = x->src.partition;
+	es.source_offset = x->src.offset;
+	es.created_at_ms = pipeline_now_ms();
+	struct records_buf buf = {.len = protobuf_c_message_get_packed_size(&es.base)};
+	buf.data = malloc(buf.len ? buf.len : 1);
+	if (!buf.data)
+		return -ENOMEM;
+	protobuf_c_message_pack(&es.base, buf.data);
+	x->m->pending++;
+	int rc = review_enqueue_appeal(p->review, q, &es, buf.data, buf.len, a->original_reviewer,
+				       d->appeal_id, pipeline_review_done, x->m);
+	if (rc < 0)
+		x->m->pending--;
+	free(buf.data);
+	return rc;
+}
+
+/* Redis answered an appeal (filed or resolved): the records, or a refusal. */
+static void pipeline_appeal_answered(void *arg, const redisReply *r)
+{
+	struct pipeline_decision_ctx *x = arg;
+	struct pipeline_msg *m = x->m;
+	struct pipeline *p = m->p;
+	if (!r) {
+		pipeline_msg_abandon(p, m);
+		pipeline_decision_ctx_free(x);
+		return;
+	}
+	struct records_appeal a = {.pseudonym_key = p->cfg->monitors.pseudonym_key};
+	if (r->type == REDIS_REPLY_ERROR) {
+		pipeline_refuse(p, x, r->str + 8); /* after "ARBITER " */
+	} else if (!pipeline_appeal_reply(r, &a)) {
+		log_error("pipeline", "unexpected reply to an appeal script");
+		pipeline_refuse(p, x, "the appeal could not be recorded");
+	} else {
+		struct records_buf buf;
+		int rc = records_appeal(&x->src, x->d, &a, pipeline_now_ms(), &buf);
+		if (rc == 0) {
+			metrics_inc(appeals);
+			pipeline_emit(p, m, KAFKA_OUT_APPEALS, x->d->content_id,
+				      strlen(x->d->content_id), &buf);
+			rc = pipeline_decision_audit(p, x);
+		}
+		if (rc == 0 && x->d->kind == ARBITER__V1__DECISION_KIND__APPEAL_FILED)
+			rc = pipeline_appeal_enqueue(p, x, &a);
+		if (rc < 0)
+			pipeline_oom(p, "building an appeal record");
+	}
+	pipeline_decision_ctx_free(x);
+	if (--m->pending == 0)
+		pipeline_msg_done(p, m);
+}
+
 static void pipeline_decision(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
 			      const rd_kafka_message_t *rkm)
 {
@@ -490,18 +680,68 @@ static void pipeline_decision(struct pipeline *p, struct pipeline_part *part, ui
 		pipeline_deadletter(p, part, seq, rkm, reason);
 		return;
 	}
-	struct records_source src = {kafka_input_topic(p->kafka, part->input), rkm->partition,
-				     rkm->offset};
-	struct records_buf buf;
-	struct pipeline_msg *m = pipeline_msg_new(p, part, seq, rkm->offset);
-	if (!m || records_audit_decision(&src, d, pipeline_now_ms(), &buf) < 0) {
-		free(m);
+	bool appeal = d->kind != ARBITER__V1__DECISION_KIND__ACTION;
+	if (appeal && (!p->review || !p->cfg->review.appeals_queue)) {
 		event_decision_free(d);
-		pipeline_oom(p, "building an audit record");
+		pipeline_deadletter(p, part, seq, rkm,
+				    "appeals need an appeals queue (review.appeals_queue)");
 		return;
 	}
-	pipeline_emit(p, m, KAFKA_OUT_AUDIT, d->content_id, strlen(d->content_id), &buf);
-	event_decision_free(d);
+	struct pipeline_decision_ctx *x = malloc(sizeof(*x) + rkm->len);
+	struct pipeline_msg *m = x ? pipeline_msg_new(p, part, seq, rkm->offset) : NULL;
+	if (!m) {
+		free(x);
+		event_decision_free(d);
+		pipeline_oom(p, "tracking a decision");
+		return;
+	}
+	x->m = m;
+	x->d = d;
+	x->src = (struct records_source){kafka_input_topic(p->kafka, part->input), rkm->partition,
+					 rkm->offset};
+	x->raw_len = rkm->len;
+	memcpy(x->raw, rkm->payload, rkm->len);
+	m->pending = 1; /* as in pipeline_content: finished below, not by an early report */
+
+	if (appeal) {
+		const char *content_or_none = d->content_id;
+		char at[24];
+		snprintf(at, sizeof(at), "%" PRId64,
+			 d->decided_at_ms ? d->decided_at_ms : pipeline_now_ms());
+		const ProtobufCEnumValue *oc = protobuf_c_enum_descriptor_get_value(
+			&arbiter__v1__appeal_outcome__descriptor, d->appeal_outcome);
+		const ProtobufCEnumValue *na = protobuf_c_enum_descriptor_get_value(
+			&arbiter__v1__action__descriptor, d->action);
+		const char *file_args[] = {d->content_id, at};
+		const char *resolve_args[] = {d->reviewer_id, oc ? oc->name : "",
+					      na ? na->name : "", at, d->decision_id};
+		bool filed = d->kind == ARBITER__V1__DECISION_KIND__APPEAL_FILED;
+		struct queues_cmd cmd;
+		if (queues_decision_cmd(p->cfg, filed ? QUEUES_APPEAL_FILE : QUEUES_APPEAL_RESOLVE,
+					content_or_none, d->appeal_id,
+					filed ? file_args : resolve_args, filed ? 2 : 5,
+					&cmd) < 0) {
+			pipeline_decision_ctx_free(x);
+			pipeline_oom(p, "building an appeal command");
+			return;
+		}
+		m->pending++;
+		review_call(p->review, &cmd, pipeline_appeal_answered, x);
+	} else {
+		if (pipeline_decision_audit(p, x) < 0) {
+			pipeline_decision_ctx_free(x);
+			pipeline_oom(p, "building an audit record");
+			return;
+		}
+		if (p->review)
+			pipeline_record_state(p, m, d->content_id, d->action, d->actor,
+					      d->reviewer_id, d->decision_id,
+					      d->decided_at_ms ? d->decided_at_ms :
+								 pipeline_now_ms());
+		pipeline_decision_ctx_free(x);
+	}
+	if (--m->pending == 0)
+		pipeline_msg_done(p, m);
 }
 
 static void pipeline_on_message(void *opaque, enum kafka_input in, rd_kafka_message_t *rkm)

@@ -2,6 +2,7 @@
  */
 #include "queues.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
@@ -149,13 +150,69 @@ static const char script_sweep[] =
 	"if last then redis.call('SET', KEYS[2], last) end\n"
 	"return {overdue, raised}\n";
 
+/* A decision older than the one recorded (a redelivery, or an out-of-order
+ * producer) does not overwrite it. */
+static const char script_decision[] =
+	"local cur = redis.call('HGET', KEYS[1], 'decided_ms')\n"
+	"if cur and tonumber(cur) > tonumber(ARGV[2]) then return 0 end\n"
+	"redis.call('HSET', KEYS[1], 'decided_ms', ARGV[2], 'action', ARGV[3], 'actor', ARGV[4],"
+	" 'reviewer', ARGV[5], 'decision_id', ARGV[6])\n"
+	"redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+	"return 1\n";
+
+/* The appeal remembers the decision it is about when it is filed: a later
+ * decision on the content does not change who may not resolve it. */
+static const char script_appeal_file[] =
+	"local d = redis.call('HMGET', KEYS[1], 'action', 'reviewer', 'decision_id')\n"
+	"if not d[1] then\n"
+	"  return redis.error_reply('ARBITER appeal for content with no known decision')\n"
+	"end\n"
+	"if redis.call('EXISTS', KEYS[2]) == 0 then\n"
+	"  redis.call('HSET', KEYS[2], 'content_id', ARGV[2], 'filed_ms', ARGV[3],"
+	" 'original_action', d[1], 'original_reviewer', d[2], 'decision_id', d[3])\n"
+	"  redis.call('EXPIRE', KEYS[2], ARGV[1])\n"
+	"end\n"
+	"return redis.call('HMGET', KEYS[2], 'original_action', 'original_reviewer', 'decision_id',"
+	" 'filed_ms')\n";
+
+static const char script_appeal_resolve[] =
+	"local a = redis.call('HMGET', KEYS[1], 'original_action', 'original_reviewer',"
+	" 'decision_id', 'filed_ms', 'resolved_by')\n"
+	"if not a[1] then return redis.error_reply('ARBITER no such appeal was filed') end\n"
+	"if a[2] ~= '' and a[2] == ARGV[2] then\n"
+	"  return redis.error_reply('ARBITER appeal resolved by the reviewer whose decision is"
+	" under appeal')\n"
+	"end\n"
+	"if not a[5] then\n"
+	"  redis.call('HSET', KEYS[1], 'resolved_by', ARGV[2], 'outcome', ARGV[3], 'resolved_ms',"
+	" ARGV[5])\n"
+	"  if ARGV[3] ~= 'UPHELD' then\n"
+	"    redis.call('HSET', KEYS[2], 'decided_ms', ARGV[5], 'action', ARGV[4], 'actor', 'HUMAN',"
+	" 'reviewer', ARGV[2], 'decision_id', ARGV[6])\n"
+	"    redis.call('EXPIRE', KEYS[2], ARGV[1])\n"
+	"  end\n"
+	"end\n"
+	"return {a[1], a[2], a[3], a[4]}\n";
+
 static const char *const script_bodies[QUEUES__SCRIPTS] = {
-	[QUEUES_ENQUEUE] = script_enqueue, [QUEUES_CLAIM] = script_claim, [QUEUES_ACK] = script_ack,
-	[QUEUES_RECLAIM] = script_reclaim, [QUEUES_SWEEP] = script_sweep,
+	[QUEUES_ENQUEUE] = script_enqueue,
+	[QUEUES_CLAIM] = script_claim,
+	[QUEUES_ACK] = script_ack,
+	[QUEUES_RECLAIM] = script_reclaim,
+	[QUEUES_SWEEP] = script_sweep,
+	[QUEUES_DECISION] = script_decision,
+	[QUEUES_APPEAL_FILE] = script_appeal_file,
+	[QUEUES_APPEAL_RESOLVE] = script_appeal_resolve,
 };
 static const char *const script_names[QUEUES__SCRIPTS] = {
-	[QUEUES_ENQUEUE] = "enqueue", [QUEUES_CLAIM] = "claim", [QUEUES_ACK] = "ack",
-	[QUEUES_RECLAIM] = "reclaim", [QUEUES_SWEEP] = "sweep",
+	[QUEUES_ENQUEUE] = "enqueue",
+	[QUEUES_CLAIM] = "claim",
+	[QUEUES_ACK] = "ack",
+	[QUEUES_RECLAIM] = "reclaim",
+	[QUEUES_SWEEP] = "sweep",
+	[QUEUES_DECISION] = "decision",
+	[QUEUES_APPEAL_FILE] = "appeal-file",
+	[QUEUES_APPEAL_RESOLVE] = "appeal-resolve",
 };
 static char script_shas[QUEUES__SCRIPTS][41];
 static pthread_once_t script_shas_once = PTHREAD_ONCE_INIT;
@@ -280,6 +337,16 @@ void queues_key_swept(char out[QUEUES_KEY_MAX], const char *prefix, const char *
 void queues_key_seen(char out[QUEUES_KEY_MAX], const char *prefix, const char *escalation_id)
 {
 	snprintf(out, QUEUES_KEY_MAX, "%.64sseen:%.64s", prefix, escalation_id);
+}
+
+void queues_key_decision(char out[QUEUES_KEY_MAX], const char *prefix, const char *content_id)
+{
+	snprintf(out, QUEUES_KEY_MAX, "%.64sdecision:%.100s", prefix, content_id);
+}
+
+void queues_key_appeal(char out[QUEUES_KEY_MAX], const char *prefix, const char *appeal_id)
+{
+	snprintf(out, QUEUES_KEY_MAX, "%.64sappeal:%.100s", prefix, appeal_id);
 }
 
 /* ---- the enqueue command ---- */
@@ -418,6 +485,14 @@ int queues_enqueue_cmd(const struct config *cfg, const struct config_queue *q,
 		       const Arbiter__V1__Escalation *es, const uint8_t *packed, size_t packed_len,
 		       const char *exclude, struct queues_cmd *out)
 {
+	return queues_enqueue_appeal_cmd(cfg, q, es, packed, packed_len, exclude, NULL, out);
+}
+
+int queues_enqueue_appeal_cmd(const struct config *cfg, const struct config_queue *q,
+			      const Arbiter__V1__Escalation *es, const uint8_t *packed,
+			      size_t packed_len, const char *exclude, const char *appeal_id,
+			      struct queues_cmd *out)
+{
 	struct queues_builder b;
 	char key[QUEUES_KEY_MAX], loc[QUEUES_KEY_MAX];
 	const char *prefix = cfg->redis.prefix;
@@ -439,10 +514,11 @@ int queues_enqueue_cmd(const struct config *cfg, const struct config_queue *q,
 	snprintf(loc, sizeof(loc), "%.64s %s", q->name, config_band_name(band));
 	qb_str(&b, loc);
 
-	static const char *const fields[] = {"id",       "content_id",  "event_id",   "queue",
-					     "band",     "deadline_ms", "created_ms", "lang",
-					     "country",  "rules",       "ruleset",    "modes",
-					     "evidence", "action",      "exclude",    "escalation"};
+	static const char *const fields[] = {
+		"id",         "content_id", "event_id", "queue",     "band",      "deadline_ms",
+		"created_ms", "lang",       "country",  "rules",     "ruleset",   "modes",
+		"evidence",   "action",     "exclude",  "appeal_id", "escalation"};
+	static_assert(sizeof(fields) / sizeof(fields[0]) == 17, "one name per field written below");
 	const ProtobufCEnumValue *action =
 		protobuf_c_enum_descriptor_get_value(&arbiter__v1__action__descriptor, es->action);
 	size_t f = 0;
@@ -477,6 +553,8 @@ int queues_enqueue_cmd(const struct config *cfg, const struct config_queue *q,
 	qb_str(&b, fields[f++]);
 	qb_str(&b, exclude);
 	qb_str(&b, fields[f++]);
+	qb_str(&b, appeal_id);
+	qb_str(&b, fields[f++]);
 	qb_ext(&b, packed, packed_len);
 	return qb_finish(&b, QUEUES_ENQUEUE, out);
 }
@@ -500,6 +578,32 @@ int queues_sweep_cmd(const struct config *cfg, const struct config_queue *q, int
 	qb_str(&b, key);
 	qb_i64(&b, 1000);
 	return qb_finish(&b, QUEUES_SWEEP, out);
+}
+
+int queues_decision_cmd(const struct config *cfg, enum queues_script s, const char *content,
+			const char *appeal, const char *const *args, size_t n_args,
+			struct queues_cmd *out)
+{
+	struct queues_builder b;
+	char key[QUEUES_KEY_MAX];
+	memset(out, 0, sizeof(*out));
+	qb_init(&b, s);
+	qb_str(&b, s == QUEUES_DECISION ? "1" : "2");
+	queues_key_decision(key, cfg->redis.prefix, content);
+	char akey[QUEUES_KEY_MAX];
+	queues_key_appeal(akey, cfg->redis.prefix, appeal ? appeal : "");
+	if (s == QUEUES_APPEAL_RESOLVE) {
+		qb_str(&b, akey);
+		qb_str(&b, key);
+	} else {
+		qb_str(&b, key);
+		if (s == QUEUES_APPEAL_FILE)
+			qb_str(&b, akey);
+	}
+	qb_i64(&b, cfg->review.decision_ttl_s);
+	for (size_t i = 0; i < n_args; i++)
+		qb_str(&b, args[i]);
+	return qb_finish(&b, s, out);
 }
 
 void queues_cmd_use_eval(struct queues_cmd *cmd)

@@ -16,6 +16,15 @@
  *   PREFIX seen:ID           dedupe key of escalation ID, with a TTL; its value
  *                            locates the entry: "QUEUE BAND STREAM-ID", or
  *                            "decided" once a reviewer decided it
+ *   PREFIX decision:CONTENT  hash: the content's last decision (action, actor,
+ *                            reviewer, decision_id, decided_ms), with a TTL
+ *   PREFIX appeal:APPEAL     hash: an appeal (content_id, filed_ms, the original
+ *                            action, reviewer and decision_id, and once
+ *                            resolved: resolved_by, outcome, resolved_ms)
+ *
+ * The appeal scripts answer a refusal as an error starting "ARBITER ": the
+ * appeal is wrong, not Redis; it goes to the dead-letter topic with the rest
+ * of the message as the reason.
  *
  * Every entry is pending in the group from the moment it is added: unclaimed
  * entries belong to the consumer "pool", a claim moves one to the reviewer
@@ -36,6 +45,9 @@ enum queues_script {
 	QUEUES_ACK,     /* KEYS stream sla seen; ARGV stream-id reviewer escalation-id -> 1 */
 	QUEUES_RECLAIM, /* KEYS u h n l; ARGV lease-ms -> entries returned to the pool */
 	QUEUES_SWEEP,   /* KEYS sla swept u h n l; ARGV now seen-prefix max -> {overdue, raised} */
+	QUEUES_DECISION,    /* KEYS decision; ARGV ttl-s decided action actor reviewer id -> 0|1 */
+	QUEUES_APPEAL_FILE, /* KEYS decision appeal; ARGV ttl-s content filed -> the original */
+	QUEUES_APPEAL_RESOLVE, /* KEYS appeal decision; ARGV ttl-s reviewer outcome action at id */
 	QUEUES__SCRIPTS
 };
 
@@ -69,6 +81,8 @@ void queues_key_stream(char out[QUEUES_KEY_MAX], const char *prefix, const char 
 void queues_key_sla(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue);
 void queues_key_swept(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue);
 void queues_key_seen(char out[QUEUES_KEY_MAX], const char *prefix, const char *escalation_id);
+void queues_key_decision(char out[QUEUES_KEY_MAX], const char *prefix, const char *content_id);
+void queues_key_appeal(char out[QUEUES_KEY_MAX], const char *prefix, const char *appeal_id);
 
 /* A Redis command as argument vectors, owning its memory. */
 struct queues_cmd {
@@ -88,9 +102,24 @@ struct queues_cmd {
 int queues_enqueue_cmd(const struct config *cfg, const struct config_queue *q,
 		       const Arbiter__V1__Escalation *es, const uint8_t *packed, size_t packed_len,
 		       const char *exclude, struct queues_cmd *out);
+/* The same for an appeal: the entry also carries appeal_id, which makes
+ * `arbiterctl review decide` resolve the appeal. */
+int queues_enqueue_appeal_cmd(const struct config *cfg, const struct config_queue *q,
+			      const Arbiter__V1__Escalation *es, const uint8_t *packed,
+			      size_t packed_len, const char *exclude, const char *appeal_id,
+			      struct queues_cmd *out);
 /* Builds the EVALSHA of QUEUES_SWEEP for queue Q at NOW_MS. Returns 0 or -ENOMEM. */
 int queues_sweep_cmd(const struct config *cfg, const struct config_queue *q, int64_t now_ms,
 		     struct queues_cmd *out);
+/* Builds the EVALSHA of a decision script: QUEUES_DECISION with ARGS
+ * (decided_ms action actor reviewer decision_id) for content CONTENT,
+ * QUEUES_APPEAL_FILE with (content_id filed_ms) for appeal APPEAL of
+ * CONTENT, QUEUES_APPEAL_RESOLVE with (reviewer outcome new_action
+ * resolved_ms decision_id). Returns 0 or -ENOMEM. */
+int queues_decision_cmd(const struct config *cfg, enum queues_script s, const char *content,
+			const char *appeal, const char *const *args, size_t n_args,
+			struct queues_cmd *out);
+
 /* Turns an EVALSHA into the same EVAL with the script's body: the fallback
  * when Redis answers NOSCRIPT (restarted, or SCRIPT FLUSH). */
 void queues_cmd_use_eval(struct queues_cmd *cmd);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arbiter/v1/appeal_record.pb-c.h"
 #include "arbiter/v1/audit_record.pb-c.h"
 #include "arbiter/v1/dead_letter.pb-c.h"
 #include "arbiter/v1/escalation.pb-c.h"
@@ -216,4 +217,38 @@ int records_escalation(const struct records_source *src, const Arbiter__V1__Cont
 	free(excerpt);
 	free(ids);
 	return rc;
+}
+
+int records_appeal(const struct records_source *src, const Arbiter__V1__ModerationDecision *d,
+		   const struct records_appeal *a, int64_t now_ms, struct records_buf *out)
+{
+	char id[RECORDS_ID_LEN + 1], orig[65] = "", rev[65] = "";
+	records_id(id, "appeal", src);
+	if (a->pseudonym_key && a->original_reviewer[0])
+		records_pseudonym(orig, a->pseudonym_key, a->original_reviewer);
+	if (a->pseudonym_key && d->reviewer_id[0])
+		records_pseudonym(rev, a->pseudonym_key, d->reviewer_id);
+	bool resolved = d->kind == ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED;
+	Arbiter__V1__AppealRecord ap = ARBITER__V1__APPEAL_RECORD__INIT;
+	ap.record_id = id;
+	ap.appeal_id = d->appeal_id;
+	ap.content_id = d->content_id;
+	ap.decision_id = (char *)a->decision_id;
+	ap.resolved = resolved;
+	ap.original_action = a->original_action;
+	ap.original_reviewer_pseudonym = orig;
+	ap.filed_at_ms = a->filed_at_ms;
+	if (resolved) {
+		ap.outcome = d->appeal_outcome;
+		/* Upheld keeps the original action whatever the decision says. */
+		ap.new_action = d->appeal_outcome == ARBITER__V1__APPEAL_OUTCOME__UPHELD ?
+					a->original_action :
+					d->action;
+		ap.reviewer_pseudonym = rev;
+		ap.resolved_at_ms = d->decided_at_ms ? d->decided_at_ms : now_ms;
+	}
+	ap.source_topic = (char *)src->topic;
+	ap.source_partition = src->partition;
+	ap.source_offset = src->offset;
+	return records_pack(&ap.base, out);
 }

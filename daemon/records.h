@@ -68,6 +68,22 @@ int records_escalation(const struct records_source *src, const Arbiter__V1__Cont
 		       const struct records_escalation_opts *opts, int64_t now_ms,
 		       struct records_buf *out);
 
+/* What an AppealRecord says beyond its ModerationDecision D (APPEAL_FILED or
+ * APPEAL_RESOLVED): the decision under appeal, from Redis. Reviewer ids are
+ * pseudonymised with KEY (none without one). */
+struct records_appeal {
+	Arbiter__V1__Action original_action;
+	const char *original_reviewer; /* "" for an automated decision */
+	const char *decision_id;       /* of the decision under appeal */
+	int64_t filed_at_ms;
+	const char *pseudonym_key; /* or NULL */
+};
+
+/* Packs the AppealRecord of D: filed, or resolved with D's outcome and
+ * action. Its id derives from SRC. Returns 0 or -ENOMEM. */
+int records_appeal(const struct records_source *src, const Arbiter__V1__ModerationDecision *d,
+		   const struct records_appeal *a, int64_t now_ms, struct records_buf *out);
+
 /* Writes the hex HMAC-SHA256 of ID under KEY: the same author always gets the
  * same pseudonym, which cannot be reversed without the key. */
 void records_pseudonym(char out[65], const char *key, const char *id);

@@ -24,6 +24,7 @@ struct review_op {
 	struct queues_cmd cmd;
 	uint8_t *packed; /* the Escalation the enqueue's last argument points to */
 	review_done_cb done;
+	review_reply_cb reply_cb; /* a review_call */
 	void *arg;
 	char queue[QUEUES_KEY_MAX]; /* for messages */
 };
@@ -123,6 +124,8 @@ static void review_finish(struct review *rv, struct review_op *op, int status)
 {
 	if (op->done)
 		op->done(op->arg, status);
+	else if (op->reply_cb && status < 0)
+		op->reply_cb(op->arg, NULL);
 	review_op_free(op);
 }
 
@@ -167,6 +170,11 @@ static void review_reply(void *arg, const redisReply *r)
 	} else if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
 		queues_cmd_use_eval(&op->cmd);
 		review_wait(rv, op, true);
+	} else if (op->reply_cb &&
+		   (r->type != REDIS_REPLY_ERROR || !strncmp(r->str, "ARBITER ", 8))) {
+		rv->retry_ms = REVIEW_RETRY_MIN_MS;
+		op->reply_cb(op->arg, r);
+		review_op_free(op);
 	} else if (r->type == REDIS_REPLY_ERROR) {
 		log_error("review", "%s: %s failed: %s", op->queue,
 			  queues_script_name(op->cmd.script), r->str);
@@ -302,9 +310,35 @@ int review_new(uv_loop_t *loop, const struct config *cfg, review_state_cb state,
 	return 0;
 }
 
+void review_call(struct review *rv, struct queues_cmd *cmd, review_reply_cb cb, void *arg)
+{
+	struct review_op *op = calloc(1, sizeof(*op));
+	if (!op) {
+		queues_cmd_free(cmd);
+		cb(arg, NULL);
+		return;
+	}
+	op->rv = rv;
+	op->cmd = *cmd;
+	memset(cmd, 0, sizeof(*cmd));
+	op->reply_cb = cb;
+	op->arg = arg;
+	snprintf(op->queue, sizeof(op->queue), "%s", queues_script_name(op->cmd.script));
+	review_wait(rv, op, false);
+	review_flush(rv);
+}
+
 int review_enqueue(struct review *rv, const struct config_queue *q,
 		   const Arbiter__V1__Escalation *es, const uint8_t *packed, size_t packed_len,
 		   const char *exclude, review_done_cb done, void *arg)
+{
+	return review_enqueue_appeal(rv, q, es, packed, packed_len, exclude, NULL, done, arg);
+}
+
+int review_enqueue_appeal(struct review *rv, const struct config_queue *q,
+			  const Arbiter__V1__Escalation *es, const uint8_t *packed,
+			  size_t packed_len, const char *exclude, const char *appeal_id,
+			  review_done_cb done, void *arg)
 {
 	struct review_op *op = calloc(1, sizeof(*op));
 	if (!op)
@@ -312,8 +346,8 @@ int review_enqueue(struct review *rv, const struct config_queue *q,
 	op->packed = malloc(packed_len ? packed_len : 1);
 	if (op->packed)
 		memcpy(op->packed, packed, packed_len);
-	if (!op->packed ||
-	    queues_enqueue_cmd(rv->cfg, q, es, op->packed, packed_len, exclude, &op->cmd) < 0) {
+	if (!op->packed || queues_enqueue_appeal_cmd(rv->cfg, q, es, op->packed, packed_len,
+						     exclude, appeal_id, &op->cmd) < 0) {
 		free(op->packed);
 		free(op);
 		return -ENOMEM;

@@ -8,6 +8,8 @@
 
 #include "arbiter/v1/escalation.pb-c.h"
 #include "config.h"
+#include "queues.h"
+#include "redis.h"
 
 struct review;
 
@@ -34,6 +36,21 @@ int review_new(uv_loop_t *loop, const struct config *cfg, review_state_cb state,
 int review_enqueue(struct review *rv, const struct config_queue *q,
 		   const Arbiter__V1__Escalation *es, const uint8_t *packed, size_t packed_len,
 		   const char *exclude, review_done_cb done, void *arg);
+
+/* The same for an appeal of decision under appeal APPEAL_ID. */
+int review_enqueue_appeal(struct review *rv, const struct config_queue *q,
+			  const Arbiter__V1__Escalation *es, const uint8_t *packed,
+			  size_t packed_len, const char *exclude, const char *appeal_id,
+			  review_done_cb done, void *arg);
+
+/* The answer to a review_call: a reply (an error starting "ARBITER " is the
+ * script refusing, see queues.h), or NULL when the daemon closes first. */
+typedef void (*review_reply_cb)(void *arg, const redisReply *reply);
+
+/* Runs script command CMD (taken: freed by RV) until Redis answers it,
+ * through outages like an enqueue, then calls CB once. The scripts it is
+ * for are idempotent, so a command that may have run is sent again. */
+void review_call(struct review *rv, struct queues_cmd *cmd, review_reply_cb cb, void *arg);
 
 bool review_is_up(const struct review *rv);
 

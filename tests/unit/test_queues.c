@@ -176,7 +176,7 @@ START_TEST(enqueue_command_carries_keys_and_entry)
 	const char *pb = entry_field(&cmd, "escalation", &n);
 	ck_assert_uint_eq(n, sizeof(packed));
 	ck_assert_int_eq(memcmp(pb, packed, n), 0);
-	ck_assert_int_eq(cmd.argc, 15 + 2 * 16); /* command, sha, keys, arguments, 16 fields */
+	ck_assert_int_eq(cmd.argc, 15 + 2 * 17); /* command, sha, keys, arguments, 17 fields */
 
 	queues_cmd_use_eval(&cmd);
 	ck_assert_str_eq(cmd.argv[0], "EVAL");

@@ -1,0 +1,326 @@
+/* Integration: the full loop — rule escalation, human decision, appeal filed, appeal resolved by
+ * someone else. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
+#include <check.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arbiter/v1/appeal_record.pb-c.h"
+#include "arbiter/v1/audit_record.pb-c.h"
+#include "arbiter/v1/content_event.pb-c.h"
+#include "arbiter/v1/dead_letter.pb-c.h"
+#include "arbiter/v1/moderation_decision.pb-c.h"
+#include "harness.h"
+#include "redis_server.h"
+
+static const char config_extra[] = "rules: {files: [rules.yaml]}\n"
+				   "review:\n"
+				   "  queues: {threats: {}, appeals: {}}\n"
+				   "  appeals_queue: appeals\n";
+
+/* Runs arbiterctl ARGS; returns the exit status and stdout's first line in OUT. */
+static int ctl(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int ctl(char *out, size_t len, const char *fmt, ...)
+{
+	char *args = NULL, *cmd = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	ck_assert_int_ge(vasprintf(&args, fmt, ap), 0);
+	va_end(ap);
+	ck_assert_int_ge(asprintf(&cmd, "%s %s", getenv("ARBITERCTL"), args), 0);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	if (out && !fgets(out, (int)len, p))
+		out[0] = '\0';
+	char sink[4096];
+	while (fgets(sink, sizeof(sink), p))
+		;
+	int st = pclose(p);
+	free(args);
+	free(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void produce_decision(struct harness *h, Arbiter__V1__ModerationDecision *d)
+{
+	harness_produce_msg(h, "moderation.decisions", d->content_id, &d->base);
+	harness_flush(h);
+}
+
+struct appeals_seen {
+	int filed, resolved;
+	Arbiter__V1__AppealRecord *last;
+};
+
+static void read_appeal(void *opaque, const rd_kafka_message_t *m)
+{
+	struct appeals_seen *s = opaque;
+	Arbiter__V1__AppealRecord *r = arbiter__v1__appeal_record__unpack(NULL, m->len, m->payload);
+	ck_assert_ptr_nonnull(r);
+	if (r->resolved)
+		s->resolved++;
+	else
+		s->filed++;
+	if (s->last)
+		arbiter__v1__appeal_record__free_unpacked(s->last, NULL);
+	s->last = r;
+}
+
+struct reasons {
+	char text[8][256];
+	int n;
+};
+
+static void read_deadletter(void *opaque, const rd_kafka_message_t *m)
+{
+	struct reasons *r = opaque;
+	Arbiter__V1__DeadLetter *d = arbiter__v1__dead_letter__unpack(NULL, m->len, m->payload);
+	ck_assert_ptr_nonnull(d);
+	if (r->n < 8)
+		snprintf(r->text[r->n++], sizeof(r->text[0]), "%s", d->reason);
+	arbiter__v1__dead_letter__free_unpacked(d, NULL);
+}
+
+static const char *field(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+START_TEST(full_loop_with_an_independent_appeal)
+{
+	struct harness h;
+	struct redis_server rs;
+	harness_start(&h, 1);
+	redis_server_start(&rs);
+	h.redis_address = rs.address;
+	char path[400], line[8192];
+	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
+	FILE *f = fopen(path, "w");
+	fputs("rules:\n"
+	      "  - id: threat\n"
+	      "    when: signal.violence >= 0.9\n"
+	      "    escalate: {queue: threats, band: urgent, sla: 1h}\n",
+	      f);
+	fclose(f);
+	harness_write_config(&h, config_extra);
+	harness_daemon_start(&h);
+
+	/* 1. A content event the rules escalate. */
+	Arbiter__V1__ContentEvent ev = ARBITER__V1__CONTENT_EVENT__INIT;
+	Arbiter__V1__ContentEvent__SignalsEntry sig =
+		ARBITER__V1__CONTENT_EVENT__SIGNALS_ENTRY__INIT;
+	Arbiter__V1__ContentEvent__SignalsEntry *sigs[] = {&sig};
+	sig.key = "violence";
+	sig.value = 0.95;
+	ev.event_id = "ev-1";
+	ev.content_id = "post-1";
+	ev.lang = "sw";
+	ev.n_signals = 1;
+	ev.signals = sigs;
+	harness_produce_msg(&h, "content.events", "post-1", &ev.base);
+	harness_flush(&h);
+	ck_assert(harness_wait_committed(&h, "content.events", 30));
+
+	/* 2. Reviewer asha claims and removes it. */
+	ck_assert_int_eq(ctl(line, sizeof(line),
+			     "review claim --config %s --queue threats --reviewer asha", h.config),
+			 0);
+	json_t *entry = json_loads(line, 0, NULL);
+	ck_assert_ptr_nonnull(entry);
+	ck_assert_int_eq(ctl(line, sizeof(line),
+			     "review decide --config %s --brokers %s --queue threats --id %s "
+			     "--reviewer asha --action remove --ground incompatible_content "
+			     "--category STATEMENT_CATEGORY_VIOLENCE --reason 'threat of violence'",
+			     h.config, h.bootstrap, field(entry, "id")),
+			 0);
+	json_decref(entry);
+	ck_assert(harness_wait_committed(&h, "moderation.decisions", 30));
+
+	/* 3. The author appeals. */
+	Arbiter__V1__ModerationDecision d = ARBITER__V1__MODERATION_DECISION__INIT;
+	d.decision_id = "appeal-filed-1";
+	d.content_id = "post-1";
+	d.kind = ARBITER__V1__DECISION_KIND__APPEAL_FILED;
+	d.appeal_id = "ap-1";
+	d.lang = "sw";
+	produce_decision(&h, &d);
+	ck_assert(harness_wait_count(&h, "moderation.appeals", 1, 30));
+
+	/* asha may not review the appeal of her own decision; bakari may. */
+	ck_assert_int_eq(
+		ctl(NULL, 0, "review claim --config %s --queue appeals --reviewer asha", h.config),
+		3);
+	ck_assert_int_eq(ctl(line, sizeof(line),
+			     "review claim --config %s --queue appeals --reviewer bakari",
+			     h.config),
+			 0);
+	entry = json_loads(line, 0, NULL);
+	ck_assert_ptr_nonnull(entry);
+	ck_assert_str_eq(field(entry, "appeal_id"), "ap-1");
+	ck_assert_str_eq(field(entry, "exclude"), "asha");
+	ck_assert_str_eq(field(entry, "band"), "high"); /* a removal is under appeal */
+	/* An appeal needs an outcome. */
+	ck_assert_int_eq(ctl(NULL, 0,
+			     "review decide --config %s --brokers %s --queue appeals --id %s "
+			     "--reviewer bakari --action restore 2>/dev/null",
+			     h.config, h.bootstrap, field(entry, "id")),
+			 2);
+	ck_assert_int_eq(ctl(line, sizeof(line),
+			     "review decide --config %s --brokers %s --queue appeals --id %s "
+			     "--reviewer bakari --action restore --outcome reversed "
+			     "--reason 'satire, not a threat'",
+			     h.config, h.bootstrap, field(entry, "id")),
+			 0);
+	json_decref(entry);
+	ck_assert(harness_wait_count(&h, "moderation.appeals", 2, 30));
+
+	/* 4. Refusals: an appeal of unknown content, and one resolved by the
+	 * reviewer whose decision is under appeal. */
+	d.decision_id = "appeal-filed-2";
+	d.content_id = "post-unknown";
+	d.appeal_id = "ap-2";
+	produce_decision(&h, &d);
+	d.decision_id = "appeal-filed-3";
+	d.content_id = "post-1";
+	d.appeal_id = "ap-3";
+	produce_decision(&h, &d);
+	ck_assert(harness_wait_count(&h, "moderation.appeals", 3, 30));
+	Arbiter__V1__ModerationDecision res = ARBITER__V1__MODERATION_DECISION__INIT;
+	res.decision_id = "appeal-resolved-3";
+	res.content_id = "post-1";
+	res.kind = ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED;
+	res.appeal_id = "ap-3";
+	res.appeal_outcome = ARBITER__V1__APPEAL_OUTCOME__UPHELD;
+	res.action = ARBITER__V1__ACTION__RESTORE;
+	res.actor = ARBITER__V1__ACTOR__HUMAN;
+	res.reviewer_id = "bakari"; /* bakari decided last (the reversal) */
+	produce_decision(&h, &res);
+	ck_assert(harness_wait_committed(&h, "moderation.decisions", 30));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+
+	struct appeals_seen seen = {0};
+	harness_read(&h, "moderation.appeals", read_appeal, &seen);
+	ck_assert_int_eq(seen.filed, 2); /* ap-1 and ap-3 */
+	ck_assert_int_eq(seen.resolved, 1);
+	arbiter__v1__appeal_record__free_unpacked(seen.last, NULL);
+	seen = (struct appeals_seen){0};
+	struct reasons dl = {0};
+	harness_read(&h, "arbiter.deadletter", read_deadletter, &dl);
+	ck_assert_int_eq(dl.n, 2);
+	ck_assert_str_eq(dl.text[0], "appeal for content with no known decision");
+	ck_assert_str_eq(dl.text[1],
+			 "appeal resolved by the reviewer whose decision is under appeal");
+
+	/* The reversal is the content's decision now. */
+	redisContext *c = redis_server_connect(&rs);
+	redisReply *r = redisCommand(c, "HGET arbiter:decision:post-1 action");
+	ck_assert_str_eq(r->str, "RESTORE");
+	freeReplyObject(r);
+	r = redisCommand(c, "HGET arbiter:appeal:ap-1 outcome");
+	ck_assert_str_eq(r->str, "REVERSED");
+	freeReplyObject(r);
+	redisFree(c);
+	harness_stop(&h);
+	redis_server_stop(&rs);
+}
+END_TEST
+
+static void read_resolved(void *opaque, const rd_kafka_message_t *m)
+{
+	Arbiter__V1__AppealRecord **out = opaque;
+	Arbiter__V1__AppealRecord *r = arbiter__v1__appeal_record__unpack(NULL, m->len, m->payload);
+	ck_assert_ptr_nonnull(r);
+	if (r->resolved && !*out)
+		*out = r;
+	else
+		arbiter__v1__appeal_record__free_unpacked(r, NULL);
+}
+
+START_TEST(resolution_records_the_outcome_and_the_wait)
+{
+	struct harness h;
+	struct redis_server rs;
+	harness_start(&h, 1);
+	redis_server_start(&rs);
+	h.redis_address = rs.address;
+	char path[400];
+	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
+	FILE *f = fopen(path, "w");
+	fputs("rules: []\n", f);
+	fclose(f);
+	harness_write_config(&h, config_extra);
+	harness_daemon_start(&h);
+	/* An automated system's decision, appealed, and upheld by a person. */
+	Arbiter__V1__ModerationDecision d = ARBITER__V1__MODERATION_DECISION__INIT;
+	d.decision_id = "auto-1";
+	d.content_id = "c-9";
+	d.kind = ARBITER__V1__DECISION_KIND__ACTION;
+	d.action = ARBITER__V1__ACTION__DEMOTE;
+	d.actor = ARBITER__V1__ACTOR__AUTOMATED;
+	d.decided_at_ms = 1000;
+	produce_decision(&h, &d);
+	d.decision_id = "filed-9";
+	d.kind = ARBITER__V1__DECISION_KIND__APPEAL_FILED;
+	d.appeal_id = "ap-9";
+	d.decided_at_ms = 5000;
+	produce_decision(&h, &d);
+	d.decision_id = "resolved-9";
+	d.kind = ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED;
+	d.appeal_outcome = ARBITER__V1__APPEAL_OUTCOME__UPHELD;
+	d.action = ARBITER__V1__ACTION__RESTORE; /* upheld keeps the original action */
+	d.actor = ARBITER__V1__ACTOR__HUMAN;
+	d.reviewer_id = "chen";
+	d.decided_at_ms = 65000;
+	produce_decision(&h, &d);
+	ck_assert(harness_wait_committed(&h, "moderation.decisions", 30));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+	Arbiter__V1__AppealRecord *r = NULL;
+	harness_read(&h, "moderation.appeals", read_resolved, &r);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->appeal_id, "ap-9");
+	ck_assert_str_eq(r->decision_id, "auto-1");
+	ck_assert_int_eq(r->outcome, ARBITER__V1__APPEAL_OUTCOME__UPHELD);
+	ck_assert_int_eq(r->original_action, ARBITER__V1__ACTION__DEMOTE);
+	ck_assert_int_eq(r->new_action, ARBITER__V1__ACTION__DEMOTE);
+	ck_assert_int_eq(r->filed_at_ms, 5000);
+	ck_assert_int_eq(r->resolved_at_ms - r->filed_at_ms, 60000);
+	arbiter__v1__appeal_record__free_unpacked(r, NULL);
+	/* Upheld: the decision stands. */
+	redisContext *c = redis_server_connect(&rs);
+	redisReply *rr = redisCommand(c, "HGET arbiter:decision:c-9 action");
+	ck_assert_str_eq(rr->str, "DEMOTE");
+	freeReplyObject(rr);
+	redisFree(c);
+	harness_stop(&h);
+	redis_server_stop(&rs);
+}
+END_TEST
+
+static Suite *appeals_suite(void)
+{
+	Suite *s = suite_create("appeals");
+	TCase *tc = tcase_create("loop");
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, full_loop_with_an_independent_appeal);
+	tcase_add_test(tc, resolution_records_the_outcome_and_the_wait);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(appeals_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
