@@ -2,10 +2,12 @@
 #include "kafka.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -22,6 +24,7 @@ struct kafka {
 	struct kafka_handlers h;
 	rd_kafka_t *consumer;
 	rd_kafka_t *producer;
+	rd_kafka_t *reader;   /* group-less consumer: reads the audit tail at assignment */
 	rd_kafka_queue_t *cq; /* consumer queue; the consumer's main queue forwards here */
 	rd_kafka_queue_t *pq; /* producer main queue: delivery reports, errors */
 	struct kafka_wake cwake, pwake;
@@ -153,7 +156,7 @@ static int kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value)
  * that an operator can override anything but the settings the reliability
  * contract depends on, which are set last. */
 static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg, const char *bootstrap,
-				   bool consumer)
+				   bool consumer, bool reader)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char buf[32];
@@ -161,6 +164,20 @@ static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg, co
 
 	rc |= kafka_set(conf, "bootstrap.servers", bootstrap);
 	rc |= kafka_set(conf, "client.id", cfg->kafka.client_id);
+	if (reader) {
+		/* No group: assigned explicitly, never committing. */
+		rc |= kafka_set(conf, "enable.partition.eof", "true");
+		rc |= kafka_set(conf, "enable.auto.commit", "false");
+		for (size_t i = 0; i < cfg->kafka.n_properties; i++)
+			rc |= kafka_set(conf, cfg->kafka.properties[i].key,
+					cfg->kafka.properties[i].value);
+		rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+		if (rc) {
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
+		return conf;
+	}
 	if (consumer) {
 		rc |= kafka_set(conf, "group.id", cfg->kafka.group_id);
 		rc |= kafka_set(conf, "auto.offset.reset", "earliest");
@@ -315,16 +332,19 @@ static int kafka_wake_init(struct kafka *k, struct kafka_wake *w, rd_kafka_queue
 }
 
 static rd_kafka_t *kafka_client_new(struct kafka *k, const struct config *cfg,
-				    const char *bootstrap, rd_kafka_type_t type)
+				    const char *bootstrap, rd_kafka_type_t type, bool reader)
 {
 	char err[512];
-	rd_kafka_conf_t *conf = kafka_conf(k, cfg, bootstrap, type == RD_KAFKA_CONSUMER);
+	rd_kafka_conf_t *conf = kafka_conf(k, cfg, bootstrap, type == RD_KAFKA_CONSUMER, reader);
 	if (!conf)
 		return NULL;
 	rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof(err));
 	if (!rk) {
 		log_error("kafka", "cannot create the %s: %s",
-			  type == RD_KAFKA_CONSUMER ? "consumer" : "producer", err);
+			  reader                    ? "audit reader" :
+			  type == RD_KAFKA_CONSUMER ? "consumer" :
+						      "producer",
+			  err);
 		rd_kafka_conf_destroy(conf);
 	}
 	return rk;
@@ -348,9 +368,12 @@ int kafka_new(uv_loop_t *loop, const struct config *cfg, const char *bootstrap,
 		goto fail;
 
 	rc = -EINVAL;
-	k->consumer = kafka_client_new(k, cfg, bootstrap, RD_KAFKA_CONSUMER);
-	k->producer = k->consumer ? kafka_client_new(k, cfg, bootstrap, RD_KAFKA_PRODUCER) : NULL;
-	if (!k->producer)
+	k->consumer = kafka_client_new(k, cfg, bootstrap, RD_KAFKA_CONSUMER, false);
+	k->producer =
+		k->consumer ? kafka_client_new(k, cfg, bootstrap, RD_KAFKA_PRODUCER, false) : NULL;
+	k->reader =
+		k->producer ? kafka_client_new(k, cfg, bootstrap, RD_KAFKA_CONSUMER, true) : NULL;
+	if (!k->reader)
 		goto fail;
 
 	const char *outs[KAFKA_OUT__COUNT] = {
@@ -416,11 +439,11 @@ int kafka_subscribe(struct kafka *k)
 int kafka_produce(struct kafka *k, enum kafka_output o, const void *key, size_t key_len,
 		  struct records_buf *buf, void *opaque)
 {
-	return kafka_produce_to(k, o, NULL, key, key_len, buf, opaque);
+	return kafka_produce_to(k, o, NULL, RD_KAFKA_PARTITION_UA, key, key_len, buf, opaque);
 }
 
-int kafka_produce_to(struct kafka *k, enum kafka_output o, const char *suffix, const void *key,
-		     size_t key_len, struct records_buf *buf, void *opaque)
+int kafka_produce_to(struct kafka *k, enum kafka_output o, const char *suffix, int32_t partition,
+		     const void *key, size_t key_len, struct records_buf *buf, void *opaque)
 {
 	char topic[512];
 	rd_kafka_resp_err_t err;
@@ -435,7 +458,7 @@ int kafka_produce_to(struct kafka *k, enum kafka_output o, const char *suffix, c
 	} else {
 		snprintf(topic, sizeof(topic), "%s", rd_kafka_topic_name(k->out[o]));
 		err = rd_kafka_producev(k->producer, RD_KAFKA_V_RKT(k->out[o]),
-					RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+					RD_KAFKA_V_PARTITION(partition),
 					RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
 					RD_KAFKA_V_VALUE(buf->data, buf->len),
 					RD_KAFKA_V_KEY(key, key ? key_len : 0),
@@ -451,6 +474,76 @@ int kafka_produce_to(struct kafka *k, enum kafka_output o, const char *suffix, c
 		return -EMSGSIZE;
 	log_error("kafka", "produce to %s: %s", topic, rd_kafka_err2str(err));
 	return -EIO;
+}
+
+int kafka_partition_count(struct kafka *k, enum kafka_output o, int timeout_ms)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t err = rd_kafka_metadata(k->producer, 0, k->out[o], &md, timeout_ms);
+	if (err) {
+		log_error("kafka", "metadata of %s: %s", rd_kafka_topic_name(k->out[o]),
+			  rd_kafka_err2str(err));
+		return -EIO;
+	}
+	int n = md->topic_cnt == 1 && !md->topics[0].err ? md->topics[0].partition_cnt : -ENOENT;
+	rd_kafka_metadata_destroy(md);
+	return n;
+}
+
+int kafka_read_tail(struct kafka *k, enum kafka_output o, int32_t partition, int64_t count,
+		    int timeout_ms, kafka_tail_cb cb, void *opaque, bool *whole)
+{
+	const char *topic = rd_kafka_topic_name(k->out[o]);
+	int64_t lo = 0, hi = 0;
+	rd_kafka_resp_err_t err =
+		rd_kafka_query_watermark_offsets(k->reader, topic, partition, &lo, &hi, timeout_ms);
+	if (err) {
+		log_error("kafka", "watermarks of %s[%" PRId32 "]: %s", topic, partition,
+			  rd_kafka_err2str(err));
+		return -EIO;
+	}
+	int64_t from = hi - count > lo ? hi - count : lo;
+	*whole = from == lo;
+	if (from >= hi)
+		return 0;
+	rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(tp, topic, partition)->offset = from;
+	err = rd_kafka_assign(k->reader, tp);
+	rd_kafka_topic_partition_list_destroy(tp);
+	if (err) {
+		log_error("kafka", "reading %s[%" PRId32 "]: %s", topic, partition,
+			  rd_kafka_err2str(err));
+		return -EIO;
+	}
+	int rc = -ETIMEDOUT;
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		int64_t spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (spent >= timeout_ms)
+			break;
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(k->reader, 100);
+		if (!m)
+			continue;
+		bool last = false;
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			last = true;
+		} else if (m->err) {
+			log_warn("kafka", "reading %s[%" PRId32 "]: %s", topic, partition,
+				 rd_kafka_message_errstr(m));
+		} else if (m->offset < hi) {
+			cb(opaque, m);
+			last = m->offset >= hi - 1;
+		}
+		rd_kafka_message_destroy(m);
+		if (last) {
+			rc = 0;
+			break;
+		}
+	}
+	rd_kafka_assign(k->reader, NULL);
+	return rc;
 }
 
 enum kafka_output kafka_output_of(const struct kafka *k, const char *topic, const char **suffix)
@@ -567,6 +660,8 @@ static void kafka_destroy(struct kafka *k)
 			rd_kafka_topic_destroy(k->out[i]);
 	if (k->producer)
 		rd_kafka_destroy(k->producer);
+	if (k->reader)
+		rd_kafka_destroy(k->reader);
 	if (k->consumer) {
 		if (!k->closed)
 			rd_kafka_consumer_close(k->consumer);

@@ -68,8 +68,22 @@ int kafka_produce(struct kafka *k, enum kafka_output o, const void *key, size_t 
 /* kafka_produce to the topic "<output O's topic>.<SUFFIX>" (a per-country
  * topic such as moderation.escalations.KE), or to O's topic when SUFFIX is
  * NULL or empty. */
-int kafka_produce_to(struct kafka *k, enum kafka_output o, const char *suffix, const void *key,
-		     size_t key_len, struct records_buf *buf, void *opaque);
+int kafka_produce_to(struct kafka *k, enum kafka_output o, const char *suffix, int32_t partition,
+		     const void *key, size_t key_len, struct records_buf *buf, void *opaque);
+
+/* The number of partitions of output O's topic, or a negative errno. Blocks
+ * up to TIMEOUT_MS. */
+int kafka_partition_count(struct kafka *k, enum kafka_output o, int timeout_ms);
+
+typedef void (*kafka_tail_cb)(void *opaque, const rd_kafka_message_t *m);
+
+/* Reads output O's partition PARTITION from max(start, end - COUNT) to its
+ * end as it is now, calling CB for every record in order; *WHOLE tells
+ * whether that was the whole partition. Blocks the caller up to TIMEOUT_MS:
+ * it is for the audit chain recovery at assignment, before anything is
+ * written to the chain. Returns 0, -ETIMEDOUT or -EIO. */
+int kafka_read_tail(struct kafka *k, enum kafka_output o, int32_t partition, int64_t count,
+		    int timeout_ms, kafka_tail_cb cb, void *opaque, bool *whole);
 
 /* The output whose topic TOPIC is, or "<its topic>.<suffix>"; *SUFFIX then
  * points into TOPIC (NULL for the plain topic). KAFKA_OUT__COUNT if none. */
