@@ -18,15 +18,22 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *help;
 } ctl_commands[] = {
-	{"check", ctl_check, "check CONFIG            validate a config and its rule files (every error, file:line:col)"},
-	{"test-rules", ctl_test_rules, "test-rules CONFIG       run the tests: cases of the rule files"},
-	{"eval", ctl_eval, "eval [--now DATE] CONFIG < events.jsonl   one verdict per event, as JSON"},
+	{"check", ctl_check,
+	 "check CONFIG            validate a config and its rule files (every error, file:line:col)"},
+	{"test-rules", ctl_test_rules,
+	 "test-rules CONFIG       run the tests: cases of the rule files"},
+	{"eval", ctl_eval,
+	 "eval [--now DATE] CONFIG < events.jsonl   one verdict per event, as JSON"},
 	{"produce", ctl_produce, "produce --brokers B --topic T [--format json|protobuf] < lines"},
-	{"consume", ctl_consume, "consume --brokers B --topic T   print a topic's records as JSON lines"},
+	{"consume", ctl_consume,
+	 "consume --brokers B --topic T   print a topic's records as JSON lines"},
 	{"lag", ctl_lag, "lag --brokers B --group G --topic T   committed vs end offsets"},
-	{"review", ctl_review, "review claim|decide|reclaim --config CONFIG ...   work the review queues"},
-	{"queues", ctl_queues, "queues --config CONFIG [--json]   depth, claims, age and overdue per queue"},
-	{"mock-kafka", ctl_mock_kafka, "mock-kafka [--brokers N] [--partitions P] [--bootstrap-file F]"},
+	{"review", ctl_review,
+	 "review claim|decide|reclaim --config CONFIG ...   work the review queues"},
+	{"queues", ctl_queues,
+	 "queues --config CONFIG [--json]   depth, claims, age and overdue per queue"},
+	{"mock-kafka", ctl_mock_kafka,
+	 "mock-kafka [--brokers N] [--partitions P] [--bootstrap-file F]"},
 };
 
 static void ctl_usage(FILE *out)
@@ -58,8 +65,10 @@ const ProtobufCMessageDescriptor *ctl_type_for(const char *name)
 
 static void ctl_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	log_write(level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : LOG_DEBUG, "kafka", "%s: %s",
-		  fac, buf);
+	log_write(level <= 3 ? LOG_ERROR :
+		  level == 4 ? LOG_WARN :
+			       LOG_DEBUG,
+		  "kafka", "%s: %s", fac, buf);
 }
 
 rd_kafka_conf_t *ctl_kafka_conf(const char *brokers)

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "config.h"
-#include "rules.h"
 #include "ctl.h"
+#include "rules.h"
 
 int ctl_check(int argc, char **argv)
 {

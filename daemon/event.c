@@ -98,9 +98,10 @@ static int event_check_map(struct event_walk *w, const ProtobufCFieldDescriptor 
 				return event_fail(w->reason,
 						  "field '%s' has a key that is not valid UTF-8",
 						  w->path.s);
-			old = w->paths ? pbjson_path_push(&w->path, "[%s]",
-							  pbjson_quote(q, sizeof(q), k, strlen(k)))
-				       : 0;
+			old = w->paths ?
+				      pbjson_path_push(&w->path, "[%s]",
+						       pbjson_quote(q, sizeof(q), k, strlen(k))) :
+				      0;
 		} else {
 			old = w->paths ? pbjson_path_push(&w->path, "[%zu]", i) : 0;
 		}
@@ -126,9 +127,9 @@ static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
 		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
 		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
 			continue;
-		size_t old = !w->paths	  ? 0
-			     : w->path.len ? pbjson_path_push(&w->path, ".%s", f->name)
-					   : pbjson_path_push(&w->path, "%s", f->name);
+		size_t old = !w->paths   ? 0 :
+			     w->path.len ? pbjson_path_push(&w->path, ".%s", f->name) :
+					   pbjson_path_push(&w->path, "%s", f->name);
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)(base + f->quantifier_offset);
 			const char *arr = *(char *const *)(base + f->offset);
@@ -137,9 +138,9 @@ static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
 			} else if (n > 0 && arr) {
 				size_t sz = event_elt_size(f->type);
 				for (size_t j = 0; sz && j < n && rc == 0; j++) {
-					size_t o = w->paths ? pbjson_path_push(&w->path,
-									       "[%zu]", j)
-							    : 0;
+					size_t o = w->paths ?
+							   pbjson_path_push(&w->path, "[%zu]", j) :
+							   0;
 					rc = event_check_value(w, f, arr + j * sz);
 					if (rc == 0 && w->paths)
 						pbjson_path_pop(&w->path, o);

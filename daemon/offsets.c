@@ -13,11 +13,11 @@ struct offsets_slot {
 struct offsets_window {
 	struct offsets_slot *ring; /* capacity is a power of two */
 	size_t mask;
-	uint64_t head;            /* seq of the oldest unfinished (or any) tracked slot */
-	uint64_t tail;            /* seq the next tracked message gets */
-	int64_t last_tracked;     /* -1 before the first */
-	int64_t last_finished;    /* offset of the newest slot popped off the head, -1 if none */
-	int64_t committed;        /* last offset handed to a commit, -1 if none */
+	uint64_t head;         /* seq of the oldest unfinished (or any) tracked slot */
+	uint64_t tail;         /* seq the next tracked message gets */
+	int64_t last_tracked;  /* -1 before the first */
+	int64_t last_finished; /* offset of the newest slot popped off the head, -1 if none */
+	int64_t committed;     /* last offset handed to a commit, -1 if none */
 };
 
 #define OFFSETS_INITIAL_CAP 64

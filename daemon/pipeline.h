@@ -1,4 +1,5 @@
-/* The per-message state machine: consume, decode, decide, emit, and commit only what is finished. */
+/* The per-message state machine: consume, decode, decide, emit, and commit only what is finished.
+ */
 #pragma once
 
 #include <stdbool.h>
