@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,14 @@
 
 /* Exit statuses beyond 0 (done), 1 (failed) and 2 (usage). */
 #define CTL_REVIEW_NOTHING 3 /* claim: no entry this reviewer may take */
+
+/* One subcommand's Redis connection: every message names the command and
+ * the server. */
+struct ctl_review_redis {
+	const char *cmd; /* "review claim", "queues", ... */
+	const struct config *cfg;
+	redisContext *c;
+};
 
 static int64_t ctl_review_now_ms(void)
 {
@@ -42,86 +51,126 @@ static struct config *ctl_review_config(const char *cmd, const char *path)
 	return cfg;
 }
 
-/* A synchronous connection as the daemon makes it: address, AUTH, SELECT and
- * the command timeout from CFG. */
-static redisContext *ctl_review_connect(const char *cmd, const struct config *cfg)
+/* Says why WHAT failed: R is an error reply, any other unexpected reply, or
+ * NULL when the connection failed or timed out. */
+static void ctl_review_fail(const struct ctl_review_redis *s, const char *what, const redisReply *r)
 {
+	fprintf(stderr, "arbiterctl %s: Redis at %s: %s: %s\n", s->cmd, s->cfg->redis.address, what,
+		!r                           ? s->c->errstr :
+		r->type == REDIS_REPLY_ERROR ? r->str :
+					       "unexpected reply");
+}
+
+/* Takes R, the reply to WHAT: 0 when it is not an error, else -EIO (said). */
+static int ctl_review_check(const struct ctl_review_redis *s, const char *what, redisReply *r)
+{
+	int rc = r && r->type != REDIS_REPLY_ERROR ? 0 : -EIO;
+	if (rc)
+		ctl_review_fail(s, what, r);
+	freeReplyObject(r);
+	return rc;
+}
+
+/* Connects as the daemon does: address, AUTH, SELECT and the command timeout
+ * from s->cfg. Returns 0 or -EIO (said). */
+static int ctl_review_connect(struct ctl_review_redis *s)
+{
+	const struct config *cfg = s->cfg;
 	const char *a = cfg->redis.address;
 	struct timeval ct = {cfg->redis.connect_timeout_ms / 1000,
 			     (cfg->redis.connect_timeout_ms % 1000) * 1000};
-	redisContext *c;
 	if (a[0] == '/') {
-		c = redisConnectUnixWithTimeout(a, ct);
+		s->c = redisConnectUnixWithTimeout(a, ct);
 	} else {
+		/* host:port or [v6]:port, validated by the config. */
 		char host[256];
 		const char *colon = strrchr(a, ':');
-		int hl = colon ? (int)(colon - a) : 0;
-		if (hl >= 2 && a[0] == '[')
+		int hl = (int)(colon - a);
+		if (a[0] == '[')
 			snprintf(host, sizeof(host), "%.*s", hl - 2, a + 1);
 		else
 			snprintf(host, sizeof(host), "%.*s", hl, a);
-		c = redisConnectWithTimeout(host, colon ? atoi(colon + 1) : 6379, ct);
+		s->c = redisConnectWithTimeout(host, atoi(colon + 1), ct);
 	}
-	if (!c || c->err) {
-		fprintf(stderr, "arbiterctl %s: cannot connect to Redis at %s: %s\n", cmd, a,
-			c ? c->errstr : "out of memory");
-		redisFree(c);
-		return NULL;
+	if (!s->c || s->c->err) {
+		fprintf(stderr, "arbiterctl %s: cannot connect to Redis at %s: %s\n", s->cmd, a,
+			s->c ? s->c->errstr : "out of memory");
+		goto fail;
 	}
 	struct timeval tt = {cfg->redis.command_timeout_ms / 1000,
 			     (cfg->redis.command_timeout_ms % 1000) * 1000};
-	redisSetTimeout(c, tt);
-	redisReply *r = NULL;
-	if (cfg->redis.password && cfg->redis.username)
-		r = redisCommand(c, "AUTH %s %s", cfg->redis.username, cfg->redis.password);
-	else if (cfg->redis.password)
-		r = redisCommand(c, "AUTH %s", cfg->redis.password);
-	if (r && r->type != REDIS_REPLY_ERROR) {
-		freeReplyObject(r);
-		r = NULL;
-	}
-	if (!r && cfg->redis.db)
-		r = redisCommand(c, "SELECT %d", cfg->redis.db);
-	if (r && r->type == REDIS_REPLY_ERROR) {
-		fprintf(stderr, "arbiterctl %s: Redis at %s: %s\n", cmd, a, r->str);
-		freeReplyObject(r);
-		redisFree(c);
-		return NULL;
-	}
-	freeReplyObject(r);
-	return c;
+	redisSetTimeout(s->c, tt);
+	if (cfg->redis.password &&
+	    ctl_review_check(s, "AUTH",
+			     cfg->redis.username ?
+				     redisCommand(s->c, "AUTH %s %s", cfg->redis.username,
+						  cfg->redis.password) :
+				     redisCommand(s->c, "AUTH %s", cfg->redis.password)))
+		goto fail;
+	if (cfg->redis.db &&
+	    ctl_review_check(s, "SELECT", redisCommand(s->c, "SELECT %d", cfg->redis.db)))
+		goto fail;
+	return 0;
+fail:
+	redisFree(s->c);
+	s->c = NULL;
+	return -EIO;
 }
 
-/* Runs SCRIPT with ARGV[0..argc) (after "EVALSHA sha"), falling back to
- * EVAL when Redis does not know it yet. Returns the reply or NULL (printed). */
-static redisReply *ctl_review_script(const char *cmd, redisContext *c, enum queues_script s,
+/* A command that must succeed; NULL when it did not (said). */
+static redisReply *ctl_review_command(const struct ctl_review_redis *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static redisReply *ctl_review_command(const struct ctl_review_redis *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(s->c, fmt, ap);
+	va_end(ap);
+	if (r && r->type != REDIS_REPLY_ERROR)
+		return r;
+	char what[16];
+	snprintf(what, sizeof(what), "%.*s", (int)strcspn(fmt, " "), fmt);
+	ctl_review_fail(s, what, r);
+	freeReplyObject(r);
+	return NULL;
+}
+
+#define CTL_REVIEW_SCRIPT_ARGS 16
+
+/* Runs script SC with ARGV (numkeys, keys, args), falling back to EVAL when
+ * Redis does not know it yet. Returns the reply, which may be an error the
+ * script raised, or NULL when Redis could not be asked (said). */
+static redisReply *ctl_review_script(const struct ctl_review_redis *s, enum queues_script sc,
 				     int argc, const char **argv)
 {
-	const char *v[24];
-	size_t lens[24];
-	if (argc + 2 > 24)
-		return NULL;
+	const char *v[CTL_REVIEW_SCRIPT_ARGS + 2];
+	size_t lens[CTL_REVIEW_SCRIPT_ARGS + 2];
+	if (argc > CTL_REVIEW_SCRIPT_ARGS)
+		abort(); /* the callers' fixed argument lists fit */
 	v[0] = "EVALSHA";
-	v[1] = queues_script_sha(s);
+	v[1] = queues_script_sha(sc);
 	for (int i = 0; i < argc; i++)
 		v[i + 2] = argv[i];
 	for (int i = 0; i < argc + 2; i++)
 		lens[i] = strlen(v[i]);
-	redisReply *r = redisCommandArgv(c, argc + 2, v, lens);
+	redisReply *r = redisCommandArgv(s->c, argc + 2, v, lens);
 	if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
 		freeReplyObject(r);
 		v[0] = "EVAL";
-		v[1] = queues_script_body(s);
+		v[1] = queues_script_body(sc);
 		lens[0] = 4;
 		lens[1] = strlen(v[1]);
-		r = redisCommandArgv(c, argc + 2, v, lens);
+		r = redisCommandArgv(s->c, argc + 2, v, lens);
 	}
-	if (!r)
-		fprintf(stderr, "arbiterctl %s: Redis: %s\n", cmd, c->errstr);
+	if (!r) {
+		char what[32];
+		snprintf(what, sizeof(what), "the %s script", queues_script_name(sc));
+		ctl_review_fail(s, what, NULL);
+	}
 	return r;
 }
 
-/* KEYS: the four band streams of QUEUE, into KEYS (4 × QUEUES_KEY_MAX). */
+/* KEYS: the four band streams of QUEUE, most urgent first. */
 static void ctl_review_band_keys(const struct config *cfg, const char *queue,
 				 char keys[CONFIG_BANDS][QUEUES_KEY_MAX])
 {
@@ -131,6 +180,16 @@ static void ctl_review_band_keys(const struct config *cfg, const char *queue,
 
 /* ---- claim ---- */
 
+static json_t *ctl_review_strings(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* A comma-separated list field: only for an entry whose protobuf does not
+ * decode, since items may hold commas (a regex's "{1,3}" in evidence). */
 static json_t *ctl_review_split(const char *s)
 {
 	json_t *a = json_array();
@@ -143,45 +202,60 @@ static json_t *ctl_review_split(const char *s)
 	return a;
 }
 
-/* The entry's fields as JSON: lists split, the Escalation decoded. */
+/* The entry's fields as JSON: the Escalation decoded, lists as arrays. */
 static json_t *ctl_review_entry_json(const redisReply *fields, const char *stream_id)
 {
+	Arbiter__V1__Escalation *es = NULL;
+	for (size_t i = 0; i + 1 < fields->elements && !es; i += 2) {
+		const redisReply *v = fields->element[i + 1];
+		if (!strcmp(fields->element[i]->str, "escalation"))
+			es = arbiter__v1__escalation__unpack(NULL, v->len, (const uint8_t *)v->str);
+	}
 	json_t *o = json_object();
 	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
 		const char *k = fields->element[i]->str;
 		const redisReply *v = fields->element[i + 1];
-		if (!strcmp(k, "escalation")) {
-			Arbiter__V1__Escalation *e = arbiter__v1__escalation__unpack(
-				NULL, v->len, (const uint8_t *)v->str);
-			json_object_set_new(o, k, e ? pbjson_encode(&e->base) : json_null());
-			arbiter__v1__escalation__free_unpacked(e, NULL);
-		} else if (!strcmp(k, "rules") || !strcmp(k, "modes") || !strcmp(k, "evidence")) {
-			json_object_set_new(o, k, ctl_review_split(v->str));
-		} else if (!strcmp(k, "deadline_ms") || !strcmp(k, "created_ms")) {
-			json_object_set_new(o, k, json_integer(strtoll(v->str, NULL, 10)));
-		} else {
-			json_object_set_new(o, k, json_stringn(v->str, v->len));
-		}
+		json_t *j;
+		if (!strcmp(k, "escalation"))
+			j = es ? pbjson_encode(&es->base) : json_null();
+		else if (es && !strcmp(k, "rules"))
+			j = ctl_review_strings(es->rule_ids, es->n_rule_ids);
+		else if (es && !strcmp(k, "modes"))
+			j = ctl_review_strings(es->modes, es->n_modes);
+		else if (es && !strcmp(k, "evidence"))
+			j = ctl_review_strings(es->evidence, es->n_evidence);
+		else if (!strcmp(k, "rules") || !strcmp(k, "modes") || !strcmp(k, "evidence"))
+			j = ctl_review_split(v->str);
+		else if (!strcmp(k, "deadline_ms") || !strcmp(k, "created_ms"))
+			j = json_integer(strtoll(v->str, NULL, 10));
+		else
+			j = json_stringn(v->str, v->len);
+		json_object_set_new(o, k, j);
 	}
 	json_object_set_new(o, "stream_id", json_string(stream_id));
+	arbiter__v1__escalation__free_unpacked(es, NULL);
 	return o;
 }
 
-static int ctl_review_claim(const struct config *cfg, redisContext *c, const char *queue,
+static int ctl_review_claim(const struct ctl_review_redis *s, const char *queue,
 			    const char *reviewer, const char *langs)
 {
 	char keys[CONFIG_BANDS][QUEUES_KEY_MAX], filter[512] = "", scan[16];
-	ctl_review_band_keys(cfg, queue, keys);
+	ctl_review_band_keys(s->cfg, queue, keys);
 	if (langs && *langs) {
-		/* ",sw,bs,": the script looks for ",LANG," in it. */
-		snprintf(filter, sizeof(filter), ",%s,", langs);
-		for (char *p = filter; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p + 32);
+		/* ",sw,bs,": the script looks for ",LANG," in it, LANG exactly as
+		 * the event carried it. */
+		size_t n = 0;
+		filter[n++] = ',';
+		for (const char *p = langs; *p && n + 2 < sizeof(filter); p++)
+			if (*p != ' ')
+				filter[n++] = *p;
+		filter[n++] = ',';
+		filter[n] = '\0';
 	}
 	snprintf(scan, sizeof(scan), "%d", QUEUES_CLAIM_SCAN);
 	const char *argv[] = {"4", keys[0], keys[1], keys[2], keys[3], reviewer, filter, scan};
-	redisReply *r = ctl_review_script("review claim", c, QUEUES_CLAIM, 8, argv);
+	redisReply *r = ctl_review_script(s, QUEUES_CLAIM, 8, argv);
 	if (!r)
 		return 1;
 	int rc = 0;
@@ -189,14 +263,15 @@ static int ctl_review_claim(const struct config *cfg, redisContext *c, const cha
 		fprintf(stderr, "arbiterctl review claim: nothing in %s for %s%s%s\n", queue,
 			reviewer, langs ? " in " : "", langs ? langs : "");
 		rc = CTL_REVIEW_NOTHING;
-	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		   r->element[1]->type == REDIS_REPLY_STRING &&
+		   r->element[2]->type == REDIS_REPLY_ARRAY) {
 		json_t *o = ctl_review_entry_json(r->element[2], r->element[1]->str);
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(o);
 	} else {
-		fprintf(stderr, "arbiterctl review claim: %s\n",
-			r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		ctl_review_fail(s, "the claim script", r);
 		rc = 1;
 	}
 	freeReplyObject(r);
@@ -205,12 +280,12 @@ static int ctl_review_claim(const struct config *cfg, redisContext *c, const cha
 
 /* ---- decide ---- */
 
-/* The entry ID as the decision needs it: its location and fields. */
+/* The entry a decision is about: its location and fields. */
 struct ctl_review_entry {
 	char queue[QUEUES_KEY_MAX], band[16], stream_id[64];
 	char stream[QUEUES_KEY_MAX];
-	redisReply *fields; /* owned */
-	redisReply *range;
+	redisReply *range;        /* owned: the XRANGE reply */
+	const redisReply *fields; /* in range */
 };
 
 static const char *ctl_review_field(const struct ctl_review_entry *e, const char *name)
@@ -221,22 +296,22 @@ static const char *ctl_review_field(const struct ctl_review_entry *e, const char
 	return "";
 }
 
-/* Finds entry ID and checks that REVIEWER holds it. */
-static int ctl_review_locate(const struct config *cfg, redisContext *c, const char *id,
-			     const char *reviewer, struct ctl_review_entry *e)
+/* Finds escalation ID through its dedupe key and checks that REVIEWER holds
+ * it. Returns 0 or an exit status (said). */
+static int ctl_review_locate(const struct ctl_review_redis *s, const char *id, const char *reviewer,
+			     struct ctl_review_entry *e)
 {
 	char key[QUEUES_KEY_MAX];
-	queues_key_seen(key, cfg->redis.prefix, id);
-	redisReply *r = redisCommand(c, "GET %s", key);
-	int rc = 1;
-	if (!r) {
-		fprintf(stderr, "arbiterctl review decide: Redis: %s\n", c->errstr);
+	queues_key_seen(key, s->cfg->redis.prefix, id);
+	redisReply *r = ctl_review_command(s, "GET %s", key);
+	if (!r)
 		return 1;
-	}
+	int rc = 1;
 	if (r->type != REDIS_REPLY_STRING)
-		fprintf(stderr, "arbiterctl review decide: no escalation %s\n", id);
+		fprintf(stderr, "arbiterctl review decide: no escalation %s (%s does not exist)\n",
+			id, key);
 	else if (!strcmp(r->str, "decided"))
-		fprintf(stderr, "arbiterctl review decide: %s was decided already\n", id);
+		fprintf(stderr, "arbiterctl review decide: %s: already decided\n", id);
 	else if (sscanf(r->str, "%191s %15s %63s", e->queue, e->band, e->stream_id) != 3 ||
 		 queues_band_parse(e->band) < 0)
 		fprintf(stderr, "arbiterctl review decide: %s: unexpected location \"%s\"\n", key,
@@ -246,30 +321,43 @@ static int ctl_review_locate(const struct config *cfg, redisContext *c, const ch
 	freeReplyObject(r);
 	if (rc)
 		return rc;
-	queues_key_stream(e->stream, cfg->redis.prefix, e->queue,
+	queues_key_stream(e->stream, s->cfg->redis.prefix, e->queue,
 			  (enum config_band)queues_band_parse(e->band));
-	r = redisCommand(c, "XPENDING %s %s %s %s 1", e->stream, QUEUES_GROUP, e->stream_id,
-			 e->stream_id);
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1 || r->element[0]->elements < 2) {
-		fprintf(stderr,
-			"arbiterctl review decide: %s is not claimed by anyone: claim it "
-			"first\n",
-			id);
+	r = ctl_review_command(s, "XPENDING %s %s %s %s 1", e->stream, QUEUES_GROUP, e->stream_id,
+			       e->stream_id);
+	if (!r)
+		return 1;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+	    r->element[0]->type != REDIS_REPLY_ARRAY || r->element[0]->elements < 2) {
+		fprintf(stderr, "arbiterctl review decide: %s is not in %s any more\n", id,
+			e->stream);
 		freeReplyObject(r);
 		return 1;
 	}
 	const char *holder = r->element[0]->element[1]->str;
-	if (strcmp(holder, reviewer)) {
-		fprintf(stderr, "arbiterctl review decide: %s is held by %s, not %s: %s\n", id,
-			holder, reviewer,
-			strcmp(holder, QUEUES_POOL) ? "someone else claimed it" :
-						      "your lease expired and it was reclaimed");
-		freeReplyObject(r);
-		return 1;
+	if (!strcmp(holder, QUEUES_POOL)) {
+		fprintf(stderr,
+			"arbiterctl review decide: %s is not claimed by %s: your lease expired "
+			"and it went back to the queue (or you never claimed it)\n",
+			id, reviewer);
+		rc = 1;
+	} else if (strcmp(holder, reviewer)) {
+		/* Claims only come from the pool: if REVIEWER had it, the lease
+		 * ran out before HOLDER took it. */
+		fprintf(stderr,
+			"arbiterctl review decide: %s is held by %s, not %s: your lease expired "
+			"and it was given to another reviewer (or you never claimed it)\n",
+			id, holder, reviewer);
+		rc = 1;
 	}
 	freeReplyObject(r);
-	e->range = redisCommand(c, "XRANGE %s %s %s", e->stream, e->stream_id, e->stream_id);
-	if (!e->range || e->range->type != REDIS_REPLY_ARRAY || e->range->elements != 1) {
+	if (rc)
+		return rc;
+	e->range = ctl_review_command(s, "XRANGE %s %s %s", e->stream, e->stream_id, e->stream_id);
+	if (!e->range)
+		return 1;
+	if (e->range->type != REDIS_REPLY_ARRAY || e->range->elements != 1 ||
+	    e->range->element[0]->elements != 2) {
 		fprintf(stderr, "arbiterctl review decide: %s: entry %s is gone\n", e->stream,
 			e->stream_id);
 		return 1;
@@ -278,6 +366,8 @@ static int ctl_review_locate(const struct config *cfg, redisContext *c, const ch
 	return 0;
 }
 
+/* Accepts an enum value's name in any case ("remove", "REMOVE"); not its
+ * UNSPECIFIED zero. */
 static int ctl_review_enum(const ProtobufCEnumDescriptor *d, const char *name, int *out)
 {
 	char up[64];
@@ -292,14 +382,17 @@ static int ctl_review_enum(const ProtobufCEnumDescriptor *d, const char *name, i
 	return 0;
 }
 
-static int ctl_review_dr_err;
-
+/* The delivery report lands in the message's opaque: the one message this
+ * command sends. */
 static void ctl_review_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
-	ctl_review_dr_err = m->err;
+	(void)rk;
+	(void)opaque;
+	*(int *)m->_private = m->err;
 }
 
-/* Produces D to the decisions topic and waits for the acknowledgement. */
+/* Produces D to the decisions topic and waits for the acknowledgement.
+ * Returns 0 or 1 (said). */
 static int ctl_review_produce(const struct config *cfg, const char *brokers,
 			      const Arbiter__V1__ModerationDecision *d)
 {
@@ -307,8 +400,12 @@ static int ctl_review_produce(const struct config *cfg, const char *brokers,
 	rd_kafka_conf_t *conf = ctl_kafka_conf(brokers);
 	if (!conf)
 		return 1;
-	rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err));
-	rd_kafka_conf_set(conf, "message.timeout.ms", "30000", err, sizeof(err));
+	if (rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "message.timeout.ms", "30000", err, sizeof(err))) {
+		fprintf(stderr, "arbiterctl review decide: %s\n", err);
+		rd_kafka_conf_destroy(conf);
+		return 1;
+	}
 	rd_kafka_conf_set_dr_msg_cb(conf, ctl_review_dr);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
 	if (!rk) {
@@ -329,28 +426,26 @@ static int ctl_review_produce(const struct config *cfg, const char *brokers,
 		if (payload)
 			protobuf_c_message_pack(&d->base, payload);
 	}
-	ctl_review_dr_err = -1;
+	int dr = -1; /* no report yet */
 	rd_kafka_resp_err_t e =
 		payload ? rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(cfg->kafka.topics.decisions.name),
 					    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
 					    RD_KAFKA_V_VALUE(payload, len),
 					    RD_KAFKA_V_KEY(d->content_id, strlen(d->content_id)),
-					    RD_KAFKA_V_END) :
+					    RD_KAFKA_V_OPAQUE(&dr), RD_KAFKA_V_END) :
 			  RD_KAFKA_RESP_ERR__FAIL;
 	if (e) {
 		free(payload);
-		ctl_review_dr_err = e;
+		dr = e;
 	}
 	rd_kafka_flush(rk, 35000);
 	rd_kafka_destroy(rk);
-	if (ctl_review_dr_err) {
+	if (dr) {
 		fprintf(stderr,
-			"arbiterctl review decide: the decision was not delivered to %s (%s); the "
-			"entry stays claimed\n",
-			cfg->kafka.topics.decisions.name,
-			ctl_review_dr_err < 0 ?
-				"timed out" :
-				rd_kafka_err2str((rd_kafka_resp_err_t)ctl_review_dr_err));
+			"arbiterctl review decide: the decision was not delivered to %s at %s (%s); "
+			"the entry stays claimed\n",
+			cfg->kafka.topics.decisions.name, brokers,
+			dr < 0 ? "timed out" : rd_kafka_err2str((rd_kafka_resp_err_t)dr));
 		return 1;
 	}
 	return 0;
@@ -377,19 +472,20 @@ struct ctl_review_verdict {
 	const char *action, *category, *ground, *legal_ground, *reason, *brokers, *outcome;
 };
 
-static int ctl_review_decide(const struct config *cfg, redisContext *c, const char *queue,
-			     const char *id, const char *reviewer,
-			     const struct ctl_review_verdict *vd)
+/* Checks the verdict's names before anything touches Redis or Kafka.
+ * Returns 0 or 2 (said). */
+static int ctl_review_verdict_parse(const struct ctl_review_verdict *vd, int *action, int *ground,
+				    int *outcome)
 {
-	int action = 0, ground = 0;
-	if (ctl_review_enum(&arbiter__v1__action__descriptor, vd->action, &action) < 0) {
+	*ground = *outcome = 0;
+	if (ctl_review_enum(&arbiter__v1__action__descriptor, vd->action, action) < 0) {
 		fprintf(stderr,
 			"arbiterctl review decide: --action: unknown action \"%s\" "
 			"(remove, demote, label, age_restrict, ..., none)\n",
 			vd->action);
 		return 2;
 	}
-	if (vd->ground && ctl_review_enum(&arbiter__v1__ground__descriptor, vd->ground, &ground)) {
+	if (vd->ground && ctl_review_enum(&arbiter__v1__ground__descriptor, vd->ground, ground)) {
 		fprintf(stderr, "arbiterctl review decide: --ground: expected illegal_content or "
 				"incompatible_content\n");
 		return 2;
@@ -399,15 +495,33 @@ static int ctl_review_decide(const struct config *cfg, redisContext *c, const ch
 				"STATEMENT_CATEGORY_* value of the DSA database\n");
 		return 2;
 	}
-	int outcome = 0;
+	/* A restriction's statement of reasons names its category; leaving
+	 * content up (none) or putting it back (restore) restricts nothing. */
+	if (!vd->category && *action != ARBITER__V1__ACTION__NONE &&
+	    *action != ARBITER__V1__ACTION__RESTORE) {
+		fprintf(stderr,
+			"arbiterctl review decide: --category is required for --action %s\n",
+			vd->action);
+		return 2;
+	}
 	if (vd->outcome &&
-	    ctl_review_enum(&arbiter__v1__appeal_outcome__descriptor, vd->outcome, &outcome)) {
+	    ctl_review_enum(&arbiter__v1__appeal_outcome__descriptor, vd->outcome, outcome)) {
 		fprintf(stderr, "arbiterctl review decide: --outcome: expected upheld, reversed or "
 				"modified\n");
 		return 2;
 	}
+	return 0;
+}
+
+static int ctl_review_decide(const struct ctl_review_redis *s, const char *queue, const char *id,
+			     const char *reviewer, const struct ctl_review_verdict *vd)
+{
+	int action, ground, outcome;
+	int rc = ctl_review_verdict_parse(vd, &action, &ground, &outcome);
+	if (rc)
+		return rc;
 	struct ctl_review_entry e = {0};
-	int rc = ctl_review_locate(cfg, c, id, reviewer, &e);
+	rc = ctl_review_locate(s, id, reviewer, &e);
 	const char *appeal_id = rc == 0 ? ctl_review_field(&e, "appeal_id") : "";
 	if (rc == 0 && appeal_id[0] && !vd->outcome) {
 		fprintf(stderr,
@@ -419,8 +533,7 @@ static int ctl_review_decide(const struct config *cfg, redisContext *c, const ch
 		fprintf(stderr,
 			"arbiterctl review decide: --outcome is for appeals; %s is not one\n", id);
 		rc = 2;
-	}
-	if (rc == 0 && strcmp(e.queue, queue)) {
+	} else if (rc == 0 && strcmp(e.queue, queue)) {
 		fprintf(stderr, "arbiterctl review decide: %s is in queue %s, not %s\n", id,
 			e.queue, queue);
 		rc = 1;
@@ -452,21 +565,22 @@ static int ctl_review_decide(const struct config *cfg, redisContext *c, const ch
 	d.lang = (char *)ctl_review_field(&e, "lang");
 	d.country = (char *)ctl_review_field(&e, "country");
 
-	rc = ctl_review_produce(cfg, vd->brokers, &d);
+	/* Delivered first, acknowledged second: a decision that does not reach
+	 * Kafka leaves the entry claimed, to be decided again. */
+	rc = ctl_review_produce(s->cfg, vd->brokers, &d);
 	if (rc == 0) {
 		char sla[QUEUES_KEY_MAX], seen[QUEUES_KEY_MAX];
-		queues_key_sla(sla, cfg->redis.prefix, e.queue);
-		queues_key_seen(seen, cfg->redis.prefix, id);
+		queues_key_sla(sla, s->cfg->redis.prefix, e.queue);
+		queues_key_seen(seen, s->cfg->redis.prefix, id);
 		const char *argv[] = {"3", e.stream, sla, seen, e.stream_id, reviewer, id};
-		redisReply *r = ctl_review_script("review decide", c, QUEUES_ACK, 7, argv);
-		if (!r || r->type == REDIS_REPLY_ERROR) {
-			/* The decision is out; deciding again repeats the same one. */
+		redisReply *r = ctl_review_script(s, QUEUES_ACK, 7, argv);
+		if (r && r->type == REDIS_REPLY_ERROR)
+			/* Sent; deciding again repeats the same decision id. */
 			fprintf(stderr,
-				"arbiterctl review decide: decision %s sent, but the entry was not "
-				"acknowledged: %s\n",
-				decision_id, r ? r->str : c->errstr);
-			rc = 1;
-		}
+				"arbiterctl review decide: decision %s was sent, but the entry was "
+				"not acknowledged: %s\n",
+				decision_id, r->str);
+		rc = r && r->type != REDIS_REPLY_ERROR ? 0 : 1;
 		freeReplyObject(r);
 	}
 	if (rc == 0) {
@@ -481,24 +595,24 @@ static int ctl_review_decide(const struct config *cfg, redisContext *c, const ch
 
 /* ---- reclaim ---- */
 
-static int ctl_review_reclaim(const struct config *cfg, redisContext *c, const char *only)
+static int ctl_review_reclaim(const struct ctl_review_redis *s, const char *only)
 {
 	int rc = 0;
 	char lease[24];
-	snprintf(lease, sizeof(lease), "%" PRIu32, cfg->review.lease_ms);
-	for (size_t i = 0; i < cfg->review.n_queues; i++) {
-		const char *name = cfg->review.queues[i].name;
+	snprintf(lease, sizeof(lease), "%" PRIu32, s->cfg->review.lease_ms);
+	for (size_t i = 0; i < s->cfg->review.n_queues; i++) {
+		const char *name = s->cfg->review.queues[i].name;
 		if (only && strcmp(only, name))
 			continue;
 		char keys[CONFIG_BANDS][QUEUES_KEY_MAX];
-		ctl_review_band_keys(cfg, name, keys);
+		ctl_review_band_keys(s->cfg, name, keys);
 		const char *argv[] = {"4", keys[0], keys[1], keys[2], keys[3], lease};
-		redisReply *r = ctl_review_script("review reclaim", c, QUEUES_RECLAIM, 6, argv);
+		redisReply *r = ctl_review_script(s, QUEUES_RECLAIM, 6, argv);
 		if (r && r->type == REDIS_REPLY_INTEGER) {
 			printf("%s: %lld returned\n", name, r->integer);
 		} else {
-			fprintf(stderr, "arbiterctl review reclaim: %s: %s\n", name,
-				r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+			if (r)
+				ctl_review_fail(s, name, r);
 			rc = 1;
 		}
 		freeReplyObject(r);
@@ -508,33 +622,58 @@ static int ctl_review_reclaim(const struct config *cfg, redisContext *c, const c
 
 /* ---- the commands ---- */
 
-static void ctl_review_usage(FILE *out)
+static const struct {
+	const char *name, *synopsis, *text;
+} ctl_review_help[] = {
+	{"claim", "claim   --config CONFIG --queue Q --reviewer R [--lang L,...]",
+	 "claim    takes the waiting entry of queue Q that R may review, most urgent band\n"
+	 "         first and oldest first within a band, skipping entries whose language\n"
+	 "         is not in --lang (as the events spell them: pt-BR is not pt-br) and\n"
+	 "         appeals of R's own decisions, which stay for other reviewers. Prints it\n"
+	 "         as one JSON object (the queue fields, stream_id and the escalation) and\n"
+	 "         holds it for R for review.lease. Exit 3 when there is none.\n"},
+	{"decide",
+	 "decide  --config CONFIG --queue Q --id ID --reviewer R --action A\n"
+	 "                                 [--category C] [--ground G] [--legal-ground TEXT]\n"
+	 "                                 [--reason TEXT] [--brokers B]\n"
+	 "                                 [--outcome upheld|reversed|modified]",
+	 "decide   checks that R holds entry ID (the escalation id), sends R's decision\n"
+	 "         (a ModerationDecision, actor HUMAN, keyed by content id) to\n"
+	 "         kafka.topics.decisions, waits for Kafka to acknowledge it, then removes\n"
+	 "         the entry from the queue and prints the decision as JSON. If it cannot\n"
+	 "         be delivered the entry stays claimed; if R's lease expired nothing is\n"
+	 "         sent. A is an action: none, label, demote, age_restrict, demonetize,\n"
+	 "         geo_block, remove, suspend_account, terminate_account, restore (any\n"
+	 "         case). C is a STATEMENT_CATEGORY_* value of the DSA database, required\n"
+	 "         unless A is none or restore; G is illegal_content or\n"
+	 "         incompatible_content. --brokers overrides kafka.brokers (needed when it\n"
+	 "         is \"mock\"). An appeal (an entry with an appeal_id) is resolved\n"
+	 "         instead: give --outcome, and as A the action that stands after it\n"
+	 "         (restore for a reversal).\n"},
+	{"reclaim", "reclaim --config CONFIG [--queue Q]",
+	 "reclaim  returns entries held longer than review.lease to their queue, in Q or\n"
+	 "         in every declared queue; prints \"QUEUE: N returned\" per queue.\n"},
+};
+
+/* The usage of subcommand SUB, or of all of them when SUB is not one. */
+static void ctl_review_usage(FILE *out, const char *sub)
 {
+	size_t n = sizeof(ctl_review_help) / sizeof(ctl_review_help[0]), one = n;
+	for (size_t i = 0; sub && i < n; i++)
+		if (!strcmp(sub, ctl_review_help[i].name))
+			one = i;
+	for (size_t i = 0; i < n; i++)
+		if (one == n || one == i)
+			fprintf(out, "%s arbiterctl review %s\n",
+				i == 0 || one == i ? "Usage:" : "      ",
+				ctl_review_help[i].synopsis);
+	putc('\n', out);
+	for (size_t i = 0; i < n; i++)
+		if (one == n || one == i)
+			fputs(ctl_review_help[i].text, out);
 	fprintf(out,
-		"Usage: arbiterctl review claim   --config CONFIG --queue Q --reviewer R [--lang L,..]\n"
-		"       arbiterctl review decide  --config CONFIG --queue Q --id ID --reviewer R\n"
-		"                                 --action A [--category C] [--ground G]\n"
-		"                                 [--legal-ground TEXT] [--reason TEXT] [--brokers B]\n"
-		"                                 [--outcome upheld|reversed|modified]\n"
-		"       arbiterctl review reclaim --config CONFIG [--queue Q]\n\n"
-		"claim    takes the waiting entry of queue Q that R may review, most urgent band\n"
-		"         first and oldest first within a band, skipping entries in languages\n"
-		"         outside --lang and appeals of R's own decisions; prints it as JSON and\n"
-		"         holds it for R (a lease of review.lease). Exit 3 when there is none.\n"
-		"decide   checks that R holds entry ID (the escalation id), sends R's decision\n"
-		"         (a ModerationDecision, actor HUMAN) to the decisions topic, waits for\n"
-		"         Kafka to acknowledge it, then removes the entry from the queue. If the\n"
-		"         decision cannot be delivered the entry stays claimed. A is an action\n"
-		"         (remove, demote, label, age_restrict, demonetize, geo_block,\n"
-		"         suspend_account, terminate_account, restore, none); C a\n"
-		"         STATEMENT_CATEGORY_* value; G illegal_content or\n"
-		"         incompatible_content. --brokers overrides kafka.brokers (needed when\n"
-		"         it is \"mock\").\n"
-		"         An appeal (an entry with an appeal_id) is resolved instead: give\n"
-		"         --outcome, and as A the action that stands after it (restore for a\n"
-		"         reversal). The reviewer whose decision is under appeal never gets it.\n"
-		"reclaim  returns entries whose lease expired to their queue.\n\n"
-		"Redis connection settings (address, credentials, db, prefix) come from CONFIG.\n"
+		"\nRedis settings (address, credentials, db, timeouts, prefix) and the queues\n"
+		"come from CONFIG.\n"
 		"Exit status: 0 done, 1 failed, 2 usage error, 3 nothing to claim.\n");
 }
 
@@ -557,7 +696,7 @@ int ctl_review(int argc, char **argv)
 		{0},
 	};
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		ctl_review_usage(argc < 2 ? stderr : stdout);
+		ctl_review_usage(argc < 2 ? stderr : stdout, NULL);
 		return argc < 2 ? 2 : 0;
 	}
 	const char *sub = argv[1];
@@ -604,10 +743,10 @@ int ctl_review(int argc, char **argv)
 			vd.outcome = optarg;
 			break;
 		case 'h':
-			ctl_review_usage(stdout);
+			ctl_review_usage(stdout, sub);
 			return 0;
 		default:
-			ctl_review_usage(stderr);
+			ctl_review_usage(stderr, sub);
 			return 2;
 		}
 	}
@@ -615,20 +754,24 @@ int ctl_review(int argc, char **argv)
 	     reclaim = !strcmp(sub, "reclaim");
 	if ((!claim && !decide && !reclaim) || optind + 1 != argc || !config ||
 	    ((claim || decide) && (!queue || !reviewer)) || (decide && (!id || !vd.action))) {
-		ctl_review_usage(stderr);
+		ctl_review_usage(stderr, sub);
 		return 2;
 	}
 	if (reviewer && (!*reviewer || !strcmp(reviewer, QUEUES_POOL) || strchr(reviewer, ' '))) {
-		fprintf(stderr, "arbiterctl review: --reviewer: \"%s\" is not a reviewer name\n",
+		fprintf(stderr,
+			"arbiterctl review: --reviewer: \"%s\" is not a reviewer name (empty, "
+			"\"" QUEUES_POOL "\" and names with spaces are not)\n",
 			reviewer);
 		return 2;
 	}
-	struct config *cfg = ctl_review_config("review", config);
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "review %s", sub);
+	struct config *cfg = ctl_review_config(cmd, config);
 	if (!cfg)
 		return 1;
 	int rc = 2;
 	if (queue && !config_queue_find(cfg, queue)) {
-		fprintf(stderr, "arbiterctl review: no queue \"%s\" in %s\n", queue, config);
+		fprintf(stderr, "arbiterctl %s: no queue \"%s\" in %s\n", cmd, queue, config);
 		goto out;
 	}
 	if (decide && !vd.brokers) {
@@ -641,17 +784,17 @@ int ctl_review(int argc, char **argv)
 		}
 		vd.brokers = cfg->kafka.brokers;
 	}
-	redisContext *rc_ = ctl_review_connect("review", cfg);
+	struct ctl_review_redis s = {.cmd = cmd, .cfg = cfg};
 	rc = 1;
-	if (!rc_)
+	if (ctl_review_connect(&s) < 0)
 		goto out;
 	if (claim)
-		rc = ctl_review_claim(cfg, rc_, queue, reviewer, langs);
+		rc = ctl_review_claim(&s, queue, reviewer, langs);
 	else if (decide)
-		rc = ctl_review_decide(cfg, rc_, queue, id, reviewer, &vd);
+		rc = ctl_review_decide(&s, queue, id, reviewer, &vd);
 	else
-		rc = ctl_review_reclaim(cfg, rc_, queue);
-	redisFree(rc_);
+		rc = ctl_review_reclaim(&s, queue);
+	redisFree(s.c);
 out:
 	config_free(cfg);
 	return rc;
@@ -660,20 +803,28 @@ out:
 /* ---- queues ---- */
 
 struct ctl_queues_band {
-	long long depth, waiting, claimed, oldest_age_ms;
+	long long depth, waiting, claimed, oldest_age_ms; /* age -1: empty */
 };
 
-static void ctl_queues_band(redisContext *c, const char *key, int64_t now,
-			    struct ctl_queues_band *b)
+/* The counts of band stream KEY; a stream or group not created yet counts
+ * as empty. Returns 0 or -EIO (said). */
+static int ctl_queues_band(const struct ctl_review_redis *s, const char *key, int64_t now,
+			   struct ctl_queues_band *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->oldest_age_ms = -1;
-	redisReply *r = redisCommand(c, "XLEN %s", key);
-	if (r && r->type == REDIS_REPLY_INTEGER)
-		b->depth = r->integer;
+	redisReply *r = ctl_review_command(s, "XLEN %s", key);
+	if (!r)
+		return -EIO;
+	b->depth = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
 	freeReplyObject(r);
-	r = redisCommand(c, "XINFO CONSUMERS %s %s", key, QUEUES_GROUP);
-	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+	if (!b->depth)
+		return 0;
+	/* Every entry is pending: the pool's are waiting, the others' claimed. */
+	r = ctl_review_command(s, "XINFO CONSUMERS %s %s", key, QUEUES_GROUP);
+	if (!r)
+		return -EIO;
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 		const redisReply *cons = r->element[i];
 		const char *name = NULL;
 		long long pending = 0;
@@ -689,18 +840,41 @@ static void ctl_queues_band(redisContext *c, const char *key, int64_t now,
 			b->claimed += pending;
 	}
 	freeReplyObject(r);
-	r = redisCommand(c, "XRANGE %s - + COUNT 1", key);
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1)
+	/* A stream id starts with its entry's time in ms. */
+	r = ctl_review_command(s, "XRANGE %s - + COUNT 1", key);
+	if (!r)
+		return -EIO;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1)
 		b->oldest_age_ms = now - strtoll(r->element[0]->element[0]->str, NULL, 10);
 	freeReplyObject(r);
+	return 0;
+}
+
+/* An age as a person reads it: 45s, 12m, 5h, 3d. */
+static void ctl_queues_age(char *out, size_t len, long long ms)
+{
+	long long sec = ms / 1000;
+	if (sec < 120)
+		snprintf(out, len, "%llds", sec);
+	else if (sec < 120 * 60)
+		snprintf(out, len, "%lldm", sec / 60);
+	else if (sec < 48 * 3600)
+		snprintf(out, len, "%lldh", sec / 3600);
+	else
+		snprintf(out, len, "%lldd", sec / 86400);
 }
 
 static void ctl_queues_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: arbiterctl queues --config CONFIG [--json]\n\n"
-		"Per declared review queue and band: entries (waiting + claimed), waiting,\n"
-		"claimed, and the age of the oldest; per queue, entries past their deadline.\n");
+		"Per review queue declared in CONFIG and per band (urgent, high, normal, low):\n"
+		"entries (waiting + claimed), waiting (not claimed), claimed, and the age of\n"
+		"the oldest entry; per queue, entries past their deadline (overdue). The table\n"
+		"shows the bands that hold entries; --json prints one object:\n"
+		"  {QUEUE: {\"bands\": {BAND: {\"entries\", \"waiting\", \"claimed\",\n"
+		"          \"oldest_age_ms\" (null when empty)}}, \"overdue\": N}}\n"
+		"Exit status: 0 done, 1 failed, 2 usage error.\n");
 }
 
 int ctl_queues(int argc, char **argv)
@@ -738,30 +912,43 @@ int ctl_queues(int argc, char **argv)
 	struct config *cfg = ctl_review_config("queues", config);
 	if (!cfg)
 		return 1;
-	redisContext *rc = ctl_review_connect("queues", cfg);
-	if (!rc) {
+	struct ctl_review_redis s = {.cmd = "queues", .cfg = cfg};
+	if (ctl_review_connect(&s) < 0) {
 		config_free(cfg);
 		return 1;
 	}
 	int64_t now = ctl_review_now_ms();
+	int rc = 0;
 	json_t *all = json_object();
 	if (!as_json)
-		printf("%-24s %-7s %8s %8s %8s %12s\n", "queue", "band", "entries", "waiting",
+		printf("%-24s %-7s %8s %8s %8s %8s\n", "queue", "band", "entries", "waiting",
 		       "claimed", "oldest");
-	for (size_t i = 0; i < cfg->review.n_queues; i++) {
+	for (size_t i = 0; i < cfg->review.n_queues && !rc; i++) {
 		const char *name = cfg->review.queues[i].name;
 		char keys[CONFIG_BANDS][QUEUES_KEY_MAX], sla[QUEUES_KEY_MAX];
 		ctl_review_band_keys(cfg, name, keys);
 		queues_key_sla(sla, cfg->redis.prefix, name);
-		redisReply *r = redisCommand(rc, "ZCOUNT %s -inf %lld", sla, (long long)now);
-		long long overdue = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+		redisReply *r = ctl_review_command(&s, "ZCOUNT %s -inf %lld", sla, (long long)now);
+		if (!r) {
+			rc = 1;
+			break;
+		}
+		long long overdue = r->integer, total = 0;
 		freeReplyObject(r);
 		json_t *q = json_object(), *bands = json_object();
-		for (int b = 0; b < CONFIG_BANDS; b++) {
+		json_object_set_new(all, name, q);
+		json_object_set_new(q, "bands", bands);
+		json_object_set_new(q, "overdue", json_integer(overdue));
+		for (int b = 0; b < CONFIG_BANDS && !rc; b++) {
 			struct ctl_queues_band st;
-			ctl_queues_band(rc, keys[b], now, &st);
+			const char *band = config_band_name((enum config_band)b);
+			if (ctl_queues_band(&s, keys[b], now, &st) < 0) {
+				rc = 1;
+				break;
+			}
+			total += st.depth;
 			json_object_set_new(
-				bands, config_band_name((enum config_band)b),
+				bands, band,
 				json_pack("{sI sI sI so}", "entries", st.depth, "waiting",
 					  st.waiting, "claimed", st.claimed, "oldest_age_ms",
 					  st.oldest_age_ms < 0 ? json_null() :
@@ -769,23 +956,23 @@ int ctl_queues(int argc, char **argv)
 			if (as_json || !st.depth)
 				continue;
 			char age[32];
-			snprintf(age, sizeof(age), "%llds", st.oldest_age_ms / 1000);
-			printf("%-24s %-7s %8lld %8lld %8lld %12s\n", name,
-			       config_band_name((enum config_band)b), st.depth, st.waiting,
-			       st.claimed, age);
+			ctl_queues_age(age, sizeof(age), st.oldest_age_ms);
+			printf("%-24s %-7s %8lld %8lld %8lld %8s\n", name, band, st.depth,
+			       st.waiting, st.claimed, age);
 		}
-		json_object_set_new(q, "bands", bands);
-		json_object_set_new(q, "overdue", json_integer(overdue));
-		json_object_set_new(all, name, q);
-		if (!as_json && overdue)
-			printf("%-24s %-7s %8lld past the deadline\n", name, "", overdue);
+		if (as_json || rc)
+			continue;
+		if (!total)
+			printf("%-24s %-7s %8d %8d %8d %8s\n", name, "-", 0, 0, 0, "-");
+		if (overdue)
+			printf("%-24s %-7s %8lld overdue\n", name, "", overdue);
 	}
-	if (as_json) {
+	if (as_json && !rc) {
 		json_dumpf(all, stdout, JSON_COMPACT);
 		putchar('\n');
 	}
 	json_decref(all);
-	redisFree(rc);
+	redisFree(s.c);
 	config_free(cfg);
-	return 0;
+	return rc;
 }

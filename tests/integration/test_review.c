@@ -55,6 +55,10 @@ static void fixture_stop(struct fixture *f)
 	redis_server_stop(&f->rs);
 }
 
+/* What every test escalation carries: a regex's commas must survive. */
+static const char *const rules[] = {"threat-1", "slur-2"};
+static const char *const evidence[] = {"list:slurs", "regex:/kill{1,3}/"};
+
 /* Enqueues escalation ID in queue Q as the daemon does; returns the script's
  * answer (1 added, 0 known, -1 full). */
 static long long enqueue(struct fixture *f, const char *q, const char *id, Arbiter__V1__Band band,
@@ -71,6 +75,10 @@ static long long enqueue(struct fixture *f, const char *q, const char *id, Arbit
 	es.lang = (char *)lang;
 	es.deadline_ms = deadline;
 	es.ruleset_version = "v";
+	es.n_rule_ids = sizeof(rules) / sizeof(rules[0]);
+	es.rule_ids = (char **)rules;
+	es.n_evidence = sizeof(evidence) / sizeof(evidence[0]);
+	es.evidence = (char **)evidence;
 	size_t len = protobuf_c_message_get_packed_size(&es.base);
 	uint8_t *packed = malloc(len + 1);
 	protobuf_c_message_pack(&es.base, packed);
@@ -90,64 +98,126 @@ static long long enqueue(struct fixture *f, const char *q, const char *id, Arbit
 	return v;
 }
 
-/* Runs arbiterctl with ARGS (a shell fragment); returns its exit status and
- * its stdout in *OUT (malloc'd). */
-static int ctl(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int ctl(char **out, const char *fmt, ...)
+/* The whole of file PATH, NUL-terminated (malloc'd). */
+static char *slurp(const char *path)
 {
-	char *args = NULL, *cmd = NULL;
+	FILE *fp = fopen(path, "r");
+	ck_assert_msg(fp != NULL, "%s: cannot open", path);
+	size_t cap = 4096, len = 0, n;
+	char *buf = malloc(cap);
+	while ((n = fread(buf + len, 1, cap - len - 1, fp)) > 0) {
+		len += n;
+		if (cap - len < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* Runs arbiterctl with ARGS (a shell fragment); returns its exit status, its
+ * stdout in *OUT and its stderr in *ERR (malloc'd; either may be NULL). */
+static int ctl(struct fixture *f, char **out, char **err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int ctl(struct fixture *f, char **out, char **err, const char *fmt, ...)
+{
+	char *args = NULL, *cmd = NULL, o[320], e[320];
+	snprintf(o, sizeof(o), "%s/ctl.out", f->h.dir);
+	snprintf(e, sizeof(e), "%s/ctl.err", f->h.dir);
 	va_list ap;
 	va_start(ap, fmt);
 	ck_assert_int_ge(vasprintf(&args, fmt, ap), 0);
 	va_end(ap);
-	ck_assert_int_ge(asprintf(&cmd, "%s %s", getenv("ARBITERCTL"), args), 0);
-	FILE *p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	size_t cap = 0, len = 0;
-	char *buf = NULL, chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0) {
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			buf = realloc(buf, cap);
-		}
-		memcpy(buf + len, chunk, n);
-		len += n;
-	}
-	if (buf)
-		buf[len] = '\0';
-	int st = pclose(p);
+	ck_assert_int_ge(asprintf(&cmd, "%s %s >%s 2>%s", getenv("ARBITERCTL"), args, o, e), 0);
+	int st = system(cmd);
 	free(args);
 	free(cmd);
 	if (out)
-		*out = buf ? buf : strdup("");
-	else
-		free(buf);
+		*out = slurp(o);
+	if (err)
+		*err = slurp(e);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* Claims from Q for R; returns the claimed escalation id (malloc'd) or NULL
- * when the command said there is nothing (exit 3). */
+/* Claims from Q for R; returns the claimed entry (json) or NULL when the
+ * command said there is nothing (exit 3). */
+static json_t *claim_entry(struct fixture *f, const char *q, const char *r, const char *langs)
+{
+	char *out, *err;
+	int rc = ctl(f, &out, &err, "review claim --config %s --queue %s --reviewer %s%s%s",
+		     f->h.config, q, r, langs ? " --lang " : "", langs ? langs : "");
+	json_t *j = NULL;
+	if (rc == 3) {
+		ck_assert_msg(strstr(err, "nothing in"), "%s", err);
+	} else {
+		ck_assert_msg(rc == 0, "claim exited %d: %s", rc, err);
+		j = json_loads(out, 0, NULL);
+		ck_assert_msg(j != NULL, "not JSON: %s", out);
+		const char *id = json_string_value(json_object_get(j, "id"));
+		ck_assert_ptr_nonnull(id);
+		/* The escalation protobuf comes back decoded; lists are arrays,
+		 * whole even where an item holds a comma. */
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "escalation"),
+								   "escalation_id")),
+				 id);
+		json_t *ev = json_object_get(j, "evidence");
+		ck_assert_int_eq(json_array_size(ev), 2);
+		ck_assert_str_eq(json_string_value(json_array_get(ev, 1)), "regex:/kill{1,3}/");
+		ck_assert_int_eq(json_array_size(json_object_get(j, "rules")), 2);
+		ck_assert_str_eq(json_string_value(json_object_get(j, "queue")), q);
+		ck_assert_ptr_nonnull(json_string_value(json_object_get(j, "stream_id")));
+	}
+	free(out);
+	free(err);
+	return j;
+}
+
+/* The same, for the escalation id alone (malloc'd), or NULL. */
 static char *claim(struct fixture *f, const char *q, const char *r, const char *langs)
 {
+	json_t *j = claim_entry(f, q, r, langs);
+	char *id = j ? strdup(json_string_value(json_object_get(j, "id"))) : NULL;
+	json_decref(j);
+	return id;
+}
+
+/* The consumer holding entry STREAM_ID of stream KEY (malloc'd), or NULL. */
+static char *holder(struct fixture *f, const char *key, const char *stream_id)
+{
+	redisReply *r =
+		redisCommand(f->c, "XPENDING %s reviewers %s %s 1", key, stream_id, stream_id);
+	ck_assert_ptr_nonnull(r);
+	char *who = r->type == REDIS_REPLY_ARRAY && r->elements == 1 ?
+			    strdup(r->element[0]->element[1]->str) :
+			    NULL;
+	freeReplyObject(r);
+	return who;
+}
+
+static long long redis_int(struct fixture *f, const char *fmt, const char *arg)
+{
+	redisReply *r = redisCommand(f->c, fmt, arg);
+	ck_assert_msg(r && r->type == REDIS_REPLY_INTEGER, "%s: not an integer", fmt);
+	long long v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+/* `arbiterctl queues --json`'s FIELD of QUEUE's BAND. */
+static long long queues_json(struct fixture *f, const char *queue, const char *band,
+			     const char *field)
+{
 	char *out;
-	int rc = ctl(&out, "review claim --config %s --queue %s --reviewer %s%s%s", f->h.config, q,
-		     r, langs ? " --lang " : "", langs ? langs : "");
-	if (rc == 3) {
-		free(out);
-		return NULL;
-	}
-	ck_assert_msg(rc == 0, "claim exited %d", rc);
+	ck_assert_int_eq(ctl(f, &out, NULL, "queues --config %s --json", f->h.config), 0);
 	json_t *j = json_loads(out, 0, NULL);
-	ck_assert_ptr_nonnull(j);
-	char *id = strdup(json_string_value(json_object_get(j, "id")));
-	/* The escalation protobuf comes back decoded. */
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "escalation"),
-							   "escalation_id")),
-			 id);
+	ck_assert_msg(j != NULL, "not JSON: %s", out);
+	json_t *v = json_object_get(
+		json_object_get(json_object_get(json_object_get(j, queue), "bands"), band), field);
+	ck_assert_msg(json_is_integer(v), "%s.%s.%s in %s", queue, band, field, out);
+	long long n = json_integer_value(v);
 	json_decref(j);
 	free(out);
-	return id;
+	return n;
 }
 
 #define FAR (4102444800000LL) /* 2100-01-01: never overdue */
@@ -160,6 +230,8 @@ START_TEST(enqueue_is_idempotent_and_bounded)
 	ck_assert_int_eq(enqueue(&f, "q", "a", ARBITER__V1__BAND__HIGH, "en", NULL, FAR), 0);
 	/* Even routed elsewhere, a redelivery finds the dedupe key. */
 	ck_assert_int_eq(enqueue(&f, "q-sw", "a", ARBITER__V1__BAND__LOW, "sw", NULL, FAR), 0);
+	ck_assert_int_eq(redis_int(&f, "XLEN %s", "arbiter:q:q:high"), 1);
+	ck_assert_int_eq(redis_int(&f, "EXISTS %s", "arbiter:q:q-sw:low"), 0);
 	for (int i = 0; i < 4; i++) {
 		char id[8];
 		snprintf(id, sizeof(id), "b%d", i);
@@ -167,21 +239,25 @@ START_TEST(enqueue_is_idempotent_and_bounded)
 	}
 	/* max_length 5 over every band: full, and nothing added. */
 	ck_assert_int_eq(enqueue(&f, "q", "c", ARBITER__V1__BAND__URGENT, "en", NULL, FAR), -1);
-	redisReply *r = redisCommand(f.c, "EXISTS arbiter:seen:c");
-	ck_assert_int_eq(r->integer, 0);
-	freeReplyObject(r);
+	ck_assert_int_eq(redis_int(&f, "EXISTS %s", "arbiter:seen:c"), 0);
+	ck_assert_int_eq(redis_int(&f, "EXISTS %s", "arbiter:q:q:urgent"), 0);
+	ck_assert_int_eq(redis_int(&f, "ZCARD %s", "arbiter:sla:q"), 5);
+
+	ck_assert_int_eq(queues_json(&f, "q", "high", "entries"), 1);
+	ck_assert_int_eq(queues_json(&f, "q", "low", "waiting"), 4);
+	ck_assert_int_eq(queues_json(&f, "q", "low", "claimed"), 0);
+	ck_assert_int_eq(queues_json(&f, "q", "urgent", "entries"), 0); /* no stream */
+	ck_assert_int_eq(queues_json(&f, "q-sw", "normal", "entries"), 0);
+	/* Entries enqueued just now. */
+	ck_assert_int_le(queues_json(&f, "q", "low", "oldest_age_ms"), 60 * 1000);
+	char *id = claim(&f, "q", "ana", NULL);
+	ck_assert_str_eq(id, "a");
+	free(id);
+	ck_assert_int_eq(queues_json(&f, "q", "high", "waiting"), 0);
+	ck_assert_int_eq(queues_json(&f, "q", "high", "claimed"), 1);
 	char *out;
-	ck_assert_int_eq(ctl(&out, "queues --config %s --json", f.h.config), 0);
-	json_t *j = json_loads(out, 0, NULL);
-	json_t *bands = json_object_get(json_object_get(j, "q"), "bands");
-	ck_assert_int_eq(
-		json_integer_value(json_object_get(json_object_get(bands, "high"), "entries")), 1);
-	ck_assert_int_eq(
-		json_integer_value(json_object_get(json_object_get(bands, "low"), "waiting")), 4);
-	ck_assert_int_eq(
-		json_integer_value(json_object_get(json_object_get(bands, "urgent"), "entries")),
-		0);
-	json_decref(j);
+	ck_assert_int_eq(ctl(&f, &out, NULL, "queues --config %s", f.h.config), 0);
+	ck_assert_msg(strstr(out, "high") && strstr(out, "q-sw"), "%s", out);
 	free(out);
 	fixture_stop(&f);
 }
@@ -198,7 +274,7 @@ START_TEST(claims_follow_band_then_age_with_filters)
 	enqueue(&f, "q", "high-3", ARBITER__V1__BAND__HIGH, "en", NULL, FAR);
 
 	/* rita may not take the appeal of her own decision; a Bosnian reader
-	 * skips the English entries. */
+	 * skips the English entries, which stay for others. */
 	char *id = claim(&f, "q", "rita", NULL);
 	ck_assert_str_eq(id, "high-1");
 	free(id);
@@ -216,8 +292,17 @@ START_TEST(claims_follow_band_then_age_with_filters)
 	ck_assert_str_eq(id, "low-1");
 	free(id);
 	ck_assert_ptr_null(claim(&f, "q", "rita", NULL));
-	/* Names the pool uses are refused. */
-	ck_assert_int_eq(ctl(NULL, "review claim --config %s --queue q --reviewer pool 2>/dev/null",
+	/* The pool's name, and no name, are refused. */
+	char *err;
+	ck_assert_int_eq(ctl(&f, NULL, &err, "review claim --config %s --queue q --reviewer pool",
+			     f.h.config),
+			 2);
+	ck_assert_msg(strstr(err, "not a reviewer name"), "%s", err);
+	free(err);
+	ck_assert_int_eq(
+		ctl(&f, NULL, NULL, "review claim --config %s --queue q --reviewer ''", f.h.config),
+		2);
+	ck_assert_int_eq(ctl(&f, NULL, NULL, "review claim --config %s --queue nope --reviewer x",
 			     f.h.config),
 			 2);
 	fixture_stop(&f);
@@ -233,23 +318,28 @@ START_TEST(expired_lease_is_reclaimed)
 	ck_assert_str_eq(id, "e1");
 	free(id);
 	ck_assert_ptr_null(claim(&f, "q", "ben", NULL));
-	char *out;
-	ck_assert_int_eq(ctl(&out, "review reclaim --config %s --queue q", f.h.config), 0);
+	char *out, *err;
+	ck_assert_int_eq(ctl(&f, &out, NULL, "review reclaim --config %s --queue q", f.h.config),
+			 0);
 	ck_assert_str_eq(out, "q: 0 returned\n"); /* the lease is still running */
 	free(out);
 	usleep(1200 * 1000);
-	ck_assert_int_eq(ctl(&out, "review reclaim --config %s --queue q", f.h.config), 0);
-	ck_assert_str_eq(out, "q: 1 returned\n");
+	/* Every declared queue by default. */
+	ck_assert_int_eq(ctl(&f, &out, NULL, "review reclaim --config %s", f.h.config), 0);
+	ck_assert_str_eq(out, "q: 1 returned\nq-sw: 0 returned\n");
 	free(out);
 	id = claim(&f, "q", "ben", NULL);
 	ck_assert_str_eq(id, "e1");
 	free(id);
 	/* ana's lease is gone: her decision is refused before anything is sent. */
-	ck_assert_int_eq(ctl(NULL,
+	ck_assert_int_eq(ctl(&f, NULL, &err,
 			     "review decide --config %s --brokers %s --queue q --id e1 "
-			     "--reviewer ana --action remove 2>/dev/null",
+			     "--reviewer ana --action remove "
+			     "--category STATEMENT_CATEGORY_VIOLENCE",
 			     f.h.config, f.h.bootstrap),
 			 1);
+	ck_assert_msg(strstr(err, "lease expired"), "%s", err);
+	free(err);
 	ck_assert_int_eq(harness_count(&f.h, "moderation.decisions"), 0);
 	fixture_stop(&f);
 }
@@ -275,29 +365,22 @@ START_TEST(overdue_entries_are_raised_once)
 {
 	struct fixture f;
 	fixture_start(&f, NULL);
+	enqueue(&f, "q", "late-claimed", ARBITER__V1__BAND__NORMAL, "en", NULL, 2000);
 	enqueue(&f, "q", "late", ARBITER__V1__BAND__NORMAL, "en", NULL, 1000);
-	enqueue(&f, "q", "late-claimed", ARBITER__V1__BAND__LOW, "en", NULL, 2000);
 	enqueue(&f, "q", "late-urgent", ARBITER__V1__BAND__URGENT, "en", NULL, 3000);
-	/* Claimed entries stay with their reviewer: claim the low one (the
-	 * urgent and normal ones come first, so claim three and keep one). */
-	char *a = claim(&f, "q", "x", NULL), *b = claim(&f, "q", "x", NULL),
-	     *c = claim(&f, "q", "x", NULL);
-	ck_assert_str_eq(c, "late-claimed");
+	/* Claimed entries stay with their reviewer: x takes the urgent one and
+	 * the oldest normal one, and gives the urgent one back. */
+	char *a = claim(&f, "q", "x", NULL), *b = claim(&f, "q", "x", NULL);
+	ck_assert_str_eq(a, "late-urgent");
+	ck_assert_str_eq(b, "late-claimed");
 	free(a);
 	free(b);
-	free(c);
-	/* Give the two others back to the pool. */
-	static const enum config_band back[] = {CONFIG_BAND_URGENT, CONFIG_BAND_NORMAL};
-	char key[QUEUES_KEY_MAX];
-	redisReply *r;
-	for (int i = 0; i < 2; i++) {
-		queues_key_stream(key, "arbiter:", "q", back[i]);
-		r = redisCommand(f.c, "XPENDING %s reviewers - + 10 x", key);
-		for (size_t k = 0; k < r->elements; k++)
-			freeReplyObject(redisCommand(f.c, "XCLAIM %s reviewers pool 0 %s", key,
-						     r->element[k]->element[0]->str));
-		freeReplyObject(r);
-	}
+	redisReply *r = redisCommand(f.c, "XPENDING arbiter:q:q:urgent reviewers - + 10 x");
+	ck_assert_int_eq(r->elements, 1);
+	freeReplyObject(redisCommand(f.c, "XCLAIM arbiter:q:q:urgent reviewers pool 0 %s",
+				     r->element[0]->element[0]->str));
+	freeReplyObject(r);
+
 	long long overdue, raised;
 	sweep(&f, &overdue, &raised);
 	ck_assert_int_eq(overdue, 3);
@@ -305,15 +388,36 @@ START_TEST(overdue_entries_are_raised_once)
 	sweep(&f, &overdue, &raised);
 	ck_assert_int_eq(overdue, 0);
 	ck_assert_int_eq(raised, 0);
+
+	/* The seen key locates the raised entry, which keeps its id and fields. */
 	r = redisCommand(f.c, "GET arbiter:seen:late");
 	ck_assert_msg(!strncmp(r->str, "q urgent ", 9), "%s", r->str);
+	char *sid = strdup(r->str + 9);
 	freeReplyObject(r);
-	r = redisCommand(f.c, "XLEN arbiter:q:q:normal");
-	ck_assert_int_eq(r->integer, 0);
+	r = redisCommand(f.c, "XRANGE arbiter:q:q:urgent %s %s", sid, sid);
+	ck_assert_int_eq(r->elements, 1);
+	const redisReply *fields = r->element[0]->element[1];
+	ck_assert_str_eq(fields->element[0]->str, "id");
+	ck_assert_str_eq(fields->element[1]->str, "late");
 	freeReplyObject(r);
-	r = redisCommand(f.c, "XLEN arbiter:q:q:urgent");
-	ck_assert_int_eq(r->integer, 2);
+	char *who = holder(&f, "arbiter:q:q:urgent", sid);
+	ck_assert_str_eq(who, "pool"); /* waiting, claimable */
+	free(who);
+	free(sid);
+	ck_assert_int_eq(redis_int(&f, "XLEN %s", "arbiter:q:q:normal"), 1); /* the claimed one */
+	ck_assert_int_eq(redis_int(&f, "XLEN %s", "arbiter:q:q:urgent"), 2);
+	r = redisCommand(f.c, "GET arbiter:seen:late-claimed");
+	ck_assert_msg(!strncmp(r->str, "q normal ", 9), "%s", r->str);
 	freeReplyObject(r);
+	/* In urgent, the raised entry comes after the one already there: oldest first. */
+	char *id = claim(&f, "q", "y", NULL);
+	ck_assert_str_eq(id, "late-urgent");
+	free(id);
+	json_t *j = claim_entry(&f, "q", "y", NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "id")), "late");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "band")), "urgent");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "raised_from")), "normal");
+	json_decref(j);
 	fixture_stop(&f);
 }
 END_TEST
@@ -321,55 +425,144 @@ END_TEST
 static void read_decision(void *opaque, const rd_kafka_message_t *m)
 {
 	Arbiter__V1__ModerationDecision **out = opaque;
+	ck_assert_ptr_null(*out); /* exactly one */
 	*out = arbiter__v1__moderation_decision__unpack(NULL, m->len, m->payload);
+	ck_assert_ptr_nonnull(*out);
+	ck_assert_int_eq(m->key_len, strlen((*out)->content_id));
+	ck_assert(!memcmp(m->key, (*out)->content_id, m->key_len));
 }
+
+#define KAFKA_API_PRODUCE 0 /* the Produce request's ApiKey in the Kafka protocol */
 
 START_TEST(decide_produces_the_decision_then_acknowledges)
 {
 	struct fixture f;
 	fixture_start(&f, NULL);
 	enqueue(&f, "q-sw", "e9", ARBITER__V1__BAND__HIGH, "sw", NULL, FAR);
-	char *id = claim(&f, "q-sw", "zawadi", "sw");
-	ck_assert_str_eq(id, "e9");
-	free(id);
-	char *out;
-	ck_assert_int_eq(ctl(&out,
-			     "review decide --config %s --brokers %s --queue q-sw --id e9 "
-			     "--reviewer zawadi --action remove --ground illegal_content "
-			     "--category STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH "
-			     "--reason 'call to violence'",
-			     f.h.config, f.h.bootstrap),
-			 0);
+	json_t *j = claim_entry(&f, "q-sw", "zawadi", "sw");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "id")), "e9");
+	char *sid = strdup(json_string_value(json_object_get(j, "stream_id")));
+	json_decref(j);
+	ck_assert_int_eq(redis_int(&f, "ZCARD %s", "arbiter:sla:q-sw"), 1);
+	static const char decide[] = "review decide --config %s --brokers %s --queue q-sw --id e9 "
+				     "--reviewer zawadi --action remove --ground illegal_content "
+				     "--category STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH "
+				     "--reason 'call to violence'";
+
+	/* Kafka refuses the decision: nothing acknowledged, still zawadi's. */
+	rd_kafka_mock_push_request_errors(kafka_mock_cluster(f.h.mock), KAFKA_API_PRODUCE, 1,
+					  RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+	char *out, *err;
+	ck_assert_int_eq(ctl(&f, &out, &err, decide, f.h.config, f.h.bootstrap), 1);
+	ck_assert_msg(strstr(err, "not delivered") && strstr(err, "stays claimed"), "%s", err);
+	ck_assert_str_eq(out, "");
+	free(out);
+	free(err);
+	char *who = holder(&f, "arbiter:q:q-sw:high", sid);
+	ck_assert_str_eq(who, "zawadi");
+	free(who);
+	ck_assert_int_eq(harness_count(&f.h, "moderation.decisions"), 0);
+
+	ck_assert_int_eq(ctl(&f, &out, NULL, decide, f.h.config, f.h.bootstrap), 0);
+	j = json_loads(out, 0, NULL);
+	ck_assert_msg(j != NULL, "not JSON: %s", out);
 	free(out);
 	ck_assert(harness_wait_count(&f.h, "moderation.decisions", 1, 10));
 	Arbiter__V1__ModerationDecision *d = NULL;
 	harness_read(&f.h, "moderation.decisions", read_decision, &d);
-	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d->decision_id, json_string_value(json_object_get(j, "decision_id")));
 	ck_assert_str_eq(d->content_id, "content-e9");
+	ck_assert_str_eq(d->event_id, "content-e9");
+	ck_assert_int_eq(d->kind, ARBITER__V1__DECISION_KIND__ACTION);
 	ck_assert_int_eq(d->actor, ARBITER__V1__ACTOR__HUMAN);
 	ck_assert_int_eq(d->action, ARBITER__V1__ACTION__REMOVE);
 	ck_assert_int_eq(d->ground, ARBITER__V1__GROUND__ILLEGAL_CONTENT);
+	ck_assert_str_eq(d->category, "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH");
 	ck_assert_str_eq(d->reviewer_id, "zawadi");
 	ck_assert_str_eq(d->queue, "q-sw");
 	ck_assert_str_eq(d->explanation, "call to violence");
 	ck_assert_str_eq(d->lang, "sw");
+	ck_assert_int_gt(d->decided_at_ms, 0);
 	arbiter__v1__moderation_decision__free_unpacked(d, NULL);
+	json_decref(j);
 	/* Acknowledged: out of the stream and the SLA index, remembered as decided. */
-	redisReply *r = redisCommand(f.c, "XLEN arbiter:q:q-sw:high");
-	ck_assert_int_eq(r->integer, 0);
-	freeReplyObject(r);
-	r = redisCommand(f.c, "ZCARD arbiter:sla:q-sw");
-	ck_assert_int_eq(r->integer, 0);
-	freeReplyObject(r);
-	r = redisCommand(f.c, "GET arbiter:seen:e9");
+	ck_assert_int_eq(redis_int(&f, "XLEN %s", "arbiter:q:q-sw:high"), 0);
+	ck_assert_int_eq(redis_int(&f, "ZCARD %s", "arbiter:sla:q-sw"), 0);
+	redisReply *r = redisCommand(f.c, "GET arbiter:seen:e9");
 	ck_assert_str_eq(r->str, "decided");
 	freeReplyObject(r);
-	ck_assert_int_eq(ctl(NULL,
-			     "review decide --config %s --brokers %s --queue q-sw --id e9 "
-			     "--reviewer zawadi --action remove 2>/dev/null",
-			     f.h.config, f.h.bootstrap),
-			 1);
+	ck_assert_int_eq(queues_json(&f, "q-sw", "high", "entries"), 0);
+	ck_assert_int_eq(queues_json(&f, "q-sw", "high", "claimed"), 0);
+
+	ck_assert_int_eq(ctl(&f, NULL, &err, decide, f.h.config, f.h.bootstrap), 1);
+	ck_assert_msg(strstr(err, "already decided"), "%s", err);
+	free(err);
 	ck_assert_int_eq(harness_count(&f.h, "moderation.decisions"), 1);
+	free(sid);
+	fixture_stop(&f);
+}
+END_TEST
+
+START_TEST(decide_refuses_bad_verdicts_before_sending)
+{
+	struct fixture f;
+	fixture_start(&f, NULL);
+	enqueue(&f, "q", "v1", ARBITER__V1__BAND__HIGH, "en", NULL, FAR);
+	char *id = claim(&f, "q", "ana", NULL);
+	free(id);
+	static const char *const bad[] = {
+		"--action disable --category STATEMENT_CATEGORY_VIOLENCE",
+		"--action remove", /* a restriction names its category */
+		"--action remove --category VIOLENCE",
+		"--action remove --category STATEMENT_CATEGORY_VIOLENCE --ground bad",
+		"--action none --outcome upheld", /* not an appeal */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(ctl(&f, NULL, NULL,
+				  "review decide --config %s --brokers %s --queue q --id v1 "
+				  "--reviewer ana %s",
+				  f.h.config, f.h.bootstrap, bad[i]) == 2,
+			      "%s", bad[i]);
+	ck_assert_int_eq(ctl(&f, NULL, NULL,
+			     "review decide --config %s --brokers %s --queue q-sw --id v1 "
+			     "--reviewer ana --action NONE",
+			     f.h.config, f.h.bootstrap),
+			 1); /* another queue's entry */
+	ck_assert_int_eq(harness_count(&f.h, "moderation.decisions"), 0);
+	ck_assert_int_eq(ctl(&f, NULL, NULL,
+			     "review decide --config %s --brokers %s --queue q --id v1 "
+			     "--reviewer ana --action NONE",
+			     f.h.config, f.h.bootstrap),
+			 0);
+	ck_assert(harness_wait_count(&f.h, "moderation.decisions", 1, 10));
+	fixture_stop(&f);
+}
+END_TEST
+
+START_TEST(errors_name_the_server)
+{
+	struct fixture f;
+	fixture_start(&f, NULL);
+	char *out, *err;
+	ck_assert_int_eq(ctl(&f, &out, NULL, "review claim --help"), 0);
+	ck_assert_msg(strstr(out, "review claim") && !strstr(out, "review decide") &&
+			      strstr(out, "Exit status") && strstr(out, "3 nothing to claim"),
+		      "%s", out);
+	free(out);
+	ck_assert_int_eq(ctl(&f, NULL, NULL, "review claim --config %s", f.h.config), 2);
+	ck_assert_int_eq(ctl(&f, NULL, NULL, "queues"), 2);
+	redis_server_kill(&f.rs);
+	ck_assert_int_eq(ctl(&f, NULL, &err, "queues --config %s", f.h.config), 1);
+	ck_assert_msg(strstr(err, f.rs.address), "%s", err);
+	free(err);
+	redis_server_restart(&f.rs);
+	redisFree(f.c);
+	f.c = redis_server_connect(&f.rs);
+	/* A server that wants a password: AUTH fails, and says so. */
+	freeReplyObject(redisCommand(f.c, "CONFIG SET requirepass sesame"));
+	ck_assert_int_eq(ctl(&f, NULL, &err, "queues --config %s", f.h.config), 1);
+	ck_assert_msg(strstr(err, f.rs.address) && strstr(err, "NOAUTH"), "%s", err);
+	free(err);
 	fixture_stop(&f);
 }
 END_TEST
@@ -384,6 +577,8 @@ static Suite *review_suite(void)
 	tcase_add_test(tc, expired_lease_is_reclaimed);
 	tcase_add_test(tc, overdue_entries_are_raised_once);
 	tcase_add_test(tc, decide_produces_the_decision_then_acknowledges);
+	tcase_add_test(tc, decide_refuses_bad_verdicts_before_sending);
+	tcase_add_test(tc, errors_name_the_server);
 	suite_add_tcase(s, tc);
 	return s;
 }
