@@ -752,6 +752,8 @@ int ctl_review(int argc, char **argv)
 	}
 	bool claim = !strcmp(sub, "claim"), decide = !strcmp(sub, "decide"),
 	     reclaim = !strcmp(sub, "reclaim");
+	if (!claim && !decide && !reclaim)
+		fprintf(stderr, "arbiterctl review: unknown subcommand \"%s\"\n\n", sub);
 	if ((!claim && !decide && !reclaim) || optind + 1 != argc || !config ||
 	    ((claim || decide) && (!queue || !reviewer)) || (decide && (!id || !vd.action))) {
 		ctl_review_usage(stderr, sub);
