@@ -13,6 +13,7 @@ int ctl_test_rules(int argc, char **argv);
 int ctl_eval(int argc, char **argv);
 int ctl_review(int argc, char **argv);
 int ctl_queues(int argc, char **argv);
+int ctl_audit(int argc, char **argv);
 
 /* The message type carried by a topic, by name or by its default name
  * ("content", "decision", "escalation", "audit", "appeal", "deadletter"
@@ -22,3 +23,11 @@ const ProtobufCMessageDescriptor *ctl_type_for(const char *name);
 /* A client config for BROKERS with our log callback; NULL on a bad property
  * (logged). */
 rd_kafka_conf_t *ctl_kafka_conf(const char *brokers);
+
+/* Reads every partition of TOPIC from its start to the end it had when
+ * called, calling FN for each message (partitions interleave; offsets of one
+ * partition come in order). FN returns 0, or a negative errno to stop.
+ * Returns 0, FN's error, or -EIO when the topic cannot be read to its end
+ * (said on stderr). */
+int ctl_read_topic(const char *brokers, const char *topic,
+		   int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque);

@@ -1,0 +1,326 @@
+/* Integration: arbiterctl audit verify and export --dsa against hash chains on a mock cluster. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arbiter/v1/audit_record.pb-c.h"
+#include "dsa.h"
+#include "harness.h"
+#include "ledger.h"
+
+#define AUDIT "moderation.audit"
+/* 2025-03-01T00:00:00Z; record i is decided 6 h after record i-1. */
+#define DAY0_MS 1740787200000LL
+#define STEP_MS (6LL * 3600 * 1000)
+#define RUN_TIMEOUT_S 60
+
+/* Record i's action: eight of every ten restrict something and have a statement. */
+static const Arbiter__V1__Action actions[10] = {
+	ARBITER__V1__ACTION__REMOVE,       ARBITER__V1__ACTION__LABEL,
+	ARBITER__V1__ACTION__NONE,         ARBITER__V1__ACTION__DEMOTE,
+	ARBITER__V1__ACTION__RESTORE,      ARBITER__V1__ACTION__GEO_BLOCK,
+	ARBITER__V1__ACTION__DEMONETIZE,   ARBITER__V1__ACTION__SUSPEND_ACCOUNT,
+	ARBITER__V1__ACTION__AGE_RESTRICT, ARBITER__V1__ACTION__TERMINATE_ACCOUNT,
+};
+#define HAS_STATEMENT(i) ((i) % 10 != 2 && (i) % 10 != 4)
+
+/* Writes records 0..N-1 of CHAIN to the audit topic, keyed by CHAIN so that
+ * the chain lives in one partition, as the daemon writes it. Record ALTER
+ * (-1: none) is changed after it was hashed; record DUP (-1: none) is
+ * written twice, as after a crash. */
+static void produce_chain(struct harness *h, const char *chain, int n, int alter, int dup)
+{
+	uint8_t prev[LEDGER_HASH_LEN];
+	for (int i = 0; i < n; i++) {
+		char id[64];
+		snprintf(id, sizeof(id), "%s-%04d", chain, i);
+		Arbiter__V1__AuditRecord r = ARBITER__V1__AUDIT_RECORD__INIT;
+		r.record_id = id;
+		r.content_id = id;
+		r.kind = ARBITER__V1__DECISION_KIND__ACTION;
+		r.action = actions[i % 10];
+		r.actor = ARBITER__V1__ACTOR__AUTOMATED;
+		r.category = "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH";
+		r.ground = ARBITER__V1__GROUND__ILLEGAL_CONTENT;
+		r.legal_ground = "StGB §130";
+		r.explanation = "incitement to hatred";
+		r.decided_at_ms = DAY0_MS + i * STEP_MS;
+		r.recorded_at_ms = r.decided_at_ms;
+		Arbiter__V1__ContentEvent ev = ARBITER__V1__CONTENT_EVENT__INIT;
+		ev.content_type = ARBITER__V1__CONTENT_TYPE__TEXT;
+		ev.lang = "de";
+		ev.country = "DE";
+		ev.created_at_ms = r.decided_at_ms - 3600 * 1000;
+		struct dsa_input in = {.event = &ev, .automated_detection = true};
+		struct dsa_scratch s;
+		ck_assert_int_eq(dsa_fill(&r, &in, &s), 0);
+		uint8_t hash[LEDGER_HASH_LEN];
+		ck_assert_int_eq(ledger_link(&r, chain, (uint64_t)i, i ? prev : NULL, hash), 0);
+		if (i == alter)
+			r.explanation = "nothing unlawful";
+		harness_produce_msg(h, AUDIT, chain, &r.base);
+		if (i == dup)
+			harness_produce_msg(h, AUDIT, chain, &r.base);
+		memcpy(prev, hash, sizeof(prev));
+	}
+	harness_flush(h);
+}
+
+/* What arbiterctl did. */
+struct run {
+	int status; /* exit status, or 128 + signal */
+	char *out, *err;
+};
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	size_t n;
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	fclose(f);
+	unlink(path);
+	return buf;
+}
+
+/* Runs arbiterctl (path in $ARBITERCTL) with ARGS (NULL-terminated). */
+static void run(struct run *r, struct harness *h, const char *const *args)
+{
+	const char *ctl = getenv("ARBITERCTL");
+	ck_assert_msg(ctl && ctl[0], "ARBITERCTL is not set: run this suite through meson test");
+	char *argv[16];
+	int argc = 0;
+	argv[argc++] = (char *)ctl;
+	for (; args[argc - 1]; argc++) {
+		ck_assert_int_lt(argc, 15);
+		argv[argc] = (char *)args[argc - 1];
+	}
+	argv[argc] = NULL;
+	char out[400], err[400];
+	snprintf(out, sizeof(out), "%s/ctl.out", h->dir);
+	snprintf(err, sizeof(err), "%s/ctl.err", h->dir);
+	pid_t parent = getpid(), pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* Dies with the test, so that a failed assertion leaves nothing behind. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent || !freopen(out, "w", stdout) || !freopen(err, "w", stderr))
+			_exit(127);
+		execv(ctl, argv);
+		_exit(127);
+	}
+	int status = 0;
+	pid_t done = 0;
+	for (int i = 0; i < RUN_TIMEOUT_S * 100 && done == 0; i++) {
+		done = waitpid(pid, &status, WNOHANG);
+		if (done == 0)
+			usleep(10 * 1000);
+	}
+	if (done == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	r->out = slurp(out);
+	r->err = slurp(err);
+	ck_assert_msg(done == pid, "arbiterctl %s did not exit within %d s:\n%s", args[0],
+		      RUN_TIMEOUT_S, r->err);
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	ck_assert_msg(r->status != 127, "could not run %s", ctl);
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+#define assert_contains(hay, needle)                                                               \
+	ck_assert_msg(strstr((hay), (needle)) != NULL, "expected \"%s\" in:\n%s", (needle), (hay))
+
+/* A cluster whose daemon log is empty: no daemon runs here, and harness_stop
+ * prints the log's tail. */
+static void start_cluster(struct harness *h)
+{
+	harness_start(h, 3);
+	int fd = open(h->log, O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+}
+
+START_TEST(verify_passes_clean_chains_with_duplicates)
+{
+	struct harness h;
+	start_cluster(&h);
+	produce_chain(&h, "audit-0", 12, -1, 5);
+	produce_chain(&h, "audit-1", 5, -1, -1);
+	struct run r;
+	run(&r, &h, (const char *[]){"audit", "verify", "--brokers", h.bootstrap, NULL});
+	ck_assert_msg(r.status == 0, "verify exited %d:\n%s%s", r.status, r.out, r.err);
+	assert_contains(r.out, "audit-0: 12 records, OK; 1 exact duplicate(s); head 11 ");
+	assert_contains(r.out, "audit-1: 5 records, OK; head 4 ");
+	assert_contains(r.out, "2 chain(s), 17 record(s), 1 exact duplicate(s): intact");
+	run_free(&r);
+	harness_stop(&h);
+}
+END_TEST
+
+START_TEST(verify_names_the_chain_and_offset_of_an_altered_record)
+{
+	struct harness h;
+	start_cluster(&h);
+	produce_chain(&h, "audit-0", 8, 3, -1);
+	produce_chain(&h, "audit-1", 4, -1, -1);
+	struct run r;
+	run(&r, &h,
+	    (const char *[]){"audit", "verify", "--brokers", h.bootstrap, "--topic", AUDIT, NULL});
+	ck_assert_msg(r.status == 1, "verify exited %d:\n%s%s", r.status, r.out, r.err);
+	assert_contains(r.out, "audit-0: 8 records, altered at partition ");
+	assert_contains(r.out,
+			" offset 3: sequence 3: its hash does not match its content; head 7 ");
+	assert_contains(r.out, "audit-1: 4 records, OK");
+	assert_contains(r.out, "BROKEN");
+	run_free(&r);
+	harness_stop(&h);
+}
+END_TEST
+
+/* Checks every line of OUT: one batch of at most DSA_BATCH_MAX statements
+ * the API takes, with puids seen once. Returns the number of statements and
+ * sets *BATCHES; the application dates must lie in [FROM, TO]. */
+static size_t check_batches(const char *out, size_t *batches, const char *from, const char *to)
+{
+	size_t total = 0;
+	*batches = 0;
+	json_t *puids = json_object();
+	for (const char *line = out; *line;) {
+		const char *nl = strchr(line, '\n');
+		ck_assert_msg(nl != NULL, "unterminated line: %s", line);
+		json_error_t jerr;
+		json_t *batch = json_loadb(line, (size_t)(nl - line), 0, &jerr);
+		ck_assert_msg(batch != NULL, "bad JSON (%s): %.*s", jerr.text, (int)(nl - line),
+			      line);
+		ck_assert_uint_eq(json_object_size(batch), 1);
+		json_t *sts = json_object_get(batch, "statements");
+		ck_assert_msg(json_is_array(sts), "no statements array");
+		ck_assert_uint_ge(json_array_size(sts), 1);
+		ck_assert_uint_le(json_array_size(sts), DSA_BATCH_MAX);
+		size_t i;
+		json_t *st;
+		json_array_foreach(sts, i, st)
+		{
+			char why[256] = "";
+			ck_assert_msg(dsa_validate(st, why, sizeof(why)) == 0,
+				      "statement %zu refused: %s", i, why);
+			const char *puid = json_string_value(json_object_get(st, "puid"));
+			ck_assert_msg(!json_object_get(puids, puid), "puid %s twice", puid);
+			json_object_set_new(puids, puid, json_true());
+			const char *date =
+				json_string_value(json_object_get(st, "application_date"));
+			ck_assert_msg(strcmp(date, from) >= 0 && strcmp(date, to) <= 0,
+				      "%s outside [%s, %s]", date, from, to);
+		}
+		total += json_array_size(sts);
+		(*batches)++;
+		json_decref(batch);
+		line = nl + 1;
+	}
+	json_decref(puids);
+	return total;
+}
+
+START_TEST(export_writes_batches_of_valid_statements)
+{
+	struct harness h;
+	start_cluster(&h);
+	produce_chain(&h, "audit-0", 250, -1, 100);
+	produce_chain(&h, "audit-1", 40, -1, -1);
+	struct run r;
+	run(&r, &h, (const char *[]){"audit", "export", "--dsa", "--brokers", h.bootstrap, NULL});
+	ck_assert_msg(r.status == 0, "export exited %d:\n%s", r.status, r.err);
+	/* 8 of every 10 records have a statement; the duplicate is written once. */
+	size_t batches, want = 200 + 32;
+	size_t n = check_batches(r.out, &batches, "2025-03-01", "2025-06-01");
+	ck_assert_uint_eq(n, want);
+	ck_assert_uint_eq(batches, (want + DSA_BATCH_MAX - 1) / DSA_BATCH_MAX);
+	assert_contains(r.err, "232 statement(s) in 3 batch(es); 0 refused");
+	run_free(&r);
+
+	/* Records 4..11 of each chain were applied on 2 and 3 March; 4 is a RESTORE. */
+	run(&r, &h,
+	    (const char *[]){"audit", "export", "--dsa", "--brokers", h.bootstrap, "--from",
+			     "2025-03-02", "--to", "2025-03-03", NULL});
+	ck_assert_msg(r.status == 0, "export exited %d:\n%s", r.status, r.err);
+	ck_assert_uint_eq(check_batches(r.out, &batches, "2025-03-02", "2025-03-03"), 14);
+	ck_assert_uint_eq(batches, 1);
+	run_free(&r);
+	harness_stop(&h);
+}
+END_TEST
+
+START_TEST(usage_errors_exit_2)
+{
+	struct harness h;
+	start_cluster(&h);
+	const char *const *bad[] = {
+		(const char *[]){"audit", NULL},
+		(const char *[]){"audit", "check", "--brokers", h.bootstrap, NULL},
+		(const char *[]){"audit", "verify", NULL},
+		(const char *[]){"audit", "export", "--brokers", h.bootstrap, NULL},
+		(const char *[]){"audit", "verify", "--dsa", "--brokers", h.bootstrap, NULL},
+		(const char *[]){"audit", "export", "--dsa", "--brokers", h.bootstrap, "--from",
+				 "2025-13-01", NULL},
+		(const char *[]){"audit", "export", "--dsa", "--brokers", h.bootstrap, "--from",
+				 "2025-03-02", "--to", "2025-03-01", NULL},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct run r;
+		run(&r, &h, bad[i]);
+		ck_assert_msg(r.status == 2, "case %zu exited %d:\n%s", i, r.status, r.err);
+		assert_contains(r.err, "Usage: arbiterctl audit verify");
+		run_free(&r);
+	}
+	struct run r;
+	run(&r, &h, (const char *[]){"audit", "--help", NULL});
+	ck_assert_int_eq(r.status, 0);
+	assert_contains(r.out, "export --dsa");
+	run_free(&r);
+	harness_stop(&h);
+}
+END_TEST
+
+static Suite *audit_cli_suite(void)
+{
+	Suite *s = suite_create("audit_cli");
+	TCase *tc = tcase_create("audit");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, verify_passes_clean_chains_with_duplicates);
+	tcase_add_test(tc, verify_names_the_chain_and_offset_of_an_altered_record);
+	tcase_add_test(tc, export_writes_batches_of_valid_statements);
+	tcase_add_test(tc, usage_errors_exit_2);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(audit_cli_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
