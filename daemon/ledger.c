@@ -329,7 +329,7 @@ static int ledger_chain_add(struct ledger_chain *c, struct ledger_pos pos,
 			    " at partition %" PRId32 " offset %" PRId64
 			    " names another predecessor",
 			    s, s + 1, above->pos.partition, above->pos.offset);
-	} else if (!has_head ? s > 0 : s > head + 1) {
+	} else if (!has_head ? s > 0 : s > head && s - head > 1) { /* no overflow at 2^64-1 */
 		uint64_t lo = has_head ? head + 1 : 0;
 		if (ledger_note(c, LEDGER_MISSING, pos,
 				"sequence jumps to %" PRIu64 ": %" PRIu64 "..%" PRIu64 " absent", s,
