@@ -1,7 +1,9 @@
-/* Normalisation of text for matching: a table walk over ASCII runs, utf8proc for the rest. */
+/* Normalisation of text for matching: table walks over ASCII and inert code points, utf8proc for
+ * the rest. */
 #include "normalise.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -158,11 +160,73 @@ static const struct normalise_range normalise_spaceless_blocks[] = {
 	{0x20000, 0x323AF}, /* CJK Extensions B to H, Compatibility Supplement */
 };
 
+/* Script groups by 128-code-point block of the BMP (see normalise_scripts);
+ * blocks not listed are NORMALISE_SCRIPT_OTHER. The grain is coarse on
+ * purpose: any fixed map from code points to groups keeps term pruning exact,
+ * a finer one only prunes more. */
+struct normalise_script_range {
+	int32_t lo, hi;
+	uint32_t group;
+};
+
+static const struct normalise_script_range normalise_script_blocks[] = {
+	{0x0080, 0x02FF, NORMALISE_SCRIPT_LATIN},
+	{0x0380, 0x03FF, NORMALISE_SCRIPT_GREEK},
+	{0x0400, 0x057F, NORMALISE_SCRIPT_CYRILLIC}, /* with the start of Armenian */
+	{0x0580, 0x05FF, NORMALISE_SCRIPT_HEBREW},
+	{0x0600, 0x08FF, NORMALISE_SCRIPT_ARABIC}, /* with Syriac, Thaana, NKo */
+	{0x0900, 0x097F, NORMALISE_SCRIPT_DEVANAGARI},
+	{0x0980, 0x0DFF, NORMALISE_SCRIPT_INDIC},
+	{0x0E00, 0x0EFF, NORMALISE_SCRIPT_THAI},   /* Thai, Lao */
+	{0x0F00, 0x107F, NORMALISE_SCRIPT_SEASIA}, /* Tibetan, Myanmar */
+	{0x1100, 0x11FF, NORMALISE_SCRIPT_HANGUL},
+	{0x1780, 0x1AFF, NORMALISE_SCRIPT_SEASIA}, /* Khmer, Mongolian, Tai Le, Tai Tham */
+	{0x1D00, 0x1EFF, NORMALISE_SCRIPT_LATIN},
+	{0x1F00, 0x1FFF, NORMALISE_SCRIPT_GREEK},
+	{0x2000, 0x2BFF, NORMALISE_SCRIPT_SYMBOL},
+	{0x2E00, 0x2E7F, NORMALISE_SCRIPT_SYMBOL},
+	{0x2E80, 0x2FFF, NORMALISE_SCRIPT_HAN},
+	{0x3000, 0x31FF, NORMALISE_SCRIPT_KANA}, /* with CJK punctuation and Bopomofo */
+	{0x3200, 0x9FFF, NORMALISE_SCRIPT_HAN},
+	{0xA700, 0xA7FF, NORMALISE_SCRIPT_LATIN},
+	{0xA800, 0xA8FF, NORMALISE_SCRIPT_INDIC},
+	{0xA900, 0xAAFF, NORMALISE_SCRIPT_SEASIA},
+	{0xAB00, 0xAB7F, NORMALISE_SCRIPT_LATIN},
+	{0xAC00, 0xD7FF, NORMALISE_SCRIPT_HANGUL},
+	{0xF900, 0xFAFF, NORMALISE_SCRIPT_HAN},
+	{0xFB00, 0xFB7F, NORMALISE_SCRIPT_HEBREW},
+	{0xFB80, 0xFDFF, NORMALISE_SCRIPT_ARABIC},
+	{0xFE00, 0xFE7F, NORMALISE_SCRIPT_SYMBOL},
+	{0xFE80, 0xFEFF, NORMALISE_SCRIPT_ARABIC},
+	{0xFF00, 0xFFFF, NORMALISE_SCRIPT_SYMBOL},
+};
+
+/* What normalise_fast says of a BMP code point that maps to itself and takes
+ * no part in composition or reordering (an inert code point): how it is
+ * written and what it does to the strip state. 0: not inert, take the
+ * utf8proc path. */
+enum {
+	NORMALISE_FAST_STRIP_BASE = 1, /* letter whose marks are dropped */
+	NORMALISE_FAST_KEEP_BASE,      /* letter whose marks are kept */
+	NORMALISE_FAST_OTHER,          /* not a letter: marks after it are dropped */
+	NORMALISE_FAST_MARK_NS,        /* Mn or Me: dropped when the base strips */
+	NORMALISE_FAST_MARK_SC,        /* Mc: always kept */
+	NORMALISE_FAST_KIND = 0x07,
+	NORMALISE_FAST_GLYPH = 0x80, /* a fold_homoglyphs source: utf8proc path then */
+};
+
+/* Built once by normalise_init from utf8proc itself, then only read. */
+static pthread_once_t normalise_once = PTHREAD_ONCE_INIT;
+static uint8_t normalise_fast[0x10000];
+static uint16_t normalise_block_group[0x10000 >> 7];
+
 /* State of one normalise_text call. */
 struct normalise_ctx {
 	struct normalise_buf *out;
 	const char *ascii;  /* normalise_ascii_plain or _leet */
 	bool glyphs;        /* fold_homoglyphs */
+	bool fast;          /* inert code points bypass utf8proc */
+	uint32_t scripts;   /* NORMALISE_SCRIPT_* of what was written */
 	bool pending_space; /* whitespace seen since the last character written */
 	bool strip;         /* marks after the current base are dropped */
 	bool reorder;       /* scratch may hold marks out of canonical order */
@@ -218,6 +282,108 @@ static bool normalise_is_letter_cat(int cat)
 static bool normalise_is_hangul_vt(int32_t cp)
 {
 	return (cp >= 0x1161 && cp <= 0x1175) || (cp >= 0x11A8 && cp <= 0x11C2);
+}
+
+/* The script group of CP (see normalise_scripts). */
+static uint32_t normalise_group(int32_t cp)
+{
+	if (cp < 0x80)
+		return (uint32_t)((cp | 0x20) - 'a') < 26 ? NORMALISE_SCRIPT_LATIN : 0;
+	if (cp < 0x10000)
+		return normalise_block_group[cp >> 7];
+	if (cp >= 0x1F000 && cp <= 0x1FFFF)
+		return NORMALISE_SCRIPT_SYMBOL; /* emoji and other pictographs */
+	if (cp >= 0x20000 && cp <= 0x3FFFF)
+		return NORMALISE_SCRIPT_HAN;
+	return NORMALISE_SCRIPT_OTHER;
+}
+
+/* Whether a spacing mark that can be second in a composition composes with
+ * CP: such marks are kept even after a letter whose other marks are dropped. */
+static bool normalise_composes_with_mc(int32_t cp, const int32_t *mc, size_t n_mc)
+{
+	for (size_t i = 0; i < n_mc; i++) {
+		int32_t pair[2] = {cp, mc[i]};
+		if (utf8proc_normalize_utf32(pair, 2, (utf8proc_option_t)NORMALISE_COMPOSE_OPTS) !=
+		    2)
+			return true;
+	}
+	return false;
+}
+
+/* The normalise_fast entry of BMP code point CP: non-zero only when the
+ * utf8proc path would write CP itself and nothing around it could compose
+ * or reorder with it, so that writing it at once, after what came before,
+ * gives the same bytes. The strip state it leaves is the one
+ * normalise_push_decomposed would. MC lists the spacing marks that can be
+ * second in a composition. */
+static uint8_t normalise_fast_kind(int32_t cp, const int32_t *mc, size_t n_mc)
+{
+	const utf8proc_property_t *p = utf8proc_get_property(cp);
+	int cat = p->category;
+	/* ASCII has its own walk; Hangul composes by arithmetic, not by table. */
+	if (cp < 0x80 || (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0xA960 && cp <= 0xA97F) ||
+	    (cp >= 0xAC00 && cp <= 0xDFFF))
+		return 0;
+	/* Changes, vanishes, or takes part in canonical reordering. */
+	if (p->decomp_seqindex != UINT16_MAX || p->casefold_seqindex != UINT16_MAX ||
+	    p->ignorable || p->combining_class)
+		return 0;
+	/* Whitespace, dropped controls and tatweel. */
+	if (cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+	    cat == UTF8PROC_CATEGORY_ZP || cat == UTF8PROC_CATEGORY_CC || cp == 0x85 ||
+	    cp == 0x0640)
+		return 0;
+	if (normalise_is_letter_cat(cat)) {
+		bool strip = cp < 0x0530 ||
+			     normalise_in_ranges(cp, normalise_strip_blocks,
+						 sizeof(normalise_strip_blocks) /
+							 sizeof(normalise_strip_blocks[0]));
+		uint8_t glyph = cp <= 0x0585 && normalise_glyph(cp) ? NORMALISE_FAST_GLYPH : 0;
+		uint8_t kind = strip ? NORMALISE_FAST_STRIP_BASE : NORMALISE_FAST_KEEP_BASE;
+		if (p->comb_index == UINT16_MAX)
+			return kind | glyph;
+		/* A letter that starts compositions ("а" + U+0306 is "й") is
+		 * still inert where every mark that could compose with it is
+		 * dropped, unless a kept spacing mark composes with it. */
+		if (strip && !normalise_composes_with_mc(cp, mc, n_mc))
+			return kind | glyph;
+		return 0;
+	}
+	if (p->comb_index != UINT16_MAX)
+		return 0;
+	if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME)
+		return NORMALISE_FAST_MARK_NS;
+	if (cat == UTF8PROC_CATEGORY_MC)
+		return NORMALISE_FAST_MARK_SC;
+	return NORMALISE_FAST_OTHER;
+}
+
+static void normalise_init(void)
+{
+	size_t n_blocks = sizeof(normalise_block_group) / sizeof(normalise_block_group[0]);
+	for (size_t b = 0; b < n_blocks; b++) {
+		int32_t cp = (int32_t)(b << 7);
+		normalise_block_group[b] = NORMALISE_SCRIPT_OTHER;
+		for (size_t r = 0;
+		     r < sizeof(normalise_script_blocks) / sizeof(normalise_script_blocks[0]); r++)
+			if (cp >= normalise_script_blocks[r].lo &&
+			    cp <= normalise_script_blocks[r].hi)
+				normalise_block_group[b] =
+					(uint16_t)normalise_script_blocks[r].group;
+	}
+	int32_t mc[64];
+	size_t n_mc = 0;
+	for (int32_t cp = 0x80; cp < 0x110000; cp++) {
+		const utf8proc_property_t *p = utf8proc_get_property(cp);
+		if (p->category == UTF8PROC_CATEGORY_MC && p->comb_index != UINT16_MAX) {
+			if (n_mc == sizeof(mc) / sizeof(mc[0]))
+				return; /* a Unicode this table did not foresee: no fast path */
+			mc[n_mc++] = cp;
+		}
+	}
+	for (int32_t cp = 0x80; cp < 0x10000; cp++)
+		normalise_fast[cp] = normalise_fast_kind(cp, mc, n_mc);
 }
 
 /* Decodes one code point from the N > 0 bytes at S into *CP and returns the
@@ -341,7 +507,7 @@ static void normalise_ascii_run(struct normalise_ctx *c, const unsigned char *in
 {
 	const char *tab = c->ascii;
 	char *start = c->out->data, *dst = start + c->out->len;
-	bool pending = c->pending_space;
+	bool pending = c->pending_space, latin = false;
 	size_t i = *pos;
 	for (; i < len; i++) {
 		unsigned char b = in[i];
@@ -355,10 +521,13 @@ static void normalise_ascii_run(struct normalise_ctx *c, const unsigned char *in
 				*dst++ = ' ';
 			pending = false;
 			*dst++ = m;
+			latin |= (unsigned char)(m - 'a') < 26;
 		}
 	}
 	c->out->len = (size_t)(dst - start);
 	c->pending_space = pending;
+	if (latin)
+		c->scripts |= NORMALISE_SCRIPT_LATIN;
 	*pos = i;
 }
 
@@ -431,6 +600,7 @@ static int normalise_flush(struct normalise_ctx *c)
 		return rc;
 	char *start = c->out->data, *dst = start + c->out->len;
 	bool pending = c->pending_space;
+	uint32_t scripts = c->scripts;
 	for (size_t k = 0; k < n; k++) {
 		if (s[k] == ' ') {
 			pending = true;
@@ -440,9 +610,11 @@ static int normalise_flush(struct normalise_ctx *c)
 			*dst++ = ' ';
 		pending = false;
 		dst += normalise_encode(dst, s[k]);
+		scripts |= normalise_group(s[k]);
 	}
 	c->out->len = (size_t)(dst - start);
 	c->pending_space = pending;
+	c->scripts = scripts;
 	c->n = 0;
 	c->reorder = false;
 	c->compose = false;
@@ -509,7 +681,9 @@ static int normalise_push_decomposed(struct normalise_ctx *c, int32_t cp,
 	if (ccc && ccc < c->last_ccc)
 		c->reorder = true;
 	c->last_ccc = ccc;
-	if (second)
+	/* A mark that takes part in no composition cannot make one; the
+	 * reference path composes anyway, to be the plain definition. */
+	if (second && (!c->fast || p->comb_index != UINT16_MAX || !mark))
 		c->compose = true;
 	return 0;
 }
@@ -558,6 +732,40 @@ static int normalise_push(struct normalise_ctx *c, int32_t cp)
 	return rc;
 }
 
+/* Writes inert code point CP (normalise_fast entry E) at once: nothing
+ * before it in scratch composes or reorders with it or with anything after
+ * it, so scratch is flushed first and CP follows. */
+static int normalise_write_inert(struct normalise_ctx *c, int32_t cp, uint8_t e)
+{
+	switch (e & NORMALISE_FAST_KIND) {
+	case NORMALISE_FAST_MARK_NS:
+		if (c->strip)
+			return 0;
+		break;
+	case NORMALISE_FAST_MARK_SC:
+		break;
+	case NORMALISE_FAST_KEEP_BASE:
+		c->strip = false;
+		break;
+	default:
+		c->strip = true;
+		break;
+	}
+	int rc = c->n ? normalise_flush(c) : 0;
+	if (!rc)
+		rc = normalise_reserve(c->out, c->out->len + 6); /* space, 4 bytes, NUL */
+	if (rc < 0)
+		return rc;
+	char *dst = c->out->data + c->out->len;
+	if (c->pending_space && c->out->len)
+		*dst++ = ' ';
+	c->pending_space = false;
+	dst += normalise_encode(dst, cp);
+	c->out->len = (size_t)(dst - c->out->data);
+	c->scripts |= normalise_block_group[cp >> 7];
+	return 0;
+}
+
 /* Normalises the run at IN[*POS] that starts with a non-ASCII byte and goes
  * on up to the next printable or whitespace ASCII byte. Control characters
  * inside it are dropped without breaking it, so they cannot keep a base
@@ -569,6 +777,7 @@ static int normalise_unicode_run(struct normalise_ctx *c, const unsigned char *i
 	c->strip = true; /* after ASCII or at the start: no base keeps marks */
 	while (i < len) {
 		int32_t cp;
+		int rc;
 		if (in[i] < 0x80) {
 			if (normalise_ascii_plain[in[i]])
 				break;
@@ -576,7 +785,11 @@ static int normalise_unicode_run(struct normalise_ctx *c, const unsigned char *i
 			continue;
 		}
 		i += normalise_decode(in + i, len - i, &cp);
-		int rc = normalise_push(c, cp);
+		uint8_t e = c->fast && cp < 0x10000 ? normalise_fast[cp] : 0;
+		if (e && !(c->glyphs && (e & NORMALISE_FAST_GLYPH)))
+			rc = normalise_write_inert(c, cp, e);
+		else
+			rc = normalise_push(c, cp);
 		if (rc < 0)
 			return rc;
 	}
@@ -584,18 +797,21 @@ static int normalise_unicode_run(struct normalise_ctx *c, const unsigned char *i
 	return normalise_flush(c);
 }
 
-int normalise_text(const struct normalise_opts *o, const char *in, size_t len,
-		   struct normalise_buf *out)
+static int normalise_run(const struct normalise_opts *o, const char *in, size_t len,
+			 struct normalise_buf *out, bool fast)
 {
+	pthread_once(&normalise_once, normalise_init);
 	struct normalise_ctx c = {
 		.out = out,
 		.ascii = o && o->fold_leet ? normalise_ascii_leet : normalise_ascii_plain,
 		.glyphs = o && o->fold_homoglyphs,
+		.fast = fast,
 	};
 	const unsigned char *s = (const unsigned char *)in;
 	size_t i = 0;
 	int rc;
 	out->len = 0;
+	out->scripts = 0;
 	if (len > SIZE_MAX / 4) {
 		rc = -ENOMEM;
 		goto fail;
@@ -616,12 +832,38 @@ int normalise_text(const struct normalise_opts *o, const char *in, size_t len,
 		}
 	}
 	out->data[out->len] = '\0';
+	out->scripts = c.scripts;
 	return 0;
 fail:
 	out->len = 0;
 	if (out->data)
 		out->data[0] = '\0';
 	return rc;
+}
+
+int normalise_text(const struct normalise_opts *o, const char *in, size_t len,
+		   struct normalise_buf *out)
+{
+	return normalise_run(o, in, len, out, true);
+}
+
+int normalise_text_reference(const struct normalise_opts *o, const char *in, size_t len,
+			     struct normalise_buf *out)
+{
+	return normalise_run(o, in, len, out, false);
+}
+
+uint32_t normalise_scripts(const char *text, size_t len)
+{
+	pthread_once(&normalise_once, normalise_init);
+	const unsigned char *s = (const unsigned char *)text;
+	uint32_t scripts = 0;
+	for (size_t i = 0; i < len;) {
+		int32_t cp;
+		i += normalise_decode(s + i, len - i, &cp);
+		scripts |= normalise_group(cp);
+	}
+	return scripts;
 }
 
 bool normalise_is_word_cp(int32_t cp)
