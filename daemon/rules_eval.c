@@ -76,8 +76,9 @@ struct rules_ctx *rules_ctx_new(const struct ruleset *rs)
 	c->mode_on = calloc(rs->n_modes + 1, sizeof(*c->mode_on));
 	bool ok = c->atom_gen && c->term_gen && c->fired && c->cand && c->matched && c->shadow &&
 		  c->esc && c->evidence && c->modes && c->mode_on;
-	if (ok && rs->terms_db && hs_alloc_scratch(rs->terms_db, &c->scratch) != HS_SUCCESS)
-		ok = false;
+	for (size_t i = 0; ok && i < rs->n_term_dbs; i++)
+		if (hs_alloc_scratch(rs->term_dbs[i].db, &c->scratch) != HS_SUCCESS)
+			ok = false;
 	if (ok && rs->regex_db && hs_alloc_scratch(rs->regex_db, &c->scratch) != HS_SUCCESS)
 		ok = false;
 	if (!ok) {
@@ -389,15 +390,17 @@ const struct rules_verdict *rules_eval(struct rules_ctx *c, const Arbiter__V1__C
 			c->modes[c->v.n_modes++] = rs->modes[m].name;
 	}
 
-	/* One normalisation and one scan of the text for every list and regex. */
-	if ((rs->terms_db || rs->regex_db) && ev->text && ev->text[0]) {
+	/* One normalisation of the text for every list and regex; a scan of the terms that the
+	 * text's scripts allow, and one of the regexes. */
+	if ((rs->n_term_dbs || rs->regex_db) && ev->text && ev->text[0]) {
 		if (normalise_text(&rs->norm, ev->text, strlen(ev->text), &c->text) < 0)
 			return NULL;
 		if (c->text.len > UINT32_MAX)
 			c->text.len = UINT32_MAX;
-		if (rs->terms_db && c->text.len)
-			hs_scan(rs->terms_db, c->text.data, (unsigned)c->text.len, 0, c->scratch,
-				rules_term_cb, c);
+		for (size_t i = 0; i < rs->n_term_dbs && c->text.len; i++)
+			if (!(rs->term_dbs[i].scripts & ~c->text.scripts))
+				hs_scan(rs->term_dbs[i].db, c->text.data, (unsigned)c->text.len, 0,
+					c->scratch, rules_term_cb, c);
 		if (rs->regex_db && c->text.len)
 			hs_scan(rs->regex_db, c->text.data, (unsigned)c->text.len, 0, c->scratch,
 				rules_regex_cb, c);

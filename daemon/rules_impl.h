@@ -45,6 +45,15 @@ struct rules_term {
 	uint32_t n_atoms;
 };
 
+/* The literal terms whose script key is SCRIPTS (see rules_load.c): scanned only when the
+ * normalised text has every group in SCRIPTS, since a term found in a text has all its groups
+ * among the text's. Pattern ids are indexes into the ruleset's terms. */
+struct rules_term_db {
+	uint32_t scripts; /* NORMALISE_SCRIPT_* bits */
+	hs_database_t *db;
+	size_t n_terms;
+};
+
 /* What a tests: case expects; NULL arrays are not checked. */
 struct rules_test {
 	char *name;
@@ -89,7 +98,8 @@ struct ruleset {
 	uint32_t *always_rules; /* rules with no text trigger: always evaluated */
 	size_t n_always;
 
-	hs_database_t *terms_db; /* every distinct term, as literals */
+	struct rules_term_db *term_dbs; /* every distinct term once, by script key */
+	size_t n_term_dbs;
 	struct rules_term *terms;
 	size_t n_terms;
 	hs_database_t *regex_db; /* every regex; pattern id = index */

@@ -1,4 +1,4 @@
-/* Loading and compiling rule files: YAML to a checked ruleset with one Hyperscan database. */
+/* Loading and compiling rule files: YAML to a checked ruleset with Hyperscan databases. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -1148,6 +1148,84 @@ static void rl_test(struct rules_loader *rl, struct fy_node *v, struct yaml_pos 
 
 /* ---- compiling the scan ---- */
 
+/* The script key of a term with script groups SCRIPTS: the groups a text must have for the term's
+ * database to be scanned. Any subset of SCRIPTS keeps the scan exact; keeping at most the two
+ * rarest groups (the highest bits: Latin and symbols are the lowest) bounds the number of
+ * databases and still skips the term for most texts that cannot hold it. */
+static uint32_t rl_term_key(uint32_t scripts)
+{
+	uint32_t key = 0;
+	for (int k = 0; k < 2 && scripts; k++) {
+		uint32_t top = 1u << (31 - __builtin_clz(scripts));
+		key |= top;
+		scripts &= ~top;
+	}
+	return key;
+}
+
+/* Compiles one literal database per script key, each holding the terms with that key. */
+static int rl_compile_term_dbs(struct rules_loader *rl)
+{
+	struct ruleset *rs = rl->rs;
+	uint32_t *keys = calloc(rs->n_terms, sizeof(*keys));
+	unsigned *flags = calloc(rs->n_terms, sizeof(*flags));
+	unsigned *ids = calloc(rs->n_terms, sizeof(*ids));
+	size_t *lens = calloc(rs->n_terms, sizeof(*lens));
+	const char **text = calloc(rs->n_terms, sizeof(*text));
+	int rc = 0;
+	if (!keys || !flags || !ids || !lens || !text) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < rs->n_terms; i++)
+		keys[i] = rl_term_key(normalise_scripts(rl->term_text[i], rs->terms[i].len));
+	/* Keys in order of first use, so that databases come out the same for the same files. */
+	for (size_t i = 0; i < rs->n_terms; i++) {
+		bool seen = false;
+		for (size_t d = 0; d < rs->n_term_dbs && !seen; d++)
+			seen = rs->term_dbs[d].scripts == keys[i];
+		if (seen)
+			continue;
+		struct rules_term_db *dbs =
+			realloc(rs->term_dbs, (rs->n_term_dbs + 1) * sizeof(*dbs));
+		if (!dbs) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rs->term_dbs = dbs;
+		dbs[rs->n_term_dbs++] = (struct rules_term_db){.scripts = keys[i]};
+	}
+	for (size_t d = 0; d < rs->n_term_dbs; d++) {
+		struct rules_term_db *db = &rs->term_dbs[d];
+		size_t n = 0;
+		for (size_t i = 0; i < rs->n_terms; i++) {
+			if (keys[i] != db->scripts)
+				continue;
+			ids[n] = (unsigned)i;
+			lens[n] = rs->terms[i].len;
+			text[n++] = rl->term_text[i];
+		}
+		db->n_terms = n;
+		hs_compile_error_t *cerr = NULL;
+		if (hs_compile_lit_multi(text, flags, ids, lens, (unsigned)n, HS_MODE_BLOCK, NULL,
+					 &db->db, &cerr) != HS_SUCCESS) {
+			rl_error(rl, (struct yaml_pos){0, 0}, NULL,
+				 "cannot compile the term lists: %s",
+				 cerr && cerr->message ? cerr->message : "Hyperscan error");
+			hs_free_compile_error(cerr);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+out:
+	free(keys);
+	free(flags);
+	free(ids);
+	free(lens);
+	free(text);
+	return rc;
+}
+
 static int rl_compile_terms(struct rules_loader *rl)
 {
 	struct ruleset *rs = rl->rs;
@@ -1186,33 +1264,7 @@ static int rl_compile_terms(struct rules_loader *rl)
 	}
 	if (!rs->n_terms)
 		return 0;
-	unsigned *flags = calloc(rs->n_terms, sizeof(*flags));
-	unsigned *ids = calloc(rs->n_terms, sizeof(*ids));
-	size_t *lens = calloc(rs->n_terms, sizeof(*lens));
-	if (!flags || !ids || !lens) {
-		free(flags);
-		free(ids);
-		free(lens);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < rs->n_terms; i++) {
-		ids[i] = (unsigned)i;
-		lens[i] = rs->terms[i].len;
-	}
-	hs_compile_error_t *cerr = NULL;
-	hs_error_t herr = hs_compile_lit_multi((const char *const *)rl->term_text, flags, ids, lens,
-					       (unsigned)rs->n_terms, HS_MODE_BLOCK, NULL,
-					       &rs->terms_db, &cerr);
-	free(flags);
-	free(ids);
-	free(lens);
-	if (herr != HS_SUCCESS) {
-		rl_error(rl, (struct yaml_pos){0, 0}, NULL, "cannot compile the term lists: %s",
-			 cerr && cerr->message ? cerr->message : "Hyperscan error");
-		hs_free_compile_error(cerr);
-		return -EINVAL;
-	}
-	return 0;
+	return rl_compile_term_dbs(rl);
 }
 
 static int rl_compile_regex(struct rules_loader *rl)
@@ -1300,8 +1352,9 @@ static size_t rl_memory(const struct ruleset *rs)
 	size_t m = sizeof(*rs) + rs->n_rules * sizeof(*rs->rules) +
 		   rs->n_lists * sizeof(*rs->lists) + rs->n_terms * sizeof(*rs->terms);
 	size_t db = 0;
-	if (rs->terms_db && hs_database_size(rs->terms_db, &db) == HS_SUCCESS)
-		m += db;
+	for (size_t i = 0; i < rs->n_term_dbs; i++)
+		if (hs_database_size(rs->term_dbs[i].db, &db) == HS_SUCCESS)
+			m += db;
 	if (rs->regex_db && hs_database_size(rs->regex_db, &db) == HS_SUCCESS)
 		m += db;
 	for (size_t i = 0; i < rs->n_lists; i++)
@@ -1514,7 +1567,9 @@ void rules_free(struct ruleset *rs)
 		free(rs->terms[i].atoms);
 	free(rs->terms);
 	free(rs->regex_atoms);
-	hs_free_database(rs->terms_db);
+	for (size_t i = 0; i < rs->n_term_dbs; i++)
+		hs_free_database(rs->term_dbs[i].db);
+	free(rs->term_dbs);
 	hs_free_database(rs->regex_db);
 	for (size_t i = 0; i < rs->n_files; i++)
 		free(rs->files[i]);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "normalise.h"
 #include "pbjson.h"
 #include "rules.h"
 
@@ -696,6 +697,102 @@ START_TEST(cjk_and_thai_match_as_substrings)
 	/* Korean is written with spaces: no substring matching. */
 	expect_hits(&L, "바보야", "");
 	expect_hits(&L, "바보 야", "ko");
+	teardown(&L);
+}
+END_TEST
+
+/* Syllables of several script groups, with symbols and digits, for random terms and texts. */
+static const char *const script_syl[] = {
+	"ka", "ri", "so", "ра", "ко", "ми", "का", "री", "सो", "سا", "لم",  "กา",
+	"ข่",  "中", "国", "αβ", "γα", "한", "글", "€",  "12", "‰",  "so€",
+};
+
+/* One pseudo-word of 1-3 syllables into OUT (appended). */
+static void script_word(char *out, size_t len, unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	int n = 1 + (int)((*seed >> 16) % 3);
+	for (int i = 0; i < n; i++) {
+		*seed = *seed * 1103515245u + 12345u;
+		strncat(out, script_syl[(*seed >> 16) % (sizeof(script_syl) / sizeof(*script_syl))],
+			len - strlen(out) - 1);
+	}
+}
+
+/* Whether normalised TERM occurs in normalised TEXT on word boundaries: the definition the
+ * engine's scan must give. */
+static bool naive_hit(const char *text, const char *term)
+{
+	size_t tl = strlen(term), len = strlen(text);
+	for (const char *p = strstr(text, term); p; p = strstr(p + 1, term)) {
+		size_t from = (size_t)(p - text);
+		if (normalise_boundary_before(text, from) &&
+		    normalise_boundary_after(text, len, from + tl))
+			return true;
+	}
+	return false;
+}
+
+/* Terms in one script, in several, or in none (symbols, digits) are found exactly where a naive
+ * search finds them, whichever scripts the text has: the per-script databases skip nothing. */
+START_TEST(terms_found_whatever_their_scripts)
+{
+	enum { N_TERMS = 60, N_TEXTS = 3000 };
+	char terms[N_TERMS][64];
+	unsigned seed = 777;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "lists:\n");
+	for (int t = 0; t < N_TERMS; t++) {
+		terms[t][0] = '\0';
+		script_word(terms[t], sizeof(terms[t]), &seed);
+		if (t % 4 == 0) { /* a phrase */
+			strcat(terms[t], " ");
+			script_word(terms[t], sizeof(terms[t]), &seed);
+		}
+		fprintf(f, "  l%d: [\"%s\"]\n", t, terms[t]);
+	}
+	fprintf(f, "rules:\n");
+	for (int t = 0; t < N_TERMS; t++)
+		fprintf(f, "  - {id: r%d, when: text contains_any l%d, action: label}\n", t, t);
+	fclose(f);
+	struct loaded L;
+	load_ok(&L, text, NULL);
+	free(text);
+	struct normalise_buf nt = {0}, nterm = {0};
+	int hits = 0;
+	for (int i = 0; i < N_TEXTS; i++) {
+		char body[512] = "";
+		seed = seed * 1103515245u + 12345u;
+		int words = 1 + (int)((seed >> 16) % 8);
+		for (int w = 0; w < words; w++) {
+			seed = seed * 1103515245u + 12345u;
+			if ((seed >> 16) % 5 == 0)
+				strncat(body, terms[(seed >> 8) % N_TERMS],
+					sizeof(body) - strlen(body) - 1);
+			else
+				script_word(body, sizeof(body), &seed);
+			seed = seed * 1103515245u + 12345u;
+			strncat(body, (seed >> 16) % 3 ? " " : "", sizeof(body) - strlen(body) - 1);
+		}
+		ck_assert_int_eq(normalise_text(NULL, body, strlen(body), &nt), 0);
+		char want[1024] = "";
+		size_t o = 0;
+		for (int t = 0; t < N_TERMS; t++) {
+			ck_assert_int_eq(normalise_text(NULL, terms[t], strlen(terms[t]), &nterm),
+					 0);
+			if (naive_hit(nt.data, nterm.data))
+				o += (size_t)snprintf(want + o, sizeof(want) - o, "%sr%d",
+						      o ? "," : "", t);
+		}
+		hits += o > 0;
+		expect_hits(&L, body, want);
+	}
+	ck_assert_int_gt(hits, N_TEXTS / 4);
+	normalise_buf_free(&nt);
+	normalise_buf_free(&nterm);
 	teardown(&L);
 }
 END_TEST
@@ -2226,6 +2323,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, arabic_word_boundaries);
 	tcase_add_test(tc, devanagari_word_boundaries);
 	tcase_add_test(tc, cjk_and_thai_match_as_substrings);
+	tcase_add_test(tc, terms_found_whatever_their_scripts);
 	tcase_add_test(tc, optional_folds);
 	tcase_add_test(tc, list_files_terms_and_comments);
 	suite_add_tcase(s, tc);
