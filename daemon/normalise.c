@@ -211,6 +211,8 @@ enum {
 	NORMALISE_FAST_OTHER,          /* not a letter: marks after it are dropped */
 	NORMALISE_FAST_MARK_NS,        /* Mn or Me: dropped when the base strips */
 	NORMALISE_FAST_MARK_SC,        /* Mc: always kept */
+	NORMALISE_FAST_KEEP_FIRST,     /* KEEP_BASE that starts compositions: inert before an inert
+					* code point, printable ASCII or the end */
 	NORMALISE_FAST_KIND = 0x07,
 	NORMALISE_FAST_GLYPH = 0x80, /* a fold_homoglyphs source: utf8proc path then */
 };
@@ -348,7 +350,9 @@ static uint8_t normalise_fast_kind(int32_t cp, const int32_t *mc, size_t n_mc)
 		 * dropped, unless a kept spacing mark composes with it. */
 		if (strip && !normalise_composes_with_mc(cp, mc, n_mc))
 			return kind | glyph;
-		return 0;
+		/* Devanagari NA composes with a nukta: it is written at once only
+		 * where the next code point cannot compose with it. */
+		return strip ? 0 : NORMALISE_FAST_KEEP_FIRST | glyph;
 	}
 	if (p->comb_index != UINT16_MAX)
 		return 0;
@@ -732,37 +736,112 @@ static int normalise_push(struct normalise_ctx *c, int32_t cp)
 	return rc;
 }
 
-/* Writes inert code point CP (normalise_fast entry E) at once: nothing
- * before it in scratch composes or reorders with it or with anything after
- * it, so scratch is flushed first and CP follows. */
-static int normalise_write_inert(struct normalise_ctx *c, int32_t cp, uint8_t e)
+/* The normalise_fast entry of the code point at IN[I] when it is inert and spelled as a
+ * well-formed two- or three-byte sequence (then *K is its length), else 0. */
+static inline uint8_t normalise_inert_at(const unsigned char *in, size_t len, size_t i, bool glyphs,
+					 int32_t *cp, size_t *k)
 {
-	switch (e & NORMALISE_FAST_KIND) {
-	case NORMALISE_FAST_MARK_NS:
-		if (c->strip)
+	unsigned b = in[i];
+	if (b >= 0xC2 && b <= 0xDF) {
+		if (i + 1 >= len || (in[i + 1] & 0xC0) != 0x80)
 			return 0;
-		break;
-	case NORMALISE_FAST_MARK_SC:
-		break;
-	case NORMALISE_FAST_KEEP_BASE:
-		c->strip = false;
-		break;
-	default:
-		c->strip = true;
-		break;
+		*cp = (int32_t)(((b & 0x1F) << 6) | (in[i + 1] & 0x3Fu));
+		*k = 2;
+	} else if (b >= 0xE0 && b <= 0xEF) {
+		if (i + 2 >= len || (in[i + 1] & 0xC0) != 0x80 || (in[i + 2] & 0xC0) != 0x80)
+			return 0;
+		*cp = (int32_t)(((b & 0x0F) << 12) | ((in[i + 1] & 0x3Fu) << 6) |
+				(in[i + 2] & 0x3Fu));
+		*k = 3;
+		if (*cp < 0x800)
+			return 0; /* overlong; surrogates have no entry */
+	} else {
+		return 0;
 	}
-	int rc = c->n ? normalise_flush(c) : 0;
-	if (!rc)
-		rc = normalise_reserve(c->out, c->out->len + 6); /* space, 4 bytes, NUL */
+	uint8_t e = normalise_fast[*cp];
+	return glyphs && (e & NORMALISE_FAST_GLYPH) ? 0 : e;
+}
+
+/* Writes the inert code points from IN[*POS] on, up to the first code point that is not one (or
+ * not spelled as two or three well-formed bytes), and advances *POS past them. Nothing before an
+ * inert code point composes or reorders with it or with anything after it, so scratch is flushed
+ * before the first one written and they follow. Each takes as many bytes out as in, and at most
+ * one pending space goes before them. */
+static int normalise_inert_run(struct normalise_ctx *c, const unsigned char *in, size_t len,
+			       size_t *pos)
+{
+	size_t i = *pos, k;
+	int32_t cp;
+	uint8_t e = normalise_inert_at(in, len, i, c->glyphs, &cp, &k);
+	if (!e)
+		return 0;
+	struct normalise_buf *out = c->out;
+	int rc = normalise_reserve(out, out->len + (len - i) + 2);
 	if (rc < 0)
 		return rc;
-	char *dst = c->out->data + c->out->len;
-	if (c->pending_space && c->out->len)
-		*dst++ = ' ';
-	c->pending_space = false;
-	dst += normalise_encode(dst, cp);
-	c->out->len = (size_t)(dst - c->out->data);
-	c->scripts |= normalise_block_group[cp >> 7];
+	bool strip = c->strip, pending = c->pending_space, glyphs = c->glyphs;
+	uint32_t scripts = c->scripts;
+	char *start = out->data, *dst = start + out->len;
+	do {
+		switch (e & NORMALISE_FAST_KIND) {
+		case NORMALISE_FAST_MARK_NS:
+			if (strip) {
+				i += k;
+				continue; /* dropped: nothing written, nothing flushed */
+			}
+			break;
+		case NORMALISE_FAST_MARK_SC:
+			break;
+		case NORMALISE_FAST_KEEP_FIRST: {
+			/* No second of a composition is inert, and a starter ends
+			 * what can compose with it; an ASCII control would be
+			 * skipped, so it does not. */
+			size_t j = i + k, k2;
+			int32_t cp2;
+			if (j < len &&
+			    (in[j] < 0x80 ? !normalise_ascii_plain[in[j]] :
+					    !normalise_inert_at(in, len, j, glyphs, &cp2, &k2)))
+				goto stop;
+			strip = false;
+			break;
+		}
+		case NORMALISE_FAST_KEEP_BASE:
+			strip = false;
+			break;
+		default:
+			strip = true;
+			break;
+		}
+		if (c->n) {
+			out->len = (size_t)(dst - start);
+			c->scripts = scripts;
+			rc = normalise_flush(c);
+			if (!rc)
+				rc = normalise_reserve(out, out->len + (len - i) + 2);
+			if (rc < 0)
+				return rc;
+			pending = c->pending_space;
+			scripts = c->scripts;
+			start = out->data;
+			dst = start + out->len;
+		}
+		if (pending && dst != start)
+			*dst++ = ' ';
+		pending = false;
+		dst[0] = (char)in[i];
+		dst[1] = (char)in[i + 1];
+		if (k == 3)
+			dst[2] = (char)in[i + 2];
+		dst += k;
+		i += k;
+		scripts |= normalise_block_group[cp >> 7];
+	} while (i < len && (e = normalise_inert_at(in, len, i, glyphs, &cp, &k)));
+stop:
+	out->len = (size_t)(dst - start);
+	c->strip = strip;
+	c->pending_space = pending;
+	c->scripts = scripts;
+	*pos = i;
 	return 0;
 }
 
@@ -784,12 +863,16 @@ static int normalise_unicode_run(struct normalise_ctx *c, const unsigned char *i
 			i++;
 			continue;
 		}
+		if (c->fast) {
+			size_t before = i;
+			rc = normalise_inert_run(c, in, len, &i);
+			if (rc < 0)
+				return rc;
+			if (i != before)
+				continue;
+		}
 		i += normalise_decode(in + i, len - i, &cp);
-		uint8_t e = c->fast && cp < 0x10000 ? normalise_fast[cp] : 0;
-		if (e && !(c->glyphs && (e & NORMALISE_FAST_GLYPH)))
-			rc = normalise_write_inert(c, cp, e);
-		else
-			rc = normalise_push(c, cp);
+		rc = normalise_push(c, cp);
 		if (rc < 0)
 			return rc;
 	}

@@ -367,7 +367,8 @@ static bool same_as_reference(const struct normalise_opts *o, const char *in, si
 START_TEST(fast_path_every_bmp_code_point)
 {
 	static const char *const before[] = {"", "a", "\u0915", "\u0430", "\u0928", "\u0301"};
-	static const char *const after[] = {"", "\u0301", "\u093C", "\u09BE", "\u094D", "x"};
+	static const char *const after[] = {"",       "\u0301", "\u093C",    "\u09BE",
+					    "\u094D", "x",      "\x01\u093C"};
 	struct normalise_buf a = {0}, b = {0};
 	for (int32_t cp = 0x80; cp < 0x10000; cp++) {
 		if (cp >= 0xD800 && cp < 0xE000)
@@ -487,9 +488,11 @@ START_TEST(scripts_reported)
 	};
 	struct normalise_buf b = {0};
 	for (size_t i = 0; i < sizeof(script_cases) / sizeof(script_cases[0]); i++) {
-		ck_assert_int_eq(normalise_text(&plain, script_cases[i].in, strlen(script_cases[i].in), &b), 0);
-		ck_assert_msg(b.scripts == script_cases[i].want, "[%s]: %#x, want %#x", script_cases[i].in,
-			      b.scripts, script_cases[i].want);
+		ck_assert_int_eq(
+			normalise_text(&plain, script_cases[i].in, strlen(script_cases[i].in), &b),
+			0);
+		ck_assert_msg(b.scripts == script_cases[i].want, "[%s]: %#x, want %#x",
+			      script_cases[i].in, b.scripts, script_cases[i].want);
 		ck_assert_uint_eq(normalise_scripts(b.data, b.len), script_cases[i].want);
 	}
 	/* With fold_homoglyphs a Cyrillic spoof is Latin. */
