@@ -202,19 +202,23 @@ static const struct normalise_script_range normalise_script_blocks[] = {
 };
 
 /* What normalise_fast says of a BMP code point that maps to itself and takes
- * no part in composition or reordering (an inert code point): how it is
- * written and what it does to the strip state. 0: not inert, take the
- * utf8proc path. */
+ * no part in composition or reordering (an inert code point), as flags so
+ * that the hot loop does not branch on them. 0: not inert, take the utf8proc
+ * path. */
 enum {
-	NORMALISE_FAST_STRIP_BASE = 1, /* letter whose marks are dropped */
-	NORMALISE_FAST_KEEP_BASE,      /* letter whose marks are kept */
-	NORMALISE_FAST_OTHER,          /* not a letter: marks after it are dropped */
-	NORMALISE_FAST_MARK_NS,        /* Mn or Me: dropped when the base strips */
-	NORMALISE_FAST_MARK_SC,        /* Mc: always kept */
-	NORMALISE_FAST_KEEP_FIRST,     /* KEEP_BASE that starts compositions: inert before an inert
-					* code point, printable ASCII or the end */
-	NORMALISE_FAST_KIND = 0x07,
+	NORMALISE_FAST_INERT = 0x01,
+	NORMALISE_FAST_NS = 0x02,    /* Mn or Me: dropped when the base strips */
+	NORMALISE_FAST_HOLD = 0x04,  /* a mark: the strip state stays */
+	NORMALISE_FAST_STRIP = 0x08, /* marks after it are dropped */
+	NORMALISE_FAST_FIRST = 0x10, /* starts compositions: inert only before an inert
+				      * code point, printable ASCII or the end */
 	NORMALISE_FAST_GLYPH = 0x80, /* a fold_homoglyphs source: utf8proc path then */
+	NORMALISE_FAST_STRIP_BASE = NORMALISE_FAST_INERT | NORMALISE_FAST_STRIP,
+	NORMALISE_FAST_KEEP_BASE = NORMALISE_FAST_INERT,
+	NORMALISE_FAST_OTHER = NORMALISE_FAST_INERT | NORMALISE_FAST_STRIP,
+	NORMALISE_FAST_MARK_NS = NORMALISE_FAST_INERT | NORMALISE_FAST_NS | NORMALISE_FAST_HOLD,
+	NORMALISE_FAST_MARK_SC = NORMALISE_FAST_INERT | NORMALISE_FAST_HOLD,
+	NORMALISE_FAST_KEEP_FIRST = NORMALISE_FAST_INERT | NORMALISE_FAST_FIRST,
 };
 
 /* Built once by normalise_init from utf8proc itself, then only read. */
@@ -762,37 +766,55 @@ static inline uint8_t normalise_inert_at(const unsigned char *in, size_t len, si
 	return glyphs && (e & NORMALISE_FAST_GLYPH) ? 0 : e;
 }
 
-/* Writes the inert code points from IN[*POS] on, up to the first code point that is not one (or
- * not spelled as two or three well-formed bytes), and advances *POS past them. Nothing before an
+/* Writes the inert code points from IN[*POS] on, and the ASCII between them, up to the first code
+ * point that is neither (or an inert one not spelled as two or three well-formed bytes, or
+ * printable ASCII while scratch holds something), and advances *POS past them. Nothing before an
  * inert code point composes or reorders with it or with anything after it, so scratch is flushed
- * before the first one written and they follow. Each takes as many bytes out as in, and at most
- * one pending space goes before them. */
-static int normalise_inert_run(struct normalise_ctx *c, const unsigned char *in, size_t len,
-			       size_t *pos)
+ * before the first one written and they follow. ASCII is written as normalise_ascii_run would,
+ * and leaves the strip state as the start of the next Unicode run would. Each code point takes
+ * at most as many bytes out as in, and at most one pending space goes before them. */
+static int normalise_fast_run(struct normalise_ctx *c, const unsigned char *in, size_t len,
+			      size_t *pos)
 {
 	size_t i = *pos, k;
 	int32_t cp;
-	uint8_t e = normalise_inert_at(in, len, i, c->glyphs, &cp, &k);
-	if (!e)
-		return 0;
 	struct normalise_buf *out = c->out;
 	int rc = normalise_reserve(out, out->len + (len - i) + 2);
 	if (rc < 0)
 		return rc;
-	bool strip = c->strip, pending = c->pending_space, glyphs = c->glyphs;
+	const char *ascii = c->ascii;
+	bool glyphs = c->glyphs;
+	unsigned strip = c->strip, pending = c->pending_space;
 	uint32_t scripts = c->scripts;
 	char *start = out->data, *dst = start + out->len;
-	do {
-		switch (e & NORMALISE_FAST_KIND) {
-		case NORMALISE_FAST_MARK_NS:
-			if (strip) {
-				i += k;
-				continue; /* dropped: nothing written, nothing flushed */
+	while (i < len) {
+		unsigned b = in[i];
+		if (b < 0x80) {
+			char m = ascii[b];
+			if (!m) {
+				i++; /* a control: dropped, and transparent */
+				continue;
 			}
+			if (c->n)
+				break; /* printable ASCII ends what scratch holds */
+			i++;
+			strip = 1;
+			if (m == ' ') {
+				pending = 1;
+				continue;
+			}
+			if (pending && dst != start)
+				*dst++ = ' ';
+			pending = 0;
+			*dst++ = m;
+			if ((unsigned char)(m - 'a') < 26)
+				scripts |= NORMALISE_SCRIPT_LATIN;
+			continue;
+		}
+		uint8_t e = normalise_inert_at(in, len, i, glyphs, &cp, &k);
+		if (!e)
 			break;
-		case NORMALISE_FAST_MARK_SC:
-			break;
-		case NORMALISE_FAST_KEEP_FIRST: {
+		if (e & NORMALISE_FAST_FIRST) {
 			/* No second of a composition is inert, and a starter ends
 			 * what can compose with it; an ASCII control would be
 			 * skipped, so it does not. */
@@ -801,16 +823,13 @@ static int normalise_inert_run(struct normalise_ctx *c, const unsigned char *in,
 			if (j < len &&
 			    (in[j] < 0x80 ? !normalise_ascii_plain[in[j]] :
 					    !normalise_inert_at(in, len, j, glyphs, &cp2, &k2)))
-				goto stop;
-			strip = false;
-			break;
+				break;
 		}
-		case NORMALISE_FAST_KEEP_BASE:
-			strip = false;
-			break;
-		default:
-			strip = true;
-			break;
+		unsigned drop = strip & !!(e & NORMALISE_FAST_NS);
+		strip = (strip & !!(e & NORMALISE_FAST_HOLD)) | !!(e & NORMALISE_FAST_STRIP);
+		if (drop) {
+			i += k; /* nothing written, nothing flushed */
+			continue;
 		}
 		if (c->n) {
 			out->len = (size_t)(dst - start);
@@ -827,7 +846,7 @@ static int normalise_inert_run(struct normalise_ctx *c, const unsigned char *in,
 		}
 		if (pending && dst != start)
 			*dst++ = ' ';
-		pending = false;
+		pending = 0;
 		dst[0] = (char)in[i];
 		dst[1] = (char)in[i + 1];
 		if (k == 3)
@@ -835,8 +854,7 @@ static int normalise_inert_run(struct normalise_ctx *c, const unsigned char *in,
 		dst += k;
 		i += k;
 		scripts |= normalise_block_group[cp >> 7];
-	} while (i < len && (e = normalise_inert_at(in, len, i, glyphs, &cp, &k)));
-stop:
+	}
 	out->len = (size_t)(dst - start);
 	c->strip = strip;
 	c->pending_space = pending;
@@ -857,19 +875,19 @@ static int normalise_unicode_run(struct normalise_ctx *c, const unsigned char *i
 	while (i < len) {
 		int32_t cp;
 		int rc;
+		if (c->fast) {
+			size_t before = i;
+			rc = normalise_fast_run(c, in, len, &i);
+			if (rc < 0)
+				return rc;
+			if (i != before)
+				continue;
+		}
 		if (in[i] < 0x80) {
 			if (normalise_ascii_plain[in[i]])
 				break;
 			i++;
 			continue;
-		}
-		if (c->fast) {
-			size_t before = i;
-			rc = normalise_inert_run(c, in, len, &i);
-			if (rc < 0)
-				return rc;
-			if (i != before)
-				continue;
 		}
 		i += normalise_decode(in + i, len - i, &cp);
 		rc = normalise_push(c, cp);
