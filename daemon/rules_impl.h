@@ -36,6 +36,15 @@ struct rules_rule_impl {
 	uint32_t *modes; /* mode indexes */
 	size_t n_modes;
 	char **mode_names;
+	uint32_t cond; /* index into the ruleset's conds */
+};
+
+/* Rules with no text trigger that share one condition: it is evaluated once per event for all
+ * of them, and only those it holds for become candidates. */
+struct rules_always {
+	uint32_t cond;
+	uint32_t *rules;
+	size_t n_rules;
 };
 
 /* One literal term of the Hyperscan database. */
@@ -95,8 +104,12 @@ struct ruleset {
 	char **atom_names;     /* "list:NAME" or "regex:/RE/" for evidence */
 	uint32_t **atom_rules; /* rules a fired atom makes candidates */
 	size_t *n_atom_rules;
-	uint32_t *always_rules; /* rules with no text trigger: always evaluated */
+	struct rules_always *always; /* rules with no text trigger, by condition */
 	size_t n_always;
+	/* Distinct conditions (the rules' when trees, owned by the rules): rules that spell the
+	 * same condition share one, evaluated at most once per event. */
+	const struct rexpr **conds;
+	size_t n_conds;
 
 	struct rules_term_db *term_dbs; /* every distinct term once, by script key */
 	size_t n_term_dbs;

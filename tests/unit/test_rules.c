@@ -1153,6 +1153,42 @@ START_TEST(rules_without_a_text_trigger_are_always_evaluated)
 }
 END_TEST
 
+/* Rules that spell one condition share its evaluation; conditions that differ in any operand,
+ * operator, field name, literal or list stay apart. */
+START_TEST(rules_sharing_a_condition)
+{
+	struct loaded L;
+	load_ok(&L,
+		"lists: {a: [alpha], b: [beta]}\n"
+		"modes: {off: {enabled: false}}\n"
+		"rules:\n"
+		"  - {id: r1, when: reach > 10, action: label}\n"
+		"  - {id: r2, when: reach > 10, action: remove}\n"
+		"  - {id: r3, when: reach > 10, modes: [off], action: remove}\n"
+		"  - {id: r4, when: reach >= 10, action: label}\n"
+		"  - {id: r5, when: reach > 11, action: label}\n"
+		"  - {id: x, when: signal.x > 0.5, action: label}\n"
+		"  - {id: y, when: signal.y > 0.5, action: label}\n"
+		"  - {id: sw, when: lang == \"sw\", action: label}\n"
+		"  - {id: sw_bs, when: 'lang in [\"sw\", \"bs\"]', action: label}\n"
+		"  - {id: bs, when: 'lang in [\"bs\"]', action: label}\n"
+		"  - {id: ca, when: text contains_any a, action: label}\n"
+		"  - {id: cb, when: text contains_any b, action: label}\n"
+		"  - {id: and, when: reach > 10 and report_count > 1, action: label}\n"
+		"  - {id: or, when: reach > 10 or report_count > 1, action: label}\n"
+		"  - {id: not, when: not reach > 10, action: label}\n"
+		"  - {id: r1_again, when: reach > 10, action: label}\n",
+		NULL);
+	expect_matched(&L, "{'reach':11}", 0, "r1,r2,r4,or,r1_again");
+	expect_matched(&L, "{'reach':10}", 0, "r4,not");
+	expect_matched(&L, "{'reach':12,'report_count':2}", 0, "r1,r2,r4,r5,and,or,r1_again");
+	expect_matched(&L, "{'signals':{'y':0.9},'report_count':2}", 0, "y,or,not");
+	expect_matched(&L, "{'lang':'bs','text':'beta'}", 0, "sw_bs,bs,cb,not");
+	expect_matched(&L, "{'lang':'sw','text':'alpha beta'}", 0, "sw,sw_bs,ca,cb,not");
+	teardown(&L);
+}
+END_TEST
+
 START_TEST(evidence_names_lists_and_regexes)
 {
 	struct loaded L;
@@ -2345,6 +2381,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, equal_severity_keeps_the_first_rule);
 	tcase_add_test(tc, escalations_merge_per_queue);
 	tcase_add_test(tc, rules_without_a_text_trigger_are_always_evaluated);
+	tcase_add_test(tc, rules_sharing_a_condition);
 	tcase_add_test(tc, evidence_names_lists_and_regexes);
 	tcase_add_test(tc, verdict_json_fields);
 	tcase_add_test(tc, rule_fields_are_exposed);
