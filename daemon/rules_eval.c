@@ -1,5 +1,5 @@
-/* Evaluating a ruleset: one normalisation and one scan per event, then only the rules it can make
- * true. */
+/* Evaluating a ruleset: one normalisation per event, scans of the terms its scripts allow and of
+ * the regexes, then only the rules those matches can make true. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>

@@ -47,7 +47,7 @@ struct rules_always {
 	size_t n_rules;
 };
 
-/* One literal term of the Hyperscan database. */
+/* One literal term of the term databases. */
 struct rules_term {
 	uint32_t len;    /* bytes: a match ends at `to`, so it starts at to - len */
 	uint32_t *atoms; /* the contains_any atoms of the lists holding it */
