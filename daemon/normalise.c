@@ -1,7 +1,9 @@
-/* Normalisation of text for matching: a table walk over ASCII runs, utf8proc for the rest. */
+/* Normalisation of text for matching: table walks over ASCII and inert code points, utf8proc for
+ * the rest. */
 #include "normalise.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -158,11 +160,79 @@ static const struct normalise_range normalise_spaceless_blocks[] = {
 	{0x20000, 0x323AF}, /* CJK Extensions B to H, Compatibility Supplement */
 };
 
+/* Script groups by 128-code-point block of the BMP (see normalise_scripts);
+ * blocks not listed are NORMALISE_SCRIPT_OTHER. The grain is coarse on
+ * purpose: any fixed map from code points to groups keeps term pruning exact,
+ * a finer one only prunes more. */
+struct normalise_script_range {
+	int32_t lo, hi;
+	uint32_t group;
+};
+
+static const struct normalise_script_range normalise_script_blocks[] = {
+	{0x0080, 0x02FF, NORMALISE_SCRIPT_LATIN},
+	{0x0380, 0x03FF, NORMALISE_SCRIPT_GREEK},
+	{0x0400, 0x057F, NORMALISE_SCRIPT_CYRILLIC}, /* with the start of Armenian */
+	{0x0580, 0x05FF, NORMALISE_SCRIPT_HEBREW},
+	{0x0600, 0x08FF, NORMALISE_SCRIPT_ARABIC}, /* with Syriac, Thaana, NKo */
+	{0x0900, 0x097F, NORMALISE_SCRIPT_DEVANAGARI},
+	{0x0980, 0x0DFF, NORMALISE_SCRIPT_INDIC},
+	{0x0E00, 0x0EFF, NORMALISE_SCRIPT_THAI},   /* Thai, Lao */
+	{0x0F00, 0x107F, NORMALISE_SCRIPT_SEASIA}, /* Tibetan, Myanmar */
+	{0x1100, 0x11FF, NORMALISE_SCRIPT_HANGUL},
+	{0x1780, 0x1AFF, NORMALISE_SCRIPT_SEASIA}, /* Khmer, Mongolian, Tai Le, Tai Tham */
+	{0x1D00, 0x1EFF, NORMALISE_SCRIPT_LATIN},
+	{0x1F00, 0x1FFF, NORMALISE_SCRIPT_GREEK},
+	{0x2000, 0x2BFF, NORMALISE_SCRIPT_SYMBOL},
+	{0x2E00, 0x2E7F, NORMALISE_SCRIPT_SYMBOL},
+	{0x2E80, 0x2FFF, NORMALISE_SCRIPT_HAN},
+	{0x3000, 0x31FF, NORMALISE_SCRIPT_KANA}, /* with CJK punctuation and Bopomofo */
+	{0x3200, 0x9FFF, NORMALISE_SCRIPT_HAN},
+	{0xA700, 0xA7FF, NORMALISE_SCRIPT_LATIN},
+	{0xA800, 0xA8FF, NORMALISE_SCRIPT_INDIC},
+	{0xA900, 0xAAFF, NORMALISE_SCRIPT_SEASIA},
+	{0xAB00, 0xAB7F, NORMALISE_SCRIPT_LATIN},
+	{0xAC00, 0xD7FF, NORMALISE_SCRIPT_HANGUL},
+	{0xF900, 0xFAFF, NORMALISE_SCRIPT_HAN},
+	{0xFB00, 0xFB7F, NORMALISE_SCRIPT_HEBREW},
+	{0xFB80, 0xFDFF, NORMALISE_SCRIPT_ARABIC},
+	{0xFE00, 0xFE7F, NORMALISE_SCRIPT_SYMBOL},
+	{0xFE80, 0xFEFF, NORMALISE_SCRIPT_ARABIC},
+	{0xFF00, 0xFFFF, NORMALISE_SCRIPT_SYMBOL},
+};
+
+/* What normalise_fast says of a BMP code point that maps to itself and takes
+ * no part in composition or reordering (an inert code point), as flags so
+ * that the hot loop does not branch on them. 0: not inert, take the utf8proc
+ * path. */
+enum {
+	NORMALISE_FAST_INERT = 0x01,
+	NORMALISE_FAST_NS = 0x02,    /* Mn or Me: dropped when the base strips */
+	NORMALISE_FAST_HOLD = 0x04,  /* a mark: the strip state stays */
+	NORMALISE_FAST_STRIP = 0x08, /* marks after it are dropped */
+	NORMALISE_FAST_FIRST = 0x10, /* starts compositions: inert only before an inert
+				      * code point, printable ASCII or the end */
+	NORMALISE_FAST_GLYPH = 0x80, /* a fold_homoglyphs source: utf8proc path then */
+	NORMALISE_FAST_STRIP_BASE = NORMALISE_FAST_INERT | NORMALISE_FAST_STRIP,
+	NORMALISE_FAST_KEEP_BASE = NORMALISE_FAST_INERT,
+	NORMALISE_FAST_OTHER = NORMALISE_FAST_INERT | NORMALISE_FAST_STRIP,
+	NORMALISE_FAST_MARK_NS = NORMALISE_FAST_INERT | NORMALISE_FAST_NS | NORMALISE_FAST_HOLD,
+	NORMALISE_FAST_MARK_SC = NORMALISE_FAST_INERT | NORMALISE_FAST_HOLD,
+	NORMALISE_FAST_KEEP_FIRST = NORMALISE_FAST_INERT | NORMALISE_FAST_FIRST,
+};
+
+/* Built once by normalise_init from utf8proc itself, then only read. */
+static pthread_once_t normalise_once = PTHREAD_ONCE_INIT;
+static uint8_t normalise_fast[0x10000];
+static uint16_t normalise_block_group[0x10000 >> 7];
+
 /* State of one normalise_text call. */
 struct normalise_ctx {
 	struct normalise_buf *out;
 	const char *ascii;  /* normalise_ascii_plain or _leet */
 	bool glyphs;        /* fold_homoglyphs */
+	bool fast;          /* inert code points bypass utf8proc */
+	uint32_t scripts;   /* NORMALISE_SCRIPT_* of what was written */
 	bool pending_space; /* whitespace seen since the last character written */
 	bool strip;         /* marks after the current base are dropped */
 	bool reorder;       /* scratch may hold marks out of canonical order */
@@ -218,6 +288,110 @@ static bool normalise_is_letter_cat(int cat)
 static bool normalise_is_hangul_vt(int32_t cp)
 {
 	return (cp >= 0x1161 && cp <= 0x1175) || (cp >= 0x11A8 && cp <= 0x11C2);
+}
+
+/* The script group of CP (see normalise_scripts). */
+static uint32_t normalise_group(int32_t cp)
+{
+	if (cp < 0x80)
+		return (uint32_t)((cp | 0x20) - 'a') < 26 ? NORMALISE_SCRIPT_LATIN : 0;
+	if (cp < 0x10000)
+		return normalise_block_group[cp >> 7];
+	if (cp >= 0x1F000 && cp <= 0x1FFFF)
+		return NORMALISE_SCRIPT_SYMBOL; /* emoji and other pictographs */
+	if (cp >= 0x20000 && cp <= 0x3FFFF)
+		return NORMALISE_SCRIPT_HAN;
+	return NORMALISE_SCRIPT_OTHER;
+}
+
+/* Whether a spacing mark that can be second in a composition composes with
+ * CP: such marks are kept even after a letter whose other marks are dropped. */
+static bool normalise_composes_with_mc(int32_t cp, const int32_t *mc, size_t n_mc)
+{
+	for (size_t i = 0; i < n_mc; i++) {
+		int32_t pair[2] = {cp, mc[i]};
+		if (utf8proc_normalize_utf32(pair, 2, (utf8proc_option_t)NORMALISE_COMPOSE_OPTS) !=
+		    2)
+			return true;
+	}
+	return false;
+}
+
+/* The normalise_fast entry of BMP code point CP: non-zero only when the
+ * utf8proc path would write CP itself and nothing around it could compose
+ * or reorder with it, so that writing it at once, after what came before,
+ * gives the same bytes. The strip state it leaves is the one
+ * normalise_push_decomposed would. MC lists the spacing marks that can be
+ * second in a composition. */
+static uint8_t normalise_fast_kind(int32_t cp, const int32_t *mc, size_t n_mc)
+{
+	const utf8proc_property_t *p = utf8proc_get_property(cp);
+	int cat = p->category;
+	/* ASCII has its own walk; Hangul composes by arithmetic, not by table. */
+	if (cp < 0x80 || (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0xA960 && cp <= 0xA97F) ||
+	    (cp >= 0xAC00 && cp <= 0xDFFF))
+		return 0;
+	/* Changes, vanishes, or takes part in canonical reordering. */
+	if (p->decomp_seqindex != UINT16_MAX || p->casefold_seqindex != UINT16_MAX ||
+	    p->ignorable || p->combining_class)
+		return 0;
+	/* Whitespace, dropped controls and tatweel. */
+	if (cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+	    cat == UTF8PROC_CATEGORY_ZP || cat == UTF8PROC_CATEGORY_CC || cp == 0x85 ||
+	    cp == 0x0640)
+		return 0;
+	if (normalise_is_letter_cat(cat)) {
+		bool strip = cp < 0x0530 ||
+			     normalise_in_ranges(cp, normalise_strip_blocks,
+						 sizeof(normalise_strip_blocks) /
+							 sizeof(normalise_strip_blocks[0]));
+		uint8_t glyph = cp <= 0x0585 && normalise_glyph(cp) ? NORMALISE_FAST_GLYPH : 0;
+		uint8_t kind = strip ? NORMALISE_FAST_STRIP_BASE : NORMALISE_FAST_KEEP_BASE;
+		if (p->comb_index == UINT16_MAX)
+			return kind | glyph;
+		/* A letter that starts compositions ("а" + U+0306 is "й") is
+		 * still inert where every mark that could compose with it is
+		 * dropped, unless a kept spacing mark composes with it. */
+		if (strip && !normalise_composes_with_mc(cp, mc, n_mc))
+			return kind | glyph;
+		/* Devanagari NA composes with a nukta: it is written at once only
+		 * where the next code point cannot compose with it. */
+		return strip ? 0 : NORMALISE_FAST_KEEP_FIRST | glyph;
+	}
+	if (p->comb_index != UINT16_MAX)
+		return 0;
+	if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME)
+		return NORMALISE_FAST_MARK_NS;
+	if (cat == UTF8PROC_CATEGORY_MC)
+		return NORMALISE_FAST_MARK_SC;
+	return NORMALISE_FAST_OTHER;
+}
+
+static void normalise_init(void)
+{
+	size_t n_blocks = sizeof(normalise_block_group) / sizeof(normalise_block_group[0]);
+	for (size_t b = 0; b < n_blocks; b++) {
+		int32_t cp = (int32_t)(b << 7);
+		normalise_block_group[b] = NORMALISE_SCRIPT_OTHER;
+		for (size_t r = 0;
+		     r < sizeof(normalise_script_blocks) / sizeof(normalise_script_blocks[0]); r++)
+			if (cp >= normalise_script_blocks[r].lo &&
+			    cp <= normalise_script_blocks[r].hi)
+				normalise_block_group[b] =
+					(uint16_t)normalise_script_blocks[r].group;
+	}
+	int32_t mc[64];
+	size_t n_mc = 0;
+	for (int32_t cp = 0x80; cp < 0x110000; cp++) {
+		const utf8proc_property_t *p = utf8proc_get_property(cp);
+		if (p->category == UTF8PROC_CATEGORY_MC && p->comb_index != UINT16_MAX) {
+			if (n_mc == sizeof(mc) / sizeof(mc[0]))
+				return; /* a Unicode this table did not foresee: no fast path */
+			mc[n_mc++] = cp;
+		}
+	}
+	for (int32_t cp = 0x80; cp < 0x10000; cp++)
+		normalise_fast[cp] = normalise_fast_kind(cp, mc, n_mc);
 }
 
 /* Decodes one code point from the N > 0 bytes at S into *CP and returns the
@@ -340,7 +514,7 @@ static void normalise_ascii_run(struct normalise_ctx *c, const unsigned char *in
 				size_t *pos)
 {
 	const char *tab = c->ascii;
-	char *start = c->out->data, *dst = start + c->out->len;
+	char *start = c->out->data, *dst = start + c->out->len, *run = dst;
 	bool pending = c->pending_space;
 	size_t i = *pos;
 	for (; i < len; i++) {
@@ -359,6 +533,11 @@ static void normalise_ascii_run(struct normalise_ctx *c, const unsigned char *in
 	}
 	c->out->len = (size_t)(dst - start);
 	c->pending_space = pending;
+	/* Looked for after the walk, and only until found: a test per byte in
+	 * the walk cost a fifth of its speed. */
+	for (; run < dst && !(c->scripts & NORMALISE_SCRIPT_LATIN); run++)
+		if ((unsigned char)(*run - 'a') < 26)
+			c->scripts |= NORMALISE_SCRIPT_LATIN;
 	*pos = i;
 }
 
@@ -431,6 +610,7 @@ static int normalise_flush(struct normalise_ctx *c)
 		return rc;
 	char *start = c->out->data, *dst = start + c->out->len;
 	bool pending = c->pending_space;
+	uint32_t scripts = c->scripts;
 	for (size_t k = 0; k < n; k++) {
 		if (s[k] == ' ') {
 			pending = true;
@@ -440,9 +620,11 @@ static int normalise_flush(struct normalise_ctx *c)
 			*dst++ = ' ';
 		pending = false;
 		dst += normalise_encode(dst, s[k]);
+		scripts |= normalise_group(s[k]);
 	}
 	c->out->len = (size_t)(dst - start);
 	c->pending_space = pending;
+	c->scripts = scripts;
 	c->n = 0;
 	c->reorder = false;
 	c->compose = false;
@@ -509,7 +691,9 @@ static int normalise_push_decomposed(struct normalise_ctx *c, int32_t cp,
 	if (ccc && ccc < c->last_ccc)
 		c->reorder = true;
 	c->last_ccc = ccc;
-	if (second)
+	/* A mark that takes part in no composition cannot make one; the
+	 * reference path composes anyway, to be the plain definition. */
+	if (second && (!c->fast || p->comb_index != UINT16_MAX || !mark))
 		c->compose = true;
 	return 0;
 }
@@ -558,6 +742,134 @@ static int normalise_push(struct normalise_ctx *c, int32_t cp)
 	return rc;
 }
 
+/* Decodes the code point at IN[I] when it is spelled as a well-formed two- or three-byte
+ * sequence: sets *CP and *K (its length) and returns its normalise_fast entry, 0 when it is not
+ * inert (or is a homoglyph source and GLYPHS is set). Otherwise returns 0 and leaves *K alone. */
+static inline uint8_t normalise_inert_at(const unsigned char *in, size_t len, size_t i, bool glyphs,
+					 int32_t *cp, size_t *k)
+{
+	unsigned b = in[i];
+	int32_t v;
+	size_t n;
+	if (b >= 0xC2 && b <= 0xDF) {
+		if (i + 1 >= len || (in[i + 1] & 0xC0) != 0x80)
+			return 0;
+		v = (int32_t)(((b & 0x1F) << 6) | (in[i + 1] & 0x3Fu));
+		n = 2;
+	} else if (b >= 0xE0 && b <= 0xEF) {
+		if (i + 2 >= len || (in[i + 1] & 0xC0) != 0x80 || (in[i + 2] & 0xC0) != 0x80)
+			return 0;
+		v = (int32_t)(((b & 0x0F) << 12) | ((in[i + 1] & 0x3Fu) << 6) |
+			      (in[i + 2] & 0x3Fu));
+		if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))
+			return 0; /* overlong, or a surrogate */
+		n = 3;
+	} else {
+		return 0;
+	}
+	*cp = v;
+	*k = n;
+	uint8_t e = normalise_fast[v];
+	return glyphs && (e & NORMALISE_FAST_GLYPH) ? 0 : e;
+}
+
+/* Writes the inert code points from IN[*POS] on, and the ASCII between them, up to the first code
+ * point that is neither (or an inert one not spelled as two or three well-formed bytes, or
+ * printable ASCII while scratch holds something), and advances *POS past them. Nothing before an
+ * inert code point composes or reorders with it or with anything after it, so scratch is flushed
+ * before the first one written and they follow. ASCII is written as normalise_ascii_run would,
+ * and leaves the strip state as the start of the next Unicode run would. Each code point takes
+ * at most as many bytes out as in, and at most one pending space goes before them. */
+__attribute__((noinline)) static int
+normalise_fast_run(struct normalise_ctx *c, const unsigned char *in, size_t len, size_t *pos)
+{
+	size_t i = *pos, k;
+	int32_t cp;
+	struct normalise_buf *out = c->out;
+	int rc = normalise_reserve(out, out->len + (len - i) + 2);
+	if (rc < 0)
+		return rc;
+	const char *ascii = c->ascii;
+	bool glyphs = c->glyphs;
+	unsigned strip = c->strip, pending = c->pending_space;
+	uint32_t scripts = c->scripts;
+	char *start = out->data, *dst = start + out->len;
+	while (i < len) {
+		unsigned b = in[i];
+		if (b < 0x80) {
+			char m = ascii[b];
+			if (!m) {
+				i++; /* a control: dropped, and transparent */
+				continue;
+			}
+			if (c->n)
+				break; /* printable ASCII ends what scratch holds */
+			i++;
+			strip = 1;
+			if (m == ' ') {
+				pending = 1;
+				continue;
+			}
+			if (pending && dst != start)
+				*dst++ = ' ';
+			pending = 0;
+			*dst++ = m;
+			if ((unsigned char)(m - 'a') < 26)
+				scripts |= NORMALISE_SCRIPT_LATIN;
+			continue;
+		}
+		uint8_t e = normalise_inert_at(in, len, i, glyphs, &cp, &k);
+		if (!e)
+			break;
+		if (e & NORMALISE_FAST_FIRST) {
+			/* No second of a composition is inert, and a starter ends
+			 * what can compose with it; an ASCII control would be
+			 * skipped, so it does not. */
+			size_t j = i + k, k2;
+			int32_t cp2;
+			if (j < len &&
+			    (in[j] < 0x80 ? !normalise_ascii_plain[in[j]] :
+					    !normalise_inert_at(in, len, j, glyphs, &cp2, &k2)))
+				break;
+		}
+		unsigned drop = strip & !!(e & NORMALISE_FAST_NS);
+		strip = (strip & !!(e & NORMALISE_FAST_HOLD)) | !!(e & NORMALISE_FAST_STRIP);
+		if (drop) {
+			i += k; /* nothing written, nothing flushed */
+			continue;
+		}
+		if (c->n) {
+			out->len = (size_t)(dst - start);
+			c->scripts = scripts;
+			rc = normalise_flush(c);
+			if (!rc)
+				rc = normalise_reserve(out, out->len + (len - i) + 2);
+			if (rc < 0)
+				return rc;
+			pending = c->pending_space;
+			scripts = c->scripts;
+			start = out->data;
+			dst = start + out->len;
+		}
+		if (pending && dst != start)
+			*dst++ = ' ';
+		pending = 0;
+		dst[0] = (char)in[i];
+		dst[1] = (char)in[i + 1];
+		if (k == 3)
+			dst[2] = (char)in[i + 2];
+		dst += k;
+		i += k;
+		scripts |= normalise_block_group[cp >> 7];
+	}
+	out->len = (size_t)(dst - start);
+	c->strip = strip;
+	c->pending_space = pending;
+	c->scripts = scripts;
+	*pos = i;
+	return 0;
+}
+
 /* Normalises the run at IN[*POS] that starts with a non-ASCII byte and goes
  * on up to the next printable or whitespace ASCII byte. Control characters
  * inside it are dropped without breaking it, so they cannot keep a base
@@ -569,14 +881,28 @@ static int normalise_unicode_run(struct normalise_ctx *c, const unsigned char *i
 	c->strip = true; /* after ASCII or at the start: no base keeps marks */
 	while (i < len) {
 		int32_t cp;
+		size_t k = 0;
+		int rc;
 		if (in[i] < 0x80) {
 			if (normalise_ascii_plain[in[i]])
 				break;
 			i++;
 			continue;
 		}
-		i += normalise_decode(in + i, len - i, &cp);
-		int rc = normalise_push(c, cp);
+		/* Entered at an inert code point only, so that runs of marks and
+		 * the ASCII between them pay no call. */
+		if (c->fast && normalise_inert_at(in, len, i, c->glyphs, &cp, &k)) {
+			size_t before = i;
+			rc = normalise_fast_run(c, in, len, &i);
+			if (rc < 0)
+				return rc;
+			if (i != before)
+				continue;
+		}
+		if (!k) /* not decoded yet */
+			k = normalise_decode(in + i, len - i, &cp);
+		i += k;
+		rc = normalise_push(c, cp);
 		if (rc < 0)
 			return rc;
 	}
@@ -584,18 +910,21 @@ static int normalise_unicode_run(struct normalise_ctx *c, const unsigned char *i
 	return normalise_flush(c);
 }
 
-int normalise_text(const struct normalise_opts *o, const char *in, size_t len,
-		   struct normalise_buf *out)
+static int normalise_run(const struct normalise_opts *o, const char *in, size_t len,
+			 struct normalise_buf *out, bool fast)
 {
+	pthread_once(&normalise_once, normalise_init);
 	struct normalise_ctx c = {
 		.out = out,
 		.ascii = o && o->fold_leet ? normalise_ascii_leet : normalise_ascii_plain,
 		.glyphs = o && o->fold_homoglyphs,
+		.fast = fast,
 	};
 	const unsigned char *s = (const unsigned char *)in;
 	size_t i = 0;
 	int rc;
 	out->len = 0;
+	out->scripts = 0;
 	if (len > SIZE_MAX / 4) {
 		rc = -ENOMEM;
 		goto fail;
@@ -616,12 +945,38 @@ int normalise_text(const struct normalise_opts *o, const char *in, size_t len,
 		}
 	}
 	out->data[out->len] = '\0';
+	out->scripts = c.scripts;
 	return 0;
 fail:
 	out->len = 0;
 	if (out->data)
 		out->data[0] = '\0';
 	return rc;
+}
+
+int normalise_text(const struct normalise_opts *o, const char *in, size_t len,
+		   struct normalise_buf *out)
+{
+	return normalise_run(o, in, len, out, true);
+}
+
+int normalise_text_reference(const struct normalise_opts *o, const char *in, size_t len,
+			     struct normalise_buf *out)
+{
+	return normalise_run(o, in, len, out, false);
+}
+
+uint32_t normalise_scripts(const char *text, size_t len)
+{
+	pthread_once(&normalise_once, normalise_init);
+	const unsigned char *s = (const unsigned char *)text;
+	uint32_t scripts = 0;
+	for (size_t i = 0; i < len;) {
+		int32_t cp;
+		i += normalise_decode(s + i, len - i, &cp);
+		scripts |= normalise_group(cp);
+	}
+	return scripts;
 }
 
 bool normalise_is_word_cp(int32_t cp)

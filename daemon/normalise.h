@@ -63,8 +63,36 @@
  * collapsed by a table walk without utf8proc; only non-ASCII runs are
  * decoded. A mark after an ASCII character is always dropped (step 3), so an
  * ASCII character never needs to take part in composition and the split is
- * exact. Nothing global is written: calls on distinct buffers are safe from
- * any number of threads. */
+ * exact. In non-ASCII runs, a BMP code point that maps to itself and cannot
+ * compose or reorder with its neighbours (most letters of most scripts, and
+ * the vowel signs of Indic ones) is written at once from a table that is
+ * built from utf8proc on first use; the rest goes through utf8proc.
+ * normalise_text_reference skips that table, and the unit tests check that
+ * both give the same bytes for every BMP code point in context. The table is
+ * built once under pthread_once and then only read: calls on distinct
+ * buffers are safe from any number of threads. */
+
+/* Script groups: what normalise_scripts reports, one bit each. A group is
+ * decided by a code point's 128-code-point block (ASCII: letters are Latin,
+ * the rest no group), so it is coarse but fixed: a literal found in a text
+ * has all its groups among the text's, which is what lets the rules engine
+ * skip terms whose groups the text lacks. */
+enum normalise_script {
+	NORMALISE_SCRIPT_SYMBOL = 1u << 0, /* non-ASCII punctuation, symbols, emoji */
+	NORMALISE_SCRIPT_LATIN = 1u << 1,
+	NORMALISE_SCRIPT_OTHER = 1u << 2, /* combining marks, and scripts not below */
+	NORMALISE_SCRIPT_GREEK = 1u << 3,
+	NORMALISE_SCRIPT_CYRILLIC = 1u << 4,
+	NORMALISE_SCRIPT_HEBREW = 1u << 5,
+	NORMALISE_SCRIPT_ARABIC = 1u << 6,
+	NORMALISE_SCRIPT_DEVANAGARI = 1u << 7,
+	NORMALISE_SCRIPT_INDIC = 1u << 8,   /* Bengali to Sinhala */
+	NORMALISE_SCRIPT_THAI = 1u << 9,    /* and Lao */
+	NORMALISE_SCRIPT_SEASIA = 1u << 10, /* Tibetan, Myanmar, Khmer, Tai scripts */
+	NORMALISE_SCRIPT_HANGUL = 1u << 11,
+	NORMALISE_SCRIPT_KANA = 1u << 12, /* and CJK punctuation, Bopomofo */
+	NORMALISE_SCRIPT_HAN = 1u << 13,
+};
 
 struct normalise_opts {
 	bool fold_leet;
@@ -78,6 +106,7 @@ struct normalise_buf {
 	char *data;         /* NUL-terminated output; NULL before first use */
 	size_t len;         /* bytes before the NUL */
 	size_t cap;         /* bytes allocated for data */
+	uint32_t scripts;   /* normalise_scripts of data, by normalise_text */
 	int32_t *scratch;   /* private: decomposed code points between flushes */
 	size_t scratch_cap; /* private: entries allocated for scratch */
 };
@@ -91,6 +120,17 @@ void normalise_buf_free(struct normalise_buf *b);
  * with OUT left empty (still valid to reuse or free). */
 int normalise_text(const struct normalise_opts *o, const char *in, size_t len,
 		   struct normalise_buf *out);
+
+/* normalise_text without the table of inert code points: every non-ASCII
+ * code point goes through utf8proc. Same contract and same output; slower.
+ * It is the definition the fast path is tested against. */
+int normalise_text_reference(const struct normalise_opts *o, const char *in, size_t len,
+			     struct normalise_buf *out);
+
+/* The NORMALISE_SCRIPT_* groups of the code points in the LEN bytes at TEXT
+ * (ill-formed bytes count as U+FFFD). For normalise_text output it equals
+ * the buffer's scripts. */
+uint32_t normalise_scripts(const char *text, size_t len);
 
 /* Word-boundary tests for a literal match at [FROM, TO) of normalised text
  * (normalise_text output: valid UTF-8, no NUL inside; anything else is read

@@ -1,5 +1,5 @@
-/* Evaluating a ruleset: one normalisation and one scan per event, then only the rules it can make
- * true. */
+/* Evaluating a ruleset: one normalisation per event, scans of the terms its scripts allow and of
+ * the regexes, then only the rules those matches can make true. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -16,7 +16,9 @@ struct rules_ctx {
 	uint32_t gen;              /* this event's generation: no clearing per event */
 	uint32_t *atom_gen;
 	uint32_t *term_gen;
-	uint32_t *fired; /* atoms fired this event */
+	uint32_t *cond_gen; /* conditions evaluated this event */
+	bool *cond_val;     /* and their values */
+	uint32_t *fired;    /* atoms fired this event */
 	size_t n_fired;
 	uint64_t *cand; /* candidate rules, a bit each */
 	size_t n_words;
@@ -66,6 +68,8 @@ struct rules_ctx *rules_ctx_new(const struct ruleset *rs)
 	c->n_words = (rs->n_rules + 63) / 64 + 1;
 	c->atom_gen = calloc(na, sizeof(*c->atom_gen));
 	c->term_gen = calloc(rs->n_terms + 1, sizeof(*c->term_gen));
+	c->cond_gen = calloc(rs->n_conds + 1, sizeof(*c->cond_gen));
+	c->cond_val = calloc(rs->n_conds + 1, sizeof(*c->cond_val));
 	c->fired = calloc(na, sizeof(*c->fired));
 	c->cand = calloc(c->n_words, sizeof(*c->cand));
 	c->matched = calloc(nr, sizeof(*c->matched));
@@ -74,10 +78,11 @@ struct rules_ctx *rules_ctx_new(const struct ruleset *rs)
 	c->evidence = calloc(na, sizeof(*c->evidence));
 	c->modes = calloc(rs->n_modes + 1, sizeof(*c->modes));
 	c->mode_on = calloc(rs->n_modes + 1, sizeof(*c->mode_on));
-	bool ok = c->atom_gen && c->term_gen && c->fired && c->cand && c->matched && c->shadow &&
-		  c->esc && c->evidence && c->modes && c->mode_on;
-	if (ok && rs->terms_db && hs_alloc_scratch(rs->terms_db, &c->scratch) != HS_SUCCESS)
-		ok = false;
+	bool ok = c->atom_gen && c->term_gen && c->cond_gen && c->cond_val && c->fired && c->cand &&
+		  c->matched && c->shadow && c->esc && c->evidence && c->modes && c->mode_on;
+	for (size_t i = 0; ok && i < rs->n_term_dbs; i++)
+		if (hs_alloc_scratch(rs->term_dbs[i].db, &c->scratch) != HS_SUCCESS)
+			ok = false;
 	if (ok && rs->regex_db && hs_alloc_scratch(rs->regex_db, &c->scratch) != HS_SUCCESS)
 		ok = false;
 	if (!ok) {
@@ -96,6 +101,8 @@ void rules_ctx_free(struct rules_ctx *c)
 	normalise_buf_free(&c->tmp);
 	free(c->atom_gen);
 	free(c->term_gen);
+	free(c->cond_gen);
+	free(c->cond_val);
 	free(c->fired);
 	free(c->cand);
 	free(c->matched);
@@ -325,7 +332,7 @@ static bool rules_expr_eval(struct rules_ctx *c, const struct rexpr *e)
 	case REX_MEDIA_IN:
 		return rules_media_in(c, e);
 	case REX_CMP:
-		if (rexpr_field_is_number(e->field))
+		if (e->is_num) /* the loader made it agree with the field */
 			return rules_number(c, e, &x) && rules_cmp_num(x, e->cmp, e->num);
 		return rules_str_eq(c, e, e->str, e->enum_val) == (e->cmp == RC_EQ);
 	case REX_IN:
@@ -345,6 +352,16 @@ static bool rules_expr_eval(struct rules_ctx *c, const struct rexpr *e)
 		return false;
 	}
 	return false;
+}
+
+/* Condition ID's value for this event, evaluated at most once. */
+static bool rules_cond(struct rules_ctx *c, uint32_t id)
+{
+	if (c->cond_gen[id] != c->gen) {
+		c->cond_gen[id] = c->gen;
+		c->cond_val[id] = rules_expr_eval(c, c->rs->conds[id]);
+	}
+	return c->cond_val[id];
 }
 
 static void rules_add_escalation(struct rules_ctx *c, uint32_t r, const struct rules_escalate *e)
@@ -374,6 +391,7 @@ const struct rules_verdict *rules_eval(struct rules_ctx *c, const Arbiter__V1__C
 		/* Wrapped after 4 billion events: forget every stale mark. */
 		memset(c->atom_gen, 0, (rs->n_atoms + 1) * sizeof(*c->atom_gen));
 		memset(c->term_gen, 0, (rs->n_terms + 1) * sizeof(*c->term_gen));
+		memset(c->cond_gen, 0, (rs->n_conds + 1) * sizeof(*c->cond_gen));
 		c->gen = 1;
 	}
 	c->ev = ev;
@@ -389,24 +407,33 @@ const struct rules_verdict *rules_eval(struct rules_ctx *c, const Arbiter__V1__C
 			c->modes[c->v.n_modes++] = rs->modes[m].name;
 	}
 
-	/* One normalisation and one scan of the text for every list and regex. */
-	if ((rs->terms_db || rs->regex_db) && ev->text && ev->text[0]) {
+	/* One normalisation of the text for every list and regex; a scan of the terms that the
+	 * text's scripts allow, and one of the regexes. */
+	if ((rs->n_term_dbs || rs->regex_db) && ev->text && ev->text[0]) {
 		if (normalise_text(&rs->norm, ev->text, strlen(ev->text), &c->text) < 0)
 			return NULL;
 		if (c->text.len > UINT32_MAX)
 			c->text.len = UINT32_MAX;
-		if (rs->terms_db && c->text.len)
-			hs_scan(rs->terms_db, c->text.data, (unsigned)c->text.len, 0, c->scratch,
-				rules_term_cb, c);
+		for (size_t i = 0; i < rs->n_term_dbs && c->text.len; i++)
+			if (!(rs->term_dbs[i].scripts & ~c->text.scripts))
+				hs_scan(rs->term_dbs[i].db, c->text.data, (unsigned)c->text.len, 0,
+					c->scratch, rules_term_cb, c);
 		if (rs->regex_db && c->text.len)
 			hs_scan(rs->regex_db, c->text.data, (unsigned)c->text.len, 0, c->scratch,
 				rules_regex_cb, c);
 	}
 
-	/* Candidates: rules with no text trigger, and those a fired atom names. */
+	/* Candidates: rules with no text trigger whose condition holds, and those a fired atom
+	 * names. Conditions have no side effects, so evaluating one before its rule's modes are
+	 * looked at changes nothing. */
 	memset(c->cand, 0, c->n_words * sizeof(*c->cand));
-	for (size_t i = 0; i < rs->n_always; i++)
-		c->cand[rs->always_rules[i] / 64] |= 1ULL << (rs->always_rules[i] % 64);
+	for (size_t g = 0; g < rs->n_always; g++) {
+		const struct rules_always *a = &rs->always[g];
+		if (!rules_cond(c, a->cond))
+			continue;
+		for (size_t i = 0; i < a->n_rules; i++)
+			c->cand[a->rules[i] / 64] |= 1ULL << (a->rules[i] % 64);
+	}
 	for (size_t f = 0; f < c->n_fired; f++) {
 		uint32_t a = c->fired[f];
 		c->evidence[c->v.n_evidence++] = rs->atom_names[a];
@@ -426,7 +453,7 @@ const struct rules_verdict *rules_eval(struct rules_ctx *c, const Arbiter__V1__C
 				if (!on)
 					continue;
 			}
-			if (!rules_expr_eval(c, ri->when))
+			if (!rules_cond(c, ri->cond))
 				continue;
 			if (ri->pub.shadow) {
 				c->shadow[c->v.n_shadow++] = r;

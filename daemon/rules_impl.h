@@ -36,13 +36,31 @@ struct rules_rule_impl {
 	uint32_t *modes; /* mode indexes */
 	size_t n_modes;
 	char **mode_names;
+	uint32_t cond; /* index into the ruleset's conds */
 };
 
-/* One literal term of the Hyperscan database. */
+/* Rules with no text trigger that share one condition: it is evaluated once per event for all
+ * of them, and only those it holds for become candidates. */
+struct rules_always {
+	uint32_t cond;
+	uint32_t *rules;
+	size_t n_rules;
+};
+
+/* One literal term of the term databases. */
 struct rules_term {
 	uint32_t len;    /* bytes: a match ends at `to`, so it starts at to - len */
 	uint32_t *atoms; /* the contains_any atoms of the lists holding it */
 	uint32_t n_atoms;
+};
+
+/* The literal terms whose script key is SCRIPTS (see rules_load.c): scanned only when the
+ * normalised text has every group in SCRIPTS, since a term found in a text has all its groups
+ * among the text's. Pattern ids are indexes into the ruleset's terms. */
+struct rules_term_db {
+	uint32_t scripts; /* NORMALISE_SCRIPT_* bits */
+	hs_database_t *db;
+	size_t n_terms;
 };
 
 /* What a tests: case expects; NULL arrays are not checked. */
@@ -86,10 +104,15 @@ struct ruleset {
 	char **atom_names;     /* "list:NAME" or "regex:/RE/" for evidence */
 	uint32_t **atom_rules; /* rules a fired atom makes candidates */
 	size_t *n_atom_rules;
-	uint32_t *always_rules; /* rules with no text trigger: always evaluated */
+	struct rules_always *always; /* rules with no text trigger, by condition */
 	size_t n_always;
+	/* Distinct conditions (the rules' when trees, owned by the rules): rules that spell the
+	 * same condition share one, evaluated at most once per event. */
+	const struct rexpr **conds;
+	size_t n_conds;
 
-	hs_database_t *terms_db; /* every distinct term, as literals */
+	struct rules_term_db *term_dbs; /* every distinct term once, by script key */
+	size_t n_term_dbs;
 	struct rules_term *terms;
 	size_t n_terms;
 	hs_database_t *regex_db; /* every regex; pattern id = index */

@@ -1,4 +1,4 @@
-/* Loading and compiling rule files: YAML to a checked ruleset with one Hyperscan database. */
+/* Loading and compiling rule files: YAML to a checked ruleset with Hyperscan databases. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -1148,6 +1148,84 @@ static void rl_test(struct rules_loader *rl, struct fy_node *v, struct yaml_pos 
 
 /* ---- compiling the scan ---- */
 
+/* The script key of a term with script groups SCRIPTS: the groups a text must have for the term's
+ * database to be scanned. Any subset of SCRIPTS keeps the scan exact; keeping at most the two
+ * rarest groups (the highest bits: Latin and symbols are the lowest) bounds the number of
+ * databases and still skips the term for most texts that cannot hold it. */
+static uint32_t rl_term_key(uint32_t scripts)
+{
+	uint32_t key = 0;
+	for (int k = 0; k < 2 && scripts; k++) {
+		uint32_t top = 1u << (31 - __builtin_clz(scripts));
+		key |= top;
+		scripts &= ~top;
+	}
+	return key;
+}
+
+/* Compiles one literal database per script key, each holding the terms with that key. */
+static int rl_compile_term_dbs(struct rules_loader *rl)
+{
+	struct ruleset *rs = rl->rs;
+	uint32_t *keys = calloc(rs->n_terms, sizeof(*keys));
+	unsigned *flags = calloc(rs->n_terms, sizeof(*flags));
+	unsigned *ids = calloc(rs->n_terms, sizeof(*ids));
+	size_t *lens = calloc(rs->n_terms, sizeof(*lens));
+	const char **text = calloc(rs->n_terms, sizeof(*text));
+	int rc = 0;
+	if (!keys || !flags || !ids || !lens || !text) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < rs->n_terms; i++)
+		keys[i] = rl_term_key(normalise_scripts(rl->term_text[i], rs->terms[i].len));
+	/* Keys in order of first use, so that databases come out the same for the same files. */
+	for (size_t i = 0; i < rs->n_terms; i++) {
+		bool seen = false;
+		for (size_t d = 0; d < rs->n_term_dbs && !seen; d++)
+			seen = rs->term_dbs[d].scripts == keys[i];
+		if (seen)
+			continue;
+		struct rules_term_db *dbs =
+			realloc(rs->term_dbs, (rs->n_term_dbs + 1) * sizeof(*dbs));
+		if (!dbs) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rs->term_dbs = dbs;
+		dbs[rs->n_term_dbs++] = (struct rules_term_db){.scripts = keys[i]};
+	}
+	for (size_t d = 0; d < rs->n_term_dbs; d++) {
+		struct rules_term_db *db = &rs->term_dbs[d];
+		size_t n = 0;
+		for (size_t i = 0; i < rs->n_terms; i++) {
+			if (keys[i] != db->scripts)
+				continue;
+			ids[n] = (unsigned)i;
+			lens[n] = rs->terms[i].len;
+			text[n++] = rl->term_text[i];
+		}
+		db->n_terms = n;
+		hs_compile_error_t *cerr = NULL;
+		if (hs_compile_lit_multi(text, flags, ids, lens, (unsigned)n, HS_MODE_BLOCK, NULL,
+					 &db->db, &cerr) != HS_SUCCESS) {
+			rl_error(rl, (struct yaml_pos){0, 0}, NULL,
+				 "cannot compile the term lists: %s",
+				 cerr && cerr->message ? cerr->message : "Hyperscan error");
+			hs_free_compile_error(cerr);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+out:
+	free(keys);
+	free(flags);
+	free(ids);
+	free(lens);
+	free(text);
+	return rc;
+}
+
 static int rl_compile_terms(struct rules_loader *rl)
 {
 	struct ruleset *rs = rl->rs;
@@ -1186,33 +1264,7 @@ static int rl_compile_terms(struct rules_loader *rl)
 	}
 	if (!rs->n_terms)
 		return 0;
-	unsigned *flags = calloc(rs->n_terms, sizeof(*flags));
-	unsigned *ids = calloc(rs->n_terms, sizeof(*ids));
-	size_t *lens = calloc(rs->n_terms, sizeof(*lens));
-	if (!flags || !ids || !lens) {
-		free(flags);
-		free(ids);
-		free(lens);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < rs->n_terms; i++) {
-		ids[i] = (unsigned)i;
-		lens[i] = rs->terms[i].len;
-	}
-	hs_compile_error_t *cerr = NULL;
-	hs_error_t herr = hs_compile_lit_multi((const char *const *)rl->term_text, flags, ids, lens,
-					       (unsigned)rs->n_terms, HS_MODE_BLOCK, NULL,
-					       &rs->terms_db, &cerr);
-	free(flags);
-	free(ids);
-	free(lens);
-	if (herr != HS_SUCCESS) {
-		rl_error(rl, (struct yaml_pos){0, 0}, NULL, "cannot compile the term lists: %s",
-			 cerr && cerr->message ? cerr->message : "Hyperscan error");
-		hs_free_compile_error(cerr);
-		return -EINVAL;
-	}
-	return 0;
+	return rl_compile_term_dbs(rl);
 }
 
 static int rl_compile_regex(struct rules_loader *rl)
@@ -1240,14 +1292,125 @@ static int rl_compile_regex(struct rules_loader *rl)
 	return 0;
 }
 
-/* Indexes rules by the atoms that can make them true. */
+/* A growing byte string for condition keys. */
+struct rl_key {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+
+static void rl_key_add(struct rl_key *k, const void *s, size_t n)
+{
+	if (k->oom)
+		return;
+	if (k->n + n > k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 256;
+		while (cap < k->n + n)
+			cap *= 2;
+		char *p = realloc(k->p, cap);
+		if (!p) {
+			k->oom = true;
+			return;
+		}
+		k->p = p;
+		k->cap = cap;
+	}
+	memcpy(k->p + k->n, s, n);
+	k->n += n;
+}
+
+/* Strings go in with their length, so that no two trees give one key. */
+static void rl_key_str(struct rl_key *k, const char *s)
+{
+	size_t n = s ? strlen(s) + 1 : 0; /* 0: NULL, 1: "" */
+	rl_key_add(k, &n, sizeof(n));
+	if (s)
+		rl_key_add(k, s, n - 1);
+}
+
+/* Appends to K everything of the checked tree E that evaluation reads: equal keys, equal
+ * conditions. */
+static void rl_cond_key(struct rl_key *k, const struct rexpr *e)
+{
+	int tag = e ? (int)e->kind : -1;
+	rl_key_add(k, &tag, sizeof(tag));
+	if (!e)
+		return;
+	int ints[] = {(int)e->field,    (int)e->cmp,  e->is_num,  e->bval,
+		      (int)e->re_flags, (int)e->atom, e->enum_val};
+	rl_key_add(k, ints, sizeof(ints));
+	rl_key_add(k, &e->num, sizeof(e->num));
+	rl_key_str(k, e->name);
+	rl_key_str(k, e->list);
+	rl_key_str(k, e->str);
+	rl_key_add(k, &e->n_vals, sizeof(e->n_vals));
+	for (size_t i = 0; i < e->n_vals; i++) {
+		rl_key_str(k, e->strs ? e->strs[i] : NULL);
+		double x = e->nums ? e->nums[i] : 0;
+		int v = e->enum_vals ? e->enum_vals[i] : 0;
+		rl_key_add(k, &x, sizeof(x));
+		rl_key_add(k, &v, sizeof(v));
+	}
+	rl_cond_key(k, e->a);
+	rl_cond_key(k, e->b);
+}
+
+/* Gives every rule the index of its condition among the distinct ones. */
+static int rl_conds(struct rules_loader *rl)
+{
+	struct ruleset *rs = rl->rs;
+	struct strmap seen = {0};
+	struct rl_key k = {0};
+	int rc = 0;
+	rs->conds = calloc(rs->n_rules + 1, sizeof(*rs->conds));
+	if (!rs->conds)
+		return -ENOMEM;
+	for (size_t r = 0; r < rs->n_rules && !rc; r++) {
+		k.n = 0;
+		rl_cond_key(&k, rs->rules[r].when);
+		uint32_t id = (uint32_t)rs->n_conds;
+		int put = k.oom ? -ENOMEM : strmap_put(&seen, k.p, k.n, id, &id);
+		if (put < 0)
+			rc = -ENOMEM;
+		else if (put == 1)
+			rs->conds[rs->n_conds++] = rs->rules[r].when;
+		rs->rules[r].cond = id;
+	}
+	free(k.p);
+	strmap_free(&seen);
+	return rc;
+}
+
+/* Adds rule R, which has no text trigger, to the group of its condition. */
+static int rl_always(struct ruleset *rs, uint32_t r)
+{
+	struct rules_always *g = NULL;
+	for (size_t i = 0; i < rs->n_always && !g; i++)
+		if (rs->always[i].cond == rs->rules[r].cond)
+			g = &rs->always[i];
+	if (!g) {
+		g = &rs->always[rs->n_always++];
+		g->cond = rs->rules[r].cond;
+	}
+	uint32_t *v = realloc(g->rules, (g->n_rules + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v[g->n_rules++] = r;
+	g->rules = v;
+	return 0;
+}
+
+/* Indexes rules by the atoms that can make them true, and by condition. */
 static int rl_index(struct rules_loader *rl)
 {
 	struct ruleset *rs = rl->rs;
+	int rc = rl_conds(rl);
+	if (rc)
+		return rc;
 	rs->atom_rules = calloc(rs->n_atoms + 1, sizeof(*rs->atom_rules));
 	rs->n_atom_rules = calloc(rs->n_atoms + 1, sizeof(*rs->n_atom_rules));
-	rs->always_rules = calloc(rs->n_rules + 1, sizeof(*rs->always_rules));
-	if (!rs->atom_rules || !rs->n_atom_rules || !rs->always_rules)
+	rs->always = calloc(rs->n_rules + 1, sizeof(*rs->always));
+	if (!rs->atom_rules || !rs->n_atom_rules || !rs->always)
 		return -ENOMEM;
 	for (size_t r = 0; r < rs->n_rules; r++) {
 		uint32_t *trig;
@@ -1255,7 +1418,9 @@ static int rl_index(struct rules_loader *rl)
 		bool always;
 		rl_triggers(rs->rules[r].when, &trig, &nt, &always);
 		if (always) {
-			rs->always_rules[rs->n_always++] = (uint32_t)r;
+			free(trig);
+			if (rl_always(rs, (uint32_t)r) < 0)
+				return -ENOMEM;
 			continue;
 		}
 		for (size_t i = 0; i < nt; i++) {
@@ -1300,14 +1465,18 @@ static size_t rl_memory(const struct ruleset *rs)
 	size_t m = sizeof(*rs) + rs->n_rules * sizeof(*rs->rules) +
 		   rs->n_lists * sizeof(*rs->lists) + rs->n_terms * sizeof(*rs->terms);
 	size_t db = 0;
-	if (rs->terms_db && hs_database_size(rs->terms_db, &db) == HS_SUCCESS)
-		m += db;
+	for (size_t i = 0; i < rs->n_term_dbs; i++)
+		if (hs_database_size(rs->term_dbs[i].db, &db) == HS_SUCCESS)
+			m += db;
 	if (rs->regex_db && hs_database_size(rs->regex_db, &db) == HS_SUCCESS)
 		m += db;
 	for (size_t i = 0; i < rs->n_lists; i++)
 		m += strmap_memory(&rs->lists[i].set);
 	for (size_t i = 0; i < rs->n_terms; i++)
 		m += rs->terms[i].n_atoms * sizeof(uint32_t);
+	m += rs->n_conds * sizeof(*rs->conds) + rs->n_always * sizeof(*rs->always);
+	for (size_t i = 0; i < rs->n_always; i++)
+		m += rs->always[i].n_rules * sizeof(uint32_t);
 	for (size_t i = 0; i < rs->n_atoms; i++)
 		m += rs->n_atom_rules[i] * sizeof(uint32_t) + strlen(rs->atom_names[i]) + 1;
 	return m;
@@ -1509,12 +1678,17 @@ void rules_free(struct ruleset *rs)
 	free(rs->atom_names);
 	free(rs->atom_rules);
 	free(rs->n_atom_rules);
-	free(rs->always_rules);
+	for (size_t i = 0; i < rs->n_always; i++)
+		free(rs->always[i].rules);
+	free(rs->always);
+	free(rs->conds);
 	for (size_t i = 0; i < rs->n_terms; i++)
 		free(rs->terms[i].atoms);
 	free(rs->terms);
 	free(rs->regex_atoms);
-	hs_free_database(rs->terms_db);
+	for (size_t i = 0; i < rs->n_term_dbs; i++)
+		hs_free_database(rs->term_dbs[i].db);
+	free(rs->term_dbs);
 	hs_free_database(rs->regex_db);
 	for (size_t i = 0; i < rs->n_files; i++)
 		free(rs->files[i]);

@@ -200,8 +200,16 @@ int main(void)
 	static const int term_counts[] = {1000, 10000, 50000};
 	printf("%6s %7s %11s %12s %9s %8s %11s\n", "rules", "terms", "compile ms", "events/s",
 	       "ns/event", "flagged", "ruleset MiB");
+	/* BENCH_RULES=N and BENCH_TERMS=N run one row only, for profiling. */
+	const char *only_rules = getenv("BENCH_RULES"), *only_terms = getenv("BENCH_TERMS");
+	/* BENCH_SECONDS=N times each row for N seconds (2 by default), so that a profile is not
+	 * mostly set-up. */
+	double seconds = getenv("BENCH_SECONDS") ? atof(getenv("BENCH_SECONDS")) : 2.0;
 	for (size_t ri = 0; ri < 3; ri++) {
 		for (size_t ti = 0; ti < 3; ti++) {
+			if ((only_rules && atoi(only_rules) != rule_counts[ri]) ||
+			    (only_terms && atoi(only_terms) != term_counts[ti]))
+				continue;
 			char dir[] = "/tmp/bench-rules-XXXXXX";
 			if (!mkdtemp(dir))
 				return 1;
@@ -232,7 +240,7 @@ int main(void)
 				}
 				n += CORPUS;
 				t1 = bench_now();
-			} while (t1 - t0 < 2.0);
+			} while (t1 - t0 < seconds);
 			printf("%6d %7d %11.0f %12.0f %9.0f %7.1f%% %11.1f\n", rule_counts[ri],
 			       term_counts[ti], compile_ms, (double)n / (t1 - t0),
 			       (t1 - t0) * 1e9 / (double)n, 100.0 * (double)flagged / (double)n,

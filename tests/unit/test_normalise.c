@@ -1,8 +1,10 @@
 /* Unit tests for text normalisation and word boundaries (normalise.c). */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utf8proc.h>
 
 #include "normalise.h"
 
@@ -337,6 +339,169 @@ START_TEST(random_strings)
 }
 END_TEST
 
+/* The fast path against the reference on IN, with the same options; both must also report the
+ * scripts of what they wrote. Returns false (after saying why) on a difference; ck_abort is left
+ * to the caller, so that hot loops stay cheap. */
+static bool same_as_reference(const struct normalise_opts *o, const char *in, size_t len,
+			      struct normalise_buf *fast, struct normalise_buf *ref)
+{
+	if (normalise_text(o, in, len, fast) != 0 || normalise_text_reference(o, in, len, ref) != 0)
+		ck_abort_msg("normalise_text failed");
+	if (fast->len != ref->len || memcmp(fast->data, ref->data, ref->len) != 0) {
+		fprintf(stderr, "fast [%s] reference [%s] for [%.*s]\n", fast->data, ref->data,
+			(int)len, in);
+		return false;
+	}
+	if (fast->scripts != ref->scripts ||
+	    fast->scripts != normalise_scripts(ref->data, ref->len)) {
+		fprintf(stderr, "scripts %#x reference %#x recomputed %#x for [%s]\n",
+			fast->scripts, ref->scripts, normalise_scripts(ref->data, ref->len),
+			ref->data);
+		return false;
+	}
+	return true;
+}
+
+/* Every BMP scalar value between bases that strip or keep marks, and before marks that compose,
+ * reorder or do neither: the table of inert code points changes nothing. */
+START_TEST(fast_path_every_bmp_code_point)
+{
+	static const char *const before[] = {"", "a", "\u0915", "\u0430", "\u0928", "\u0301"};
+	static const char *const after[] = {"",       "\u0301", "\u093C",    "\u09BE",
+					    "\u094D", "x",      "\x01\u093C"};
+	struct normalise_buf a = {0}, b = {0};
+	for (int32_t cp = 0x80; cp < 0x10000; cp++) {
+		if (cp >= 0xD800 && cp < 0xE000)
+			continue;
+		for (size_t k = 0; k < sizeof(before) / sizeof(before[0]); k++) {
+			for (size_t m = 0; m < sizeof(after) / sizeof(after[0]); m++) {
+				char s[32];
+				size_t n = strlen(before[k]);
+				memcpy(s, before[k], n);
+				n += put_utf8(s + n, cp);
+				memcpy(s + n, after[m], strlen(after[m]));
+				n += strlen(after[m]);
+				const struct normalise_opts *o = all_opts[(cp + k + m) % 4];
+				if (!same_as_reference(o, s, n, &a, &b))
+					ck_abort_msg("U+%04X differs (before %zu, after %zu)", cp,
+						     k, m);
+			}
+		}
+	}
+	normalise_buf_free(&a);
+	normalise_buf_free(&b);
+}
+END_TEST
+
+/* Every BMP scalar value before every code point that takes part in a canonical composition (and
+ * every Hangul vowel and trailing consonant): "X M1 X M2 X ...", under every option set. */
+START_TEST(fast_path_every_composition_partner)
+{
+	int32_t partners[2048];
+	size_t np = 0;
+	for (int32_t cp = 0x80; cp < 0x110000 && np < 2048; cp++) {
+		if (cp >= 0xD800 && cp < 0xE000)
+			continue;
+		const utf8proc_property_t *p = utf8proc_get_property(cp);
+		if (p->comb_index != UINT16_MAX || (cp >= 0x1161 && cp <= 0x11C2))
+			partners[np++] = cp;
+	}
+	ck_assert_uint_lt(np, 2048);
+	char *s = malloc(np * 8 + 8);
+	ck_assert_ptr_nonnull(s);
+	struct normalise_buf a = {0}, b = {0};
+	for (int32_t cp = 0x80; cp < 0x10000; cp++) {
+		if (cp >= 0xD800 && cp < 0xE000)
+			continue;
+		char x[4];
+		size_t xl = put_utf8(x, cp), n = 0;
+		for (size_t i = 0; i < np; i++) {
+			memcpy(s + n, x, xl);
+			n += xl;
+			n += put_utf8(s + n, partners[i]);
+		}
+		if (!same_as_reference(all_opts[cp % 4], s, n, &a, &b))
+			ck_abort_msg("U+%04X before composition partners differs", cp);
+	}
+	normalise_buf_free(&a);
+	normalise_buf_free(&b);
+	free(s);
+}
+END_TEST
+
+/* Random sequences over a pool heavy in marks, composition partners, controls, ignorables and
+ * whitespace, with any BMP code point mixed in. */
+START_TEST(fast_path_random_sequences)
+{
+	static const int32_t pool[] = {
+		'a',    'Z',    '4',    ' ',    0x01,   0x0301, 0x0323, 0x0345, 0x0306, 0x0308,
+		0x0915, 0x0928, 0x093C, 0x093F, 0x0941, 0x094D, 0x0902, 0x0951, 0x0995, 0x09C7,
+		0x09BE, 0x09D7, 0x0B47, 0x0B3E, 0x0BC6, 0x0BBE, 0x0CC6, 0x0CD5, 0x0D46, 0x0D3E,
+		0x1025, 0x102E, 0x1100, 0x1161, 0x11A8, 0xAC00, 0x200B, 0x00AD, 0x0640, 0x0627,
+		0x0653, 0x0654, 0x064E, 0x0430, 0x0438, 0x0418, 0x03B1, 0x1FB3, 0x05D0, 0x05B0,
+		0x0E01, 0x0E48, 0x0E33, 0x304B, 0x3099, 0x309A, 0x30AB, 0x4E2D, 0x00A0, 0x3000,
+		0x0085, 0xFFFD, 0x20DD, 0x0F71, 0x0F72, 0x0F40, 0x1B05, 0x1B35, 0x0570, 0x0585,
+	};
+	enum { NP = sizeof(pool) / sizeof(pool[0]) };
+	struct normalise_buf a = {0}, b = {0};
+	char s[128];
+	unsigned seed = 4242;
+	for (int it = 0; it < 100000; it++) {
+		size_t n = 0;
+		seed = seed * 1103515245u + 12345u;
+		int count = 1 + (int)((seed >> 16) % 12);
+		for (int j = 0; j < count; j++) {
+			seed = seed * 1103515245u + 12345u;
+			int32_t cp = pool[(seed >> 16) % NP];
+			if ((seed & 3) == 0) { /* any BMP scalar value */
+				seed = seed * 1103515245u + 12345u;
+				cp = 0x80 + (int32_t)((seed >> 8) % (0x10000 - 0x80));
+				if (cp >= 0xD800 && cp < 0xE000)
+					cp = 0x0915;
+			}
+			n += put_utf8(s + n, cp);
+		}
+		if (!same_as_reference(all_opts[it % 4], s, n, &a, &b))
+			ck_abort_msg("sequence %d differs", it);
+	}
+	normalise_buf_free(&a);
+	normalise_buf_free(&b);
+}
+END_TEST
+
+START_TEST(scripts_reported)
+{
+	static const struct {
+		const char *in;
+		uint32_t want;
+	} script_cases[] = {
+		{"", 0},
+		{"123 !?", 0},
+		{"Hello", NORMALISE_SCRIPT_LATIN},
+		{"Добро утро", NORMALISE_SCRIPT_CYRILLIC},
+		{"hi Добро", NORMALISE_SCRIPT_LATIN | NORMALISE_SCRIPT_CYRILLIC},
+		{"नमस्ते", NORMALISE_SCRIPT_DEVANAGARI},
+		{"مرحبا", NORMALISE_SCRIPT_ARABIC},
+		{"早上好，世界", NORMALISE_SCRIPT_HAN}, /* the fullwidth comma folds to ASCII */
+		{"ok 👍", NORMALISE_SCRIPT_LATIN | NORMALISE_SCRIPT_SYMBOL},
+		{"ＡＢＣ", NORMALISE_SCRIPT_LATIN},
+	};
+	struct normalise_buf b = {0};
+	for (size_t i = 0; i < sizeof(script_cases) / sizeof(script_cases[0]); i++) {
+		ck_assert_int_eq(
+			normalise_text(&plain, script_cases[i].in, strlen(script_cases[i].in), &b),
+			0);
+		ck_assert_msg(b.scripts == script_cases[i].want, "[%s]: %#x, want %#x",
+			      script_cases[i].in, b.scripts, script_cases[i].want);
+		ck_assert_uint_eq(normalise_scripts(b.data, b.len), script_cases[i].want);
+	}
+	/* With fold_homoglyphs a Cyrillic spoof is Latin. */
+	ck_assert_int_eq(normalise_text(&glyphs, "раураl", strlen("раураl"), &b), 0);
+	ck_assert_uint_eq(b.scripts, NORMALISE_SCRIPT_LATIN);
+	normalise_buf_free(&b);
+}
+END_TEST
+
 /* Boundaries of NEEDLE found in HAY (already normalised). */
 static void find(const char *hay, const char *needle, bool *before, bool *after)
 {
@@ -479,6 +644,9 @@ static Suite *normalise_suite(void)
 	TCase *slow = tcase_create("exhaustive");
 	tcase_set_timeout(slow, 120);
 	tcase_add_test(slow, every_code_point_idempotent);
+	tcase_add_test(slow, fast_path_every_bmp_code_point);
+	tcase_add_test(slow, fast_path_every_composition_partner);
+	tcase_add_test(slow, fast_path_random_sequences);
 	suite_add_tcase(s, slow);
 
 	TCase *tb = tcase_create("boundaries");
@@ -488,6 +656,7 @@ static Suite *normalise_suite(void)
 	tcase_add_test(tb, boundaries_spaceless);
 	tcase_add_test(tb, boundaries_edges_and_bad_bytes);
 	tcase_add_test(tb, classifiers);
+	tcase_add_test(tb, scripts_reported);
 	suite_add_tcase(s, tb);
 	return s;
 }

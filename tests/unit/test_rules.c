@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "normalise.h"
 #include "pbjson.h"
 #include "rules.h"
 
@@ -703,6 +704,102 @@ START_TEST(cjk_and_thai_match_as_substrings)
 }
 END_TEST
 
+/* Syllables of several script groups, with symbols and digits, for random terms and texts. */
+static const char *const script_syl[] = {
+	"ka", "ri", "so", "ра", "ко", "ми", "का", "री", "सो", "سا", "لم",  "กา",
+	"ข่",  "中", "国", "αβ", "γα", "한", "글", "€",  "12", "‰",  "so€",
+};
+
+/* One pseudo-word of 1-3 syllables into OUT (appended). */
+static void script_word(char *out, size_t len, unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	int n = 1 + (int)((*seed >> 16) % 3);
+	for (int i = 0; i < n; i++) {
+		*seed = *seed * 1103515245u + 12345u;
+		strncat(out, script_syl[(*seed >> 16) % (sizeof(script_syl) / sizeof(*script_syl))],
+			len - strlen(out) - 1);
+	}
+}
+
+/* Whether normalised TERM occurs in normalised TEXT on word boundaries: the definition the
+ * engine's scan must give. */
+static bool naive_hit(const char *text, const char *term)
+{
+	size_t tl = strlen(term), len = strlen(text);
+	for (const char *p = strstr(text, term); p; p = strstr(p + 1, term)) {
+		size_t from = (size_t)(p - text);
+		if (normalise_boundary_before(text, from) &&
+		    normalise_boundary_after(text, len, from + tl))
+			return true;
+	}
+	return false;
+}
+
+/* Terms in one script, in several, or in none (symbols, digits) are found exactly where a naive
+ * search finds them, whichever scripts the text has: the per-script databases skip nothing. */
+START_TEST(terms_found_whatever_their_scripts)
+{
+	enum { N_TERMS = 60, N_TEXTS = 3000 };
+	char terms[N_TERMS][64];
+	unsigned seed = 777;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "lists:\n");
+	for (int t = 0; t < N_TERMS; t++) {
+		terms[t][0] = '\0';
+		script_word(terms[t], sizeof(terms[t]), &seed);
+		if (t % 4 == 0) { /* a phrase */
+			strcat(terms[t], " ");
+			script_word(terms[t], sizeof(terms[t]), &seed);
+		}
+		fprintf(f, "  l%d: [\"%s\"]\n", t, terms[t]);
+	}
+	fprintf(f, "rules:\n");
+	for (int t = 0; t < N_TERMS; t++)
+		fprintf(f, "  - {id: r%d, when: text contains_any l%d, action: label}\n", t, t);
+	fclose(f);
+	struct loaded L;
+	load_ok(&L, text, NULL);
+	free(text);
+	struct normalise_buf nt = {0}, nterm = {0};
+	int hits = 0;
+	for (int i = 0; i < N_TEXTS; i++) {
+		char body[512] = "";
+		seed = seed * 1103515245u + 12345u;
+		int words = 1 + (int)((seed >> 16) % 8);
+		for (int w = 0; w < words; w++) {
+			seed = seed * 1103515245u + 12345u;
+			if ((seed >> 16) % 5 == 0)
+				strncat(body, terms[(seed >> 8) % N_TERMS],
+					sizeof(body) - strlen(body) - 1);
+			else
+				script_word(body, sizeof(body), &seed);
+			seed = seed * 1103515245u + 12345u;
+			strncat(body, (seed >> 16) % 3 ? " " : "", sizeof(body) - strlen(body) - 1);
+		}
+		ck_assert_int_eq(normalise_text(NULL, body, strlen(body), &nt), 0);
+		char want[1024] = "";
+		size_t o = 0;
+		for (int t = 0; t < N_TERMS; t++) {
+			ck_assert_int_eq(normalise_text(NULL, terms[t], strlen(terms[t]), &nterm),
+					 0);
+			if (naive_hit(nt.data, nterm.data))
+				o += (size_t)snprintf(want + o, sizeof(want) - o, "%sr%d",
+						      o ? "," : "", t);
+		}
+		hits += o > 0;
+		expect_hits(&L, body, want);
+	}
+	ck_assert_int_gt(hits, N_TEXTS / 4);
+	normalise_buf_free(&nt);
+	normalise_buf_free(&nterm);
+	teardown(&L);
+}
+END_TEST
+
 START_TEST(optional_folds)
 {
 	const char *rules = "lists:\n"
@@ -1055,6 +1152,42 @@ START_TEST(rules_without_a_text_trigger_are_always_evaluated)
 	expect_matched(&L, "{'signals':{'x':0.9}}", 0, "or_signal,not_a,not_re");
 	expect_matched(&L, "{'reach':11,'text':'beta gamma'}", 0, "not_a,a_or_b,reach");
 	expect_matched(&L, "{'text':'gamma'}", 0, "not_a");
+	teardown(&L);
+}
+END_TEST
+
+/* Rules that spell one condition share its evaluation; conditions that differ in any operand,
+ * operator, field name, literal or list stay apart. */
+START_TEST(rules_sharing_a_condition)
+{
+	struct loaded L;
+	load_ok(&L,
+		"lists: {a: [alpha], b: [beta]}\n"
+		"modes: {off: {enabled: false}}\n"
+		"rules:\n"
+		"  - {id: r1, when: reach > 10, action: label}\n"
+		"  - {id: r2, when: reach > 10, action: remove}\n"
+		"  - {id: r3, when: reach > 10, modes: [off], action: remove}\n"
+		"  - {id: r4, when: reach >= 10, action: label}\n"
+		"  - {id: r5, when: reach > 11, action: label}\n"
+		"  - {id: x, when: signal.x > 0.5, action: label}\n"
+		"  - {id: y, when: signal.y > 0.5, action: label}\n"
+		"  - {id: sw, when: lang == \"sw\", action: label}\n"
+		"  - {id: sw_bs, when: 'lang in [\"sw\", \"bs\"]', action: label}\n"
+		"  - {id: bs, when: 'lang in [\"bs\"]', action: label}\n"
+		"  - {id: ca, when: text contains_any a, action: label}\n"
+		"  - {id: cb, when: text contains_any b, action: label}\n"
+		"  - {id: and, when: reach > 10 and report_count > 1, action: label}\n"
+		"  - {id: or, when: reach > 10 or report_count > 1, action: label}\n"
+		"  - {id: not, when: not reach > 10, action: label}\n"
+		"  - {id: r1_again, when: reach > 10, action: label}\n",
+		NULL);
+	expect_matched(&L, "{'reach':11}", 0, "r1,r2,r4,or,r1_again");
+	expect_matched(&L, "{'reach':10}", 0, "r4,not");
+	expect_matched(&L, "{'reach':12,'report_count':2}", 0, "r1,r2,r4,r5,and,or,r1_again");
+	expect_matched(&L, "{'signals':{'y':0.9},'report_count':2}", 0, "y,or,not");
+	expect_matched(&L, "{'lang':'bs','text':'beta'}", 0, "sw_bs,bs,cb,not");
+	expect_matched(&L, "{'lang':'sw','text':'alpha beta'}", 0, "sw,sw_bs,ca,cb,not");
 	teardown(&L);
 }
 END_TEST
@@ -2229,6 +2362,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, arabic_word_boundaries);
 	tcase_add_test(tc, devanagari_word_boundaries);
 	tcase_add_test(tc, cjk_and_thai_match_as_substrings);
+	tcase_add_test(tc, terms_found_whatever_their_scripts);
 	tcase_add_test(tc, optional_folds);
 	tcase_add_test(tc, list_files_terms_and_comments);
 	suite_add_tcase(s, tc);
@@ -2250,6 +2384,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, equal_severity_keeps_the_first_rule);
 	tcase_add_test(tc, escalations_merge_per_queue);
 	tcase_add_test(tc, rules_without_a_text_trigger_are_always_evaluated);
+	tcase_add_test(tc, rules_sharing_a_condition);
 	tcase_add_test(tc, evidence_names_lists_and_regexes);
 	tcase_add_test(tc, verdict_json_fields);
 	tcase_add_test(tc, rule_fields_are_exposed);
