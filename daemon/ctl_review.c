@@ -243,8 +243,7 @@ static int ctl_review_claim(const struct ctl_review_redis *s, const char *queue,
 	char keys[CONFIG_BANDS][QUEUES_KEY_MAX], filter[512] = "", scan[16];
 	ctl_review_band_keys(s->cfg, queue, keys);
 	if (langs && *langs) {
-		/* ",sw,bs,": the script looks for ",LANG," in it, LANG exactly as
-		 * the event carried it. */
+		/* ",sw,bs,": the script looks for ",LANG," in it, without case. */
 		size_t n = 0;
 		filter[n++] = ',';
 		for (const char *p = langs; *p && n + 2 < sizeof(filter); p++)
@@ -569,11 +568,14 @@ static int ctl_review_decide(const struct ctl_review_redis *s, const char *queue
 	 * Kafka leaves the entry claimed, to be decided again. */
 	rc = ctl_review_produce(s->cfg, vd->brokers, &d);
 	if (rc == 0) {
-		char sla[QUEUES_KEY_MAX], seen[QUEUES_KEY_MAX];
+		char sla[QUEUES_KEY_MAX], todo[QUEUES_KEY_MAX], seen[QUEUES_KEY_MAX], ttl[24];
 		queues_key_sla(sla, s->cfg->redis.prefix, e.queue);
+		queues_key_todo(todo, s->cfg->redis.prefix, e.queue);
 		queues_key_seen(seen, s->cfg->redis.prefix, id);
-		const char *argv[] = {"3", e.stream, sla, seen, e.stream_id, reviewer, id};
-		redisReply *r = ctl_review_script(s, QUEUES_ACK, 7, argv);
+		snprintf(ttl, sizeof(ttl), "%" PRIu64, (uint64_t)s->cfg->review.dedupe_ttl_ms);
+		const char *argv[] = {"4",         e.stream, sla, todo, seen,
+				      e.stream_id, reviewer, id,  ttl};
+		redisReply *r = ctl_review_script(s, QUEUES_ACK, 9, argv);
 		if (r && r->type == REDIS_REPLY_ERROR)
 			/* Sent; deciding again repeats the same decision id. */
 			fprintf(stderr,
@@ -598,18 +600,24 @@ static int ctl_review_decide(const struct ctl_review_redis *s, const char *queue
 static int ctl_review_reclaim(const struct ctl_review_redis *s, const char *only)
 {
 	int rc = 0;
-	char lease[24];
+	char lease[24], now[24], seen[QUEUES_KEY_MAX];
 	snprintf(lease, sizeof(lease), "%" PRIu32, s->cfg->review.lease_ms);
+	snprintf(now, sizeof(now), "%" PRId64, ctl_review_now_ms());
+	queues_key_seen(seen, s->cfg->redis.prefix, "");
 	for (size_t i = 0; i < s->cfg->review.n_queues; i++) {
 		const char *name = s->cfg->review.queues[i].name;
 		if (only && strcmp(only, name))
 			continue;
 		char keys[CONFIG_BANDS][QUEUES_KEY_MAX];
 		ctl_review_band_keys(s->cfg, name, keys);
-		const char *argv[] = {"4", keys[0], keys[1], keys[2], keys[3], lease};
-		redisReply *r = ctl_review_script(s, QUEUES_RECLAIM, 6, argv);
-		if (r && r->type == REDIS_REPLY_INTEGER) {
-			printf("%s: %lld returned\n", name, r->integer);
+		const char *argv[] = {"4", keys[0], keys[1], keys[2], keys[3], lease, now, seen};
+		redisReply *r = ctl_review_script(s, QUEUES_RECLAIM, 8, argv);
+		if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		    r->element[0]->type == REDIS_REPLY_INTEGER &&
+		    r->element[1]->type == REDIS_REPLY_INTEGER) {
+			printf("%s: %lld returned, %lld of them past the deadline and raised to "
+			       "urgent\n",
+			       name, r->element[0]->integer, r->element[1]->integer);
 		} else {
 			if (r)
 				ctl_review_fail(s, name, r);
@@ -628,7 +636,7 @@ static const struct {
 	{"claim", "claim   --config CONFIG --queue Q --reviewer R [--lang L,...]",
 	 "claim    takes the waiting entry of queue Q that R may review, most urgent band\n"
 	 "         first and oldest first within a band, skipping entries whose language\n"
-	 "         is not in --lang (as the events spell them: pt-BR is not pt-br) and\n"
+	 "         is not in --lang (compared without case: pt-br takes pt-BR) and\n"
 	 "         appeals of R's own decisions, which stay for other reviewers. Prints it\n"
 	 "         as one JSON object (the queue fields, stream_id and the escalation) and\n"
 	 "         holds it for R for review.lease. Exit 3 when there is none.\n"},

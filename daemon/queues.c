@@ -19,24 +19,27 @@
 
 static const char script_enqueue[] =
 	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
-	"local max = tonumber(ARGV[3])\n"
+	"local max = tonumber(ARGV[2])\n"
 	"if max > 0 then\n"
 	"  local n = 0\n"
-	"  for i = 4, 7 do n = n + redis.call('XLEN', KEYS[i]) end\n"
+	"  for i = 5, 8 do n = n + redis.call('XLEN', KEYS[i]) end\n"
 	"  if n >= max then return -1 end\n"
 	"end\n"
 	"redis.pcall('XGROUP', 'CREATE', KEYS[2], '" QUEUES_GROUP "', '$', 'MKSTREAM')\n"
-	"local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 6))\n"
+	"local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))\n"
 	"redis.call('XREADGROUP', 'GROUP', '" QUEUES_GROUP "', '" QUEUES_POOL "', 'COUNT', 1,"
 	" 'STREAMS', KEYS[2], '>')\n"
-	"redis.call('SET', KEYS[1], ARGV[5] .. ' ' .. id, 'PX', ARGV[1])\n"
-	"redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])\n"
+	"redis.call('SET', KEYS[1], ARGV[4] .. ' ' .. id)\n"
+	"redis.call('ZADD', KEYS[3], ARGV[1], ARGV[3])\n"
+	"redis.call('ZADD', KEYS[4], ARGV[1], ARGV[3])\n"
 	"return 1\n";
 
 /* Oldest first within a band, bands in order; entries that the filter skips
- * stay in the pool for others. */
+ * stay in the pool for others. Languages compare without case, as
+ * BCP 47 tags do. */
 static const char script_claim[] =
 	"local scan = tonumber(ARGV[3])\n"
+	"local langs = string.lower(ARGV[2])\n"
 	"for b = 1, #KEYS do\n"
 	"  local start, seen = '-', 0\n"
 	"  while seen < scan do\n"
@@ -57,7 +60,7 @@ static const char script_claim[] =
 	"          if f[i] == 'lang' then lang = f[i + 1] elseif f[i] == 'exclude' then"
 	" excl = f[i + 1] end\n"
 	"        end\n"
-	"        if (ARGV[2] == '' or string.find(ARGV[2], ',' .. lang .. ',', 1, true))"
+	"        if (langs == '' or string.find(langs, ',' .. string.lower(lang) .. ',', 1, true))"
 	" and excl ~= ARGV[1] then\n"
 	"          redis.call('XCLAIM', KEYS[b], '" QUEUES_GROUP "', ARGV[1], 0, id)\n"
 	"          return {b - 1, id, f}\n"
@@ -68,6 +71,8 @@ static const char script_claim[] =
 	"end\n"
 	"return false\n";
 
+/* The decided entry leaves its stream and both SLA sets; its dedupe key
+ * stays for the dedupe TTL, so that a late redelivery adds nothing. */
 static const char script_ack[] =
 	"local p = redis.pcall('XPENDING', KEYS[1], '" QUEUES_GROUP "', ARGV[1], ARGV[1], 1)\n"
 	"if type(p) ~= 'table' or p.err or #p == 0 then\n"
@@ -81,13 +86,36 @@ static const char script_ack[] =
 	"redis.call('XACK', KEYS[1], '" QUEUES_GROUP "', ARGV[1])\n"
 	"redis.call('XDEL', KEYS[1], ARGV[1])\n"
 	"redis.call('ZREM', KEYS[2], ARGV[3])\n"
-	"redis.call('SET', KEYS[3], 'decided', 'KEEPTTL')\n"
+	"redis.call('ZREM', KEYS[3], ARGV[3])\n"
+	"redis.call('SET', KEYS[4], 'decided', 'PX', ARGV[4])\n"
 	"return 1\n";
 
+/* Lua shared by reclaim and sweep: raise(K, ID, F, SEEN) moves the waiting
+ * entry ID (fields F) of band stream KEYS[K] to the urgent stream KEYS[1],
+ * keeping its fields and pointing its dedupe key SEEN at the new place. */
+#define QUEUES_LUA_RAISE                                                                           \
+	"local function raise(k, id, f, seen)\n"                                                   \
+	"  local from, q = '', ''\n"                                                               \
+	"  for j = 1, #f, 2 do\n"                                                                  \
+	"    if f[j] == 'band' then from = f[j + 1]; f[j + 1] = 'urgent'\n"                        \
+	"    elseif f[j] == 'queue' then q = f[j + 1] end\n"                                       \
+	"  end\n"                                                                                  \
+	"  f[#f + 1] = 'raised_from'\n"                                                            \
+	"  f[#f + 1] = from\n"                                                                     \
+	"  redis.pcall('XGROUP', 'CREATE', KEYS[1], '" QUEUES_GROUP "', '$', 'MKSTREAM')\n"        \
+	"  local nid = redis.call('XADD', KEYS[1], '*', unpack(f))\n"                              \
+	"  redis.call('XREADGROUP', 'GROUP', '" QUEUES_GROUP "', '" QUEUES_POOL "',"               \
+	" 'COUNT', 1, 'STREAMS', KEYS[1], '>')\n"                                                  \
+	"  redis.call('XACK', KEYS[k], '" QUEUES_GROUP "', id)\n"                                  \
+	"  redis.call('XDEL', KEYS[k], id)\n"                                                      \
+	"  redis.call('SET', seen, q .. ' urgent ' .. nid)\n"                                      \
+	"end\n"
+
 /* XAUTOCLAIM cannot tell the pool's own idle entries from expired leases,
- * so leases are found per reviewer. */
-static const char script_reclaim[] =
-	"local n = 0\n"
+ * so leases are found per reviewer. An entry that comes back past its
+ * deadline is raised then: the sweeper passed it while it was claimed. */
+static const char script_reclaim[] = QUEUES_LUA_RAISE
+	"local n, raised, now = 0, 0, tonumber(ARGV[2])\n"
 	"for b = 1, #KEYS do\n"
 	"  local cs = redis.pcall('XINFO', 'CONSUMERS', KEYS[b], '" QUEUES_GROUP "')\n"
 	"  if type(cs) == 'table' and not cs.err then\n"
@@ -97,57 +125,53 @@ static const char script_reclaim[] =
 	"        local pend = redis.call('XPENDING', KEYS[b], '" QUEUES_GROUP "', 'IDLE', ARGV[1],"
 	" '-', '+', 1000, name)\n"
 	"        for _, p in ipairs(pend) do\n"
-	"          redis.call('XCLAIM', KEYS[b], '" QUEUES_GROUP "', '" QUEUES_POOL "', 0, p[1])\n"
-	"          n = n + 1\n"
+	"          local e = redis.call('XCLAIM', KEYS[b], '" QUEUES_GROUP "', '" QUEUES_POOL
+	"', 0, p[1])\n"
+	"          local f = e[1] and e[1][2]\n"
+	"          if f then n = n + 1 end\n"
+	"          if b > 1 and f then\n"
+	"            local due, esc\n"
+	"            for j = 1, #f, 2 do\n"
+	"              if f[j] == 'deadline_ms' then due = tonumber(f[j + 1])\n"
+	"              elseif f[j] == 'id' then esc = f[j + 1] end\n"
+	"            end\n"
+	"            if due and esc and due <= now then\n"
+	"              raise(b, p[1], f, ARGV[3] .. esc)\n"
+	"              raised = raised + 1\n"
+	"            end\n"
+	"          end\n"
 	"        end\n"
 	"      end\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"return n\n";
+	"return {n, raised}\n";
 
-/* Entries whose deadline passed since the last sweep are counted; those still
- * waiting in a lower band move to urgent, keeping their fields and dedupe
- * key. The cursor makes each deadline count once, whichever instance
- * sweeps. */
-static const char script_sweep[] =
-	"local from = redis.call('GET', KEYS[2])\n"
-	"local lo = from and ('(' .. from) or '-inf'\n"
-	"local due = redis.call('ZRANGEBYSCORE', KEYS[1], lo, ARGV[1], 'WITHSCORES', 'LIMIT', 0,"
-	" ARGV[3])\n"
-	"local overdue, raised, last = 0, 0, nil\n"
-	"local bands = {urgent = 3, high = 4, normal = 5, low = 6}\n"
-	"redis.pcall('XGROUP', 'CREATE', KEYS[3], '" QUEUES_GROUP "', '$', 'MKSTREAM')\n"
-	"for i = 1, #due, 2 do\n"
-	"  local esc = due[i]\n"
+/* Entries due by now leave the to-do set, each counted once whichever
+ * instance sweeps; those waiting in a lower band move to urgent. One that a
+ * reviewer holds stays with them; reclaim raises it if it comes back. */
+static const char script_sweep[] = QUEUES_LUA_RAISE
+	"local due = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])\n"
+	"local overdue, raised = 0, 0\n"
+	"local bands = {urgent = 1, high = 2, normal = 3, low = 4}\n"
+	"for _, esc in ipairs(due) do\n"
 	"  overdue = overdue + 1\n"
-	"  last = due[i + 1]\n"
+	"  redis.call('ZREM', KEYS[5], esc)\n"
 	"  local loc = redis.call('GET', ARGV[2] .. esc) or ''\n"
-	"  local q, band, id = string.match(loc, '^(%S+) (%S+) (%S+)$')\n"
+	"  local band, id = string.match(loc, '^%S+ (%S+) (%S+)$')\n"
 	"  local k = band and bands[band]\n"
-	"  if k and k > 3 then\n"
+	"  if k and k > 1 then\n"
 	"    local p = redis.pcall('XPENDING', KEYS[k], '" QUEUES_GROUP "', id, id, 1)\n"
 	"    if type(p) == 'table' and not p.err and #p == 1 and p[1][2] == '" QUEUES_POOL
 	"' then\n"
 	"      local e = redis.call('XRANGE', KEYS[k], id, id)\n"
 	"      if #e == 1 then\n"
-	"        local f = e[1][2]\n"
-	"        for j = 1, #f, 2 do if f[j] == 'band' then f[j + 1] = 'urgent' end end\n"
-	"        f[#f + 1] = 'raised_from'\n"
-	"        f[#f + 1] = band\n"
-	"        local nid = redis.call('XADD', KEYS[3], '*', unpack(f))\n"
-	"        redis.call('XREADGROUP', 'GROUP', '" QUEUES_GROUP "', '" QUEUES_POOL
-	"', 'COUNT', 1,"
-	" 'STREAMS', KEYS[3], '>')\n"
-	"        redis.call('XACK', KEYS[k], '" QUEUES_GROUP "', id)\n"
-	"        redis.call('XDEL', KEYS[k], id)\n"
-	"        redis.call('SET', ARGV[2] .. esc, q .. ' urgent ' .. nid, 'KEEPTTL')\n"
+	"        raise(k, id, e[1][2], ARGV[2] .. esc)\n"
 	"        raised = raised + 1\n"
 	"      end\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"if last then redis.call('SET', KEYS[2], last) end\n"
 	"return {overdue, raised}\n";
 
 /* A decision older than the one recorded (a redelivery, or an out-of-order
@@ -329,9 +353,9 @@ void queues_key_sla(char out[QUEUES_KEY_MAX], const char *prefix, const char *qu
 	snprintf(out, QUEUES_KEY_MAX, "%.64ssla:%.64s", prefix, queue);
 }
 
-void queues_key_swept(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue)
+void queues_key_todo(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue)
 {
-	snprintf(out, QUEUES_KEY_MAX, "%.64ssla:%.64s:swept", prefix, queue);
+	snprintf(out, QUEUES_KEY_MAX, "%.64ssla:%.64s:todo", prefix, queue);
 }
 
 void queues_key_seen(char out[QUEUES_KEY_MAX], const char *prefix, const char *escalation_id)
@@ -499,15 +523,16 @@ int queues_enqueue_appeal_cmd(const struct config *cfg, const struct config_queu
 	enum config_band band = queues_band(es->band);
 	memset(out, 0, sizeof(*out));
 	qb_init(&b, QUEUES_ENQUEUE);
-	qb_str(&b, "7");
+	qb_str(&b, "8");
 	queues_key_seen(key, prefix, es->escalation_id);
 	qb_str(&b, key);
 	queues_key_stream(key, prefix, q->name, band);
 	qb_str(&b, key);
 	queues_key_sla(key, prefix, q->name);
 	qb_str(&b, key);
+	queues_key_todo(key, prefix, q->name);
+	qb_str(&b, key);
 	qb_band_keys(&b, prefix, q->name);
-	qb_i64(&b, cfg->review.dedupe_ttl_ms);
 	qb_i64(&b, es->deadline_ms);
 	qb_i64(&b, q->max_length);
 	qb_str(&b, es->escalation_id);
@@ -567,12 +592,10 @@ int queues_sweep_cmd(const struct config *cfg, const struct config_queue *q, int
 	const char *prefix = cfg->redis.prefix;
 	memset(out, 0, sizeof(*out));
 	qb_init(&b, QUEUES_SWEEP);
-	qb_str(&b, "6");
-	queues_key_sla(key, prefix, q->name);
-	qb_str(&b, key);
-	queues_key_swept(key, prefix, q->name);
-	qb_str(&b, key);
+	qb_str(&b, "5");
 	qb_band_keys(&b, prefix, q->name);
+	queues_key_todo(key, prefix, q->name);
+	qb_str(&b, key);
 	qb_i64(&b, now_ms);
 	queues_key_seen(key, prefix, "");
 	qb_str(&b, key);

@@ -11,11 +11,17 @@
 
 /* Layout (PREFIX is redis.prefix, "arbiter:" by default):
  *   PREFIX q:QUEUE:BAND      stream of entries; consumer group "reviewers"
- *   PREFIX sla:QUEUE         sorted set: escalation id by deadline (ms)
- *   PREFIX sla:QUEUE:swept   the highest deadline the SLA sweeper has handled
- *   PREFIX seen:ID           dedupe key of escalation ID, with a TTL; its value
- *                            locates the entry: "QUEUE BAND STREAM-ID", or
- *                            "decided" once a reviewer decided it
+ *   PREFIX sla:QUEUE         sorted set: escalation id by deadline (ms), of
+ *                            every entry not yet decided
+ *   PREFIX sla:QUEUE:todo    the same, less the entries the SLA sweeper has
+ *                            already counted as overdue
+ *   PREFIX seen:ID           dedupe key of escalation ID; while the entry is
+ *                            queued its value locates it, "QUEUE BAND
+ *                            STREAM-ID", with no expiry; once a reviewer
+ *                            decided it, "decided" for review.dedupe_ttl
+ *
+ * The sweeper reads seen keys it cannot declare in advance: the scripts
+ * run on one Redis (or a primary with replicas), not on Redis Cluster.
  *   PREFIX decision:CONTENT  hash: the content's last decision (action, actor,
  *                            reviewer, decision_id, decided_ms), with a TTL
  *   PREFIX appeal:APPEAL     hash: an appeal (content_id, filed_ms, the original
@@ -40,11 +46,13 @@
 #define QUEUES_CLAIM_SCAN 1000
 
 enum queues_script {
-	QUEUES_ENQUEUE, /* KEYS seen stream sla u h n l; ARGV ttl deadline max id location f v... */
+	QUEUES_ENQUEUE, /* KEYS seen stream sla todo u h n l; ARGV deadline max id location f v...
+			 */
 	QUEUES_CLAIM,   /* KEYS u h n l; ARGV reviewer langs scan -> {band, id, fields} or nil */
-	QUEUES_ACK,     /* KEYS stream sla seen; ARGV stream-id reviewer escalation-id -> 1 */
-	QUEUES_RECLAIM, /* KEYS u h n l; ARGV lease-ms -> entries returned to the pool */
-	QUEUES_SWEEP,   /* KEYS sla swept u h n l; ARGV now seen-prefix max -> {overdue, raised} */
+	QUEUES_ACK, /* KEYS stream sla todo seen; ARGV stream-id reviewer escalation-id ttl-ms -> 1
+		     */
+	QUEUES_RECLAIM,     /* KEYS u h n l; ARGV lease-ms now seen-prefix -> {returned, raised} */
+	QUEUES_SWEEP,       /* KEYS u h n l todo; ARGV now seen-prefix max -> {overdue, raised} */
 	QUEUES_DECISION,    /* KEYS decision; ARGV ttl-s decided action actor reviewer id -> 0|1 */
 	QUEUES_APPEAL_FILE, /* KEYS decision appeal; ARGV ttl-s content filed -> the original */
 	QUEUES_APPEAL_RESOLVE, /* KEYS appeal decision; ARGV ttl-s reviewer outcome action at id */
@@ -79,7 +87,7 @@ int queues_band_parse(const char *s);
 void queues_key_stream(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue,
 		       enum config_band b);
 void queues_key_sla(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue);
-void queues_key_swept(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue);
+void queues_key_todo(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue);
 void queues_key_seen(char out[QUEUES_KEY_MAX], const char *prefix, const char *escalation_id);
 void queues_key_decision(char out[QUEUES_KEY_MAX], const char *prefix, const char *content_id);
 void queues_key_appeal(char out[QUEUES_KEY_MAX], const char *prefix, const char *appeal_id);

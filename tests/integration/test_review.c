@@ -228,6 +228,8 @@ START_TEST(enqueue_is_idempotent_and_bounded)
 	fixture_start(&f, NULL);
 	ck_assert_int_eq(enqueue(&f, "q", "a", ARBITER__V1__BAND__HIGH, "en", NULL, FAR), 1);
 	ck_assert_int_eq(enqueue(&f, "q", "a", ARBITER__V1__BAND__HIGH, "en", NULL, FAR), 0);
+	/* However long the entry waits, its dedupe key stays while it is queued. */
+	ck_assert_int_eq(redis_int(&f, "PTTL %s", "arbiter:seen:a"), -1);
 	/* Even routed elsewhere, a redelivery finds the dedupe key. */
 	ck_assert_int_eq(enqueue(&f, "q-sw", "a", ARBITER__V1__BAND__LOW, "sw", NULL, FAR), 0);
 	ck_assert_int_eq(redis_int(&f, "XLEN %s", "arbiter:q:q:high"), 1);
@@ -282,6 +284,12 @@ START_TEST(claims_follow_band_then_age_with_filters)
 	ck_assert_str_eq(id, "high-2");
 	free(id);
 	ck_assert_ptr_null(claim(&f, "q", "emir", "bs"));
+	/* Language tags compare without case, as BCP 47 says. (q is full.) */
+	ck_assert_int_eq(
+		enqueue(&f, "q-sw", "high-pt", ARBITER__V1__BAND__HIGH, "pt-BR", NULL, FAR), 1);
+	id = claim(&f, "q-sw", "joao", "PT-br");
+	ck_assert_str_eq(id, "high-pt");
+	free(id);
 	id = claim(&f, "q", "sam", NULL);
 	ck_assert_str_eq(id, "urgent-mine");
 	free(id);
@@ -321,12 +329,15 @@ START_TEST(expired_lease_is_reclaimed)
 	char *out, *err;
 	ck_assert_int_eq(ctl(&f, &out, NULL, "review reclaim --config %s --queue q", f.h.config),
 			 0);
-	ck_assert_str_eq(out, "q: 0 returned\n"); /* the lease is still running */
+	/* the lease is still running */
+	ck_assert_str_eq(out, "q: 0 returned, 0 of them past the deadline and raised to urgent\n");
 	free(out);
 	usleep(1200 * 1000);
 	/* Every declared queue by default. */
 	ck_assert_int_eq(ctl(&f, &out, NULL, "review reclaim --config %s", f.h.config), 0);
-	ck_assert_str_eq(out, "q: 1 returned\nq-sw: 0 returned\n");
+	ck_assert_str_eq(out,
+			 "q: 1 returned, 0 of them past the deadline and raised to urgent\n"
+			 "q-sw: 0 returned, 0 of them past the deadline and raised to urgent\n");
 	free(out);
 	id = claim(&f, "q", "ben", NULL);
 	ck_assert_str_eq(id, "e1");
@@ -422,6 +433,68 @@ START_TEST(overdue_entries_are_raised_once)
 }
 END_TEST
 
+/* A deadline earlier than one already swept is still found: the to-do set
+ * is not a cursor. */
+START_TEST(an_earlier_deadline_after_a_sweep_is_still_raised)
+{
+	struct fixture f;
+	fixture_start(&f, NULL);
+	enqueue(&f, "q", "first", ARBITER__V1__BAND__HIGH, "en", NULL, 5000);
+	long long overdue, raised;
+	sweep(&f, &overdue, &raised);
+	ck_assert_int_eq(overdue, 1);
+	ck_assert_int_eq(raised, 1);
+	enqueue(&f, "q", "earlier", ARBITER__V1__BAND__LOW, "en", NULL, 1000);
+	enqueue(&f, "q", "tie", ARBITER__V1__BAND__LOW, "en", NULL, 1000);
+	sweep(&f, &overdue, &raised);
+	ck_assert_int_eq(overdue, 2);
+	ck_assert_int_eq(raised, 2);
+	ck_assert_int_eq(redis_int(&f, "XLEN %s", "arbiter:q:q:urgent"), 3);
+	ck_assert_int_eq(redis_int(&f, "ZCARD %s", "arbiter:sla:q:todo"), 0);
+	/* Still overdue for `arbiterctl queues` until decided. */
+	ck_assert_int_eq(redis_int(&f, "ZCARD %s", "arbiter:sla:q"), 3);
+	fixture_stop(&f);
+}
+END_TEST
+
+/* The sweeper leaves a claimed entry with its reviewer; when the lease runs
+ * out, reclaim raises it on its way back to the pool. */
+START_TEST(an_overdue_entry_whose_lease_expires_is_raised_by_reclaim)
+{
+	struct fixture f;
+	fixture_start(&f, "  lease: 1s\n");
+	enqueue(&f, "q", "held", ARBITER__V1__BAND__NORMAL, "en", NULL, 1000);
+	enqueue(&f, "q", "fresh", ARBITER__V1__BAND__NORMAL, "en", NULL, FAR);
+	char *id = claim(&f, "q", "ana", NULL);
+	ck_assert_str_eq(id, "held");
+	free(id);
+	id = claim(&f, "q", "ana", NULL);
+	ck_assert_str_eq(id, "fresh");
+	free(id);
+	long long overdue, raised;
+	sweep(&f, &overdue, &raised);
+	ck_assert_int_eq(overdue, 1);
+	ck_assert_int_eq(raised, 0);
+	usleep(1200 * 1000);
+	char *out;
+	ck_assert_int_eq(ctl(&f, &out, NULL, "review reclaim --config %s --queue q", f.h.config),
+			 0);
+	ck_assert_str_eq(out, "q: 2 returned, 1 of them past the deadline and raised to urgent\n");
+	free(out);
+	redisReply *r = redisCommand(f.c, "GET arbiter:seen:held");
+	ck_assert_msg(!strncmp(r->str, "q urgent ", 9), "%s", r->str);
+	freeReplyObject(r);
+	json_t *j = claim_entry(&f, "q", "ben", NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "id")), "held");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "raised_from")), "normal");
+	json_decref(j);
+	id = claim(&f, "q", "ben", NULL);
+	ck_assert_str_eq(id, "fresh"); /* not overdue: back in normal */
+	free(id);
+	fixture_stop(&f);
+}
+END_TEST
+
 static void read_decision(void *opaque, const rd_kafka_message_t *m)
 {
 	Arbiter__V1__ModerationDecision **out = opaque;
@@ -491,6 +564,10 @@ START_TEST(decide_produces_the_decision_then_acknowledges)
 	redisReply *r = redisCommand(f.c, "GET arbiter:seen:e9");
 	ck_assert_str_eq(r->str, "decided");
 	freeReplyObject(r);
+	/* Remembered for review.dedupe_ttl (7 days by default) from the decision. */
+	long long pttl = redis_int(&f, "PTTL %s", "arbiter:seen:e9");
+	ck_assert_int_gt(pttl, 6LL * 24 * 3600 * 1000);
+	ck_assert_int_le(pttl, 7LL * 24 * 3600 * 1000);
 	ck_assert_int_eq(queues_json(&f, "q-sw", "high", "entries"), 0);
 	ck_assert_int_eq(queues_json(&f, "q-sw", "high", "claimed"), 0);
 
@@ -576,6 +653,8 @@ static Suite *review_suite(void)
 	tcase_add_test(tc, claims_follow_band_then_age_with_filters);
 	tcase_add_test(tc, expired_lease_is_reclaimed);
 	tcase_add_test(tc, overdue_entries_are_raised_once);
+	tcase_add_test(tc, an_earlier_deadline_after_a_sweep_is_still_raised);
+	tcase_add_test(tc, an_overdue_entry_whose_lease_expires_is_raised_by_reclaim);
 	tcase_add_test(tc, decide_produces_the_decision_then_acknowledges);
 	tcase_add_test(tc, decide_refuses_bad_verdicts_before_sending);
 	tcase_add_test(tc, errors_name_the_server);

@@ -95,8 +95,8 @@ START_TEST(bands_and_keys)
 	ck_assert_str_eq(k, "arbiter:q:incitement-sw:high");
 	queues_key_sla(k, "x:", "hate");
 	ck_assert_str_eq(k, "x:sla:hate");
-	queues_key_swept(k, "x:", "hate");
-	ck_assert_str_eq(k, "x:sla:hate:swept");
+	queues_key_todo(k, "x:", "hate");
+	ck_assert_str_eq(k, "x:sla:hate:todo");
 	queues_key_seen(k, "arbiter:", "abc");
 	ck_assert_str_eq(k, "arbiter:seen:abc");
 	/* Script hashes are SHA-1 hex, distinct per script. */
@@ -110,10 +110,10 @@ START_TEST(bands_and_keys)
 END_TEST
 
 /* The value of FIELD among the entry's field/value pairs (after the keys and
- * the five script arguments). */
+ * the four script arguments). */
 static const char *entry_field(const struct queues_cmd *cmd, const char *field, size_t *len)
 {
-	for (int i = 3 + 7 + 5; i + 1 < cmd->argc; i += 2) {
+	for (int i = 3 + 8 + 4; i + 1 < cmd->argc; i += 2) {
 		if (!strcmp(cmd->argv[i], field)) {
 			*len = cmd->lens[i + 1];
 			return cmd->argv[i + 1];
@@ -152,15 +152,15 @@ START_TEST(enqueue_command_carries_keys_and_entry)
 	ck_assert_int_eq(queues_enqueue_cmd(c, q, &es, packed, sizeof(packed), "rev-7", &cmd), 0);
 	ck_assert_str_eq(cmd.argv[0], "EVALSHA");
 	ck_assert_str_eq(cmd.argv[1], queues_script_sha(QUEUES_ENQUEUE));
-	ck_assert_str_eq(cmd.argv[2], "7");
+	ck_assert_str_eq(cmd.argv[2], "8");
 	ck_assert_str_eq(cmd.argv[3], "arbiter:seen:e1d");
 	ck_assert_str_eq(cmd.argv[4], "arbiter:q:incitement-sw:urgent");
 	ck_assert_str_eq(cmd.argv[5], "arbiter:sla:incitement-sw");
-	ck_assert_str_eq(cmd.argv[6], "arbiter:q:incitement-sw:urgent");
-	ck_assert_str_eq(cmd.argv[9], "arbiter:q:incitement-sw:low");
-	ck_assert_str_eq(cmd.argv[10], "604800000"); /* dedupe TTL: 7 days */
-	ck_assert_str_eq(cmd.argv[11], "1800000");   /* the deadline scores the SLA set */
-	ck_assert_str_eq(cmd.argv[12], "100000");    /* max_length */
+	ck_assert_str_eq(cmd.argv[6], "arbiter:sla:incitement-sw:todo");
+	ck_assert_str_eq(cmd.argv[7], "arbiter:q:incitement-sw:urgent");
+	ck_assert_str_eq(cmd.argv[10], "arbiter:q:incitement-sw:low");
+	ck_assert_str_eq(cmd.argv[11], "1800000"); /* the deadline scores the SLA sets */
+	ck_assert_str_eq(cmd.argv[12], "100000");  /* max_length */
 	ck_assert_str_eq(cmd.argv[13], "e1d");
 	ck_assert_str_eq(cmd.argv[14], "incitement-sw urgent");
 	size_t n;
@@ -184,12 +184,12 @@ START_TEST(enqueue_command_carries_keys_and_entry)
 	queues_cmd_free(&cmd);
 
 	ck_assert_int_eq(queues_sweep_cmd(c, q, 5000, &cmd), 0);
-	ck_assert_str_eq(cmd.argv[2], "6");
-	ck_assert_str_eq(cmd.argv[3], "arbiter:sla:incitement-sw");
-	ck_assert_str_eq(cmd.argv[4], "arbiter:sla:incitement-sw:swept");
-	ck_assert_str_eq(cmd.argv[5], "arbiter:q:incitement-sw:urgent");
-	ck_assert_str_eq(cmd.argv[9], "5000");
-	ck_assert_str_eq(cmd.argv[10], "arbiter:seen:");
+	ck_assert_str_eq(cmd.argv[2], "5");
+	ck_assert_str_eq(cmd.argv[3], "arbiter:q:incitement-sw:urgent");
+	ck_assert_str_eq(cmd.argv[6], "arbiter:q:incitement-sw:low");
+	ck_assert_str_eq(cmd.argv[7], "arbiter:sla:incitement-sw:todo");
+	ck_assert_str_eq(cmd.argv[8], "5000");
+	ck_assert_str_eq(cmd.argv[9], "arbiter:seen:");
 	queues_cmd_free(&cmd);
 	config_free(c);
 }
