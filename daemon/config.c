@@ -500,6 +500,17 @@ static int validate_redis_address(struct config *cfg, char *msg, size_t len)
 	return -EINVAL;
 }
 
+void config_redis_host_port(const char *address, char host[CONFIG_HOST_MAX], int *port)
+{
+	const char *colon = strrchr(address, ':');
+	size_t hl = colon ? (size_t)(colon - address) : strlen(address);
+	if (hl >= 2 && address[0] == '[' && address[hl - 1] == ']')
+		snprintf(host, CONFIG_HOST_MAX, "%.*s", (int)(hl - 2), address + 1);
+	else
+		snprintf(host, CONFIG_HOST_MAX, "%.*s", (int)hl, address);
+	*port = colon ? atoi(colon + 1) : 6379;
+}
+
 /* metrics_server_start() binds "*" or an IPv4 address only. */
 /* The prefix is part of every key, and of values the Lua scripts split on spaces. */
 static int validate_redis_prefix(struct config *cfg, char *msg, size_t len)

@@ -156,6 +156,12 @@ const char *config_format_name(enum config_format f);
 /* "urgent", "high", "normal", "low". */
 const char *config_band_name(enum config_band b);
 
+/* Splits a validated TCP redis.address, "host:port" or "[v6]:port", into
+ * HOST (brackets dropped, truncated to CONFIG_HOST_MAX - 1 bytes) and PORT.
+ * Not for a unix socket path (one starting with '/'). */
+#define CONFIG_HOST_MAX 256
+void config_redis_host_port(const char *address, char host[CONFIG_HOST_MAX], int *port);
+
 /* The queue named NAME, or NULL. */
 const struct config_queue *config_queue_find(const struct config *cfg, const char *name);
 

@@ -82,15 +82,10 @@ static int ctl_review_connect(struct ctl_review_redis *s)
 	if (a[0] == '/') {
 		s->c = redisConnectUnixWithTimeout(a, ct);
 	} else {
-		/* host:port or [v6]:port, validated by the config. */
-		char host[256];
-		const char *colon = strrchr(a, ':');
-		int hl = (int)(colon - a);
-		if (a[0] == '[')
-			snprintf(host, sizeof(host), "%.*s", hl - 2, a + 1);
-		else
-			snprintf(host, sizeof(host), "%.*s", hl, a);
-		s->c = redisConnectWithTimeout(host, atoi(colon + 1), ct);
+		char host[CONFIG_HOST_MAX];
+		int port;
+		config_redis_host_port(a, host, &port);
+		s->c = redisConnectWithTimeout(host, port, ct);
 	}
 	if (!s->c || s->c->err) {
 		fprintf(stderr, "arbiterctl %s: cannot connect to Redis at %s: %s\n", s->cmd, a,
@@ -660,7 +655,8 @@ static const struct {
 	 "         (restore for a reversal).\n"},
 	{"reclaim", "reclaim --config CONFIG [--queue Q]",
 	 "reclaim  returns entries held longer than review.lease to their queue, in Q or\n"
-	 "         in every declared queue; prints \"QUEUE: N returned\" per queue.\n"},
+	 "         in every declared queue, raising to urgent those past their deadline;\n"
+	 "         prints \"QUEUE: N returned, M of them ... raised to urgent\" per queue.\n"},
 };
 
 /* The usage of subcommand SUB, or of all of them when SUB is not one. */

@@ -242,15 +242,10 @@ static void redis_connect(struct redis *r)
 	if (a[0] == '/') {
 		ac = redisAsyncConnectUnix(a);
 	} else {
-		/* host:port or [v6]:port, validated by the config. */
-		char host[256];
-		const char *colon = strrchr(a, ':');
-		size_t hl = colon ? (size_t)(colon - a) : 0;
-		if (hl >= 2 && a[0] == '[' && a[hl - 1] == ']')
-			snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), a + 1);
-		else
-			snprintf(host, sizeof(host), "%.*s", (int)hl, a);
-		ac = redisAsyncConnect(host, colon ? atoi(colon + 1) : 6379);
+		char host[CONFIG_HOST_MAX];
+		int port;
+		config_redis_host_port(a, host, &port);
+		ac = redisAsyncConnect(host, port);
 	}
 	if (!ac) {
 		redis_lost(r, "out of memory");

@@ -565,7 +565,15 @@ START_TEST(bad_redis_address)
 			 "expected \"host:port\" with port in [1, 65535] or a unix socket path");
 	struct config *c = expect_ok("redis:\n  address: \"[::1]:6380\"\n");
 	ck_assert_str_eq(c->redis.address, "[::1]:6380");
+	char host[CONFIG_HOST_MAX];
+	int port = 0;
+	config_redis_host_port(c->redis.address, host, &port);
+	ck_assert_str_eq(host, "::1");
+	ck_assert_int_eq(port, 6380);
 	config_free(c);
+	config_redis_host_port("redis.internal:16379", host, &port);
+	ck_assert_str_eq(host, "redis.internal");
+	ck_assert_int_eq(port, 16379);
 }
 END_TEST
 
