@@ -436,6 +436,11 @@ bool dsa_has_statement(const Arbiter__V1__AuditRecord *r)
 {
 	if (!dsa_action_map(r->action) || r->kind == ARBITER__V1__DECISION_KIND__APPEAL_FILED)
 		return false;
+	/* An upheld appeal restricts nothing new: the statement of the decision
+	 * under appeal stands. */
+	if (r->kind == ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED &&
+	    r->appeal_outcome == ARBITER__V1__APPEAL_OUTCOME__UPHELD)
+		return false;
 	if (r->n_territorial_scope == 0)
 		return true;
 	for (size_t i = 0; i < r->n_territorial_scope; i++)

@@ -142,7 +142,8 @@ bool dsa_is_date(const char *s);
 int dsa_fill(Arbiter__V1__AuditRecord *r, const struct dsa_input *in, struct dsa_scratch *s);
 
 /* True when R is due a statement of reasons: a restricting action (see the
- * table above), taken or decided on appeal (not an appeal being filed), whose
+ * table above), taken or decided on appeal (not an appeal being filed, nor
+ * one upheld, whose decision has its statement already), whose
  * territorial scope is everywhere or includes a country of the EEA. */
 bool dsa_has_statement(const Arbiter__V1__AuditRecord *r);
 

@@ -24,7 +24,8 @@ struct kafka {
 	struct kafka_handlers h;
 	rd_kafka_t *consumer;
 	rd_kafka_t *producer;
-	rd_kafka_t *reader;   /* group-less consumer: reads the audit tail at assignment */
+	rd_kafka_t *reader; /* assign-only consumer: reads the audit tail at assignment */
+	char reader_group[224];
 	rd_kafka_queue_t *cq; /* consumer queue; the consumer's main queue forwards here */
 	rd_kafka_queue_t *pq; /* producer main queue: delivery reports, errors */
 	struct kafka_wake cwake, pwake;
@@ -165,12 +166,17 @@ static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg, co
 	rc |= kafka_set(conf, "bootstrap.servers", bootstrap);
 	rc |= kafka_set(conf, "client.id", cfg->kafka.client_id);
 	if (reader) {
-		/* No group: assigned explicitly, never committing. */
-		rc |= kafka_set(conf, "enable.partition.eof", "true");
-		rc |= kafka_set(conf, "enable.auto.commit", "false");
+		/* Assigned explicitly, never joining its group nor committing;
+		 * librdkafka wants a group id to assign all the same. */
 		for (size_t i = 0; i < cfg->kafka.n_properties; i++)
 			rc |= kafka_set(conf, cfg->kafka.properties[i].key,
 					cfg->kafka.properties[i].value);
+		snprintf(k->reader_group, sizeof(k->reader_group), "%.200s.audit-reader",
+			 cfg->kafka.group_id);
+		rc |= kafka_set(conf, "group.id", k->reader_group);
+		rc |= kafka_set(conf, "enable.partition.eof", "true");
+		rc |= kafka_set(conf, "enable.auto.commit", "false");
+		rc |= kafka_set(conf, "enable.auto.offset.store", "false");
 		rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
 		if (rc) {
 			rd_kafka_conf_destroy(conf);
@@ -488,6 +494,23 @@ int kafka_partition_count(struct kafka *k, enum kafka_output o, int timeout_ms)
 	int n = md->topic_cnt == 1 && !md->topics[0].err ? md->topics[0].partition_cnt : -ENOENT;
 	rd_kafka_metadata_destroy(md);
 	return n;
+}
+
+int kafka_committed(struct kafka *k, enum kafka_input in, int32_t partition, int timeout_ms,
+		    int64_t *offset)
+{
+	rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_t *e =
+		rd_kafka_topic_partition_list_add(tp, kafka_input_topic(k, in), partition);
+	rd_kafka_resp_err_t err = rd_kafka_committed(k->consumer, tp, timeout_ms);
+	if (!err)
+		err = e->err;
+	*offset = e->offset;
+	if (err)
+		log_error("kafka", "committed offset of %s[%" PRId32 "]: %s",
+			  kafka_input_topic(k, in), partition, rd_kafka_err2str(err));
+	rd_kafka_topic_partition_list_destroy(tp);
+	return err ? -EIO : 0;
 }
 
 int kafka_read_tail(struct kafka *k, enum kafka_output o, int32_t partition, int64_t count,

@@ -75,6 +75,12 @@ int kafka_produce_to(struct kafka *k, enum kafka_output o, const char *suffix, i
  * up to TIMEOUT_MS. */
 int kafka_partition_count(struct kafka *k, enum kafka_output o, int timeout_ms);
 
+/* The group's committed offset (the next to read) of input IN's partition
+ * PARTITION into *OFFSET, negative when none is committed. Blocks up to
+ * TIMEOUT_MS: for the audit chain recovery at assignment. Returns 0 or -EIO. */
+int kafka_committed(struct kafka *k, enum kafka_input in, int32_t partition, int timeout_ms,
+		    int64_t *offset);
+
 typedef void (*kafka_tail_cb)(void *opaque, const rd_kafka_message_t *m);
 
 /* Reads output O's partition PARTITION from max(start, end - COUNT) to its

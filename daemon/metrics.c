@@ -53,6 +53,13 @@ static const struct metric_row metric_rows[] = {
 	    "Failed delivery reports; the records are retried.", produce_errors, METRIC_U64),
 	ROW("arbiter_audit_records_total", "", "counter", "Audit records acknowledged by Kafka.",
 	    audit_records, METRIC_U64),
+	ROW("arbiter_audit_rewrites_total", "", "counter",
+	    "Audit records of redelivered messages that their chain held already, not written "
+	    "again.",
+	    audit_rewrites, METRIC_U64),
+	ROW("arbiter_dsa_incomplete_total", "", "counter",
+	    "Audit records due a DSA statement that lacks what the database requires.",
+	    dsa_incomplete, METRIC_U64),
 	ROW("arbiter_commits_total", "", "counter", "Offset commits that succeeded.", commits,
 	    METRIC_U64),
 	ROW("arbiter_commit_errors_total", "", "counter", "Offset commits that failed.",

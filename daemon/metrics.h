@@ -15,7 +15,9 @@ struct metrics {
 	atomic_uint_fast64_t produced;           /* records acknowledged by Kafka */
 	atomic_uint_fast64_t produce_errors;     /* failed delivery reports (retried) */
 	atomic_uint_fast64_t audit_records;      /* AuditRecords acknowledged */
-	atomic_uint_fast64_t commits;            /* offset commits that succeeded */
+	atomic_uint_fast64_t audit_rewrites;     /* records a chain held already, not written */
+	atomic_uint_fast64_t dsa_incomplete; /* statements lacking what the DSA database needs */
+	atomic_uint_fast64_t commits;        /* offset commits that succeeded */
 	atomic_uint_fast64_t commit_errors;
 	atomic_uint_fast64_t pauses;          /* times the consumer paused on backpressure */
 	atomic_uint_fast64_t reloads;         /* configs swapped in */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "event.h"
 #include "log.h"
 #include "metrics.h"
@@ -23,6 +24,7 @@ struct pipeline_part {
 	enum kafka_input input;
 	int32_t partition;
 	struct offsets_window *win;
+	struct audit_chain *chain; /* of the audit records its messages cause */
 	uint32_t refs;
 	bool revoked;
 };
@@ -60,6 +62,7 @@ struct pipeline {
 
 	struct pipeline_part **parts[KAFKA_IN__COUNT]; /* indexed by partition id */
 	size_t n_parts[KAFKA_IN__COUNT];
+	int32_t audit_partitions; /* of the audit topic, where the chains go */
 
 	size_t inflight;
 	bool backpressure; /* inflight reached the bound */
@@ -89,6 +92,7 @@ static void pipeline_part_unref(struct pipeline_part *part)
 {
 	if (--part->refs == 0) {
 		offsets_window_free(part->win);
+		audit_chain_free(part->chain);
 		free(part);
 	}
 }
@@ -111,6 +115,7 @@ static enum kafka_input pipeline_input_of(struct pipeline *p, const char *topic)
 
 static void pipeline_check_stopped(struct pipeline *p);
 static void pipeline_retry_cb(uv_timer_t *t);
+static void pipeline_on_fatal(void *opaque, const char *reason);
 static void pipeline_record_state(struct pipeline *p, struct pipeline_msg *m, const char *content,
 				  Arbiter__V1__Action action, Arbiter__V1__Actor actor,
 				  const char *reviewer, const char *d_id, int64_t at);
@@ -315,11 +320,58 @@ static void pipeline_retry_cb(uv_timer_t *t)
 		uv_timer_start(&p->retry_timer, pipeline_retry_cb, p->retry_backoff_ms, 0);
 }
 
-/* Writes the AuditRecord BUF (taking it) of M to the audit topic. */
-static void pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *key,
-				struct records_buf *buf)
+/* What an audit record is built from: a verdict on EV, or decision D. */
+struct pipeline_audit {
+	const struct records_source *src;
+	const Arbiter__V1__ContentEvent *ev;
+	const struct rules_verdict *v;
+	const Arbiter__V1__ModerationDecision *d;
+	int64_t now;
+};
+
+/* Writes the audit record A of M as the next record of its partition's
+ * chain, into the chain's audit partition. Nothing is written for a
+ * partition given away meanwhile (its next owner redoes the message and
+ * writes the chain), nor when the chain holds the record already (a message
+ * redelivered after a restart). The record goes to the producer now, in
+ * chain order: a full producer queue is waited out here, since a retry
+ * later would write the chain out of order. Returns 0 or -ENOMEM. */
+static int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *key,
+			       const struct pipeline_audit *a)
 {
-	pipeline_emit(p, m, KAFKA_OUT_AUDIT, key, strlen(key), buf);
+	struct audit_chain *chain = m->part->chain;
+	if (m->part->revoked)
+		return 0;
+	char id[RECORDS_ID_LEN + 1];
+	records_id(id, "audit", a->src);
+	if (audit_chain_holds(chain, id)) {
+		metrics_inc(audit_rewrites);
+		return 0;
+	}
+	struct records_link link;
+	struct records_buf buf;
+	audit_chain_next(chain, &link);
+	int rc = a->d ? records_audit_decision(a->src, a->d, p->cfg->monitors.pseudonym_key, a->now,
+					       &link, &buf) :
+			records_audit_verdict(a->src, a->ev, p->rules, a->v, a->now, &link, &buf);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		metrics_inc(dsa_incomplete);
+	m->pending++;
+	while ((rc = kafka_produce_to(p->kafka, KAFKA_OUT_AUDIT, NULL, audit_chain_partition(chain),
+				      key, strlen(key), &buf, m)) == -ENOBUFS)
+		kafka_flush(p->kafka, 100);
+	if (rc == 0) {
+		audit_chain_advance(chain, &link);
+		return 0;
+	}
+	/* Never linked: the chain's head stays where it was. */
+	pipeline_reject(p, m, KAFKA_OUT_AUDIT, buf.data, buf.len,
+			rc == -EMSGSIZE ? "Broker: Message size too large" :
+					  "the producer refused the record");
+	free(buf.data);
+	return 0;
 }
 
 static struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part,
@@ -468,12 +520,9 @@ static void pipeline_content(struct pipeline *p, struct pipeline_part *part, uin
 	/* The first record is counted before any is produced, so that an early
 	 * acknowledgement cannot finish the message while others are due. */
 	m->pending = 1;
-	struct records_buf buf;
 	const char *key = ev->content_id;
 	if (v->action != ARBITER__V1__ACTION__NONE) {
 		metrics_inc(rule_actions);
-		if (records_audit_verdict(&src, ev, p->rules, v, now, &buf) < 0)
-			goto oom;
 		if (p->review) {
 			/* An automated action can be appealed too. */
 			char audit_id[RECORDS_ID_LEN + 1];
@@ -481,7 +530,9 @@ static void pipeline_content(struct pipeline *p, struct pipeline_part *part, uin
 			pipeline_record_state(p, m, ev->content_id, v->action,
 					      ARBITER__V1__ACTOR__AUTOMATED, "", audit_id, now);
 		}
-		pipeline_emit_audit(p, m, key, &buf);
+		struct pipeline_audit a = {.src = &src, .ev = ev, .v = v, .now = now};
+		if (pipeline_emit_audit(p, m, key, &a) < 0)
+			goto oom;
 	}
 	for (size_t i = 0; i < v->n_escalations; i++) {
 		metrics_inc(escalations);
@@ -564,11 +615,8 @@ static void pipeline_record_state(struct pipeline *p, struct pipeline_msg *m, co
 /* Emits the decision's audit record (every decision that is not refused has one). */
 static int pipeline_decision_audit(struct pipeline *p, struct pipeline_decision_ctx *x)
 {
-	struct records_buf buf;
-	if (records_audit_decision(&x->src, x->d, pipeline_now_ms(), &buf) < 0)
-		return -ENOMEM;
-	pipeline_emit_audit(p, x->m, x->d->content_id, &buf);
-	return 0;
+	struct pipeline_audit a = {.src = &x->src, .d = x->d, .now = pipeline_now_ms()};
+	return pipeline_emit_audit(p, x->m, x->d->content_id, &a);
 }
 
 /* The decision under appeal as the appeal scripts answer it:
@@ -804,9 +852,24 @@ static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
 		pipeline_reject(p, m, out, rkm->payload, rkm->len, rd_kafka_err2str(rkm->err));
 		return;
 	}
+	if (out == KAFKA_OUT_AUDIT) {
+		/* Written again later, the record would land after its chain's
+		 * next ones: stop instead. The message stays uncommitted; the
+		 * next start recovers the chain from what the topic holds and
+		 * writes the record where the chain is then. */
+		metrics_inc(produce_errors);
+		log_error("pipeline",
+			  "audit record for %s[%" PRId32 "]@%" PRId64
+			  " not delivered: %s; stopping, so that its chain stays in order",
+			  kafka_input_topic(p->kafka, m->part->input), m->part->partition,
+			  m->offset, rd_kafka_err2str(rkm->err));
+		pipeline_msg_abandon(p, m);
+		pipeline_on_fatal(p, "an audit record was not delivered");
+		return;
+	}
 	/* Anything else (topic missing, not authorised, fenced) is the
-	 * deployment's to fix: keep the record and retry, so that nothing the
-	 * audit ledger needs is ever dropped; the partition's lag shows it. */
+	 * deployment's to fix: keep the record and retry, so that nothing is
+	 * ever dropped; the partition's lag shows it. */
 	metrics_inc(produce_errors);
 	log_error("pipeline", "delivery to %s failed: %s; retrying", rd_kafka_topic_name(rkm->rkt),
 		  rd_kafka_err2str(rkm->err));
@@ -826,6 +889,62 @@ static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
 	}
 	pipeline_msg_abandon(p, m);
 	pipeline_oom(p, "keeping a record for retry");
+}
+
+static void pipeline_chain_record(void *opaque, const rd_kafka_message_t *m)
+{
+	struct audit_chain *c = opaque;
+	if (audit_chain_recover(c, m) < 0)
+		log_warn("pipeline",
+			 "audit chain %s: out of memory remembering its records; "
+			 "redelivered messages may write theirs again",
+			 audit_chain_name(c));
+}
+
+/* The chain of input partition PARTITION of IN, its head read back from the
+ * audit topic: the newest records first, further back until a record of the
+ * chain from before the committed offset turns up (every record of a message
+ * that may be redelivered is then known) or the partition's start is
+ * reached. Blocks the loop, on purpose: nothing of the partition may be
+ * handled before. NULL when the audit topic cannot be read. */
+static struct audit_chain *pipeline_chain_recover(struct pipeline *p, enum kafka_input in,
+						  int32_t partition)
+{
+	const char *topic = kafka_input_topic(p->kafka, in);
+	const char *audit = kafka_output_topic(p->kafka, KAFKA_OUT_AUDIT);
+	int64_t committed;
+	if (kafka_committed(p->kafka, in, partition, 30000, &committed) < 0)
+		return NULL;
+	/* Records can come out of offset order by as much as is in flight. */
+	int64_t margin = (int64_t)p->cfg->pipeline.max_inflight;
+	struct audit_chain *c = audit_chain_new(topic, partition, partition % p->audit_partitions,
+						committed, margin);
+	if (!c)
+		return NULL;
+	int64_t count = 4 * margin + 1000;
+	for (;;) {
+		bool whole = false;
+		audit_chain_recover_reset(c);
+		int rc = kafka_read_tail(p->kafka, KAFKA_OUT_AUDIT, audit_chain_partition(c), count,
+					 30000, pipeline_chain_record, c, &whole);
+		if (rc < 0) {
+			log_error("pipeline",
+				  "audit chain %s: cannot read its head from %s[%" PRId32 "]: %s",
+				  audit_chain_name(c), audit, audit_chain_partition(c),
+				  strerror(-rc));
+			audit_chain_free(c);
+			return NULL;
+		}
+		if (audit_chain_recovered(c) || whole)
+			break;
+		count *= 8;
+	}
+	log_info("pipeline",
+		 "audit chain %s continues at sequence %" PRIu64 " in %s[%" PRId32
+		 "] (%zu record(s) of uncommitted input known)",
+		 audit_chain_name(c), audit_chain_next_sequence(c), audit, audit_chain_partition(c),
+		 audit_chain_remembered(c));
+	return c;
 }
 
 static void pipeline_on_assigned(void *opaque, const rd_kafka_topic_partition_list_t *parts)
@@ -860,6 +979,17 @@ static void pipeline_on_assigned(void *opaque, const rd_kafka_topic_partition_li
 		part->input = in;
 		part->partition = tp->partition;
 		part->refs = 1;
+		part->chain = pipeline_chain_recover(p, in, tp->partition);
+		if (!part->chain) {
+			/* Writing a chain whose head is unknown would fork it. */
+			offsets_window_free(part->win);
+			free(part);
+			log_error("pipeline",
+				  "cannot recover the audit chain of %s[%" PRId32 "]: stopping",
+				  tp->topic, tp->partition);
+			pipeline_on_fatal(p, "audit chain recovery failed");
+			continue;
+		}
 		p->parts[in][tp->partition] = part;
 		metrics_add(assigned_partitions, 1);
 	}
@@ -912,11 +1042,19 @@ static void pipeline_on_revoked(void *opaque, const rd_kafka_topic_partition_lis
 	 * still in flight will be redelivered to the next owner, and the
 	 * records it produces carry the same ids. A lost assignment is owned
 	 * by someone else already: its commit would be refused. */
-	if (kafka_assignment_lost(p->kafka))
+	if (kafka_assignment_lost(p->kafka)) {
 		log_warn("pipeline", "assignment lost: finished messages since the last commit "
 				     "will be redelivered");
-	else
+	} else {
+		/* The next owner reads each chain's head back from the audit
+		 * topic: what we produced must be there before it does. */
+		if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, 10000) < 0)
+			log_warn("pipeline",
+				 "%d record(s) still unacknowledged at revoke: the next owner "
+				 "may find a gap in an audit chain",
+				 kafka_outq_len(p->kafka));
 		pipeline_commit(p, parts, true);
+	}
 	for (int i = 0; i < parts->cnt; i++) {
 		const rd_kafka_topic_partition_t *tp = &parts->elems[i];
 		enum kafka_input in = pipeline_input_of(p, tp->topic);
@@ -1070,6 +1208,14 @@ int pipeline_start(struct pipeline *p, const char *bootstrap)
 	rc = kafka_new(p->loop, p->cfg, bootstrap, &h, &p->kafka);
 	if (rc < 0)
 		return rc;
+	/* Chains map onto audit partitions by number: the count must be known
+	 * (and the topic exist) before the first assignment. */
+	p->audit_partitions = kafka_partition_count(p->kafka, KAFKA_OUT_AUDIT, 10000);
+	if (p->audit_partitions <= 0) {
+		log_error("pipeline", "the audit topic %s must exist before arbiterd starts",
+			  kafka_output_topic(p->kafka, KAFKA_OUT_AUDIT));
+		return -EIO;
+	}
 	pipeline_update_pause(p);
 	rc = kafka_subscribe(p->kafka);
 	if (rc < 0)

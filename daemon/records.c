@@ -13,6 +13,7 @@
 #include "arbiter/v1/audit_record.pb-c.h"
 #include "arbiter/v1/dead_letter.pb-c.h"
 #include "arbiter/v1/escalation.pb-c.h"
+#include "dsa.h"
 
 void records_id(char out[RECORDS_ID_LEN + 1], const char *kind, const struct records_source *src)
 {
@@ -66,11 +67,29 @@ int records_deadletter(const struct records_source *src, const void *key, size_t
 	return records_pack(&dl.base, out);
 }
 
-int records_audit_decision(const struct records_source *src,
-			   const Arbiter__V1__ModerationDecision *d, int64_t now_ms,
-			   struct records_buf *out)
+/* Fills AR's DSA statement from IN, links it into the chain with LINK, and
+ * packs it. Every other field of AR must be final: the hash covers them. */
+static int records_audit_finish(Arbiter__V1__AuditRecord *ar, const struct dsa_input *in,
+				struct records_link *link, struct records_buf *out)
 {
-	char id[RECORDS_ID_LEN + 1];
+	struct dsa_scratch scratch;
+	int drc = dsa_fill(ar, in, &scratch);
+	if (drc == -ENOMEM)
+		return -ENOMEM;
+	if (link) {
+		int lrc = ledger_link(ar, link->chain, link->sequence, link->prev_hash, link->hash);
+		if (lrc < 0)
+			return lrc;
+	}
+	int rc = records_pack(&ar->base, out);
+	return rc < 0 ? rc : drc < 0 ? 1 : 0;
+}
+
+int records_audit_decision(const struct records_source *src,
+			   const Arbiter__V1__ModerationDecision *d, const char *pseudonym_key,
+			   int64_t now_ms, struct records_link *link, struct records_buf *out)
+{
+	char id[RECORDS_ID_LEN + 1], pseudonym[65];
 	records_id(id, "audit", src);
 
 	Arbiter__V1__AuditRecord ar = ARBITER__V1__AUDIT_RECORD__INIT;
@@ -80,6 +99,10 @@ int records_audit_decision(const struct records_source *src,
 	ar.kind = d->kind;
 	ar.action = d->action;
 	ar.actor = d->actor;
+	if (pseudonym_key && d->reviewer_id[0]) {
+		records_pseudonym(pseudonym, pseudonym_key, d->reviewer_id);
+		ar.reviewer_pseudonym = pseudonym;
+	}
 	ar.category = d->category;
 	ar.ground = d->ground;
 	ar.legal_ground = d->legal_ground;
@@ -91,12 +114,22 @@ int records_audit_decision(const struct records_source *src,
 	ar.source_partition = src->partition;
 	ar.source_offset = src->offset;
 	ar.recorded_at_ms = now_ms;
-	return records_pack(&ar.base, out);
+	if (d->kind == ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED)
+		ar.appeal_outcome = d->appeal_outcome;
+	struct dsa_input in = {
+		.content_type = d->content_type,
+		.created_at_ms = d->content_created_at_ms,
+		.lang = d->lang,
+		.country = d->country,
+		.automated_detection = d->automated_detection,
+		.source = DSA_SOURCE_VOLUNTARY,
+	};
+	return records_audit_finish(&ar, &in, link, out);
 }
 
 int records_audit_verdict(const struct records_source *src, const Arbiter__V1__ContentEvent *ev,
 			  const struct ruleset *rs, const struct rules_verdict *v, int64_t now_ms,
-			  struct records_buf *out)
+			  struct records_link *link, struct records_buf *out)
 {
 	char id[RECORDS_ID_LEN + 1];
 	records_id(id, "audit", src);
@@ -126,7 +159,8 @@ int records_audit_verdict(const struct records_source *src, const Arbiter__V1__C
 	ar.source_partition = src->partition;
 	ar.source_offset = src->offset;
 	ar.recorded_at_ms = now_ms;
-	int rc = records_pack(&ar.base, out);
+	struct dsa_input in = {.event = ev, .automated_detection = true};
+	int rc = records_audit_finish(&ar, &in, link, out);
 	free(ids);
 	return rc;
 }
@@ -213,6 +247,8 @@ int records_escalation(const struct records_source *src, const Arbiter__V1__Cont
 	es.source_partition = src->partition;
 	es.source_offset = src->offset;
 	es.created_at_ms = now_ms;
+	es.content_type = ev->content_type;
+	es.content_created_at_ms = ev->created_at_ms;
 	int rc = records_pack(&es.base, out);
 	free(excerpt);
 	free(ids);

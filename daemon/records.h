@@ -6,6 +6,7 @@
 
 #include "arbiter/v1/content_event.pb-c.h"
 #include "arbiter/v1/moderation_decision.pb-c.h"
+#include "ledger.h"
 #include "rules.h"
 
 /* Where an input message came from; every record derived from it names it. */
@@ -36,18 +37,33 @@ int records_deadletter(const struct records_source *src, const void *key, size_t
 		       const void *value, size_t value_len, const char *reason, size_t max_raw,
 		       int64_t now_ms, struct records_buf *out);
 
-/* Packs the AuditRecord of decision D. Chain fields are left for the ledger
- * writer. Returns 0 or -ENOMEM. */
+/* The place of an audit record in its ledger chain (see ledger.h), given by
+ * the chain's writer; the builder computes the record's hash into HASH. */
+struct records_link {
+	const char *chain;
+	uint64_t sequence;
+	const uint8_t *prev_hash; /* NULL at the chain's start, sequence 0 */
+	uint8_t hash[LEDGER_HASH_LEN];
+};
+
+/* Packs the AuditRecord of decision D, with its DSA statement fields and,
+ * with LINK, its chain fields (none without). The reviewer is pseudonymised
+ * with PSEUDONYM_KEY (left out without one). Returns 0; 1 when the record is
+ * due a DSA statement that lacks what the database requires (the record is
+ * packed all the same: the ledger holds every action; dsa_check says what is
+ * missing); -ENOMEM. */
 int records_audit_decision(const struct records_source *src,
-			   const Arbiter__V1__ModerationDecision *d, int64_t now_ms,
-			   struct records_buf *out);
+			   const Arbiter__V1__ModerationDecision *d, const char *pseudonym_key,
+			   int64_t now_ms, struct records_link *link, struct records_buf *out);
 
 /* Packs the AuditRecord of the action verdict V applied to EV (actor
- * AUTOMATED): the deciding rule's category and grounds, every matched rule
- * id and the ruleset version. Returns 0 or -ENOMEM. */
+ * AUTOMATED, detected and decided by the rules): the deciding rule's
+ * category and grounds, every matched rule id, the ruleset version, the DSA
+ * statement fields and, with LINK, the chain fields. Returns as
+ * records_audit_decision. */
 int records_audit_verdict(const struct records_source *src, const Arbiter__V1__ContentEvent *ev,
 			  const struct ruleset *rs, const struct rules_verdict *v, int64_t now_ms,
-			  struct records_buf *out);
+			  struct records_link *link, struct records_buf *out);
 
 /* How an escalation leaves the daemon: the routing, SLA and monitors
  * settings decided by the caller. Zero/NULL fields keep the defaults. */

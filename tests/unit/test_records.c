@@ -5,6 +5,7 @@
 
 #include "arbiter/v1/audit_record.pb-c.h"
 #include "arbiter/v1/dead_letter.pb-c.h"
+#include "dsa.h"
 #include "records.h"
 
 START_TEST(ids_are_deterministic_and_distinct)
@@ -83,7 +84,9 @@ START_TEST(audit_record_copies_the_decision)
 	d.decided_at_ms = 42;
 	struct records_source src = {"moderation.decisions", 0, 5};
 	struct records_buf buf;
-	ck_assert_int_eq(records_audit_decision(&src, &d, 99, &buf), 0);
+	/* Without the content's type and date, and decided in 1970, the DSA
+	 * statement lacks what the database requires: packed all the same. */
+	ck_assert_int_eq(records_audit_decision(&src, &d, NULL, 99, NULL, &buf), 1);
 	Arbiter__V1__AuditRecord *r = arbiter__v1__audit_record__unpack(NULL, buf.len, buf.data);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_str_eq(r->decision_id, "d-1");
@@ -102,6 +105,42 @@ START_TEST(audit_record_copies_the_decision)
 	char id[RECORDS_ID_LEN + 1];
 	records_id(id, "audit", &src);
 	ck_assert_str_eq(r->record_id, id);
+	ck_assert_str_eq(r->reviewer_pseudonym, ""); /* no key, no pseudonym */
+	ck_assert_str_eq(r->chain, "");              /* no link, no chain */
+	arbiter__v1__audit_record__free_unpacked(r, NULL);
+	free(buf.data);
+
+	/* What review decide copies from the escalation completes the statement;
+	 * a link puts the record in its chain. */
+	d.content_type = ARBITER__V1__CONTENT_TYPE__TEXT;
+	d.content_created_at_ms = 1790000000000LL; /* 2026-09-21 */
+	d.decided_at_ms = 1790000060000LL;
+	d.automated_detection = true;
+	d.reviewer_id = "zawadi";
+	uint8_t prev[LEDGER_HASH_LEN];
+	memset(prev, 7, sizeof(prev));
+	struct records_link link = {
+		.chain = "moderation.decisions/0", .sequence = 4, .prev_hash = prev};
+	ck_assert_int_eq(records_audit_decision(&src, &d, "k", 99, &link, &buf), 0);
+	r = arbiter__v1__audit_record__unpack(NULL, buf.len, buf.data);
+	ck_assert_ptr_nonnull(r);
+	char pseudonym[65];
+	records_pseudonym(pseudonym, "k", "zawadi");
+	ck_assert_str_eq(r->reviewer_pseudonym, pseudonym);
+	ck_assert_str_eq(r->chain, "moderation.decisions/0");
+	ck_assert_uint_eq(r->sequence, 4);
+	ck_assert_mem_eq(r->prev_hash.data, prev, LEDGER_HASH_LEN);
+	ck_assert_mem_eq(r->hash.data, link.hash, LEDGER_HASH_LEN);
+	uint8_t h[LEDGER_HASH_LEN];
+	ck_assert_int_eq(ledger_hash(buf.data, buf.len, h), 0);
+	ck_assert_mem_eq(h, link.hash, LEDGER_HASH_LEN); /* the hash is of these bytes */
+	ck_assert_uint_eq(r->n_decision_visibility, 1);
+	ck_assert_str_eq(r->decision_visibility[0], "DECISION_VISIBILITY_CONTENT_DISABLED");
+	ck_assert_str_eq(r->automated_decision, "AUTOMATED_DECISION_PARTIALLY");
+	ck_assert_str_eq(r->content_date, "2026-09-21");
+	ck_assert_int_eq(r->latency_ms, 60000);
+	char why[200];
+	ck_assert_msg(dsa_check(r, why, sizeof(why)) == 0, "%s", why);
 	arbiter__v1__audit_record__free_unpacked(r, NULL);
 	free(buf.data);
 }
