@@ -290,6 +290,17 @@ static const char *ctl_review_field(const struct ctl_review_entry *e, const char
 	return "";
 }
 
+/* The Escalation protobuf of entry E, or NULL (none, or undecodable). */
+static Arbiter__V1__Escalation *ctl_review_escalation(const struct ctl_review_entry *e)
+{
+	for (size_t i = 0; i + 1 < e->fields->elements; i += 2)
+		if (!strcmp(e->fields->element[i]->str, "escalation"))
+			return arbiter__v1__escalation__unpack(
+				NULL, e->fields->element[i + 1]->len,
+				(const uint8_t *)e->fields->element[i + 1]->str);
+	return NULL;
+}
+
 /* Finds escalation ID through its dedupe key and checks that REVIEWER holds
  * it. Returns 0 or an exit status (said). */
 static int ctl_review_locate(const struct ctl_review_redis *s, const char *id, const char *reviewer,
@@ -489,13 +500,23 @@ static int ctl_review_verdict_parse(const struct ctl_review_verdict *vd, int *ac
 				"STATEMENT_CATEGORY_* value of the DSA database\n");
 		return 2;
 	}
-	/* A restriction's statement of reasons names its category; leaving
-	 * content up (none) or putting it back (restore) restricts nothing. */
-	if (!vd->category && *action != ARBITER__V1__ACTION__NONE &&
-	    *action != ARBITER__V1__ACTION__RESTORE) {
+	/* A restriction's statement of reasons names its category, the law or
+	 * terms clause relied on and why; leaving content up (none) or putting
+	 * it back (restore) restricts nothing. */
+	if (!vd->ground)
+		*ground = ARBITER__V1__GROUND__INCOMPATIBLE_CONTENT;
+	bool restricts =
+		*action != ARBITER__V1__ACTION__NONE && *action != ARBITER__V1__ACTION__RESTORE;
+	const char *missing = !restricts                              ? NULL :
+			      !vd->category                           ? "--category" :
+			      !vd->legal_ground || !*vd->legal_ground ? "--legal-ground" :
+			      !vd->reason || !*vd->reason             ? "--reason" :
+									NULL;
+	if (missing) {
 		fprintf(stderr,
-			"arbiterctl review decide: --category is required for --action %s\n",
-			vd->action);
+			"arbiterctl review decide: %s is required for --action %s: the DSA "
+			"statement of reasons of a restriction needs it\n",
+			missing, vd->action);
 		return 2;
 	}
 	if (vd->outcome &&
@@ -558,6 +579,14 @@ static int ctl_review_decide(const struct ctl_review_redis *s, const char *queue
 	d.decided_at_ms = ctl_review_now_ms();
 	d.lang = (char *)ctl_review_field(&e, "lang");
 	d.country = (char *)ctl_review_field(&e, "country");
+	/* What the statement of reasons needs about the content, from the
+	 * escalation the entry carries. */
+	Arbiter__V1__Escalation *es = ctl_review_escalation(&e);
+	if (es) {
+		d.content_type = es->content_type;
+		d.content_created_at_ms = es->content_created_at_ms;
+		d.automated_detection = es->automated_detection;
+	}
 
 	/* Delivered first, acknowledged second: a decision that does not reach
 	 * Kafka leaves the entry claimed, to be decided again. */
@@ -580,6 +609,7 @@ static int ctl_review_decide(const struct ctl_review_redis *s, const char *queue
 		rc = r && r->type != REDIS_REPLY_ERROR ? 0 : 1;
 		freeReplyObject(r);
 	}
+	arbiter__v1__escalation__free_unpacked(es, NULL);
 	if (rc == 0) {
 		json_t *j = pbjson_encode(&d.base);
 		json_dumpf(j, stdout, JSON_COMPACT);
@@ -647,9 +677,12 @@ static const struct {
 	 "         be delivered the entry stays claimed; if R's lease expired nothing is\n"
 	 "         sent. A is an action: none, label, demote, age_restrict, demonetize,\n"
 	 "         geo_block, remove, suspend_account, terminate_account, restore (any\n"
-	 "         case). C is a STATEMENT_CATEGORY_* value of the DSA database, required\n"
-	 "         unless A is none or restore; G is illegal_content or\n"
-	 "         incompatible_content. --brokers overrides kafka.brokers (needed when it\n"
+	 "         case). C is a STATEMENT_CATEGORY_* value of the DSA database; G is\n"
+	 "         illegal_content or incompatible_content (the default); --legal-ground\n"
+	 "         the law or terms-of-service clause relied on; --reason the explanation.\n"
+	 "         C, --legal-ground and --reason are required unless A is none or\n"
+	 "         restore: the statement of reasons of a restriction needs them.\n"
+	 "         --brokers overrides kafka.brokers (needed when it\n"
 	 "         is \"mock\"). An appeal (an entry with an appeal_id) is resolved\n"
 	 "         instead: give --outcome, and as A the action that stands after it\n"
 	 "         (restore for a reversal).\n"},

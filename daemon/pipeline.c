@@ -663,6 +663,9 @@ static int pipeline_appeal_enqueue(struct pipeline *p, struct pipeline_decision_
 	es.country = d->country;
 	es.n_evidence = 1;
 	es.evidence = ev;
+	es.content_type = d->content_type;
+	es.content_created_at_ms = d->content_created_at_ms;
+	es.automated_detection = d->automated_detection;
 	es.source_topic = (char *)x->src.topic;
 	es.source_partition = x->src.partition;
 	es.source_offset = x->src.offset;

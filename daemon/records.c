@@ -249,6 +249,7 @@ int records_escalation(const struct records_source *src, const Arbiter__V1__Cont
 	es.created_at_ms = now_ms;
 	es.content_type = ev->content_type;
 	es.content_created_at_ms = ev->created_at_ms;
+	es.automated_detection = true;
 	int rc = records_pack(&es.base, out);
 	free(excerpt);
 	free(ids);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arbiter/v1/appeal_record.pb-c.h"
@@ -19,6 +20,7 @@
 #include "arbiter/v1/content_event.pb-c.h"
 #include "arbiter/v1/dead_letter.pb-c.h"
 #include "arbiter/v1/moderation_decision.pb-c.h"
+#include "dsa.h"
 #include "harness.h"
 #include "redis_server.h"
 
@@ -90,6 +92,21 @@ static void read_deadletter(void *opaque, const rd_kafka_message_t *m)
 	arbiter__v1__dead_letter__free_unpacked(d, NULL);
 }
 
+struct audit_seen {
+	Arbiter__V1__AuditRecord *r[8];
+	int n;
+};
+
+/* Audit records in topic order (one audit partition here). */
+static void read_audit(void *opaque, const rd_kafka_message_t *m)
+{
+	struct audit_seen *s = opaque;
+	Arbiter__V1__AuditRecord *r = arbiter__v1__audit_record__unpack(NULL, m->len, m->payload);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_lt(s->n, 8);
+	s->r[s->n++] = r;
+}
+
 static const char *field(json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
@@ -107,12 +124,17 @@ START_TEST(full_loop_with_an_independent_appeal)
 	FILE *f = fopen(path, "w");
 	fputs("rules:\n"
 	      "  - id: threat\n"
+	      "    description: Threats of violence, labelled until a reviewer decides\n"
 	      "    when: signal.violence >= 0.9\n"
+	      "    action: label\n"
+	      "    category: STATEMENT_CATEGORY_VIOLENCE\n"
+	      "    legal_ground: \"Terms of service 4.1: threats\"\n"
 	      "    escalate: {queue: threats, band: urgent, sla: 1h}\n",
 	      f);
 	fclose(f);
 	harness_write_config(&h, config_extra);
 	harness_daemon_start(&h);
+	int64_t posted = (int64_t)time(NULL) * 1000 - 3600 * 1000;
 
 	/* 1. A content event the rules escalate. */
 	Arbiter__V1__ContentEvent ev = ARBITER__V1__CONTENT_EVENT__INIT;
@@ -124,6 +146,9 @@ START_TEST(full_loop_with_an_independent_appeal)
 	ev.event_id = "ev-1";
 	ev.content_id = "post-1";
 	ev.lang = "sw";
+	ev.country = "DE";
+	ev.content_type = ARBITER__V1__CONTENT_TYPE__TEXT;
+	ev.created_at_ms = posted;
 	ev.n_signals = 1;
 	ev.signals = sigs;
 	harness_produce_msg(&h, "content.events", "post-1", &ev.base);
@@ -139,7 +164,8 @@ START_TEST(full_loop_with_an_independent_appeal)
 	ck_assert_int_eq(ctl(line, sizeof(line),
 			     "review decide --config %s --brokers %s --queue threats --id %s "
 			     "--reviewer asha --action remove --ground incompatible_content "
-			     "--category STATEMENT_CATEGORY_VIOLENCE --reason 'threat of violence'",
+			     "--category STATEMENT_CATEGORY_VIOLENCE --legal-ground 'Terms 4.1' "
+			     "--reason 'threat of violence'",
 			     h.config, h.bootstrap, field(entry, "id")),
 			 0);
 	json_decref(entry);
@@ -219,6 +245,59 @@ START_TEST(full_loop_with_an_independent_appeal)
 	ck_assert_str_eq(dl.text[0], "appeal for content with no known decision");
 	ck_assert_str_eq(dl.text[1],
 			 "appeal resolved by the reviewer whose decision is under appeal");
+
+	/* The ledger: the rules' label, asha's removal, two appeals filed and
+	 * bakari's reversal, in order in their chains; the refused appeals left
+	 * none. */
+	struct audit_seen au = {0};
+	harness_read(&h, "moderation.audit", read_audit, &au);
+	ck_assert_int_eq(au.n, 5);
+	ck_assert_int_eq(au.r[0]->actor, ARBITER__V1__ACTOR__AUTOMATED);
+	ck_assert_int_eq(au.r[0]->action, ARBITER__V1__ACTION__LABEL);
+	ck_assert_str_eq(au.r[0]->chain, "content.events/0");
+	ck_assert_str_eq(au.r[0]->automated_decision, "AUTOMATED_DECISION_FULLY");
+	ck_assert_int_eq(au.r[1]->action, ARBITER__V1__ACTION__REMOVE);
+	ck_assert_int_eq(au.r[1]->actor, ARBITER__V1__ACTOR__HUMAN);
+	ck_assert_str_eq(au.r[1]->chain, "moderation.decisions/0");
+	ck_assert_uint_eq(au.r[1]->sequence, 0);
+	/* A human decided what a rule found; the content's type and date came
+	 * through the escalation. */
+	ck_assert_str_eq(au.r[1]->automated_decision, "AUTOMATED_DECISION_PARTIALLY");
+	ck_assert(au.r[1]->automated_detection);
+	ck_assert_int_eq(au.r[1]->latency_ms, au.r[1]->decided_at_ms - posted);
+	ck_assert_int_eq(au.r[2]->kind, ARBITER__V1__DECISION_KIND__APPEAL_FILED);
+	ck_assert_int_eq(au.r[3]->kind, ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED);
+	ck_assert_int_eq(au.r[3]->appeal_outcome, ARBITER__V1__APPEAL_OUTCOME__REVERSED);
+	ck_assert_int_eq(au.r[3]->action, ARBITER__V1__ACTION__RESTORE);
+	ck_assert_int_eq(au.r[4]->kind, ARBITER__V1__DECISION_KIND__APPEAL_FILED);
+	for (int i = 2; i < 5; i++)
+		ck_assert_uint_eq(au.r[i]->sequence, (uint64_t)i - 1);
+	/* Statements for the two restrictions only, complete. */
+	char why[256];
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(dsa_has_statement(au.r[i]), i < 2);
+		ck_assert_msg(dsa_check(au.r[i], why, sizeof(why)) == 0, "record %d: %s", i, why);
+		arbiter__v1__audit_record__free_unpacked(au.r[i], NULL);
+	}
+	ck_assert_int_eq(ctl(NULL, 0, "audit verify --brokers %s", h.bootstrap), 0);
+	/* The export, as the DSA database takes it: one batch, both valid. */
+	static char batch[65536];
+	ck_assert_int_eq(ctl(batch, sizeof(batch), "audit export --dsa --brokers %s", h.bootstrap),
+			 0);
+	json_t *body = json_loads(batch, 0, NULL);
+	ck_assert_msg(body != NULL, "not JSON: %s", batch);
+	json_t *sts = json_object_get(body, "statements");
+	ck_assert_int_eq(json_array_size(sts), 2);
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_msg(dsa_validate(json_array_get(sts, i), why, sizeof(why)) == 0, "%s",
+			      why);
+	ck_assert_str_eq(field(json_array_get(sts, 0), "automated_decision"),
+			 "AUTOMATED_DECISION_FULLY");
+	ck_assert_str_eq(
+		json_string_value(json_array_get(
+			json_object_get(json_array_get(sts, 1), "decision_visibility"), 0)),
+		"DECISION_VISIBILITY_CONTENT_REMOVED");
+	json_decref(body);
 
 	/* The reversal is the content's decision now. */
 	redisContext *c = redis_server_connect(&rs);

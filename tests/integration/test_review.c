@@ -346,7 +346,8 @@ START_TEST(expired_lease_is_reclaimed)
 	ck_assert_int_eq(ctl(&f, NULL, &err,
 			     "review decide --config %s --brokers %s --queue q --id e1 "
 			     "--reviewer ana --action remove "
-			     "--category STATEMENT_CATEGORY_VIOLENCE",
+			     "--category STATEMENT_CATEGORY_VIOLENCE --legal-ground 'Terms 4.1' "
+			     "--reason threat",
 			     f.h.config, f.h.bootstrap),
 			 1);
 	ck_assert_msg(strstr(err, "lease expired"), "%s", err);
@@ -520,6 +521,7 @@ START_TEST(decide_produces_the_decision_then_acknowledges)
 	static const char decide[] = "review decide --config %s --brokers %s --queue q-sw --id e9 "
 				     "--reviewer zawadi --action remove --ground illegal_content "
 				     "--category STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH "
+				     "--legal-ground 'Penal Code s. 96' "
 				     "--reason 'call to violence'";
 
 	/* Kafka refuses the decision: nothing acknowledged, still zawadi's. */
@@ -590,6 +592,9 @@ START_TEST(decide_refuses_bad_verdicts_before_sending)
 	static const char *const bad[] = {
 		"--action disable --category STATEMENT_CATEGORY_VIOLENCE",
 		"--action remove", /* a restriction names its category */
+		/* ... the law or terms clause relied on, and why */
+		"--action remove --category STATEMENT_CATEGORY_VIOLENCE --reason threat",
+		"--action remove --category STATEMENT_CATEGORY_VIOLENCE --legal-ground 'Terms 4.1'",
 		"--action remove --category VIOLENCE",
 		"--action remove --category STATEMENT_CATEGORY_VIOLENCE --ground bad",
 		"--action none --outcome upheld", /* not an appeal */
