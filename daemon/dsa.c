@@ -181,6 +181,11 @@ static bool dsa_in(struct dsa_enum e, const char *s)
 	return false;
 }
 
+bool dsa_category_valid(const char *s)
+{
+	return dsa_in((struct dsa_enum)DSA_ENUM(dsa_categories), s);
+}
+
 /* --- Mapping ------------------------------------------------------------------ */
 
 const struct dsa_action *dsa_action_map(Arbiter__V1__Action action)

@@ -117,6 +117,9 @@ struct dsa_action {
  * unspecified or unknown). */
 const struct dsa_action *dsa_action_map(Arbiter__V1__Action action);
 
+/* True when S is one of the API's STATEMENT_CATEGORY_* values. */
+bool dsa_category_valid(const char *s);
+
 /* DECISION_GROUND_* for GROUND; NULL when unspecified. */
 const char *dsa_ground_name(Arbiter__V1__Ground ground);
 

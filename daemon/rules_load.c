@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsa.h"
 #include "pbjson.h"
 #include "rules_impl.h"
 #include "yaml.h"
@@ -535,24 +536,6 @@ static void rl_modes_section(struct rules_loader *rl, struct fy_node *v, struct 
 
 /* ---- rules ---- */
 
-static const char *const rules_categories[] = {
-	"STATEMENT_CATEGORY_ANIMAL_WELFARE",
-	"STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS",
-	"STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
-	"STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS",
-	"STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS",
-	"STATEMENT_CATEGORY_NON_CONSENSUAL_BEHAVIOUR",
-	"STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT",
-	"STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
-	"STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
-	"STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
-	"STATEMENT_CATEGORY_SELF_HARM",
-	"STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE",
-	"STATEMENT_CATEGORY_UNSAFE_AND_ILLEGAL_PRODUCTS",
-	"STATEMENT_CATEGORY_VIOLENCE",
-	NULL,
-};
-
 /* Case-insensitive lookup of an enum value by name ("remove", "REMOVE"). */
 static int rl_enum(const ProtobufCEnumDescriptor *d, const char *s)
 {
@@ -950,11 +933,7 @@ static void rl_rule(struct rules_loader *rl, struct fy_node *v, struct yaml_pos 
 		rl_escalate(rl, r, n, rp, id);
 	if ((n = fy_node_mapping_lookup_by_string(v, "category", FY_NT))) {
 		const char *c = rl_scalar(n);
-		bool ok = false;
-		for (const char *const *k = rules_categories; c && *k; k++)
-			if (!strcmp(*k, c))
-				ok = true;
-		if (!ok)
+		if (!c || !dsa_category_valid(c))
 			rl_error(rl, yaml_node_pos(n, rp), id,
 				 "expected a DSA category such as STATEMENT_CATEGORY_VIOLENCE "
 				 "(docs/rules.md lists them), got %s",
