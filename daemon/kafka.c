@@ -177,6 +177,9 @@ static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg, co
 		rc |= kafka_set(conf, "enable.partition.eof", "true");
 		rc |= kafka_set(conf, "enable.auto.commit", "false");
 		rc |= kafka_set(conf, "enable.auto.offset.store", "false");
+		/* The broker answers at once, not when more data arrives: the
+		 * tail is read while the loop waits. */
+		rc |= kafka_set(conf, "fetch.wait.max.ms", "10");
 		rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
 		if (rc) {
 			rd_kafka_conf_destroy(conf);
