@@ -809,3 +809,33 @@ int dsa_check(const Arbiter__V1__AuditRecord *r, char *why, size_t len)
 	json_decref(st);
 	return rc;
 }
+
+size_t dsa_rules_warnings(const struct ruleset *rs, struct config_errors *warnings)
+{
+	size_t n = 0;
+	for (size_t i = 0; rs && i < rules_count(rs); i++) {
+		const struct rules_rule *r = rules_rule(rs, i);
+		if (r->shadow || !dsa_action_map(r->action))
+			continue;
+		const char *missing[3];
+		size_t m = 0;
+		if (!r->category)
+			missing[m++] = "category";
+		if (!r->legal_ground || !r->legal_ground[0])
+			missing[m++] = "legal_ground";
+		if (!r->description || !r->description[0])
+			missing[m++] = "description";
+		if (!m)
+			continue;
+		const ProtobufCEnumValue *a = protobuf_c_enum_descriptor_get_value(
+			&arbiter__v1__action__descriptor, r->action);
+		config_errors_add(
+			warnings, r->file, r->line, 1, r->id,
+			"warning: restricts content (%s) without %s%s%s%s%s: its DSA statement "
+			"of reasons will lack it, and audit export --dsa will leave it out",
+			a ? a->name : "?", missing[0], m > 1 ? (m > 2 ? ", " : " or ") : "",
+			m > 1 ? missing[1] : "", m > 2 ? " or " : "", m > 2 ? missing[2] : "");
+		n++;
+	}
+	return n;
+}

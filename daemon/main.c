@@ -9,6 +9,7 @@
 
 #include "arbiter_build.h"
 #include "config.h"
+#include "dsa.h"
 #include "kafka_mock.h"
 #include "log.h"
 #include "metrics.h"
@@ -98,6 +99,18 @@ static void daemon_on_stop_signal(uv_signal_t *sig, int signum)
 	pipeline_drain(d->pipeline);
 }
 
+/* Logs the rules that restrict content without a complete statement of
+ * reasons: they run, but their audit records fall short of the DSA. */
+static void daemon_warn_rules(const struct ruleset *rs)
+{
+	struct config_errors w = {0};
+	dsa_rules_warnings(rs, &w);
+	for (size_t i = 0; i < w.n; i++)
+		log_warn("config", "%s:%d:%d: %s: %s", w.v[i].file, w.v[i].line, w.v[i].col,
+			 w.v[i].key, w.v[i].msg);
+	config_errors_clear(&w);
+}
+
 /* Off the loop: the config, every rule and list file, the Hyperscan
  * databases and a fresh evaluation context. Nothing is shared with the
  * running ruleset, so the loop keeps evaluating meanwhile. */
@@ -168,6 +181,8 @@ static void daemon_reload_done(uv_work_t *w, int status)
 		log_info("main", "reloaded %s: %zu rule(s), ruleset %.12s%s", d->config_path,
 			 rules_count(d->rules), rules_version(d->rules),
 			 same ? " (unchanged)" : "");
+		if (!same)
+			daemon_warn_rules(d->rules);
 		daemon_watch(d);
 	}
 	config_errors_clear(&r->errs);
@@ -367,6 +382,7 @@ int main(int argc, char **argv)
 	}
 	log_info("main", "%zu rule(s) loaded, ruleset %.12s", rules_count(d.rules),
 		 rules_version(d.rules));
+	daemon_warn_rules(d.rules);
 
 	rc = uv_loop_init(&d.loop);
 	if (rc < 0) {

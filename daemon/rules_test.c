@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dsa.h"
 #include "queues.h"
 #include "rules_impl.h"
 
@@ -152,8 +153,15 @@ int rules_check_config(const char *path, FILE *out, FILE *err)
 		config_errors_print(&errs, err);
 		fprintf(err, "%s: %zu error(s)\n", path, errs.n);
 	} else {
-		fprintf(out, "%s: ok (%zu rule(s), ruleset %.12s)\n", path, rules_count(rs),
+		struct config_errors warns = {0};
+		size_t nw = dsa_rules_warnings(rs, &warns);
+		config_errors_print(&warns, err);
+		config_errors_clear(&warns);
+		fprintf(out, "%s: ok (%zu rule(s), ruleset %.12s", path, rules_count(rs),
 			rules_version(rs));
+		if (nw)
+			fprintf(out, "; %zu warning(s)", nw);
+		fputs(")\n", out);
 	}
 	rules_free(rs);
 	config_errors_clear(&errs);

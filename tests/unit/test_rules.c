@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dsa.h"
 #include "normalise.h"
 #include "pbjson.h"
 #include "rules.h"
@@ -1610,11 +1611,15 @@ START_TEST(check_config_reports)
 	fclose(fo);
 	fclose(fe);
 	char *want = NULL;
-	ck_assert_int_ge(asprintf(&want, "%s: ok (4 rule(s), ruleset %.12s)\n", L.cfg_path,
-				  rules_version(L.rs)),
+	/* Its rules act without statement fields: valid, with a warning each. */
+	ck_assert_int_ge(asprintf(&want, "%s: ok (4 rule(s), ruleset %.12s; 3 warning(s))\n",
+				  L.cfg_path, rules_version(L.rs)),
 			 0);
 	ck_assert_str_eq(out, want);
-	ck_assert_str_eq(err, "");
+	int warnings = 0;
+	for (const char *p = err; (p = strstr(p, ": warning: restricts content (")); p++)
+		warnings++;
+	ck_assert_int_eq(warnings, 3);
 	free(out);
 	free(err);
 	free(want);
@@ -2331,6 +2336,44 @@ START_TEST(errors_of_several_files_are_all_reported)
 }
 END_TEST
 
+/* A rule that restricts content without what its statement of reasons
+ * needs is loaded, and named in a warning. */
+START_TEST(restricting_rules_without_a_statement_are_warned)
+{
+	struct loaded L;
+	load_ok(&L,
+		"rules:\n"
+		"  - {id: full, description: d, when: signal.a > 0, action: remove,\n"
+		"     category: STATEMENT_CATEGORY_VIOLENCE, legal_ground: Terms 2}\n"
+		"  - {id: bare, when: signal.b > 0, action: demote}\n"
+		"  - {id: nolaw, description: d, when: signal.c > 0, action: label,\n"
+		"     category: STATEMENT_CATEGORY_VIOLENCE}\n"
+		"  - {id: trial, shadow: true, when: signal.d > 0, action: remove}\n",
+		NULL);
+	struct config_errors w = {0};
+	ck_assert_uint_eq(dsa_rules_warnings(L.rs, &w), 2);
+	ck_assert_uint_eq(w.n, 2);
+	ck_assert_str_eq(w.v[0].key, "bare");
+	ck_assert_int_eq(w.v[0].line, 4);
+	ck_assert_msg(strstr(w.v[0].msg, "restricts content (DEMOTE) without category, "
+					 "legal_ground or description"),
+		      "%s", w.v[0].msg);
+	ck_assert_str_eq(w.v[1].key, "nolaw");
+	ck_assert_msg(strstr(w.v[1].msg, "without legal_ground: "), "%s", w.v[1].msg);
+	config_errors_clear(&w);
+	teardown(&L);
+
+	/* The shipped rules give every restriction its statement. */
+	struct config *cfg = load_config(TEST_CONFIGDIR "/arbiter.yaml");
+	struct ruleset *rs = NULL;
+	struct config_errors errs = {0};
+	ck_assert_int_eq(rules_load(cfg, &rs, &errs), 0);
+	ck_assert_uint_eq(dsa_rules_warnings(rs, &w), 0);
+	rules_free(rs);
+	config_free(cfg);
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
@@ -2425,6 +2468,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(tc, error_normalise_must_agree);
 	tcase_add_test(tc, every_error_of_a_file_is_reported);
 	tcase_add_test(tc, errors_of_several_files_are_all_reported);
+	tcase_add_test(tc, restricting_rules_without_a_statement_are_warned);
 	suite_add_tcase(s, tc);
 	return s;
 }
