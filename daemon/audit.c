@@ -111,6 +111,7 @@ void audit_chain_next(const struct audit_chain *c, struct records_link *link)
 	link->chain = c->name;
 	link->sequence = c->next_seq;
 	link->prev_hash = c->next_seq ? c->head : NULL;
+	link->writer = NULL;
 }
 
 void audit_chain_advance(struct audit_chain *c, const struct records_link *link)

@@ -58,8 +58,9 @@ size_t audit_chain_remembered(const struct audit_chain *c);
 bool audit_chain_holds(const struct audit_chain *c, const char *record_id);
 
 /* The place of the chain's next record: its chain name, sequence and the
- * previous record's hash (NULL at the start). LINK->hash is for the record's
- * builder to fill. Valid until the chain changes. */
+ * previous record's hash (NULL at the start); LINK->writer is NULL, for the
+ * caller to set. LINK->hash is for the record's builder to fill. Valid until
+ * the chain changes. */
 void audit_chain_next(const struct audit_chain *c, struct records_link *link);
 /* The record linked by LINK was handed to the producer: it is the head now. */
 void audit_chain_advance(struct audit_chain *c, const struct records_link *link);

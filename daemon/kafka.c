@@ -499,6 +499,13 @@ int kafka_partition_count(struct kafka *k, enum kafka_output o, int timeout_ms)
 	return n;
 }
 
+void kafka_member_id(const struct kafka *k, char *out, size_t len)
+{
+	char *id = rd_kafka_memberid(k->consumer);
+	snprintf(out, len, "%s", id ? id : "");
+	rd_kafka_mem_free(k->consumer, id);
+}
+
 int kafka_committed(struct kafka *k, enum kafka_input in, int32_t partition, int timeout_ms,
 		    int64_t *offset)
 {

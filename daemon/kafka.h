@@ -81,6 +81,10 @@ int kafka_partition_count(struct kafka *k, enum kafka_output o, int timeout_ms);
 int kafka_committed(struct kafka *k, enum kafka_input in, int32_t partition, int timeout_ms,
 		    int64_t *offset);
 
+/* The consumer's group member id into OUT (NUL-terminated, "" before the
+ * first join). */
+void kafka_member_id(const struct kafka *k, char *out, size_t len);
+
 typedef void (*kafka_tail_cb)(void *opaque, const rd_kafka_message_t *m);
 
 /* Reads output O's partition PARTITION from max(start, end - COUNT) to its

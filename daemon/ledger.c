@@ -415,7 +415,16 @@ int ledger_verify_add(struct ledger_verifier *v, int32_t partition, int64_t offs
 			rc = -ENOMEM;
 		} else {
 			v->last[partition] = index;
+			bool clean = c->rep.first == LEDGER_OK;
 			rc = ledger_chain_add(c, pos, r, computed);
+			/* The first break names who wrote the record it shows at. */
+			if (clean && c->rep.first != LEDGER_OK && r->writer && r->writer[0] &&
+			    c->rep.at.partition == pos.partition &&
+			    c->rep.at.offset == pos.offset) {
+				size_t n = strlen(c->rep.detail);
+				snprintf(c->rep.detail + n, sizeof(c->rep.detail) - n,
+					 " (written by %s)", r->writer);
+			}
 		}
 	}
 	if (r)

@@ -105,7 +105,7 @@ struct ledger_chain_report {
 	uint64_t breaks;         /* records at which something was wrong */
 	enum ledger_break first; /* the first break, LEDGER_OK when none */
 	struct ledger_pos at;    /* where the first break shows */
-	char detail[240];        /* what is wrong there, in words */
+	char detail[320];        /* what is wrong there, in words, and who wrote it */
 	bool has_head;           /* a record was accepted */
 	uint64_t head_sequence;  /* the highest sequence read */
 	uint8_t head_hash[LEDGER_HASH_LEN];

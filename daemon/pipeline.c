@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "event.h"
@@ -63,6 +65,7 @@ struct pipeline {
 	struct pipeline_part **parts[KAFKA_IN__COUNT]; /* indexed by partition id */
 	size_t n_parts[KAFKA_IN__COUNT];
 	int32_t audit_partitions; /* of the audit topic, where the chains go */
+	char writer[320];         /* "HOST/PID/MEMBER-ID": who writes our audit records */
 
 	size_t inflight;
 	bool backpressure; /* inflight reached the bound */
@@ -351,6 +354,7 @@ static int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const
 	struct records_link link;
 	struct records_buf buf;
 	audit_chain_next(chain, &link);
+	link.writer = p->writer;
 	int rc = a->d ? records_audit_decision(a->src, a->d, p->cfg->monitors.pseudonym_key, a->now,
 					       &link, &buf) :
 			records_audit_verdict(a->src, a->ev, p->rules, a->v, a->now, &link, &buf);
@@ -953,6 +957,12 @@ static struct audit_chain *pipeline_chain_recover(struct pipeline *p, enum kafka
 static void pipeline_on_assigned(void *opaque, const rd_kafka_topic_partition_list_t *parts)
 {
 	struct pipeline *p = opaque;
+	/* Each join may bring a new member id: the records say who wrote them. */
+	char host[HOST_NAME_MAX + 1] = "", member[200];
+	gethostname(host, sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	kafka_member_id(p->kafka, member, sizeof(member));
+	snprintf(p->writer, sizeof(p->writer), "%.64s/%ld/%.200s", host, (long)getpid(), member);
 	for (int i = 0; i < parts->cnt; i++) {
 		const rd_kafka_topic_partition_t *tp = &parts->elems[i];
 		enum kafka_input in = pipeline_input_of(p, tp->topic);

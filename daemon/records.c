@@ -73,6 +73,8 @@ static int records_audit_finish(Arbiter__V1__AuditRecord *ar, const struct dsa_i
 				struct records_link *link, struct records_buf *out)
 {
 	struct dsa_scratch scratch;
+	if (link && link->writer)
+		ar->writer = (char *)link->writer;
 	int drc = dsa_fill(ar, in, &scratch);
 	if (drc == -ENOMEM)
 		return -ENOMEM;

@@ -43,6 +43,7 @@ struct records_link {
 	const char *chain;
 	uint64_t sequence;
 	const uint8_t *prev_hash; /* NULL at the chain's start, sequence 0 */
+	const char *writer;       /* the writing instance, or NULL */
 	uint8_t hash[LEDGER_HASH_LEN];
 };
 

@@ -256,6 +256,9 @@ START_TEST(full_loop_with_an_independent_appeal)
 	ck_assert_int_eq(au.r[0]->action, ARBITER__V1__ACTION__LABEL);
 	ck_assert_str_eq(au.r[0]->chain, "content.events/0");
 	ck_assert_str_eq(au.r[0]->automated_decision, "AUTOMATED_DECISION_FULLY");
+	/* Who wrote it: host, process and group member. */
+	ck_assert_msg(strchr(au.r[0]->writer, '/') && strrchr(au.r[0]->writer, '/')[1],
+		      "writer \"%s\"", au.r[0]->writer);
 	ck_assert_int_eq(au.r[1]->action, ARBITER__V1__ACTION__REMOVE);
 	ck_assert_int_eq(au.r[1]->actor, ARBITER__V1__ACTOR__HUMAN);
 	ck_assert_str_eq(au.r[1]->chain, "moderation.decisions/0");

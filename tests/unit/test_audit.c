@@ -39,8 +39,8 @@ static void partition_append(struct partition *p, const struct records_buf *buf)
 
 /* Writes the audit record of the decision at OFFSET of TOPIC[PARTITION] as the
  * chain's next record, as the pipeline does; false when the chain held it. */
-static bool write_decision(struct audit_chain *c, struct partition *p, const char *topic,
-			   int32_t partition, int64_t offset)
+static bool write_as(struct audit_chain *c, struct partition *p, const char *topic,
+		     int32_t partition, int64_t offset, const char *writer)
 {
 	struct records_source src = {topic, partition, offset};
 	char id[RECORDS_ID_LEN + 1];
@@ -59,11 +59,18 @@ static bool write_decision(struct audit_chain *c, struct partition *p, const cha
 	struct records_link link;
 	struct records_buf buf;
 	audit_chain_next(c, &link);
+	link.writer = writer;
 	ck_assert_int_ge(records_audit_decision(&src, &d, NULL, 1, &link, &buf), 0);
 	partition_append(p, &buf);
 	audit_chain_advance(c, &link);
 	free(buf.data);
 	return true;
+}
+
+static bool write_decision(struct audit_chain *c, struct partition *p, const char *topic,
+			   int32_t partition, int64_t offset)
+{
+	return write_as(c, p, topic, partition, offset, "host-a/1/member-1");
 }
 
 /* Feeds recovery the partition from FROM to its end. */
@@ -74,9 +81,13 @@ static void recover(struct audit_chain *c, const struct partition *p, size_t fro
 		ck_assert_int_eq(audit_chain_recover(c, &p->m[i]), 0);
 }
 
-/* Verifies the partition; returns the number of breaks over all chains. */
+static char first_detail[400];
+
+/* Verifies the partition; returns the number of breaks over all chains, and
+ * the first break's words in first_detail. */
 static uint64_t verify(const struct partition *p, size_t *chains, uint64_t *records)
 {
+	first_detail[0] = '\0';
 	struct ledger_verifier *v = ledger_verifier_new();
 	ck_assert_ptr_nonnull(v);
 	for (size_t i = 0; i < p->n; i++)
@@ -89,6 +100,8 @@ static uint64_t verify(const struct partition *p, size_t *chains, uint64_t *reco
 	for (size_t i = 0; i < n; i++) {
 		breaks += r[i].breaks;
 		*records += r[i].records;
+		if (r[i].breaks && !first_detail[0])
+			snprintf(first_detail, sizeof(first_detail), "%s", r[i].detail);
 	}
 	*chains = n;
 	ledger_verifier_free(v);
@@ -218,10 +231,14 @@ START_TEST(a_second_writer_shows_as_a_break)
 	struct audit_chain *zombie = audit_chain_new("content.events", 0, 0, -1001, 0);
 	recover(zombie, &p, 0);
 	ck_assert(write_decision(a, &p, "content.events", 0, 4));
-	ck_assert(write_decision(zombie, &p, "content.events", 0, 5));
+	ck_assert(write_as(zombie, &p, "content.events", 0, 5, "host-z/7/member-0"));
 	size_t chains;
 	uint64_t records;
 	ck_assert_uint_gt(verify(&p, &chains, &records), 0);
+	/* The break names the zombie. */
+	ck_assert_msg(strstr(first_detail, "sequence 4 is already held") &&
+			      strstr(first_detail, "(written by host-z/7/member-0)"),
+		      "%s", first_detail);
 	audit_chain_free(a);
 	audit_chain_free(zombie);
 	partition_free(&p);
