@@ -370,10 +370,23 @@ static int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const
 		audit_chain_advance(chain, &link);
 		return 0;
 	}
-	/* Never linked: the chain's head stays where it was. */
-	pipeline_reject(p, m, KAFKA_OUT_AUDIT, buf.data, buf.len,
-			rc == -EMSGSIZE ? "Broker: Message size too large" :
-					  "the producer refused the record");
+	/* Never linked: the chain's head stays where it was. A record too
+	 * large for the topic will never fit: its message goes to the dead
+	 * letters with it. Anything else (the partition gone) is the
+	 * deployment's: stop, and leave the message for the next start. */
+	if (rc == -EMSGSIZE) {
+		pipeline_reject(p, m, KAFKA_OUT_AUDIT, buf.data, buf.len,
+				"Broker: Message size too large");
+	} else {
+		log_error("pipeline",
+			  "audit record for %s[%" PRId32 "]@%" PRId64
+			  " refused by the producer: stopping",
+			  kafka_input_topic(p->kafka, m->part->input), m->part->partition,
+			  m->offset);
+		/* M keeps the record counted as pending: it never finishes,
+		 * so its offset is never committed. */
+		pipeline_on_fatal(p, "an audit record was refused");
+	}
 	free(buf.data);
 	return 0;
 }
