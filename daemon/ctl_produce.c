@@ -24,6 +24,8 @@ static void ctl_produce_usage(FILE *out)
 		"                      appeal, deadletter (default: guessed from the topic)\n"
 		"      --send-invalid  send lines that do not convert as raw bytes (to\n"
 		"                      exercise the dead-letter path); default: skip them\n"
+		"      --linger MS     how long the producer gathers a batch (linger.ms,\n"
+		"                      0..1000, default 20); 0 sends each line at once\n"
 		"\nExit status: 0 when every line was sent, 1 when some were skipped or failed.\n");
 }
 
@@ -40,15 +42,12 @@ static void ctl_produce_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
 int ctl_produce(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"brokers", required_argument, NULL, 'b'},
-		{"topic", required_argument, NULL, 't'},
-		{"format", required_argument, NULL, 'f'},
-		{"type", required_argument, NULL, 'y'},
-		{"send-invalid", no_argument, NULL, 'I'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
+		{"format", required_argument, NULL, 'f'},  {"type", required_argument, NULL, 'y'},
+		{"send-invalid", no_argument, NULL, 'I'},  {"linger", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},          {0},
 	};
-	const char *brokers = NULL, *topic = NULL, *type = NULL;
+	const char *brokers = NULL, *topic = NULL, *type = NULL, *linger = "20";
 	bool json = false, send_invalid = false;
 	int c;
 	optind = 1;
@@ -66,6 +65,18 @@ int ctl_produce(int argc, char **argv)
 		case 'I':
 			send_invalid = true;
 			break;
+		case 'L': {
+			char *end;
+			long ms = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || ms < 0 || ms > 1000) {
+				fprintf(stderr,
+					"arbiterctl produce: --linger: expected milliseconds, "
+					"0 to 1000\n");
+				return 2;
+			}
+			linger = optarg;
+			break;
+		}
 		case 'f':
 			if (!strcmp(optarg, "json")) {
 				json = true;
@@ -101,7 +112,7 @@ int ctl_produce(int argc, char **argv)
 		return 1;
 	char err[256];
 	rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err));
-	rd_kafka_conf_set(conf, "linger.ms", "20", err, sizeof(err));
+	rd_kafka_conf_set(conf, "linger.ms", linger, err, sizeof(err));
 	rd_kafka_conf_set_dr_msg_cb(conf, ctl_produce_dr);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
 	if (!rk) {

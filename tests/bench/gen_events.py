@@ -7,14 +7,14 @@ import json
 import random
 import sys
 
-n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
-rng = random.Random(int(sys.argv[2]) if len(sys.argv) > 2 else 7)
 langs = [("sw", "KE"), ("bs", "BA"), ("id", "ID"), ("en", "US"), ("hi", "IN"),
          ("ar", "EG"), ("pt", "BR"), ("th", "TH"), ("zh-Hant", "TW"), ("fr", "FR")]
 words = ("habari leo soko bei mvua shule ulice grad vijesti pasar harga hujan market "
          "price weather school news city road bus train festival match goal team").split()
-out = sys.stdout
-for i in range(n):
+
+
+def event(i, rng):
+    """Event I as a dict; every 50th one is escalated by the sample rules."""
     lang, country = langs[i % len(langs)]
     ev = {
         "event_id": f"bench-{i}",
@@ -34,5 +34,16 @@ for i in range(n):
     if i % 50 == 0:
         ev.update(lang="sw", country="KE", text=ev["text"] + " kata kabisa")
         ev["signals"]["violence"] = 0.8
-    out.write(json.dumps(ev, ensure_ascii=False, separators=(",", ":")))
-    out.write("\n")
+    return ev
+
+
+def line(ev):
+    return json.dumps(ev, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+if __name__ == "__main__":
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
+    rng = random.Random(int(sys.argv[2]) if len(sys.argv) > 2 else 7)
+    out = sys.stdout
+    for i in range(n):
+        out.write(line(event(i, rng)))

@@ -429,6 +429,11 @@ START_TEST(arbiterctl_usage)
 	run(&r, NULL, ARBITERCTL, "produce", "--topic", CONTENT, NULL);
 	ck_assert_int_eq(r.status, 2);
 	run_free(&r);
+	run(&r, NULL, ARBITERCTL, "produce", "--brokers", "127.0.0.1:1", "--topic", CONTENT,
+	    "--linger", "5s", NULL);
+	ck_assert_int_eq(r.status, 2);
+	assert_contains(r.err, "--linger: expected milliseconds, 0 to 1000");
+	run_free(&r);
 	run(&r, NULL, ARBITERCTL, "check", NULL);
 	ck_assert_int_eq(r.status, 2);
 	run_free(&r);
