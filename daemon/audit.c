@@ -18,7 +18,6 @@ struct audit_chain {
 	uint8_t head[LEDGER_HASH_LEN]; /* hash of the last record, when next_seq > 0 */
 	bool far_enough;               /* recovery read a record from before remember_from */
 	struct strmap recent;          /* record ids of the chain from remember_from on */
-	size_t n_recent;
 };
 
 struct audit_chain *audit_chain_new(const char *topic, int32_t partition, int32_t audit_partition,
@@ -58,14 +57,13 @@ uint64_t audit_chain_next_sequence(const struct audit_chain *c)
 
 size_t audit_chain_remembered(const struct audit_chain *c)
 {
-	return c->n_recent;
+	return c->recent.n;
 }
 
 void audit_chain_recover_reset(struct audit_chain *c)
 {
 	strmap_free(&c->recent);
 	memset(&c->recent, 0, sizeof(c->recent));
-	c->n_recent = 0;
 	c->next_seq = 0;
 	c->far_enough = false;
 }
@@ -81,14 +79,9 @@ int audit_chain_recover(struct audit_chain *c, const rd_kafka_message_t *m)
 		memcpy(c->head, r->hash.data, LEDGER_HASH_LEN);
 		if (r->source_offset < c->remember_from) {
 			c->far_enough = true;
-		} else {
-			uint32_t had;
-			int put =
-				strmap_put(&c->recent, r->record_id, strlen(r->record_id), 1, &had);
-			if (put < 0)
-				rc = -ENOMEM;
-			else if (put > 0)
-				c->n_recent++;
+		} else if (strmap_put(&c->recent, r->record_id, strlen(r->record_id), 1, NULL) <
+			   0) {
+			rc = -ENOMEM;
 		}
 	}
 	arbiter__v1__audit_record__free_unpacked(r, NULL);

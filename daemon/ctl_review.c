@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 
 #include "arbiter/v1/escalation.pb-c.h"
 #include "arbiter/v1/moderation_decision.pb-c.h"
@@ -31,13 +30,6 @@ struct ctl_review_redis {
 	const struct config *cfg;
 	redisContext *c;
 };
-
-static int64_t ctl_review_now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static struct config *ctl_review_config(const char *cmd, const char *path)
 {
@@ -282,23 +274,26 @@ struct ctl_review_entry {
 	const redisReply *fields; /* in range */
 };
 
-static const char *ctl_review_field(const struct ctl_review_entry *e, const char *name)
+/* The value of field NAME of entry E, or NULL. */
+static const redisReply *ctl_review_value(const struct ctl_review_entry *e, const char *name)
 {
 	for (size_t i = 0; i + 1 < e->fields->elements; i += 2)
 		if (!strcmp(e->fields->element[i]->str, name))
-			return e->fields->element[i + 1]->str;
-	return "";
+			return e->fields->element[i + 1];
+	return NULL;
+}
+
+static const char *ctl_review_field(const struct ctl_review_entry *e, const char *name)
+{
+	const redisReply *v = ctl_review_value(e, name);
+	return v ? v->str : "";
 }
 
 /* The Escalation protobuf of entry E, or NULL (none, or undecodable). */
 static Arbiter__V1__Escalation *ctl_review_escalation(const struct ctl_review_entry *e)
 {
-	for (size_t i = 0; i + 1 < e->fields->elements; i += 2)
-		if (!strcmp(e->fields->element[i]->str, "escalation"))
-			return arbiter__v1__escalation__unpack(
-				NULL, e->fields->element[i + 1]->len,
-				(const uint8_t *)e->fields->element[i + 1]->str);
-	return NULL;
+	const redisReply *v = ctl_review_value(e, "escalation");
+	return v ? arbiter__v1__escalation__unpack(NULL, v->len, (const uint8_t *)v->str) : NULL;
 }
 
 /* Finds escalation ID through its dedupe key and checks that REVIEWER holds
@@ -576,7 +571,7 @@ static int ctl_review_decide(const struct ctl_review_redis *s, const char *queue
 	d.ground = (Arbiter__V1__Ground)ground;
 	d.legal_ground = (char *)(vd->legal_ground ? vd->legal_ground : "");
 	d.explanation = (char *)(vd->reason ? vd->reason : "");
-	d.decided_at_ms = ctl_review_now_ms();
+	d.decided_at_ms = log_now_ms();
 	d.lang = (char *)ctl_review_field(&e, "lang");
 	d.country = (char *)ctl_review_field(&e, "country");
 	/* What the statement of reasons needs about the content, from the
@@ -627,7 +622,7 @@ static int ctl_review_reclaim(const struct ctl_review_redis *s, const char *only
 	int rc = 0;
 	char lease[24], now[24], seen[QUEUES_KEY_MAX];
 	snprintf(lease, sizeof(lease), "%" PRIu32, s->cfg->review.lease_ms);
-	snprintf(now, sizeof(now), "%" PRId64, ctl_review_now_ms());
+	snprintf(now, sizeof(now), "%" PRId64, log_now_ms());
 	queues_key_seen(seen, s->cfg->redis.prefix, "");
 	for (size_t i = 0; i < s->cfg->review.n_queues; i++) {
 		const char *name = s->cfg->review.queues[i].name;
@@ -956,7 +951,7 @@ int ctl_queues(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	int64_t now = ctl_review_now_ms();
+	int64_t now = log_now_ms();
 	int rc = 0;
 	json_t *all = json_object();
 	if (!as_json)

@@ -817,24 +817,35 @@ size_t dsa_rules_warnings(const struct ruleset *rs, struct config_errors *warnin
 		const struct rules_rule *r = rules_rule(rs, i);
 		if (r->shadow || !dsa_action_map(r->action))
 			continue;
-		const char *missing[3];
-		size_t m = 0;
-		if (!r->category)
-			missing[m++] = "category";
-		if (!r->legal_ground || !r->legal_ground[0])
-			missing[m++] = "legal_ground";
-		if (!r->description || !r->description[0])
-			missing[m++] = "description";
-		if (!m)
+		/* "category, legal_ground or description", as many as are missing. */
+		const char *need[] = {!r->category ? "category" : NULL,
+				      !r->legal_ground || !r->legal_ground[0] ? "legal_ground" :
+										NULL,
+				      !r->description || !r->description[0] ? "description" : NULL};
+		size_t total = 0;
+		for (size_t k = 0; k < 3; k++)
+			total += need[k] != NULL;
+		if (!total)
 			continue;
+		char missing[64] = "";
+		for (size_t k = 0, m = 0; k < 3; k++) {
+			if (!need[k])
+				continue;
+			size_t len = strlen(missing);
+			snprintf(missing + len, sizeof(missing) - len, "%s%s",
+				 !m             ? "" :
+				 m + 1 == total ? " or " :
+						  ", ",
+				 need[k]);
+			m++;
+		}
 		const ProtobufCEnumValue *a = protobuf_c_enum_descriptor_get_value(
 			&arbiter__v1__action__descriptor, r->action);
 		config_errors_add(
 			warnings, r->file, r->line, 1, r->id,
-			"warning: restricts content (%s) without %s%s%s%s%s: its DSA statement "
-			"of reasons will lack it, and audit export --dsa will leave it out",
-			a ? a->name : "?", missing[0], m > 1 ? (m > 2 ? ", " : " or ") : "",
-			m > 1 ? missing[1] : "", m > 2 ? " or " : "", m > 2 ? missing[2] : "");
+			"warning: restricts content (%s) without %s: its DSA statement of "
+			"reasons will lack it, and audit export --dsa will leave it out",
+			a ? a->name : "?", missing);
 		n++;
 	}
 	return n;

@@ -37,6 +37,13 @@ const char *log_level_name(enum log_level level)
 	return (unsigned)level <= LOG_DEBUG ? log_names[level] : "?";
 }
 
+int64_t log_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void log_vwrite(enum log_level level, const char *subsys, const char *fmt, va_list ap)
 {
 	if ((int)level > atomic_load(&log_level))

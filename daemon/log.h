@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdint.h>
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -12,6 +13,10 @@ enum log_level log_get_level(void);
 /* Parses "error", "warn", "info" or "debug". Returns 0 or -EINVAL. */
 int log_level_parse(const char *name, enum log_level *out);
 const char *log_level_name(enum log_level level);
+
+/* Wall-clock milliseconds since the epoch: the clock log lines are stamped
+ * with, and the one records, deadlines and decisions are timed by. */
+int64_t log_now_ms(void);
 
 /* Writes one line "LEVEL [subsys] message". Thread-safe: one write(2) per line. */
 void log_write(enum log_level level, const char *subsys, const char *fmt, ...)

@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -83,13 +82,6 @@ struct pipeline {
 	uint64_t retry_backoff_ms;
 	uint64_t drain_deadline;
 };
-
-static int64_t pipeline_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void pipeline_part_unref(struct pipeline_part *part)
 {
@@ -214,7 +206,7 @@ static void pipeline_reject(struct pipeline *p, struct pipeline_msg *m, enum kaf
 		log_error("pipeline", "%s[%" PRId32 "]@%" PRId64 ": %s", src.topic, src.partition,
 			  src.offset, reason);
 		if (records_deadletter(&src, NULL, 0, data, len, reason,
-				       p->cfg->pipeline.deadletter_max_bytes, pipeline_now_ms(),
+				       p->cfg->pipeline.deadletter_max_bytes, log_now_ms(),
 				       &buf) < 0) {
 			pipeline_oom(p, "building a dead letter");
 			return;
@@ -414,9 +406,9 @@ static void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, 
 	log_debug("pipeline", "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", src.topic,
 		  src.partition, src.offset, reason);
 	struct pipeline_msg *m = pipeline_msg_new(p, part, seq, rkm->offset);
-	if (!m || records_deadletter(&src, rkm->key, rkm->key_len, rkm->payload, rkm->len, reason,
-				     p->cfg->pipeline.deadletter_max_bytes, pipeline_now_ms(),
-				     &buf) < 0) {
+	if (!m ||
+	    records_deadletter(&src, rkm->key, rkm->key_len, rkm->payload, rkm->len, reason,
+			       p->cfg->pipeline.deadletter_max_bytes, log_now_ms(), &buf) < 0) {
 		free(m);
 		pipeline_oom(p, "building a dead letter");
 		return;
@@ -511,7 +503,7 @@ static void pipeline_content(struct pipeline *p, struct pipeline_part *part, uin
 		pipeline_deadletter(p, part, seq, rkm, reason);
 		return;
 	}
-	int64_t now = pipeline_now_ms();
+	int64_t now = log_now_ms();
 	const struct rules_verdict *v = rules_eval(p->rctx, ev, now);
 	if (!v) {
 		event_content_free(ev);
@@ -589,7 +581,7 @@ static void pipeline_refuse(struct pipeline *p, struct pipeline_decision_ctx *x,
 		  x->src.partition, x->src.offset, reason);
 	if (records_deadletter(&x->src, x->d->content_id, strlen(x->d->content_id), x->raw,
 			       x->raw_len, reason, p->cfg->pipeline.deadletter_max_bytes,
-			       pipeline_now_ms(), &buf) < 0) {
+			       log_now_ms(), &buf) < 0) {
 		pipeline_oom(p, "building a dead letter");
 		return;
 	}
@@ -632,7 +624,7 @@ static void pipeline_record_state(struct pipeline *p, struct pipeline_msg *m, co
 /* Emits the decision's audit record (every decision that is not refused has one). */
 static int pipeline_decision_audit(struct pipeline *p, struct pipeline_decision_ctx *x)
 {
-	struct pipeline_audit a = {.src = &x->src, .d = x->d, .now = pipeline_now_ms()};
+	struct pipeline_audit a = {.src = &x->src, .d = x->d, .now = log_now_ms()};
 	return pipeline_emit_audit(p, x->m, x->d->content_id, &a);
 }
 
@@ -686,7 +678,7 @@ static int pipeline_appeal_enqueue(struct pipeline *p, struct pipeline_decision_
 	es.source_topic = (char *)x->src.topic;
 	es.source_partition = x->src.partition;
 	es.source_offset = x->src.offset;
-	es.created_at_ms = pipeline_now_ms();
+	es.created_at_ms = log_now_ms();
 	struct records_buf buf = {.len = protobuf_c_message_get_packed_size(&es.base)};
 	buf.data = malloc(buf.len ? buf.len : 1);
 	if (!buf.data)
@@ -720,7 +712,7 @@ static void pipeline_appeal_answered(void *arg, const redisReply *r)
 		pipeline_refuse(p, x, "the appeal could not be recorded");
 	} else {
 		struct records_buf buf;
-		int rc = records_appeal(&x->src, x->d, &a, pipeline_now_ms(), &buf);
+		int rc = records_appeal(&x->src, x->d, &a, log_now_ms(), &buf);
 		if (rc == 0) {
 			metrics_inc(appeals);
 			pipeline_emit(p, m, KAFKA_OUT_APPEALS, x->d->content_id,
@@ -775,7 +767,7 @@ static void pipeline_decision(struct pipeline *p, struct pipeline_part *part, ui
 		const char *content_or_none = d->content_id;
 		char at[24];
 		snprintf(at, sizeof(at), "%" PRId64,
-			 d->decided_at_ms ? d->decided_at_ms : pipeline_now_ms());
+			 d->decided_at_ms ? d->decided_at_ms : log_now_ms());
 		const ProtobufCEnumValue *oc = protobuf_c_enum_descriptor_get_value(
 			&arbiter__v1__appeal_outcome__descriptor, d->appeal_outcome);
 		const ProtobufCEnumValue *na = protobuf_c_enum_descriptor_get_value(
@@ -804,8 +796,7 @@ static void pipeline_decision(struct pipeline *p, struct pipeline_part *part, ui
 		if (p->review)
 			pipeline_record_state(p, m, d->content_id, d->action, d->actor,
 					      d->reviewer_id, d->decision_id,
-					      d->decided_at_ms ? d->decided_at_ms :
-								 pipeline_now_ms());
+					      d->decided_at_ms ? d->decided_at_ms : log_now_ms());
 		pipeline_decision_ctx_free(x);
 	}
 	if (--m->pending == 0)
@@ -941,7 +932,9 @@ static struct audit_chain *pipeline_chain_recover(struct pipeline *p, enum kafka
 						committed, margin);
 	if (!c)
 		return NULL;
-	int64_t count = 4 * margin + 1000;
+	/* From the newest thousand records back, eight times further each time
+	 * the chain's records from before the window are not reached yet. */
+	int64_t count = 1000;
 	for (;;) {
 		bool whole = false;
 		audit_chain_recover_reset(c);

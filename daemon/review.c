@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -47,13 +46,6 @@ struct review {
 	bool logged_full;
 	int open_handles;
 };
-
-static int64_t review_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void review_gauge(struct review *rv)
 {
@@ -261,7 +253,7 @@ static void review_sweep_cb(uv_timer_t *t)
 	struct review *rv = t->data;
 	if (!rv->up)
 		return;
-	int64_t now = review_now_ms();
+	int64_t now = log_now_ms();
 	for (size_t i = 0; i < rv->cfg->review.n_queues; i++) {
 		const struct config_queue *q = &rv->cfg->review.queues[i];
 		struct review_op *op = calloc(1, sizeof(*op));
