@@ -3,12 +3,11 @@
 #define _GNU_SOURCE /* asprintf */
 #endif
 #include "config.h"
-#include "yaml.h"
+#include "ydoc.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
-#include <libfyaml.h>
 #include <librdkafka/rdkafka.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -160,82 +159,23 @@ static const struct config_entry config_table[] = {
 
 struct loader {
 	struct config *cfg;
-	struct config_errors *errs;
+	struct diag_list *errs;
 	const char *file;
 	bool oom;
-	struct yaml_pos at[N_ENTRIES]; /* where each entry was set; line 0 if defaulted */
+	struct ydoc_pos at[N_ENTRIES]; /* where each entry was set; line 0 if defaulted */
 };
 
 /* ---- errors ---- */
 
-static char *xstrdup0(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static void errors_vadd(struct config_errors *errs, const char *file, int line, int col,
-			const char *key, const char *fmt, va_list ap)
-{
-	if (errs->n == errs->cap) {
-		size_t cap = errs->cap ? errs->cap * 2 : 8;
-		struct config_error *v = realloc(errs->v, cap * sizeof(*v));
-		if (!v)
-			return;
-		errs->v = v;
-		errs->cap = cap;
-	}
-	struct config_error *e = &errs->v[errs->n];
-	if (vasprintf(&e->msg, fmt, ap) < 0)
-		return;
-	e->file = xstrdup0(file);
-	e->key = xstrdup0(key);
-	e->line = line;
-	e->col = col;
-	errs->n++;
-}
-
-void config_errors_add(struct config_errors *errs, const char *file, int line, int col,
-		       const char *key, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	errors_vadd(errs, file, line, col, key, fmt, ap);
-	va_end(ap);
-}
-
-void config_errors_print(const struct config_errors *errs, FILE *out)
-{
-	for (size_t i = 0; i < errs->n; i++) {
-		const struct config_error *e = &errs->v[i];
-		fputs(e->file ? e->file : "(config)", out);
-		if (e->line > 0)
-			fprintf(out, ":%d:%d", e->line, e->col);
-		fputs(": ", out);
-		if (e->key)
-			fprintf(out, "%s: ", e->key);
-		fprintf(out, "%s\n", e->msg);
-	}
-}
-
-void config_errors_clear(struct config_errors *errs)
-{
-	for (size_t i = 0; i < errs->n; i++) {
-		free(errs->v[i].file);
-		free(errs->v[i].key);
-		free(errs->v[i].msg);
-	}
-	free(errs->v);
-	errs->v = NULL;
-	errs->n = errs->cap = 0;
-}
-
-__attribute__((format(printf, 4, 5))) static void ld_error(struct loader *ld, struct yaml_pos p,
+__attribute__((format(printf, 4, 5))) static void ld_error(struct loader *ld, struct ydoc_pos p,
 							   const char *key, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	errors_vadd(ld->errs, ld->file, p.line, p.col, key, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	diag_error(ld->errs, ld->file, p.line, p.col, key, "%s", msg);
 }
 
 static char *ld_strdup(struct loader *ld, const char *s)
@@ -244,17 +184,6 @@ static char *ld_strdup(struct loader *ld, const char *s)
 	if (!d)
 		ld->oom = true;
 	return d;
-}
-
-/* ---- YAML nodes ---- */
-
-/* The text of a non-null scalar, NUL-terminated and owned by the document. */
-static const char *node_text(struct loader *ld, struct fy_node *fyn)
-{
-	const char *s = fy_node_get_scalar0(fyn);
-	if (!s)
-		ld->oom = true;
-	return s ? s : "";
 }
 
 /* ---- "did you mean" ---- */
@@ -268,7 +197,7 @@ struct suggestion {
 
 static void suggest_try(struct suggestion *s, const char *cand, size_t len)
 {
-	int d = yaml_edit_distance(s->word, strlen(s->word), cand, len);
+	int d = diag_edit_distance(s->word, strlen(s->word), cand, len);
 	if (d <= SUGGEST_MAX_DIST && d < s->dist) {
 		s->best = cand;
 		s->best_len = len;
@@ -276,7 +205,7 @@ static void suggest_try(struct suggestion *s, const char *cand, size_t len)
 	}
 }
 
-static void report_unknown(struct loader *ld, struct yaml_pos p, const char *path, const char *best,
+static void report_unknown(struct loader *ld, struct ydoc_pos p, const char *path, const char *best,
 			   size_t best_len)
 {
 	if (best)
@@ -288,7 +217,7 @@ static void report_unknown(struct loader *ld, struct yaml_pos p, const char *pat
 
 /* An unknown key of the table: suggest the closest key or section, else a
  * key of the same name in another section ("kafka.db" -> "redis.db"). */
-static void unknown_table_key(struct loader *ld, struct yaml_pos p, const char *path)
+static void unknown_table_key(struct loader *ld, struct ydoc_pos p, const char *path)
 {
 	struct suggestion s = {.word = path, .dist = SUGGEST_MAX_DIST + 1};
 	for (size_t i = 0; i < N_ENTRIES; i++) {
@@ -313,7 +242,7 @@ static void unknown_table_key(struct loader *ld, struct yaml_pos p, const char *
 }
 
 /* An unknown key of a small fixed mapping such as {name, format}. */
-static void unknown_sub_key(struct loader *ld, struct yaml_pos p, const char *parent,
+static void unknown_sub_key(struct loader *ld, struct ydoc_pos p, const char *parent,
 			    const char *key, const char *const *cands)
 {
 	char *path = NULL, *best = NULL;
@@ -547,23 +476,22 @@ static int validate_metrics_listen(struct config *cfg, char *msg, size_t len)
 }
 
 /* A non-null scalar, else an error "expected <what>, got ...". */
-static const char *want_scalar(struct loader *ld, const char *key, struct fy_node *v,
-			       struct yaml_pos p, const char *what)
+static const char *want_scalar(struct loader *ld, const char *key, const struct ydoc_node *v,
+			       struct ydoc_pos p, const char *what)
 {
 	char buf[96];
-	if (yaml_node_is_null(v) || !fy_node_is_scalar(v) || fy_node_is_alias(v)) {
+	const char *s = ydoc_scalar(v);
+	if (!s)
 		ld_error(ld, p, key, "expected %s, got %s", what,
-			 yaml_describe(v, buf, sizeof(buf)));
-		return NULL;
-	}
-	return node_text(ld, v);
+			 ydoc_describe(v, buf, sizeof(buf)));
+	return s;
 }
 
-static int set_string(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		      struct yaml_pos p)
+static int set_string(struct loader *ld, const struct config_entry *e, const struct ydoc_node *v,
+		      struct ydoc_pos p)
 {
 	char **slot = field_ptr(ld->cfg, e->off);
-	if ((e->flags & CF_NULLABLE) && yaml_node_is_null(v)) {
+	if ((e->flags & CF_NULLABLE) && ydoc_is_null(v)) {
 		replace_str(slot, NULL);
 		return 0;
 	}
@@ -582,8 +510,8 @@ static int set_string(struct loader *ld, const struct config_entry *e, struct fy
 	return 0;
 }
 
-static int set_number(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		      struct yaml_pos p)
+static int set_number(struct loader *ld, const struct config_entry *e, const struct ydoc_node *v,
+		      struct ydoc_pos p)
 {
 	char buf[96], lo[32], hi[32];
 	bool dur = e->type == CT_DURATION;
@@ -597,7 +525,7 @@ static int set_number(struct loader *ld, const struct config_entry *e, struct fy
 	int rc = dur ? config_parse_duration(s, &n) : parse_int(s, &n);
 	if (rc == -EINVAL) {
 		ld_error(ld, p, e->key, "expected %s, got %s", what,
-			 yaml_describe(v, buf, sizeof(buf)));
+			 ydoc_describe(v, buf, sizeof(buf)));
 		return rc;
 	}
 	if (rc == -ERANGE || n < e->min || n > e->max) {
@@ -608,7 +536,7 @@ static int set_number(struct loader *ld, const struct config_entry *e, struct fy
 		else
 			ld_error(ld, p, e->key, "expected an integer in [%lld, %lld], got %s",
 				 (long long)e->min, (long long)e->max,
-				 yaml_describe(v, buf, sizeof(buf)));
+				 ydoc_describe(v, buf, sizeof(buf)));
 		return -ERANGE;
 	}
 	if (e->type == CT_INT)
@@ -620,31 +548,31 @@ static int set_number(struct loader *ld, const struct config_entry *e, struct fy
 	return 0;
 }
 
-static int get_enum(struct loader *ld, const char *key, const char *const *names, struct fy_node *v,
-		    struct yaml_pos p, int *out)
+static int get_enum(struct loader *ld, const char *key, const char *const *names,
+		    const struct ydoc_node *v, struct ydoc_pos p, int *out)
 {
 	char buf[96], list[128];
 	names_join(names, list, sizeof(list));
 	int i = -1;
-	if (!yaml_node_is_null(v) && fy_node_is_scalar(v) && !fy_node_is_alias(v))
-		i = match_name(names, node_text(ld, v));
+	if (ydoc_scalar(v))
+		i = match_name(names, ydoc_scalar(v));
 	if (i < 0) {
 		ld_error(ld, p, key, "expected one of %s, got %s", list,
-			 yaml_describe(v, buf, sizeof(buf)));
+			 ydoc_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	*out = i;
 	return 0;
 }
 
-static int set_enum(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		    struct yaml_pos p)
+static int set_enum(struct loader *ld, const struct config_entry *e, const struct ydoc_node *v,
+		    struct ydoc_pos p)
 {
 	return get_enum(ld, e->key, e->names, v, p, (int *)field_ptr(ld->cfg, e->off));
 }
 
-static int get_topic_name(struct loader *ld, const char *key, struct fy_node *v, struct yaml_pos p,
-			  char **out)
+static int get_topic_name(struct loader *ld, const char *key, const struct ydoc_node *v,
+			  struct ydoc_pos p, char **out)
 {
 	char buf[96];
 	const char *s = want_scalar(ld, key, v, p, "a topic name");
@@ -654,28 +582,66 @@ static int get_topic_name(struct loader *ld, const char *key, struct fy_node *v,
 		ld_error(ld, p, key,
 			 "expected a topic name of 1 to 249 characters from a-z A-Z 0-9 . _ -, "
 			 "got %s",
-			 yaml_describe(v, buf, sizeof(buf)));
+			 ydoc_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	*out = ld_strdup(ld, s);
 	return 0;
 }
 
-static int set_topic(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		     struct yaml_pos p)
+/* One key of {name: ..., format: ...}. */
+struct topic_walk {
+	struct loader *ld;
+	const struct config_entry *e;
+	char *name;
+	int format;
+	int rc;
+};
+
+static int topic_key(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
+		     const struct ydoc_node *val, struct ydoc_pos vp)
 {
+	const char *ks = k->text;
 	static const char *const input_keys[] = {"name", "format", NULL};
 	static const char *const output_keys[] = {"name", NULL};
+	struct topic_walk *w = arg;
+	struct loader *ld = w->ld;
+	const struct config_entry *e = w->e;
+	char sub[160];
+	snprintf(sub, sizeof(sub), "%s.%s", e->key, ks);
+	if (!strcmp(ks, "name")) {
+		char *n = NULL;
+		if (get_topic_name(ld, sub, val, vp, &n))
+			w->rc = -EINVAL;
+		else
+			replace_str(&w->name, n);
+	} else if (!strcmp(ks, "format") && (e->flags & CF_FORMAT)) {
+		if (get_enum(ld, sub, format_names, val, vp, &w->format))
+			w->rc = -EINVAL;
+	} else if (!strcmp(ks, "format")) {
+		ld_error(ld, kp, sub,
+			 "format is allowed only for the input topics (kafka.topics.content, "
+			 "kafka.topics.decisions)");
+		w->rc = -EINVAL;
+	} else {
+		unknown_sub_key(ld, kp, e->key, ks,
+				(e->flags & CF_FORMAT) ? input_keys : output_keys);
+		w->rc = -EINVAL;
+	}
+	return 0;
+}
+
+static int set_topic(struct loader *ld, const struct config_entry *e, const struct ydoc_node *v,
+		     struct ydoc_pos p)
+{
 	struct config_topic *t = field_ptr(ld->cfg, e->off);
 	char buf[96];
-	char *name = NULL;
-	int rc = 0;
-
-	if (!fy_node_is_mapping(v)) {
-		if (yaml_node_is_null(v) || !fy_node_is_scalar(v)) {
+	if (!ydoc_is_map(v)) {
+		char *name = NULL;
+		if (!ydoc_scalar(v)) {
 			ld_error(ld, p, e->key, "expected a topic name or {name: ...%s}, got %s",
 				 (e->flags & CF_FORMAT) ? ", format: ..." : "",
-				 yaml_describe(v, buf, sizeof(buf)));
+				 ydoc_describe(v, buf, sizeof(buf)));
 			return -EINVAL;
 		}
 		if (get_topic_name(ld, e->key, v, p, &name))
@@ -683,109 +649,23 @@ static int set_topic(struct loader *ld, const struct config_entry *e, struct fy_
 		replace_str(&t->name, name);
 		return 0;
 	}
-
 	/* {name: ..., format: ...}: either may be left out and keeps its default. */
-	int format = (int)t->format;
-	void *iter = NULL;
-	struct fy_node_pair *pair;
-	while ((pair = fy_node_mapping_iterate(v, &iter))) {
-		struct fy_node *k = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
-		struct yaml_pos kp = yaml_node_pos(k, p), vp = yaml_node_pos(val, kp);
-		char sub[160];
-		if (yaml_node_is_null(k) || !fy_node_is_scalar(k)) {
-			ld_error(ld, kp, e->key, "expected a key name, got %s",
-				 yaml_describe(k, buf, sizeof(buf)));
-			rc = -EINVAL;
-			continue;
-		}
-		const char *ks = node_text(ld, k);
-		snprintf(sub, sizeof(sub), "%s.%s", e->key, ks);
-		if (!strcmp(ks, "name")) {
-			char *n = NULL;
-			if (get_topic_name(ld, sub, val, vp, &n)) {
-				rc = -EINVAL;
-				continue;
-			}
-			replace_str(&name, n);
-		} else if (!strcmp(ks, "format") && (e->flags & CF_FORMAT)) {
-			if (get_enum(ld, sub, format_names, val, vp, &format))
-				rc = -EINVAL;
-		} else if (!strcmp(ks, "format")) {
-			ld_error(
-				ld, kp, sub,
-				"format is allowed only for the input topics (kafka.topics.content, "
-				"kafka.topics.decisions)");
-			rc = -EINVAL;
-		} else {
-			unknown_sub_key(ld, kp, e->key, ks,
-					(e->flags & CF_FORMAT) ? input_keys : output_keys);
-			rc = -EINVAL;
-		}
+	struct topic_walk w = {.ld = ld, .e = e, .format = (int)t->format};
+	ydoc_map_each(v, p, topic_key, &w);
+	if (w.rc) {
+		free(w.name);
+		return w.rc;
 	}
-	if (rc) {
-		free(name);
-		return rc;
-	}
-	if (name)
-		replace_str(&t->name, name);
-	t->format = (enum config_format)format;
+	if (w.name)
+		replace_str(&t->name, w.name);
+	t->format = (enum config_format)w.format;
 	return 0;
 }
 
-/* A scalar, or {file: PATH} whose contents (less trailing newlines) are the
- * value. "what" names the accepted forms for "expected ...". */
-static int get_secret(struct loader *ld, const char *key, struct fy_node *v, struct yaml_pos p,
-		      const char *what, char **out)
+/* Reads the secret file PATH (relative to the config's directory) into *out. */
+static int read_secret(struct loader *ld, const char *key, const char *path, struct ydoc_pos p,
+		       char **out)
 {
-	static const char *const secret_keys[] = {"file", NULL};
-	char buf[96];
-	*out = NULL;
-	if (fy_node_is_scalar(v) && !yaml_node_is_null(v) && !fy_node_is_alias(v)) {
-		*out = ld_strdup(ld, node_text(ld, v));
-		return 0;
-	}
-	if (!fy_node_is_mapping(v)) {
-		ld_error(ld, p, key, "expected %s, got %s", what,
-			 yaml_describe(v, buf, sizeof(buf)));
-		return -EINVAL;
-	}
-
-	void *iter = NULL;
-	struct fy_node_pair *pair;
-	struct fy_node *file = NULL;
-	struct yaml_pos fp = p;
-	int rc = 0;
-	while ((pair = fy_node_mapping_iterate(v, &iter))) {
-		struct fy_node *k = fy_node_pair_key(pair);
-		struct yaml_pos kp = yaml_node_pos(k, p);
-		if (yaml_node_is_null(k) || !fy_node_is_scalar(k)) {
-			ld_error(ld, kp, key, "expected a key name, got %s",
-				 yaml_describe(k, buf, sizeof(buf)));
-			rc = -EINVAL;
-		} else if (!strcmp(node_text(ld, k), "file")) {
-			file = fy_node_pair_value(pair);
-			fp = yaml_node_pos(file, kp);
-		} else {
-			unknown_sub_key(ld, kp, key, node_text(ld, k), secret_keys);
-			rc = -EINVAL;
-		}
-	}
-	if (rc)
-		return rc;
-
-	char sub[160];
-	snprintf(sub, sizeof(sub), "%s.file", key);
-	if (!file) { /* every other key was reported: the mapping is empty */
-		ld_error(ld, p, key, "expected %s, got an empty mapping", what);
-		return -EINVAL;
-	}
-	const char *path = want_scalar(ld, sub, file, fp, "a file path");
-	if (!path)
-		return -EINVAL;
-	if (!*path) {
-		ld_error(ld, fp, sub, "expected a file path, got \"\"");
-		return -EINVAL;
-	}
 	char *full = resolve_path(ld->cfg->dir, path);
 	if (!full) {
 		ld->oom = true;
@@ -793,16 +673,16 @@ static int get_secret(struct loader *ld, const char *key, struct fy_node *v, str
 	}
 	char *data = NULL;
 	size_t len = 0;
-	rc = yaml_read_file(full, SECRET_FILE_MAX, &data, &len);
+	int rc = ydoc_read_file(full, SECRET_FILE_MAX, &data, &len);
 	if (rc == -ENOMEM) {
 		ld->oom = true;
 	} else if (rc) {
-		ld_error(ld, fp, sub, "cannot read secret file \"%s\": %s", full, strerror(-rc));
+		ld_error(ld, p, key, "cannot read secret file \"%s\": %s", full, strerror(-rc));
 	} else {
 		while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
 			data[--len] = '\0';
 		if (len == 0 || memchr(data, '\0', len)) {
-			ld_error(ld, fp, sub, "secret file \"%s\" is %s", full,
+			ld_error(ld, p, key, "secret file \"%s\" is %s", full,
 				 len ? "binary (it holds a NUL byte)" : "empty");
 			rc = -EINVAL;
 		}
@@ -816,12 +696,61 @@ static int get_secret(struct loader *ld, const char *key, struct fy_node *v, str
 	return 0;
 }
 
-static int set_secret(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		      struct yaml_pos p)
+/* A scalar, or {file: PATH} whose contents (less trailing newlines) are the
+ * value. "what" names the accepted forms for "expected ...". */
+static int get_secret(struct loader *ld, const char *key, const struct ydoc_node *v,
+		      struct ydoc_pos p, const char *what, char **out)
+{
+	static const char *const secret_keys[] = {"file", NULL};
+	char buf[96];
+	*out = NULL;
+	if (ydoc_scalar(v)) {
+		*out = ld_strdup(ld, ydoc_scalar(v));
+		return 0;
+	}
+	if (!ydoc_is_map(v)) {
+		ld_error(ld, p, key, "expected %s, got %s", what,
+			 ydoc_describe(v, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+	const struct ydoc_node *file = NULL;
+	struct ydoc_pos fp = p;
+	int rc = 0;
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ydoc_node *k = v->pairs[i].key;
+		struct ydoc_pos kp = ydoc_pos_of(k, p);
+		if (!strcmp(k->text, "file")) {
+			file = v->pairs[i].value;
+			fp = ydoc_pos_of(file, kp);
+		} else {
+			unknown_sub_key(ld, kp, key, k->text, secret_keys);
+			rc = -EINVAL;
+		}
+	}
+	if (rc)
+		return rc;
+	char sub[160];
+	snprintf(sub, sizeof(sub), "%s.file", key);
+	if (!file) { /* every other key was reported: the mapping is empty */
+		ld_error(ld, p, key, "expected %s, got an empty mapping", what);
+		return -EINVAL;
+	}
+	const char *path = want_scalar(ld, sub, file, fp, "a file path");
+	if (!path)
+		return -EINVAL;
+	if (!*path) {
+		ld_error(ld, fp, sub, "expected a file path, got \"\"");
+		return -EINVAL;
+	}
+	return read_secret(ld, sub, path, fp, out);
+}
+
+static int set_secret(struct loader *ld, const struct config_entry *e, const struct ydoc_node *v,
+		      struct ydoc_pos p)
 {
 	char **slot = field_ptr(ld->cfg, e->off);
 	char *s;
-	if (yaml_node_is_null(v)) {
+	if (ydoc_is_null(v)) {
 		replace_str(slot, NULL);
 		return 0;
 	}
@@ -835,31 +764,30 @@ static int set_secret(struct loader *ld, const struct config_entry *e, struct fy
 	return 0;
 }
 
-static int set_strlist(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		       struct yaml_pos p)
+static int set_strlist(struct loader *ld, const struct config_entry *e, const struct ydoc_node *v,
+		       struct ydoc_pos p)
 {
 	char ***slot = field_ptr(ld->cfg, e->off);
 	size_t *n_slot = field_ptr(ld->cfg, e->off_n);
 	char buf[96];
-	if (yaml_node_is_null(v))
+	if (ydoc_is_null(v))
 		return 0;
-	if (!fy_node_is_sequence(v)) {
+	if (!ydoc_is_seq(v)) {
 		ld_error(ld, p, e->key, "expected a sequence of strings, got %s",
-			 yaml_describe(v, buf, sizeof(buf)));
+			 ydoc_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
-	size_t n = (size_t)fy_node_sequence_item_count(v), i = 0;
+	size_t n = v->n, i = 0;
 	char **list = calloc(n + 1, sizeof(*list));
 	int rc = 0;
 	if (!list) {
 		ld->oom = true;
 		return -ENOMEM;
 	}
-	void *iter = NULL;
-	struct fy_node *item;
-	for (; (item = fy_node_sequence_iterate(v, &iter)); i++) {
+	for (; i < n; i++) {
+		const struct ydoc_node *item = v->items[i];
 		char key[160];
-		struct yaml_pos ip = yaml_node_pos(item, p);
+		struct ydoc_pos ip = ydoc_pos_of(item, p);
 		snprintf(key, sizeof(key), "%s[%zu]", e->key, i);
 		const char *s = want_scalar(ld, key, item, ip, "a string");
 		if (!s) {
@@ -920,7 +848,7 @@ static const struct {
 /* Asks librdkafka itself whether it takes NAME=VALUE, so that a typo in a
  * property is caught by --check-config, not at connect time. Values read from
  * a file are secrets: librdkafka's message (which may quote them) is not shown. */
-static int check_property(struct loader *ld, struct yaml_pos p, const char *key, const char *name,
+static int check_property(struct loader *ld, struct ydoc_pos p, const char *key, const char *name,
 			  const char *value, bool from_file)
 {
 	for (size_t i = 0; i < sizeof(config_owned_properties) / sizeof(config_owned_properties[0]);
@@ -947,7 +875,7 @@ static int check_property(struct loader *ld, struct yaml_pos p, const char *key,
 }
 
 /* A mode switch: true/false/on/off, stored as "on" or "off". */
-static int check_switch(struct loader *ld, struct yaml_pos p, const char *key, char **value)
+static int check_switch(struct loader *ld, struct ydoc_pos p, const char *key, char **value)
 {
 	static const char *const on[] = {"true", "on", "yes", "True", "On", "Yes", "TRUE", "ON"};
 	static const char *const off[] = {"false", "off", "no",    "False",
@@ -967,72 +895,77 @@ static int check_switch(struct loader *ld, struct yaml_pos p, const char *key, c
 	return -EINVAL;
 }
 
-static int set_properties(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-			  struct yaml_pos p)
+/* The properties read so far, for set_properties' walk. */
+struct properties_walk {
+	struct loader *ld;
+	const struct config_entry *e;
+	struct config_kv *kv;
+	size_t n;
+	int rc;
+};
+
+static int property_key(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
+			const struct ydoc_node *val, struct ydoc_pos vp)
+{
+	const char *ks = k->text;
+	struct properties_walk *w = arg;
+	struct loader *ld = w->ld;
+	const struct config_entry *e = w->e;
+	char key[256];
+	snprintf(key, sizeof(key), "%s.%s", e->key, ks);
+	if (!*ks) {
+		ld_error(ld, kp, e->key, "expected a property name, got \"\"");
+		w->rc = -EINVAL;
+		return 0;
+	}
+	char *value;
+	if (get_secret(ld, key, val, vp, "a string, number, boolean or {file: PATH}", &value)) {
+		w->rc = -EINVAL;
+		return 0;
+	}
+	if (e->flags & CF_SWITCHES ? check_switch(ld, kp, key, &value) < 0 :
+				     check_property(ld, kp, key, ks, value, ydoc_is_map(val)) < 0) {
+		free(value);
+		w->rc = -EINVAL;
+		return 0;
+	}
+	w->kv[w->n].key = ld_strdup(ld, ks);
+	w->kv[w->n].value = value;
+	w->n++;
+	return 0;
+}
+
+static int set_properties(struct loader *ld, const struct config_entry *e,
+			  const struct ydoc_node *v, struct ydoc_pos p)
 {
 	struct config_kv **slot = field_ptr(ld->cfg, e->off);
 	size_t *n_slot = field_ptr(ld->cfg, e->off_n);
 	char buf[96];
-	if (yaml_node_is_null(v))
+	if (ydoc_is_null(v))
 		return 0;
-	if (!fy_node_is_mapping(v)) {
+	if (!ydoc_is_map(v)) {
 		ld_error(ld, p, e->key, "expected a mapping of librdkafka properties, got %s",
-			 yaml_describe(v, buf, sizeof(buf)));
+			 ydoc_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
-	size_t cap = (size_t)fy_node_mapping_item_count(v), n = 0;
-	struct config_kv *kv = calloc(cap ? cap : 1, sizeof(*kv));
-	int rc = 0;
-	if (!kv) {
+	struct properties_walk w = {.ld = ld, .e = e, .kv = calloc(v->n + 1, sizeof(*w.kv))};
+	if (!w.kv) {
 		ld->oom = true;
 		return -ENOMEM;
 	}
-	void *iter = NULL;
-	struct fy_node_pair *pair;
-	while ((pair = fy_node_mapping_iterate(v, &iter)) && n < cap) {
-		struct fy_node *k = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
-		struct yaml_pos kp = yaml_node_pos(k, p), vp = yaml_node_pos(val, kp);
-		const char *ks = want_scalar(ld, e->key, k, kp, "a property name");
-		if (!ks) {
-			rc = -EINVAL;
-			continue;
-		}
-		char key[256];
-		snprintf(key, sizeof(key), "%s.%s", e->key, ks);
-		if (!*ks) {
-			ld_error(ld, kp, e->key, "expected a property name, got \"\"");
-			rc = -EINVAL;
-			continue;
-		}
-		char *value;
-		if (get_secret(ld, key, val, vp, "a string, number, boolean or {file: PATH}",
-			       &value)) {
-			rc = -EINVAL;
-			continue;
-		}
-		if (e->flags & CF_SWITCHES ?
-			    check_switch(ld, kp, key, &value) < 0 :
-			    check_property(ld, kp, key, ks, value, fy_node_is_mapping(val)) < 0) {
-			free(value);
-			rc = -EINVAL;
-			continue;
-		}
-		kv[n].key = ld_strdup(ld, ks);
-		kv[n].value = value;
-		n++;
-	}
-	if (rc || ld->oom) {
-		free_properties(kv, n);
-		return rc ? rc : -ENOMEM;
+	ydoc_map_each(v, p, property_key, &w);
+	if (w.rc || ld->oom) {
+		free_properties(w.kv, w.n);
+		return w.rc ? w.rc : -ENOMEM;
 	}
 	free_properties(*slot, *n_slot);
-	*slot = kv;
-	*n_slot = n;
+	*slot = w.kv;
+	*n_slot = w.n;
 	return 0;
 }
 
-static int set_bool(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		    struct yaml_pos p)
+static int set_bool(struct loader *ld, const struct config_entry *e, const struct ydoc_node *v,
+		    struct ydoc_pos p)
 {
 	char buf[96];
 	const char *s = want_scalar(ld, e->key, v, p, "true or false");
@@ -1048,7 +981,7 @@ static int set_bool(struct loader *ld, const struct config_entry *e, struct fy_n
 		}
 	}
 	ld_error(ld, p, e->key, "expected true or false, got %s",
-		 yaml_describe(v, buf, sizeof(buf)));
+		 ydoc_describe(v, buf, sizeof(buf)));
 	return -EINVAL;
 }
 
@@ -1094,28 +1027,27 @@ static void free_queues(struct config_queue *v, size_t n)
 }
 
 /* A list of language tags (lowercased) or country codes (two letters, uppercased). */
-static int get_codes(struct loader *ld, const char *key, struct fy_node *v, struct yaml_pos p,
-		     bool countries, char ***out, size_t *n_out)
+static int get_codes(struct loader *ld, const char *key, const struct ydoc_node *v,
+		     struct ydoc_pos p, bool countries, char ***out, size_t *n_out)
 {
 	char buf[96];
 	const char *what = countries ? "a sequence of two-letter country codes such as [KE, TZ]" :
 				       "a sequence of language tags such as [sw, bs]";
-	if (!fy_node_is_sequence(v)) {
+	if (!ydoc_is_seq(v)) {
 		ld_error(ld, p, key, "expected %s, got %s", what,
-			 yaml_describe(v, buf, sizeof(buf)));
+			 ydoc_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
-	size_t n = (size_t)fy_node_sequence_item_count(v), i = 0;
+	size_t n = v->n, i = 0;
 	char **list = calloc(n + 1, sizeof(*list));
 	int rc = 0;
 	if (!list) {
 		ld->oom = true;
 		return -ENOMEM;
 	}
-	void *iter = NULL;
-	struct fy_node *item;
-	for (; (item = fy_node_sequence_iterate(v, &iter)); i++) {
-		struct yaml_pos ip = yaml_node_pos(item, p);
+	for (; i < n; i++) {
+		const struct ydoc_node *item = v->items[i];
+		struct ydoc_pos ip = ydoc_pos_of(item, p);
 		const char *s = want_scalar(ld, key, item, ip,
 					    countries ? "a country code" : "a language tag");
 		size_t len = s ? strlen(s) : 0;
@@ -1129,7 +1061,7 @@ static int get_codes(struct loader *ld, const char *key, struct fy_node *v, stru
 			if (s)
 				ld_error(ld, ip, key, "expected %s, got %s",
 					 countries ? "a two-letter country code" : "a language tag",
-					 yaml_describe(item, buf, sizeof(buf)));
+					 ydoc_describe(item, buf, sizeof(buf)));
 			rc = -EINVAL;
 			continue;
 		}
@@ -1149,178 +1081,199 @@ static int get_codes(struct loader *ld, const char *key, struct fy_node *v, stru
 	return 0;
 }
 
+/* One band of an sla mapping. */
+struct sla_walk {
+	struct loader *ld;
+	const char *key;
+	uint32_t *sla_s;
+	int rc;
+};
+
+static int sla_band(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
+		    const struct ydoc_node *val, struct ydoc_pos vp)
+{
+	struct sla_walk *w = arg;
+	char buf[96];
+	int band = -1;
+	if (get_enum(w->ld, w->key, band_names, k, kp, &band)) {
+		w->rc = -EINVAL;
+		return 0;
+	}
+	char sub[256];
+	snprintf(sub, sizeof(sub), "%.200s.%s", w->key, band_names[band]);
+	const char *s = want_scalar(w->ld, sub, val, vp, "a duration such as 30m, 4h or 1d");
+	int64_t ms = 0;
+	if (!s) {
+		w->rc = -EINVAL;
+	} else if (config_parse_duration(s, &ms) || ms < MS_PER_S || ms > 365LL * MS_PER_D) {
+		ld_error(w->ld, vp, sub,
+			 "expected a duration in [1s, 365d] such as 30m, 4h or 1d, got %s",
+			 ydoc_describe(val, buf, sizeof(buf)));
+		w->rc = -EINVAL;
+	} else {
+		w->sla_s[band] = (uint32_t)(ms / MS_PER_S);
+	}
+	return 0;
+}
+
 /* sla: {urgent: 1h, high: 4h, normal: 24h, low: 3d}; bands left out keep the default. */
-static int get_sla(struct loader *ld, const char *key, struct fy_node *v, struct yaml_pos p,
+static int get_sla(struct loader *ld, const char *key, const struct ydoc_node *v, struct ydoc_pos p,
 		   uint32_t sla_s[CONFIG_BANDS])
 {
 	char buf[96];
-	if (!fy_node_is_mapping(v)) {
+	if (!ydoc_is_map(v)) {
 		ld_error(ld, p, key,
 			 "expected {urgent: DURATION, high: ..., normal: ..., low: ...}, "
 			 "got %s",
-			 yaml_describe(v, buf, sizeof(buf)));
+			 ydoc_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
-	int rc = 0;
-	void *iter = NULL;
-	struct fy_node_pair *pair;
-	while ((pair = fy_node_mapping_iterate(v, &iter))) {
-		struct fy_node *k = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
-		struct yaml_pos kp = yaml_node_pos(k, p), vp = yaml_node_pos(val, kp);
-		int band = -1;
-		if (get_enum(ld, key, band_names, k, kp, &band)) {
-			rc = -EINVAL;
-			continue;
-		}
-		char sub[256];
-		snprintf(sub, sizeof(sub), "%.200s.%s", key, band_names[band]);
-		const char *s = want_scalar(ld, sub, val, vp, "a duration such as 30m, 4h or 1d");
-		int64_t ms = 0;
-		if (!s) {
-			rc = -EINVAL;
-		} else if (config_parse_duration(s, &ms) || ms < MS_PER_S ||
-			   ms > 365LL * MS_PER_D) {
-			ld_error(ld, vp, sub,
-				 "expected a duration in [1s, 365d] such as 30m, 4h or 1d, "
-				 "got %s",
-				 yaml_describe(val, buf, sizeof(buf)));
-			rc = -EINVAL;
-		} else {
-			sla_s[band] = (uint32_t)(ms / MS_PER_S);
-		}
-	}
-	return rc;
+	struct sla_walk w = {.ld = ld, .key = key, .sla_s = sla_s};
+	ydoc_map_each(v, p, sla_band, &w);
+	return w.rc;
 }
 
-static int get_queue(struct loader *ld, const char *key, struct fy_node *v, struct yaml_pos p,
-		     struct config_queue *q)
+/* One key of a queue's mapping. */
+struct queue_walk {
+	struct loader *ld;
+	const char *key;
+	struct config_queue *q;
+	int rc;
+};
+
+static int queue_key(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
+		     const struct ydoc_node *val, struct ydoc_pos vp)
 {
 	static const char *const keys[] = {"serves", "languages",  "countries",
 					   "sla",    "max_length", NULL};
+	struct queue_walk *w = arg;
+	struct loader *ld = w->ld;
+	struct config_queue *q = w->q;
+	const char *ks = k->text;
+	char buf[96], sub[256];
+	int rc = 0;
+	snprintf(sub, sizeof(sub), "%.160s.%.64s", w->key, ks);
+	if (!strcmp(ks, "serves")) {
+		const char *s = want_scalar(ld, sub, val, vp, "a queue name");
+		if (s && !is_queue_name(s)) {
+			ld_error(ld, vp, sub, "expected a queue name, got %s",
+				 ydoc_describe(val, buf, sizeof(buf)));
+			s = NULL;
+		}
+		if (s)
+			replace_str(&q->serves, ld_strdup(ld, s));
+		else
+			rc = -EINVAL;
+	} else if (!strcmp(ks, "languages")) {
+		rc = get_codes(ld, sub, val, vp, false, &q->languages, &q->n_languages);
+	} else if (!strcmp(ks, "countries")) {
+		rc = get_codes(ld, sub, val, vp, true, &q->countries, &q->n_countries);
+	} else if (!strcmp(ks, "sla")) {
+		rc = get_sla(ld, sub, val, vp, q->sla_s);
+	} else if (!strcmp(ks, "max_length")) {
+		const char *s = want_scalar(ld, sub, val, vp, "an integer");
+		int64_t n = -1;
+		if (s && (parse_int(s, &n) || n < 0 || n > 100000000)) {
+			ld_error(ld, vp, sub,
+				 "expected an integer in [0, 100000000] (0: unbounded), got %s",
+				 ydoc_describe(val, buf, sizeof(buf)));
+			s = NULL;
+		}
+		if (s)
+			q->max_length = (uint32_t)n;
+		else
+			rc = -EINVAL;
+	} else {
+		unknown_sub_key(ld, kp, w->key, ks, keys);
+		rc = -EINVAL;
+	}
+	if (rc)
+		w->rc = -EINVAL;
+	return 0;
+}
+
+static int get_queue(struct loader *ld, const char *key, const struct ydoc_node *v,
+		     struct ydoc_pos p, struct config_queue *q)
+{
 	char buf[96];
 	memcpy(q->sla_s, band_default_sla_s, sizeof(q->sla_s));
 	q->max_length = QUEUE_DEFAULT_MAX_LENGTH;
-	if (yaml_node_is_null(v))
+	if (ydoc_is_null(v))
 		return 0;
-	if (!fy_node_is_mapping(v)) {
+	if (!ydoc_is_map(v)) {
 		ld_error(ld, p, key,
 			 "expected a mapping {serves, languages, countries, sla, max_length} or "
 			 "{}, got %s",
-			 yaml_describe(v, buf, sizeof(buf)));
+			 ydoc_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
-	int rc = 0;
-	void *iter = NULL;
-	struct fy_node_pair *pair;
-	while ((pair = fy_node_mapping_iterate(v, &iter))) {
-		struct fy_node *k = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
-		struct yaml_pos kp = yaml_node_pos(k, p), vp = yaml_node_pos(val, kp);
-		const char *ks = want_scalar(ld, key, k, kp, "a key name");
-		if (!ks) {
-			rc = -EINVAL;
-			continue;
-		}
-		char sub[256];
-		snprintf(sub, sizeof(sub), "%.160s.%.64s", key, ks);
-		if (!strcmp(ks, "serves")) {
-			const char *s = want_scalar(ld, sub, val, vp, "a queue name");
-			if (s && !is_queue_name(s)) {
-				ld_error(ld, vp, sub, "expected a queue name, got %s",
-					 yaml_describe(val, buf, sizeof(buf)));
-				s = NULL;
-			}
-			if (s)
-				replace_str(&q->serves, ld_strdup(ld, s));
-			else
-				rc = -EINVAL;
-		} else if (!strcmp(ks, "languages")) {
-			if (get_codes(ld, sub, val, vp, false, &q->languages, &q->n_languages))
-				rc = -EINVAL;
-		} else if (!strcmp(ks, "countries")) {
-			if (get_codes(ld, sub, val, vp, true, &q->countries, &q->n_countries))
-				rc = -EINVAL;
-		} else if (!strcmp(ks, "sla")) {
-			if (get_sla(ld, sub, val, vp, q->sla_s))
-				rc = -EINVAL;
-		} else if (!strcmp(ks, "max_length")) {
-			const char *s = want_scalar(ld, sub, val, vp, "an integer");
-			int64_t n = -1;
-			if (s && (parse_int(s, &n) || n < 0 || n > 100000000)) {
-				ld_error(
-					ld, vp, sub,
-					"expected an integer in [0, 100000000] (0: unbounded), got %s",
-					yaml_describe(val, buf, sizeof(buf)));
-				s = NULL;
-			}
-			if (s)
-				q->max_length = (uint32_t)n;
-			else
-				rc = -EINVAL;
-		} else {
-			unknown_sub_key(ld, kp, key, ks, keys);
-			rc = -EINVAL;
-		}
-	}
-	return rc;
+	struct queue_walk w = {.ld = ld, .key = key, .q = q};
+	ydoc_map_each(v, p, queue_key, &w);
+	return w.rc;
 }
 
-static int set_queues(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		      struct yaml_pos p)
+/* The queues read so far, for set_queues' walk. */
+struct queues_walk {
+	struct loader *ld;
+	const struct config_entry *e;
+	struct config_queue *qs;
+	size_t n;
+	int rc;
+};
+
+static int queues_entry(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
+			const struct ydoc_node *val, struct ydoc_pos vp)
+{
+	struct queues_walk *w = arg;
+	struct loader *ld = w->ld;
+	const char *ks = k->text;
+	char buf[96], key[160];
+	snprintf(key, sizeof(key), "%s.%s", w->e->key, ks);
+	if (!is_queue_name(ks)) {
+		ld_error(ld, kp, w->e->key,
+			 "expected a queue name of 1 to %d characters from a-z A-Z 0-9 . _ -, "
+			 "got %s",
+			 QUEUE_NAME_MAX, ydoc_describe(k, buf, sizeof(buf)));
+		w->rc = -EINVAL;
+		return 0;
+	}
+	struct config_queue *q = &w->qs[w->n++];
+	q->name = ld_strdup(ld, ks);
+	q->line = kp.line;
+	q->col = kp.col;
+	if (get_queue(ld, key, val, vp, q))
+		w->rc = -EINVAL;
+	return 0;
+}
+
+static int set_queues(struct loader *ld, const struct config_entry *e, const struct ydoc_node *v,
+		      struct ydoc_pos p)
 {
 	struct config_queue **slot = field_ptr(ld->cfg, e->off);
 	size_t *n_slot = field_ptr(ld->cfg, e->off_n);
 	char buf[96];
-	if (yaml_node_is_null(v))
+	if (ydoc_is_null(v))
 		return 0;
-	if (!fy_node_is_mapping(v)) {
+	if (!ydoc_is_map(v)) {
 		ld_error(ld, p, e->key,
 			 "expected a mapping of queue names to {serves, languages, "
 			 "countries, sla, max_length}, got %s",
-			 yaml_describe(v, buf, sizeof(buf)));
+			 ydoc_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
-	size_t cap = (size_t)fy_node_mapping_item_count(v), n = 0;
-	struct config_queue *qs = calloc(cap ? cap : 1, sizeof(*qs));
-	int rc = 0;
-	if (!qs) {
+	struct queues_walk w = {.ld = ld, .e = e, .qs = calloc(v->n + 1, sizeof(*w.qs))};
+	if (!w.qs) {
 		ld->oom = true;
 		return -ENOMEM;
 	}
-	void *iter = NULL;
-	struct fy_node_pair *pair;
-	while ((pair = fy_node_mapping_iterate(v, &iter)) && n < cap) {
-		struct fy_node *k = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
-		struct yaml_pos kp = yaml_node_pos(k, p), vp = yaml_node_pos(val, kp);
-		const char *ks = want_scalar(ld, e->key, k, kp, "a queue name");
-		if (!ks) {
-			rc = -EINVAL;
-			continue;
-		}
-		char key[160];
-		snprintf(key, sizeof(key), "%s.%s", e->key, ks);
-		if (!is_queue_name(ks)) {
-			ld_error(
-				ld, kp, e->key,
-				"expected a queue name of 1 to %d characters from a-z A-Z 0-9 . _ -, "
-				"got %s",
-				QUEUE_NAME_MAX, yaml_describe(k, buf, sizeof(buf)));
-			rc = -EINVAL;
-			continue;
-		}
-		struct config_queue *q = &qs[n++];
-		q->name = ld_strdup(ld, ks);
-		q->line = kp.line;
-		q->col = kp.col;
-		if (get_queue(ld, key, val, vp, q))
-			rc = -EINVAL;
-	}
-	if (rc || ld->oom) {
-		free_queues(qs, n);
-		return rc ? rc : -ENOMEM;
+	ydoc_map_each(v, p, queues_entry, &w);
+	if (w.rc || ld->oom) {
+		free_queues(w.qs, w.n);
+		return w.rc ? w.rc : -ENOMEM;
 	}
 	free_queues(*slot, *n_slot);
-	*slot = qs;
-	*n_slot = n;
+	*slot = w.qs;
+	*n_slot = w.n;
 	return 0;
 }
 
@@ -1338,7 +1291,7 @@ static void check_queues(struct loader *ld)
 	}
 	for (size_t i = 0; i < cfg->review.n_queues; i++) {
 		const struct config_queue *q = &cfg->review.queues[i];
-		struct yaml_pos at = {q->line, q->col};
+		struct ydoc_pos at = {q->line, q->col};
 		char key[160];
 		snprintf(key, sizeof(key), "review.queues.%s", q->name);
 		for (size_t j = 0; j < i; j++)
@@ -1366,8 +1319,8 @@ static void check_queues(struct loader *ld)
 	}
 }
 
-static int set_entry(struct loader *ld, const struct config_entry *e, struct fy_node *v,
-		     struct yaml_pos p)
+static int set_entry(struct loader *ld, const struct config_entry *e, const struct ydoc_node *v,
+		     struct ydoc_pos p)
 {
 	switch (e->type) {
 	case CT_STRING:
@@ -1416,47 +1369,55 @@ static bool is_section(const char *path)
 	return false;
 }
 
-static void walk_mapping(struct loader *ld, struct fy_node *map, const char *prefix,
-			 struct yaml_pos at)
+/* The table's keys under PREFIX (NULL at the top level), for walk_mapping. */
+struct table_walk {
+	struct loader *ld;
+	const char *prefix;
+};
+
+static void walk_mapping(struct loader *ld, const struct ydoc_node *map, const char *prefix,
+			 struct ydoc_pos at);
+
+static int table_key(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
+		     const struct ydoc_node *v, struct ydoc_pos vp)
 {
-	char buf[96];
-	void *iter = NULL;
-	struct fy_node_pair *pair;
-	while ((pair = fy_node_mapping_iterate(map, &iter))) {
-		struct fy_node *k = fy_node_pair_key(pair), *v = fy_node_pair_value(pair);
-		struct yaml_pos kp = yaml_node_pos(k, at), vp = yaml_node_pos(v, kp);
-		if (yaml_node_is_null(k) || !fy_node_is_scalar(k) || fy_node_is_alias(k)) {
-			ld_error(ld, kp, prefix, "expected a key name, got %s",
-				 yaml_describe(k, buf, sizeof(buf)));
-			continue;
-		}
-		char *path;
-		const char *ks = node_text(ld, k);
-		if ((prefix ? asprintf(&path, "%s.%s", prefix, ks) : asprintf(&path, "%s", ks)) <
-		    0) {
-			ld->oom = true;
-			return;
-		}
-		size_t idx;
-		const struct config_entry *e = entry_find(path, &idx);
-		if (e) {
-			char msg[512];
-			if (set_entry(ld, e, v, vp) == 0) {
-				ld->at[idx] = vp;
-				if (e->validate && e->validate(ld->cfg, msg, sizeof(msg)))
-					ld_error(ld, vp, e->key, "%s", msg);
-			}
-		} else if (is_section(path)) {
-			if (fy_node_is_mapping(v))
-				walk_mapping(ld, v, path, vp);
-			else if (!yaml_node_is_null(v)) /* "redis:" alone is an empty section */
-				ld_error(ld, vp, path, "expected a mapping, got %s",
-					 yaml_describe(v, buf, sizeof(buf)));
-		} else {
-			unknown_table_key(ld, kp, path);
-		}
-		free(path);
+	struct table_walk *w = arg;
+	struct loader *ld = w->ld;
+	char buf[96], *path;
+	if ((w->prefix ? asprintf(&path, "%s.%s", w->prefix, k->text) :
+			 asprintf(&path, "%s", k->text)) < 0) {
+		ld->oom = true;
+		return -ENOMEM;
 	}
+	size_t idx;
+	const struct config_entry *e = entry_find(path, &idx);
+	if (e) {
+		char msg[512];
+		if (set_entry(ld, e, v, vp) == 0) {
+			ld->at[idx] = vp;
+			if (e->validate && e->validate(ld->cfg, msg, sizeof(msg)))
+				ld_error(ld, vp, e->key, "%s", msg);
+		}
+	} else if (is_section(path)) {
+		if (ydoc_is_map(v))
+			walk_mapping(ld, v, path, vp);
+		else if (!ydoc_is_null(v)) /* "redis:" alone is an empty section */
+			ld_error(ld, vp, path, "expected a mapping, got %s",
+				 ydoc_describe(v, buf, sizeof(buf)));
+	} else {
+		unknown_table_key(ld, kp, path);
+	}
+	free(path);
+	return 0;
+}
+
+/* Sections nest as deep as the table's dotted keys, a few levels: the recursion is bounded
+ * by the table, whatever the file holds. */
+static void walk_mapping(struct loader *ld, const struct ydoc_node *map, const char *prefix,
+			 struct ydoc_pos at)
+{
+	struct table_walk w = {.ld = ld, .prefix = prefix};
+	ydoc_map_each(map, at, table_key, &w);
 }
 
 /* Two roles sharing a topic would feed the daemon its own output, or mix
@@ -1474,7 +1435,7 @@ static void check_topics(struct loader *ld)
 			if (strcmp(a->name, b->name))
 				continue;
 			/* Blame whichever of the two comes later in the file. */
-			struct yaml_pos pi = ld->at[i], pj = ld->at[j];
+			struct ydoc_pos pi = ld->at[i], pj = ld->at[j];
 			bool later_i =
 				pi.line > pj.line || (pi.line == pj.line && pi.col >= pj.col);
 			size_t x = later_i ? i : j, y = later_i ? j : i;
@@ -1489,21 +1450,21 @@ static void check_topics(struct loader *ld)
 
 static void load_document(struct loader *ld, const char *text, size_t len)
 {
-	struct yaml_doc *doc = NULL;
-	struct fy_node *root = NULL;
-	int rc = yaml_doc_load(ld->file, text, len, ld->errs, &doc, &root);
+	struct ydoc *doc = NULL;
+	const struct ydoc_node *root = NULL;
+	int rc = ydoc_load(ld->file, text, len, ld->errs, &doc, &root);
 	if (rc == -ENOMEM)
 		ld->oom = true;
-	struct yaml_pos start = {1, 1};
+	struct ydoc_pos start = {1, 1};
 	char buf[96];
-	if (root && fy_node_is_mapping(root))
+	if (root && ydoc_is_map(root))
 		walk_mapping(ld, root, NULL, start);
-	else if (root && !yaml_node_is_null(root))
+	else if (root && !ydoc_is_null(root))
 		ld_error(
-			ld, yaml_node_pos(root, start), NULL,
+			ld, ydoc_pos_of(root, start), NULL,
 			"expected a mapping of sections (kafka, redis, ...) at the top level, got %s",
-			yaml_describe(root, buf, sizeof(buf)));
-	yaml_doc_free(doc);
+			ydoc_describe(root, buf, sizeof(buf)));
+	ydoc_free(doc);
 }
 
 /* ---- public ---- */
@@ -1616,7 +1577,7 @@ void config_free(struct config *cfg)
 	free(cfg);
 }
 
-int config_load(const char *path, struct config **out, struct config_errors *errs)
+int config_load(const char *path, struct config **out, struct diag_list *errs)
 {
 	if (!path || !out || !errs)
 		return -EINVAL;
@@ -1624,17 +1585,17 @@ int config_load(const char *path, struct config **out, struct config_errors *err
 
 	char *text = NULL;
 	size_t len = 0;
-	int rc = yaml_read_file(path, CONFIG_FILE_MAX, &text, &len);
+	int rc = ydoc_read_file(path, CONFIG_FILE_MAX, &text, &len);
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc) {
-		config_errors_add(errs, path, 0, 0, NULL, "cannot read the config file: %s",
-				  strerror(-rc));
+		diag_error(errs, path, 0, 0, NULL, "cannot read the config file: %s",
+			   strerror(-rc));
 		return rc == -ENOENT ? -ENOENT : -EIO;
 	}
 
 	struct loader ld = {.errs = errs, .file = path};
-	size_t n_before = errs->n;
+	size_t n_before = errs->n_errors;
 	ld.cfg = config_default(path);
 	if (!ld.cfg) {
 		free(text);
@@ -1651,7 +1612,7 @@ int config_load(const char *path, struct config **out, struct config_errors *err
 		config_free(ld.cfg);
 		return -ENOMEM;
 	}
-	if (errs->n > n_before) {
+	if (errs->n_errors > n_before) {
 		config_free(ld.cfg);
 		return -EINVAL;
 	}

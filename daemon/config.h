@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "diag.h"
 #include "log.h"
 
 /* Wire format of a Kafka input topic. */
@@ -118,38 +119,16 @@ struct config {
 	} metrics;
 };
 
-/* One validation error, positioned in the file that caused it. */
-struct config_error {
-	char *file;
-	int line;  /* 1-based; 0 when the error has no position (file unreadable) */
-	int col;   /* 1-based */
-	char *key; /* dotted path, e.g. "kafka.topics.content.format"; may be NULL */
-	char *msg; /* what was expected and what was found */
-};
-
-struct config_errors {
-	struct config_error *v;
-	size_t n, cap;
-};
-
 /* Loads and validates PATH. On success returns 0 and sets *out (free with
  * config_free). On failure returns -EINVAL (or -ENOENT/-EIO for an unreadable
  * file), leaves *out NULL and appends every error found to errs, not only the
  * first. No network or Kafka/Redis access happens here. */
-int config_load(const char *path, struct config **out, struct config_errors *errs);
+int config_load(const char *path, struct config **out, struct diag_list *errs);
 
 /* Built-in defaults, as if loaded from an empty file at PATH (may be NULL). */
 struct config *config_default(const char *path);
 
 void config_free(struct config *cfg);
-
-/* Prints "file:line:col: key: msg" per error, one per line. */
-void config_errors_print(const struct config_errors *errs, FILE *out);
-void config_errors_clear(struct config_errors *errs);
-
-/* Appends an error; copies every string. Used by other loaders (rules) too. */
-void config_errors_add(struct config_errors *errs, const char *file, int line, int col,
-		       const char *key, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 const char *config_format_name(enum config_format f);
 

@@ -2,9 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
 #include "ctl.h"
-#include "rules.h"
+#include "policy.h"
 
 int ctl_check(int argc, char **argv)
 {
@@ -15,5 +14,5 @@ int ctl_check(int argc, char **argv)
 			"file:line:col: key: message, and exits 0 when valid, 1 otherwise.\n");
 		return argc == 2 ? 0 : 2;
 	}
-	return rules_check_config(argv[1], stdout, stderr);
+	return policy_check(argv[1], stdout, stderr);
 }

@@ -71,12 +71,12 @@ int ctl_mock_kafka(int argc, char **argv)
 		fprintf(stderr, "arbiterctl mock-kafka: --brokers 1..9, --partitions 1..1024\n");
 		return 2;
 	}
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *cfg = NULL;
 	if (config_path) {
 		if (config_load(config_path, &cfg, &errs) < 0) {
-			config_errors_print(&errs, stderr);
-			config_errors_clear(&errs);
+			diag_print(&errs, stderr);
+			diag_clear(&errs);
 			return 1;
 		}
 	} else {

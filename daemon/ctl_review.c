@@ -33,13 +33,13 @@ struct ctl_review_redis {
 
 static struct config *ctl_review_config(const char *cmd, const char *path)
 {
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *cfg = NULL;
 	if (config_load(path, &cfg, &errs) < 0) {
-		config_errors_print(&errs, stderr);
+		diag_print(&errs, stderr);
 		fprintf(stderr, "arbiterctl %s: %s: %zu error(s)\n", cmd, path, errs.n);
 	}
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	return cfg;
 }
 

@@ -5,28 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "ctl.h"
 #include "event.h"
 #include "log.h"
-#include "queues.h"
-#include "rules.h"
+#include "policy.h"
 #include "rules_expr.h"
 
-/* Loads CONFIG and its ruleset, printing every error. */
-static int ctl_rules_load(const char *path, struct config **cfg, struct ruleset **rs)
+/* Loads the policy at PATH as arbiterd would, printing every error and warning. */
+static int ctl_rules_load(const char *path, struct policy **p)
 {
-	struct config_errors errs = {0};
-	int rc = config_load(path, cfg, &errs);
-	if (rc == 0)
-		rc = rules_load(*cfg, rs, &errs);
-	if (rc == 0)
-		rc = queues_check(*cfg, *rs, &errs);
-	if (rc < 0) {
-		config_errors_print(&errs, stderr);
-		fprintf(stderr, "%s: %zu error(s)\n", path, errs.n);
-	}
-	config_errors_clear(&errs);
+	struct diag_list diags = {0};
+	int rc = policy_load(path, p, &diags);
+	diag_print(&diags, stderr);
+	if (rc < 0)
+		fprintf(stderr, "%s: %zu error(s)\n", path, diags.n_errors);
+	diag_clear(&diags);
 	return rc;
 }
 
@@ -40,12 +33,10 @@ int ctl_test_rules(int argc, char **argv)
 			"when all pass, 1 on any failure or load error.\n");
 		return argc == 2 ? 0 : 2;
 	}
-	struct config *cfg = NULL;
-	struct ruleset *rs = NULL;
-	int rc = ctl_rules_load(argv[1], &cfg, &rs);
-	int failed = rc < 0 ? 1 : rules_run_tests(rs, stdout);
-	rules_free(rs);
-	config_free(cfg);
+	struct policy *p = NULL;
+	int rc = ctl_rules_load(argv[1], &p);
+	int failed = rc < 0 ? 1 : rules_run_tests(p->rules, stdout);
+	policy_free(p);
 	return failed != 0 ? 1 : 0;
 }
 
@@ -76,12 +67,10 @@ int ctl_eval(int argc, char **argv)
 		fprintf(stderr, "Usage: arbiterctl eval [--now DATE] CONFIG < events.jsonl\n");
 		return 2;
 	}
-	struct config *cfg = NULL;
-	struct ruleset *rs = NULL;
-	if (ctl_rules_load(argv[optind], &cfg, &rs) < 0) {
-		config_free(cfg);
+	struct policy *p = NULL;
+	if (ctl_rules_load(argv[optind], &p) < 0)
 		return 1;
-	}
+	const struct ruleset *rs = p->rules;
 	struct rules_ctx *ctx = rules_ctx_new(rs);
 	char *line = NULL;
 	size_t cap = 0;
@@ -112,7 +101,6 @@ int ctl_eval(int argc, char **argv)
 	}
 	free(line);
 	rules_ctx_free(ctx);
-	rules_free(rs);
-	config_free(cfg);
+	policy_free(p);
 	return bad ? 1 : 0;
 }

@@ -55,8 +55,6 @@
 
 #include "arbiter/v1/audit_record.pb-c.h"
 #include "arbiter/v1/content_event.pb-c.h"
-#include "config.h"
-#include "rules.h"
 
 /* The batch endpoint takes 1 to 100 statements per call. */
 #define DSA_BATCH_MAX 100
@@ -168,10 +166,3 @@ int dsa_validate(const json_t *statement, char *why, size_t len);
 
 /* dsa_validate on R's statement; 0 as well when R has none. */
 int dsa_check(const Arbiter__V1__AuditRecord *r, char *why, size_t len);
-
-/* Appends to WARNINGS, positioned at the rule, one line per rule of RS that
- * restricts content (not a shadow rule) without what its statement of
- * reasons needs: category, legal_ground, description. Such a rule works, but
- * its audit records carry incomplete statements (arbiter_dsa_incomplete_total)
- * that `arbiterctl audit export --dsa` leaves out. Returns their number. */
-size_t dsa_rules_warnings(const struct ruleset *rs, struct config_errors *warnings);

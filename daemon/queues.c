@@ -644,37 +644,3 @@ void queues_cmd_free(struct queues_cmd *cmd)
 	free(cmd->heap);
 	memset(cmd, 0, sizeof(*cmd));
 }
-
-/* ---- checks against the ruleset ---- */
-
-int queues_check(const struct config *cfg, const struct ruleset *rs, struct config_errors *errs)
-{
-	size_t before = errs->n;
-	for (size_t i = 0; rs && i < rules_count(rs); i++) {
-		const struct rules_rule *r = rules_rule(rs, i);
-		if (!r->has_escalate || config_queue_find(cfg, r->escalate.queue))
-			continue;
-		char names[512];
-		size_t off = 0;
-		names[0] = '\0';
-		for (size_t j = 0; j < cfg->review.n_queues && off < sizeof(names); j++) {
-			int n = snprintf(names + off, sizeof(names) - off, "%s%s", j ? ", " : "",
-					 cfg->review.queues[j].name);
-			off += n > 0 ? (size_t)n : 0;
-		}
-		config_errors_add(
-			errs, r->file, r->line, 1, r->id,
-			"escalates to queue \"%s\", which is not declared under review.queues "
-			"of %s (%s%s)",
-			r->escalate.queue, cfg->path ? cfg->path : "the config",
-			cfg->review.n_queues ? "declared: " : "none declared", names);
-	}
-	for (size_t i = 0; i < cfg->monitors.n_modes; i++) {
-		if (rs && rules_mode_declared(rs, cfg->monitors.modes[i]))
-			continue;
-		config_errors_add(errs, cfg->path, 0, 0, "monitors.modes",
-				  "mode \"%s\" is not declared in any rule file",
-				  cfg->monitors.modes[i]);
-	}
-	return errs->n > before ? -EINVAL : 0;
-}

@@ -7,7 +7,6 @@
 
 #include "arbiter/v1/escalation.pb-c.h"
 #include "config.h"
-#include "rules.h"
 
 /* Layout (PREFIX is redis.prefix, "arbiter:" by default):
  *   PREFIX q:QUEUE:BAND      stream of entries; consumer group "reviewers"
@@ -132,9 +131,3 @@ int queues_decision_cmd(const struct config *cfg, enum queues_script s, const ch
  * when Redis answers NOSCRIPT (restarted, or SCRIPT FLUSH). */
 void queues_cmd_use_eval(struct queues_cmd *cmd);
 void queues_cmd_free(struct queues_cmd *cmd);
-
-/* Checks that every queue a rule escalates to is declared in review.queues
- * (when any rule escalates, queues are required) and that monitors.modes
- * names modes the rules declare. Appends one positioned error per problem.
- * Returns 0 or -EINVAL. */
-int queues_check(const struct config *cfg, const struct ruleset *rs, struct config_errors *errs);

@@ -68,7 +68,7 @@ struct rules_ctx;
  * Returns 0 and *out, -EINVAL (errors reported) or -ENOMEM. Pure: reads
  * files, touches nothing else; safe on any thread. With no rule files the
  * ruleset is empty and every verdict is NONE. */
-int rules_load(const struct config *cfg, struct ruleset **out, struct config_errors *errs);
+int rules_load(const struct config *cfg, struct ruleset **out, struct diag_list *errs);
 void rules_free(struct ruleset *rs);
 
 /* Hex SHA-256 over every loaded file's path and contents, in load order. */
@@ -103,11 +103,6 @@ json_t *rules_verdict_json(const struct ruleset *rs, const Arbiter__V1__ContentE
  * what was expected and what came out, then a summary line. Returns the
  * number of failed cases (0 when all pass), or a negative errno. */
 int rules_run_tests(const struct ruleset *rs, FILE *out);
-
-/* The operators' check: loads the config at PATH and every rule and list
- * file it names; prints "PATH: ok (...)" to OUT, or every error and a count
- * to ERR. Returns the exit status: 0 when valid, 1 otherwise. */
-int rules_check_config(const char *path, FILE *out, FILE *err);
 
 /* Severity order of actions for "most severe wins"; RESTORE and
  * UNSPECIFIED rank below NONE. */

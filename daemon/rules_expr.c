@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "yaml.h"
+#include "diag.h"
 
 /* The grammar (docs/rules.md has the user's version):
  *   expr   := and ("or" and)*
@@ -147,6 +147,129 @@ int rexpr_parse_date(const char *s, size_t len, int64_t *ms)
 }
 
 /* Reads the next token into p. */
+/* After '=', '!', '<' or '>' (C): a comparison. */
+static void rexpr_lex_cmp(struct rexpr_parser *p, char c, size_t start)
+{
+	const char *s = p->src;
+	p->tok = T_CMP;
+	if (s[p->pos] == '=') {
+		p->pos++;
+		p->cmp = c == '=' ? RC_EQ : c == '!' ? RC_NE : c == '<' ? RC_LE : RC_GE;
+	} else if (c == '<' || c == '>') {
+		p->cmp = c == '<' ? RC_LT : RC_GT;
+	} else {
+		p->tok = T_ERROR;
+		rexpr_fail(p, start, "expected '%c=', got '%c'", c, c);
+	}
+}
+
+/* The flags after a regex's closing '/'. */
+static void rexpr_lex_re_flags(struct rexpr_parser *p)
+{
+	const char *s = p->src;
+	p->re_flags = 0;
+	while (isalpha((unsigned char)s[p->pos])) {
+		char f = s[p->pos];
+		if (f == 'i')
+			p->re_flags |= REXPR_RE_CASELESS;
+		else if (f == 's')
+			p->re_flags |= REXPR_RE_DOTALL;
+		else if (f == 'm')
+			p->re_flags |= REXPR_RE_MULTILINE;
+		else
+			rexpr_fail(p, p->pos, "unknown regex flag '%c' (expected i, s or m)", f);
+		p->pos++;
+	}
+}
+
+/* After '"' or '/' (C): a string, or a regex. Escapes are kept for the regex engine except
+ * the escaped delimiter itself. */
+static void rexpr_lex_quoted(struct rexpr_parser *p, char c, size_t start)
+{
+	const char *s = p->src;
+	char *out = malloc(strlen(s + start) + 1);
+	size_t n = 0;
+	if (!out) {
+		p->oom = true;
+		p->tok = T_ERROR;
+		return;
+	}
+	for (;;) {
+		char ch = s[p->pos];
+		if (!ch) {
+			free(out);
+			p->tok = T_ERROR;
+			rexpr_fail(p, start, "unterminated %s", c == '"' ? "string" : "regex");
+			return;
+		}
+		p->pos++;
+		if (ch == c)
+			break;
+		if (ch == '\\' && s[p->pos]) {
+			char e = s[p->pos++];
+			if (c == '"' && (e == '"' || e == '\\'))
+				out[n++] = e;
+			else if (c == '"' && (e == 'n' || e == 't'))
+				out[n++] = e == 'n' ? '\n' : '\t';
+			else if (e == c)
+				out[n++] = '/';
+			else {
+				out[n++] = '\\';
+				out[n++] = e;
+			}
+			continue;
+		}
+		out[n++] = ch;
+	}
+	out[n] = '\0';
+	p->text = out;
+	p->tok = c == '"' ? T_STRING : T_REGEX;
+	p->re_flags = 0;
+	if (c == '/')
+		rexpr_lex_re_flags(p);
+}
+
+/* A date (2027-08-01) or a number, starting at START. */
+static void rexpr_lex_number(struct rexpr_parser *p, size_t start)
+{
+	const char *s = p->src;
+	size_t end = start;
+	while (s[end] && (isalnum((unsigned char)s[end]) || s[end] == '.' || s[end] == '-' ||
+			  s[end] == '+' || s[end] == ':'))
+		end++;
+	int64_t ms;
+	if (end - start >= 10 && rexpr_parse_date(s + start, end - start, &ms) == 0) {
+		p->tok = T_DATE;
+		p->num = (double)ms;
+		p->pos = end;
+		return;
+	}
+	char *e;
+	p->num = strtod(s + start, &e);
+	p->pos = (size_t)(e - s);
+	p->tok = T_NUMBER;
+	if (e == s + start || rexpr_is_ident_char(*e)) {
+		p->tok = T_ERROR;
+		rexpr_fail(p, start, "expected a number, got '%.*s'", (int)(end - start),
+			   s + start);
+	}
+}
+
+static void rexpr_lex_ident(struct rexpr_parser *p, size_t start)
+{
+	const char *s = p->src;
+	while (rexpr_is_ident_char(s[p->pos]))
+		p->pos++;
+	/* A trailing '.' or '-' belongs to what follows. */
+	while (p->pos > start + 1 && (s[p->pos - 1] == '.' || s[p->pos - 1] == '-'))
+		p->pos--;
+	p->tok = T_IDENT;
+	p->text = strndup(s + start, p->pos - start);
+	if (!p->text)
+		p->oom = true;
+}
+
+/* Reads the next token into P. */
 static void rexpr_next(struct rexpr_parser *p)
 {
 	const char *s = p->src;
@@ -163,141 +286,24 @@ static void rexpr_next(struct rexpr_parser *p)
 		return;
 	}
 	p->pos++;
-	switch (c) {
-	case '(':
-		p->tok = T_LPAREN;
-		break;
-	case ')':
-		p->tok = T_RPAREN;
-		break;
-	case '[':
-		p->tok = T_LBRACK;
-		break;
-	case ']':
-		p->tok = T_RBRACK;
-		break;
-	case ',':
-		p->tok = T_COMMA;
-		break;
-	case '=':
-	case '!':
-	case '<':
-	case '>':
-		p->tok = T_CMP;
-		if (s[p->pos] == '=') {
-			p->pos++;
-			p->cmp = c == '=' ? RC_EQ : c == '!' ? RC_NE : c == '<' ? RC_LE : RC_GE;
-		} else if (c == '<' || c == '>') {
-			p->cmp = c == '<' ? RC_LT : RC_GT;
-		} else {
-			p->tok = T_ERROR;
-			rexpr_fail(p, start, "expected '%c=', got '%c'", c, c);
-		}
-		break;
-	case '"':
-	case '/': {
-		/* A string, or a regex: escapes are kept for the regex engine
-		 * except the escaped delimiter itself. */
-		char *out = malloc(strlen(s + start) + 1);
-		size_t n = 0;
-		if (!out) {
-			p->oom = true;
-			p->tok = T_ERROR;
-			return;
-		}
-		for (;;) {
-			char ch = s[p->pos];
-			if (!ch) {
-				free(out);
-				p->tok = T_ERROR;
-				rexpr_fail(p, start, "unterminated %s",
-					   c == '"' ? "string" : "regex");
-				return;
-			}
-			p->pos++;
-			if (ch == c)
-				break;
-			if (ch == '\\' && s[p->pos]) {
-				char e = s[p->pos++];
-				if (c == '"' && (e == '"' || e == '\\'))
-					out[n++] = e;
-				else if (c == '"' && (e == 'n' || e == 't'))
-					out[n++] = e == 'n' ? '\n' : '\t';
-				else if (e == c)
-					out[n++] = '/';
-				else {
-					out[n++] = '\\';
-					out[n++] = e;
-				}
-				continue;
-			}
-			out[n++] = ch;
-		}
-		out[n] = '\0';
-		p->text = out;
-		p->tok = c == '"' ? T_STRING : T_REGEX;
-		p->re_flags = 0;
-		if (c == '/') {
-			while (isalpha((unsigned char)s[p->pos])) {
-				char f = s[p->pos];
-				if (f == 'i')
-					p->re_flags |= REXPR_RE_CASELESS;
-				else if (f == 's')
-					p->re_flags |= REXPR_RE_DOTALL;
-				else if (f == 'm')
-					p->re_flags |= REXPR_RE_MULTILINE;
-				else
-					rexpr_fail(p, p->pos,
-						   "unknown regex flag '%c' (expected i, s or m)",
-						   f);
-				p->pos++;
-			}
-		}
-		break;
-	}
-	default:
-		if (isdigit((unsigned char)c) ||
-		    ((c == '-' || c == '+' || c == '.') &&
-		     (isdigit((unsigned char)s[p->pos]) || s[p->pos] == '.'))) {
-			/* A date (2027-08-01) or a number. */
-			size_t end = start;
-			while (s[end] && (isalnum((unsigned char)s[end]) || s[end] == '.' ||
-					  s[end] == '-' || s[end] == '+' || s[end] == ':'))
-				end++;
-			int64_t ms;
-			if (end - start >= 10 &&
-			    rexpr_parse_date(s + start, end - start, &ms) == 0) {
-				p->tok = T_DATE;
-				p->num = (double)ms;
-				p->pos = end;
-				break;
-			}
-			char *e;
-			p->num = strtod(s + start, &e);
-			p->pos = (size_t)(e - s);
-			p->tok = T_NUMBER;
-			if (e == s + start || rexpr_is_ident_char(*e)) {
-				p->tok = T_ERROR;
-				rexpr_fail(p, start, "expected a number, got '%.*s'",
-					   (int)(end - start), s + start);
-			}
-			break;
-		}
-		if (rexpr_is_ident_start(c)) {
-			while (rexpr_is_ident_char(s[p->pos]))
-				p->pos++;
-			/* A trailing '.' or '-' belongs to what follows. */
-			while (p->pos > start + 1 && (s[p->pos - 1] == '.' || s[p->pos - 1] == '-'))
-				p->pos--;
-			p->tok = T_IDENT;
-			p->text = strndup(s + start, p->pos - start);
-			if (!p->text)
-				p->oom = true;
-			break;
-		}
+	static const char punct[] = "()[],";
+	static const enum rexpr_tok punct_tok[] = {T_LPAREN, T_RPAREN, T_LBRACK, T_RBRACK, T_COMMA};
+	const char *pc = strchr(punct, c);
+	if (pc)
+		p->tok = punct_tok[pc - punct];
+	else if (c == '=' || c == '!' || c == '<' || c == '>')
+		rexpr_lex_cmp(p, c, start);
+	else if (c == '"' || c == '/')
+		rexpr_lex_quoted(p, c, start);
+	else if (isdigit((unsigned char)c) ||
+		 ((c == '-' || c == '+' || c == '.') &&
+		  (isdigit((unsigned char)s[p->pos]) || s[p->pos] == '.')))
+		rexpr_lex_number(p, start);
+	else if (rexpr_is_ident_start(c))
+		rexpr_lex_ident(p, start);
+	else {
 		p->tok = T_ERROR;
 		rexpr_fail(p, start, "unexpected character '%c'", c);
-		break;
 	}
 	p->tok_len = p->pos - start;
 }
@@ -336,7 +342,7 @@ static void rexpr_unknown_field(struct rexpr_parser *p, const char *name, size_t
 	int best_d = 3;
 	static const char *const extra[] = {"signal.", "attr."};
 	for (size_t i = 0; i < sizeof(rexpr_fields) / sizeof(rexpr_fields[0]); i++) {
-		int d = yaml_edit_distance(name, strlen(name), rexpr_fields[i].name,
+		int d = diag_edit_distance(name, strlen(name), rexpr_fields[i].name,
 					   strlen(rexpr_fields[i].name));
 		if (d < best_d) {
 			best_d = d;
@@ -382,6 +388,178 @@ static bool rexpr_value(struct rexpr_parser *p, bool *is_num, double *num, char 
 	return false;
 }
 
+/* The field named by the current identifier (and NAME for signal.X and attr.X), or false. */
+static bool rexpr_field_of(struct rexpr_parser *p, enum rexpr_field *field, char **name)
+{
+	const char *id = p->text;
+	*name = NULL;
+	for (size_t i = 0; i < sizeof(rexpr_fields) / sizeof(rexpr_fields[0]); i++) {
+		if (!strcmp(id, rexpr_fields[i].name)) {
+			*field = rexpr_fields[i].field;
+			return true;
+		}
+	}
+	const char *sub = !strncmp(id, "signal.", 7) ? id + 7 :
+			  !strncmp(id, "attr.", 5)   ? id + 5 :
+						       NULL;
+	if (!sub || !*sub)
+		return false;
+	*field = id[0] == 's' ? RF_SIGNAL : RF_ATTR;
+	*name = strdup(sub);
+	if (!*name)
+		p->oom = true;
+	return true;
+}
+
+/* Frees E and returns NULL, for the error paths of the tests below. */
+static struct rexpr *rexpr_drop(struct rexpr *e)
+{
+	rexpr_free(e);
+	return NULL;
+}
+
+/* field cmp value, the comparison token current. */
+static struct rexpr *rexpr_test_cmp(struct rexpr_parser *p, struct rexpr *e)
+{
+	e->cmp = p->cmp;
+	char op[8];
+	snprintf(op, sizeof(op), "'%.*s'", (int)p->tok_len, p->src + p->tok_off);
+	rexpr_next(p);
+	if (!rexpr_value(p, &e->is_num, &e->num, &e->str, &e->lit_off, op))
+		return rexpr_drop(e);
+	return e;
+}
+
+/* Appends one value of an `in [...]` list to E. */
+static bool rexpr_in_value(struct rexpr_parser *p, struct rexpr *e, size_t *cap)
+{
+	bool is_num = false;
+	double num = 0;
+	char *str = NULL;
+	size_t voff;
+	if (!rexpr_value(p, &is_num, &num, &str, &voff, "'['") || p->oom) {
+		free(str);
+		return false;
+	}
+	if (e->n_vals && is_num != e->is_num) {
+		rexpr_fail(p, voff, "mixed strings and numbers in a list");
+		free(str);
+		return false;
+	}
+	e->is_num = is_num;
+	if (e->n_vals == *cap) {
+		*cap = *cap ? *cap * 2 : 4;
+		char **ns = realloc(e->strs, *cap * sizeof(*ns));
+		if (ns)
+			e->strs = ns;
+		double *nn = realloc(e->nums, *cap * sizeof(*nn));
+		if (nn)
+			e->nums = nn;
+		size_t *no = realloc(e->val_offs, *cap * sizeof(*no));
+		if (no)
+			e->val_offs = no;
+		if (!ns || !nn || !no) {
+			p->oom = true;
+			free(str);
+			return false;
+		}
+	}
+	e->strs[e->n_vals] = str;
+	e->nums[e->n_vals] = num;
+	e->val_offs[e->n_vals] = voff;
+	e->n_vals++;
+	return true;
+}
+
+/* field in [v, ...] | field in LIST, after "in". */
+static struct rexpr *rexpr_test_in(struct rexpr_parser *p, struct rexpr *e)
+{
+	char buf[64];
+	e->kind = REX_IN;
+	if (p->tok == T_IDENT) {
+		e->list = p->text;
+		e->list_off = p->tok_off;
+		p->text = NULL;
+		rexpr_next(p);
+		return e;
+	}
+	if (p->tok != T_LBRACK) {
+		rexpr_fail(p, p->tok_off, "expected '[' or a list name after 'in', got %s",
+			   rexpr_describe_tok(p, buf, sizeof(buf)));
+		return rexpr_drop(e);
+	}
+	rexpr_next(p);
+	size_t cap = 0;
+	while (p->tok != T_RBRACK) {
+		if (!rexpr_in_value(p, e, &cap))
+			return rexpr_drop(e);
+		if (p->tok == T_COMMA) {
+			rexpr_next(p);
+		} else if (p->tok != T_RBRACK) {
+			rexpr_fail(p, p->tok_off, "expected ',' or ']', got %s",
+				   rexpr_describe_tok(p, buf, sizeof(buf)));
+			return rexpr_drop(e);
+		}
+	}
+	if (!e->n_vals) {
+		rexpr_fail(p, p->tok_off, "an empty list never matches");
+		return rexpr_drop(e);
+	}
+	rexpr_next(p);
+	return e;
+}
+
+/* text contains_any LIST | media any_media_in LIST, the keyword current. */
+static struct rexpr *rexpr_test_list(struct rexpr_parser *p, struct rexpr *e)
+{
+	char buf[64];
+	bool media = rexpr_is_kw(p, "any_media_in");
+	if (media != (e->field == RF_MEDIA) || (!media && e->field != RF_TEXT)) {
+		rexpr_fail(p, p->tok_off,
+			   media ? "any_media_in applies to media, not %s" :
+				   "contains_any applies to text, not %s",
+			   rexpr_field_name(e->field));
+		return rexpr_drop(e);
+	}
+	e->kind = media ? REX_MEDIA_IN : REX_CONTAINS;
+	rexpr_next(p);
+	if (p->tok != T_IDENT) {
+		rexpr_fail(p, p->tok_off, "expected a list name, got %s",
+			   rexpr_describe_tok(p, buf, sizeof(buf)));
+		return rexpr_drop(e);
+	}
+	e->list = p->text;
+	e->list_off = p->tok_off;
+	p->text = NULL;
+	rexpr_next(p);
+	return e;
+}
+
+/* text matches "re" | text matches /re/flags, the keyword current. */
+static struct rexpr *rexpr_test_matches(struct rexpr_parser *p, struct rexpr *e)
+{
+	char buf[64];
+	if (e->field != RF_TEXT) {
+		rexpr_fail(p, p->tok_off, "matches applies to text, not %s",
+			   rexpr_field_name(e->field));
+		return rexpr_drop(e);
+	}
+	e->kind = REX_MATCHES;
+	rexpr_next(p);
+	if (p->tok != T_STRING && p->tok != T_REGEX) {
+		rexpr_fail(p, p->tok_off, "expected a regex (\"...\" or /.../flags), got %s",
+			   rexpr_describe_tok(p, buf, sizeof(buf)));
+		return rexpr_drop(e);
+	}
+	e->str = p->text;
+	e->lit_off = p->tok_off;
+	e->re_flags = p->tok == T_REGEX ? p->re_flags : 0;
+	p->text = NULL;
+	rexpr_next(p);
+	return e;
+}
+
+/* test := true | false | field followed by one of the forms above. */
 static struct rexpr *rexpr_test(struct rexpr_parser *p)
 {
 	char buf[64];
@@ -399,26 +577,9 @@ static struct rexpr *rexpr_test(struct rexpr_parser *p)
 		return e;
 	}
 	enum rexpr_field field;
-	char *name = NULL;
-	const char *id = p->text;
-	bool found = false;
-	for (size_t i = 0; i < sizeof(rexpr_fields) / sizeof(rexpr_fields[0]); i++) {
-		if (!strcmp(id, rexpr_fields[i].name)) {
-			field = rexpr_fields[i].field;
-			found = true;
-		}
-	}
-	if (!found && !strncmp(id, "signal.", 7) && id[7]) {
-		field = RF_SIGNAL;
-		name = strdup(id + 7);
-		found = true;
-	} else if (!found && !strncmp(id, "attr.", 5) && id[5]) {
-		field = RF_ATTR;
-		name = strdup(id + 5);
-		found = true;
-	}
-	if (!found) {
-		rexpr_unknown_field(p, id, off);
+	char *name;
+	if (!rexpr_field_of(p, &field, &name)) {
+		rexpr_unknown_field(p, p->text, off);
 		return NULL;
 	}
 	struct rexpr *e = rexpr_node(p, REX_CMP, off);
@@ -429,155 +590,26 @@ static struct rexpr *rexpr_test(struct rexpr_parser *p)
 	e->field = field;
 	e->name = name;
 	rexpr_next(p);
-
-	if (p->tok == T_CMP) {
-		e->cmp = p->cmp;
-		char op[8];
-		snprintf(op, sizeof(op), "'%.*s'", (int)p->tok_len, p->src + p->tok_off);
-		rexpr_next(p);
-		if (!rexpr_value(p, &e->is_num, &e->num, &e->str, &e->lit_off, op)) {
-			rexpr_free(e);
-			return NULL;
-		}
-		return e;
-	}
+	if (p->tok == T_CMP)
+		return rexpr_test_cmp(p, e);
 	if (rexpr_is_kw(p, "in")) {
-		e->kind = REX_IN;
 		rexpr_next(p);
-		if (p->tok == T_IDENT) {
-			e->list = p->text;
-			e->list_off = p->tok_off;
-			p->text = NULL;
-			rexpr_next(p);
-			return e;
-		}
-		if (p->tok != T_LBRACK) {
-			rexpr_fail(p, p->tok_off, "expected '[' or a list name after 'in', got %s",
-				   rexpr_describe_tok(p, buf, sizeof(buf)));
-			rexpr_free(e);
-			return NULL;
-		}
-		rexpr_next(p);
-		size_t cap = 0;
-		while (p->tok != T_RBRACK) {
-			bool is_num = false;
-			double num = 0;
-			char *str = NULL;
-			size_t voff;
-			if (!rexpr_value(p, &is_num, &num, &str, &voff, "'['") || p->oom) {
-				free(str);
-				rexpr_free(e);
-				return NULL;
-			}
-			if (e->n_vals && is_num != e->is_num) {
-				rexpr_fail(p, voff, "mixed strings and numbers in a list");
-				free(str);
-				rexpr_free(e);
-				return NULL;
-			}
-			e->is_num = is_num;
-			if (e->n_vals == cap) {
-				cap = cap ? cap * 2 : 4;
-				char **ns = realloc(e->strs, cap * sizeof(*ns));
-				if (ns)
-					e->strs = ns;
-				double *nn = realloc(e->nums, cap * sizeof(*nn));
-				if (nn)
-					e->nums = nn;
-				size_t *no = realloc(e->val_offs, cap * sizeof(*no));
-				if (no)
-					e->val_offs = no;
-				if (!ns || !nn || !no) {
-					p->oom = true;
-					free(str);
-					rexpr_free(e);
-					return NULL;
-				}
-			}
-			e->strs[e->n_vals] = str;
-			e->nums[e->n_vals] = num;
-			e->val_offs[e->n_vals] = voff;
-			e->n_vals++;
-			if (p->tok == T_COMMA) {
-				rexpr_next(p);
-			} else if (p->tok != T_RBRACK) {
-				rexpr_fail(p, p->tok_off, "expected ',' or ']', got %s",
-					   rexpr_describe_tok(p, buf, sizeof(buf)));
-				rexpr_free(e);
-				return NULL;
-			}
-		}
-		if (!e->n_vals) {
-			rexpr_fail(p, p->tok_off, "an empty list never matches");
-			rexpr_free(e);
-			return NULL;
-		}
-		rexpr_next(p);
-		return e;
+		return rexpr_test_in(p, e);
 	}
-	if (rexpr_is_kw(p, "contains_any") || rexpr_is_kw(p, "any_media_in")) {
-		bool media = rexpr_is_kw(p, "any_media_in");
-		if (media != (field == RF_MEDIA)) {
-			rexpr_fail(p, p->tok_off,
-				   media ? "any_media_in applies to media, not %s" :
-					   "contains_any applies to text, not %s",
-				   rexpr_field_name(field));
-			rexpr_free(e);
-			return NULL;
-		}
-		if (!media && field != RF_TEXT) {
-			rexpr_fail(p, p->tok_off, "contains_any applies to text, not %s",
-				   rexpr_field_name(field));
-			rexpr_free(e);
-			return NULL;
-		}
-		e->kind = media ? REX_MEDIA_IN : REX_CONTAINS;
-		rexpr_next(p);
-		if (p->tok != T_IDENT) {
-			rexpr_fail(p, p->tok_off, "expected a list name, got %s",
-				   rexpr_describe_tok(p, buf, sizeof(buf)));
-			rexpr_free(e);
-			return NULL;
-		}
-		e->list = p->text;
-		e->list_off = p->tok_off;
-		p->text = NULL;
-		rexpr_next(p);
-		return e;
-	}
-	if (rexpr_is_kw(p, "matches")) {
-		if (field != RF_TEXT) {
-			rexpr_fail(p, p->tok_off, "matches applies to text, not %s",
-				   rexpr_field_name(field));
-			rexpr_free(e);
-			return NULL;
-		}
-		e->kind = REX_MATCHES;
-		rexpr_next(p);
-		if (p->tok != T_STRING && p->tok != T_REGEX) {
-			rexpr_fail(p, p->tok_off,
-				   "expected a regex (\"...\" or /.../flags), got %s",
-				   rexpr_describe_tok(p, buf, sizeof(buf)));
-			rexpr_free(e);
-			return NULL;
-		}
-		e->str = p->text;
-		e->lit_off = p->tok_off;
-		e->re_flags = p->tok == T_REGEX ? p->re_flags : 0;
-		p->text = NULL;
-		rexpr_next(p);
-		return e;
-	}
+	if (rexpr_is_kw(p, "contains_any") || rexpr_is_kw(p, "any_media_in"))
+		return rexpr_test_list(p, e);
+	if (rexpr_is_kw(p, "matches"))
+		return rexpr_test_matches(p, e);
 	if (field == RF_MEDIA)
 		rexpr_fail(p, p->tok_off, "expected 'any_media_in' after media, got %s",
 			   rexpr_describe_tok(p, buf, sizeof(buf)));
 	else
 		rexpr_fail(p, p->tok_off,
-			   "expected an operator (==, !=, <, <=, >, >=, in%s) after %s, got %s",
+			   "expected an operator (==, !=, <, <=, >, >=, in [...], in LIST%s) after "
+			   "%s, got %s",
 			   field == RF_TEXT ? ", contains_any, matches" : "",
 			   rexpr_field_name(field), rexpr_describe_tok(p, buf, sizeof(buf)));
-	rexpr_free(e);
-	return NULL;
+	return rexpr_drop(e);
 }
 
 static struct rexpr *rexpr_unary(struct rexpr_parser *p)

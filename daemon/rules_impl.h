@@ -1,4 +1,5 @@
-/* The compiled ruleset's insides, shared by rules_load.c, rules_eval.c and rules_test.c only. */
+/* The ruleset's insides, shared by rules_load.c, rules_compile.c, rules_eval.c and rules_test.c
+ * only. */
 #pragma once
 
 #include <hs/hs.h>
@@ -123,3 +124,21 @@ struct ruleset {
 
 /* Evaluation (rules_eval.c) of one rule's condition, for the tests runner. */
 struct rules_ctx;
+
+/* What loading hands the compiler beside the ruleset: each regex's text and Hyperscan flags,
+ * by regex index (rs->n_regex of them). */
+struct rules_regex_src {
+	char **text;
+	unsigned *flags;
+	size_t cap;
+};
+
+/* Compiles the checked ruleset RS in place: term databases by script key, the regex
+ * database, the index from atoms to the rules they wake, and the distinct conditions.
+ * Hyperscan's refusals are reported to ERRS under FILE. Returns 0, -EINVAL or -ENOMEM. */
+int rules_compile(struct ruleset *rs, const struct rules_regex_src *regex, const char *file,
+		  struct diag_list *errs);
+
+/* Grows *v (elements of SIZE bytes, *cap of them) to hold more than N, zeroing the new
+ * room. Returns 0 or -ENOMEM. */
+int rules_grow(void **v, size_t *cap, size_t n, size_t size);

@@ -1,13 +1,10 @@
-/* Checks for ops staff: a config with its rule files (check), and the rule files' tests: cases
- * (test-rules). */
+/* The rule files' tests: cases, run against the compiled ruleset (arbiterctl test-rules). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "dsa.h"
-#include "queues.h"
 #include "rules_impl.h"
 
 /* Writes names as "[a, b]" into buf. */
@@ -129,42 +126,4 @@ int rules_run_tests(const struct ruleset *rs, FILE *out)
 	free(names);
 	rules_ctx_free(ctx);
 	return failed;
-}
-
-bool rules_mode_declared(const struct ruleset *rs, const char *name)
-{
-	for (size_t i = 0; i < rs->n_modes; i++)
-		if (!strcmp(rs->modes[i].name, name))
-			return true;
-	return false;
-}
-
-int rules_check_config(const char *path, FILE *out, FILE *err)
-{
-	struct config_errors errs = {0};
-	struct config *cfg = NULL;
-	struct ruleset *rs = NULL;
-	int rc = config_load(path, &cfg, &errs);
-	if (rc == 0)
-		rc = rules_load(cfg, &rs, &errs);
-	if (rc == 0)
-		rc = queues_check(cfg, rs, &errs);
-	if (rc < 0) {
-		config_errors_print(&errs, err);
-		fprintf(err, "%s: %zu error(s)\n", path, errs.n);
-	} else {
-		struct config_errors warns = {0};
-		size_t nw = dsa_rules_warnings(rs, &warns);
-		config_errors_print(&warns, err);
-		config_errors_clear(&warns);
-		fprintf(out, "%s: ok (%zu rule(s), ruleset %.12s", path, rules_count(rs),
-			rules_version(rs));
-		if (nw)
-			fprintf(out, "; %zu warning(s)", nw);
-		fputs(")\n", out);
-	}
-	rules_free(rs);
-	config_errors_clear(&errs);
-	config_free(cfg);
-	return rc < 0 ? 1 : 0;
 }

@@ -217,13 +217,13 @@ int main(void)
 			bench_write_rules(dir, rule_counts[ri], term_counts[ti], &terms);
 			char cfgpath[600];
 			snprintf(cfgpath, sizeof(cfgpath), "%s/arbiter.yaml", dir);
-			struct config_errors errs = {0};
+			struct diag_list errs = {0};
 			struct config *cfg = NULL;
 			struct ruleset *rs = NULL;
 			double t0 = bench_now();
 			if (config_load(cfgpath, &cfg, &errs) < 0 ||
 			    rules_load(cfg, &rs, &errs) < 0) {
-				config_errors_print(&errs, stderr);
+				diag_print(&errs, stderr);
 				return 1;
 			}
 			double compile_ms = (bench_now() - t0) * 1000;
@@ -249,7 +249,7 @@ int main(void)
 			rules_ctx_free(ctx);
 			rules_free(rs);
 			config_free(cfg);
-			config_errors_clear(&errs);
+			diag_clear(&errs);
 			for (int i = 0; i < CORPUS; i++) {
 				free(evs[i]->text);
 				free(evs[i]->signals[0]);

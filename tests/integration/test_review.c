@@ -42,7 +42,7 @@ static void fixture_start(struct fixture *f, const char *review_extra)
 			 0);
 	harness_write_config(&f->h, extra);
 	free(extra);
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	ck_assert_int_eq(config_load(f->h.config, &f->cfg, &errs), 0);
 	f->c = redis_server_connect(&f->rs);
 }

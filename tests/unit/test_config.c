@@ -61,11 +61,11 @@ static void remove_file(char *path)
 	free(path);
 }
 
-static void check_error(const struct config_errors *errs, size_t i, const char *file, int line,
-			int col, const char *key, const char *msg)
+static void check_error(const struct diag_list *errs, size_t i, const char *file, int line, int col,
+			const char *key, const char *msg)
 {
 	ck_assert_msg(errs->n > i, "expected error #%zu, got %zu errors", i, errs->n);
-	const struct config_error *e = &errs->v[i];
+	const struct diag *e = &errs->v[i];
 	ck_assert_msg(strstr(e->msg, msg), "error #%zu \"%s\" lacks \"%s\"", i, e->msg, msg);
 	ck_assert_msg(e->line == line && e->col == col, "error #%zu \"%s\" at %d:%d, not %d:%d", i,
 		      e->msg, e->line, e->col, line, col);
@@ -81,15 +81,15 @@ static void check_error(const struct config_errors *errs, size_t i, const char *
 static void expect_one_error(const char *text, int line, int col, const char *key, const char *msg)
 {
 	char *path = write_tmp(text);
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *cfg = (struct config *)&errs; /* must be reset to NULL */
 	ck_assert_int_eq(config_load(path, &cfg, &errs), -EINVAL);
 	ck_assert_ptr_null(cfg);
 	if (errs.n != 1)
-		config_errors_print(&errs, stderr);
+		diag_print(&errs, stderr);
 	ck_assert_uint_eq(errs.n, 1);
 	check_error(&errs, 0, path, line, col, key, msg);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	remove_file(path);
 }
 
@@ -97,15 +97,15 @@ static void expect_one_error(const char *text, int line, int col, const char *ke
 static struct config *expect_ok(const char *text)
 {
 	char *path = write_tmp(text);
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *cfg = NULL;
 	int rc = config_load(path, &cfg, &errs);
 	if (errs.n)
-		config_errors_print(&errs, stderr);
+		diag_print(&errs, stderr);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(errs.n, 0);
 	ck_assert_ptr_nonnull(cfg);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	remove_file(path);
 	return cfg;
 }
@@ -192,7 +192,7 @@ END_TEST
 
 START_TEST(missing_file_is_one_error_without_position)
 {
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *cfg = NULL;
 	char *path = NULL;
 	ck_assert_int_ge(asprintf(&path, "%s/no-such-file.yaml", tmpdir), 0);
@@ -200,7 +200,7 @@ START_TEST(missing_file_is_one_error_without_position)
 	ck_assert_ptr_null(cfg);
 	ck_assert_uint_eq(errs.n, 1);
 	check_error(&errs, 0, path, 0, 0, NULL, "No such file or directory");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	free(path);
 }
 END_TEST
@@ -249,10 +249,10 @@ START_TEST(every_key_loads_into_the_struct)
 				"  level: debug\n"
 				"metrics:\n"
 				"  listen: \"*:9100\"\n");
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *c = NULL;
 	int rc = config_load(path, &c, &errs);
-	config_errors_print(&errs, stderr);
+	diag_print(&errs, stderr);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(errs.n, 0);
 
@@ -296,7 +296,7 @@ START_TEST(every_key_loads_into_the_struct)
 	ck_assert_str_eq(c->metrics.listen, "*:9100");
 
 	config_free(c);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	remove_file(path);
 	remove_file(pw);
 	ck_assert_int_eq(rmdir(dir), 0);
@@ -315,7 +315,7 @@ START_TEST(properties_read_secret_files_relative_to_the_config)
 				"    security.protocol: SASL_SSL\n"
 				"    sasl.password: {file: kafka.pw}\n"
 				"    socket.timeout.ms: 60000\n");
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *c = NULL;
 	ck_assert_int_eq(config_load(path, &c, &errs), 0);
 	ck_assert_int_eq(c->kafka.mock_brokers, 0);
@@ -339,7 +339,7 @@ START_TEST(properties_read_secret_files_relative_to_the_config)
 	ck_assert_uint_eq(errs.n, 1);
 	check_error(&errs, 0, bad, 3, 27, "kafka.properties.sasl.password.file", "is empty");
 
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	remove_file(bad);
 	remove_file(empty);
 	remove_file(path);
@@ -355,7 +355,7 @@ START_TEST(relative_rule_files_resolve_against_the_config_dir)
 	char *path = write_file(dir, "arbiter.yaml",
 				"rules:\n"
 				"  files: [rules/spam.yaml, /etc/arbiter/abs.yaml, ../up.yaml]\n");
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *c = NULL;
 	ck_assert_int_eq(config_load(path, &c, &errs), 0);
 	ck_assert_uint_eq(c->rules.n_files, 3);
@@ -396,12 +396,12 @@ END_TEST
 START_TEST(unknown_key_far_from_any_has_no_suggestion)
 {
 	char *path = write_tmp("zzzzzzzz: 1\n");
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *c = NULL;
 	ck_assert_int_eq(config_load(path, &c, &errs), -EINVAL);
 	ck_assert_uint_eq(errs.n, 1);
 	ck_assert_str_eq(errs.v[0].msg, "unknown key 'zzzzzzzz'");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	remove_file(path);
 }
 END_TEST
@@ -606,14 +606,14 @@ END_TEST
 
 START_TEST(yaml_syntax_error_is_positioned)
 {
-	/* libfyaml's diagnostics are captured, not printed. */
+	/* libyaml's diagnostics become positioned errors. */
 	expect_one_error("log:\n  level: info\nredis:\n\tdb: 1\n", 4, 1, NULL,
 			 "invalid YAML: tab character may not be used as indentation");
 	expect_one_error("log:\n  level: info\nlog:\n  level: debug\n", 3, 1, NULL,
 			 "invalid YAML: duplicate key");
-	/* libfyaml places an undefined alias at its name, after the "*". */
-	expect_one_error("redis:\n  db: *nowhere\n", 2, 8, NULL, "invalid YAML: invalid alias");
-	expect_one_error("kafka: {}\n---\nredis: {}\n", 3, 1, NULL,
+	expect_one_error("redis:\n  db: *nowhere\n", 2, 7, NULL,
+			 "invalid YAML: alias *nowhere names no anchor defined before it");
+	expect_one_error("kafka: {}\n---\nredis: {}\n", 2, 1, NULL,
 			 "expected one YAML document, found a second one");
 }
 END_TEST
@@ -637,7 +637,7 @@ START_TEST(every_mistake_is_reported_in_file_order)
 			       "  db: \"x\"\n"
 			       "log:\n"
 			       "  levle: info\n");
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *c = NULL;
 	ck_assert_int_eq(config_load(path, &c, &errs), -EINVAL);
 	ck_assert_ptr_null(c);
@@ -647,7 +647,7 @@ START_TEST(every_mistake_is_reported_in_file_order)
 	check_error(&errs, 1, path, 5, 7, "redis.db", "expected an integer, got \"x\"");
 	check_error(&errs, 2, path, 7, 3, "log.levle",
 		    "unknown key 'log.levle'; did you mean 'log.level'?");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	remove_file(path);
 }
 END_TEST
@@ -667,21 +667,21 @@ END_TEST
 
 START_TEST(errors_print_format)
 {
-	struct config_errors errs = {0};
-	config_errors_add(&errs, "a.yaml", 3, 7, "redis.db", "expected %s", "x");
-	config_errors_add(&errs, "a.yaml", 0, 0, NULL, "cannot read: %s", "gone");
-	config_errors_add(&errs, "b.yaml", 1, 1, NULL, "bare");
+	struct diag_list errs = {0};
+	diag_error(&errs, "a.yaml", 3, 7, "redis.db", "expected %s", "x");
+	diag_error(&errs, "a.yaml", 0, 0, NULL, "cannot read: %s", "gone");
+	diag_error(&errs, "b.yaml", 1, 1, NULL, "bare");
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
 	ck_assert_ptr_nonnull(out);
-	config_errors_print(&errs, out);
+	diag_print(&errs, out);
 	fclose(out);
 	ck_assert_str_eq(buf, "a.yaml:3:7: redis.db: expected x\n"
 			      "a.yaml: cannot read: gone\n"
 			      "b.yaml:1:1: bare\n");
 	free(buf);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	ck_assert_uint_eq(errs.n, 0);
 	ck_assert_ptr_null(errs.v);
 }
@@ -696,10 +696,10 @@ END_TEST
 
 START_TEST(sample_config_loads_and_documents_the_defaults)
 {
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *c = NULL;
 	int rc = config_load(TEST_CONFIGDIR "/arbiter.yaml", &c, &errs);
-	config_errors_print(&errs, stderr);
+	diag_print(&errs, stderr);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(errs.n, 0);
 	check_defaults(c);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "policy.h"
 #include "queues.h"
 #include "records.h"
 #include "rules.h"
@@ -30,12 +31,12 @@ static char *write_file(const char *name, const char *text)
 static struct config *load(const char *text)
 {
 	char *path = write_file("arbiter.yaml", text);
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *cfg = NULL;
 	int rc = config_load(path, &cfg, &errs);
-	config_errors_print(&errs, stderr);
+	diag_print(&errs, stderr);
 	ck_assert_int_eq(rc, 0);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	free(path);
 	return cfg;
 }
@@ -205,13 +206,13 @@ START_TEST(check_names_rules_escalating_to_undeclared_queues)
 					       "  - id: b\n"
 					       "    when: reach > 2\n"
 					       "    escalate: {queue: nowhere}\n");
-	struct config *c = load("rules: {files: [rules.yaml]}\n"
-				"review: {queues: {hate: {}, other: {}}}\n"
-				"monitors: {modes: [election-ke, election-xx]}\n");
-	struct config_errors errs = {0};
-	struct ruleset *rs = NULL;
-	ck_assert_int_eq(rules_load(c, &rs, &errs), 0);
-	ck_assert_int_eq(queues_check(c, rs, &errs), -EINVAL);
+	char *path = write_file("check.yaml", "rules: {files: [rules.yaml]}\n"
+					      "review: {queues: {hate: {}, other: {}}}\n"
+					      "monitors: {modes: [election-ke, election-xx]}\n");
+	struct diag_list errs = {0};
+	struct policy *p = NULL;
+	ck_assert_int_eq(policy_load(path, &p, &errs), -EINVAL);
+	ck_assert_ptr_null(p);
 	ck_assert_uint_eq(errs.n, 2);
 	ck_assert_str_eq(errs.v[0].file, rules);
 	ck_assert_int_eq(errs.v[0].line, 6);
@@ -223,9 +224,8 @@ START_TEST(check_names_rules_escalating_to_undeclared_queues)
 	ck_assert_str_eq(errs.v[1].key, "monitors.modes");
 	ck_assert_msg(strstr(errs.v[1].msg, "mode \"election-xx\" is not declared"), "%s",
 		      errs.v[1].msg);
-	config_errors_clear(&errs);
-	rules_free(rs);
-	config_free(c);
+	diag_clear(&errs);
+	free(path);
 	free(rules);
 }
 END_TEST
@@ -242,7 +242,7 @@ START_TEST(escalation_ids_follow_the_source_and_the_rules_queue)
 				"  queues:\n"
 				"    incitement: {sla: {urgent: 30m}}\n"
 				"    incitement-sw: {serves: incitement, languages: [sw]}\n");
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct ruleset *rs = NULL;
 	ck_assert_int_eq(rules_load(c, &rs, &errs), 0);
 	struct rules_ctx *ctx = rules_ctx_new(rs);
@@ -288,7 +288,7 @@ START_TEST(escalation_ids_follow_the_source_and_the_rules_queue)
 	free(d.data);
 	rules_ctx_free(ctx);
 	rules_free(rs);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	config_free(c);
 	free(rules);
 }

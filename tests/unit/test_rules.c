@@ -18,6 +18,7 @@
 #include "dsa.h"
 #include "normalise.h"
 #include "pbjson.h"
+#include "policy.h"
 #include "rules.h"
 
 /* 2027-08-01T00:00Z, 2027-08-01T06:30Z and 2027-08-20T00:00Z in UTC milliseconds. */
@@ -97,13 +98,13 @@ struct loaded {
 
 static struct config *load_config(const char *path)
 {
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct config *cfg = NULL;
 	int rc = config_load(path, &cfg, &errs);
 	if (rc)
-		config_errors_print(&errs, stderr);
+		diag_print(&errs, stderr);
 	ck_assert_int_eq(rc, 0);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	return cfg;
 }
 
@@ -137,14 +138,14 @@ static void teardown(struct loaded *L)
 /* Loads the already set-up config; must succeed. */
 static void compile_ok(struct loaded *L)
 {
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	int rc = rules_load(L->cfg, &L->rs, &errs);
 	if (rc)
-		config_errors_print(&errs, stderr);
+		diag_print(&errs, stderr);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(errs.n, 0);
 	ck_assert_ptr_nonnull(L->rs);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	L->ctx = rules_ctx_new(L->rs);
 	ck_assert_ptr_nonnull(L->ctx);
 }
@@ -159,7 +160,7 @@ static void load_ok(struct loaded *L, const char *text, const char *modes)
 
 /* Loads TEXTS, which must be rejected: returns the errors in *ERRS. */
 static void load_fail(struct loaded *L, const char *const *texts, const char *modes,
-		      struct config_errors *errs)
+		      struct diag_list *errs)
 {
 	setup_files(L, texts, modes);
 	struct ruleset *rs = (struct ruleset *)L; /* must be reset to NULL */
@@ -169,13 +170,13 @@ static void load_fail(struct loaded *L, const char *const *texts, const char *mo
 	ck_assert_uint_gt(errs->n, 0);
 }
 
-static void check_error(const struct config_errors *errs, size_t i, const char *file, int line,
-			int col, const char *key, const char *msg)
+static void check_error(const struct diag_list *errs, size_t i, const char *file, int line, int col,
+			const char *key, const char *msg)
 {
 	if (errs->n <= i)
-		config_errors_print(errs, stderr);
+		diag_print(errs, stderr);
 	ck_assert_msg(errs->n > i, "expected error #%zu, got %zu errors", i, errs->n);
-	const struct config_error *e = &errs->v[i];
+	const struct diag *e = &errs->v[i];
 	ck_assert_msg(strstr(e->msg, msg), "error #%zu \"%s\" lacks \"%s\"", i, e->msg, msg);
 	ck_assert_msg(e->line == line && e->col == col, "error #%zu \"%s\" at %d:%d, not %d:%d", i,
 		      e->msg, e->line, e->col, line, col);
@@ -192,14 +193,14 @@ static void check_error(const struct config_errors *errs, size_t i, const char *
 static void expect_one_error(const char *text, int line, int col, const char *key, const char *msg)
 {
 	struct loaded L;
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	const char *texts[] = {text, NULL};
 	load_fail(&L, texts, NULL, &errs);
 	if (errs.n != 1)
-		config_errors_print(&errs, stderr);
+		diag_print(&errs, stderr);
 	ck_assert_uint_eq(errs.n, 1);
 	check_error(&errs, 0, L.files[0], line, col, key, msg);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	teardown(&L);
 }
 
@@ -1419,7 +1420,7 @@ START_TEST(version_follows_the_files)
 
 	/* Same files: same version. */
 	struct ruleset *again = NULL;
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	ck_assert_int_eq(rules_load(L.cfg, &again, &errs), 0);
 	ck_assert_str_eq(rules_version(again), v1);
 	rules_free(again);
@@ -1607,7 +1608,7 @@ START_TEST(check_config_reports)
 	char *out = NULL, *err = NULL;
 	size_t ol = 0, el = 0;
 	FILE *fo = open_memstream(&out, &ol), *fe = open_memstream(&err, &el);
-	ck_assert_int_eq(rules_check_config(L.cfg_path, fo, fe), 0);
+	ck_assert_int_eq(policy_check(L.cfg_path, fo, fe), 0);
 	fclose(fo);
 	fclose(fe);
 	char *want = NULL;
@@ -1630,7 +1631,7 @@ START_TEST(check_config_reports)
 			"  - {id: b, when: reach > 1, action: explode}\n"));
 	fo = open_memstream(&out, &ol);
 	fe = open_memstream(&err, &el);
-	ck_assert_int_eq(rules_check_config(L.cfg_path, fo, fe), 1);
+	ck_assert_int_eq(policy_check(L.cfg_path, fo, fe), 1);
 	fclose(fo);
 	fclose(fe);
 	ck_assert_str_eq(out, "");
@@ -1672,7 +1673,7 @@ START_TEST(reload_gives_independent_rulesets)
 			"rules:\n"
 			"  - {id: w2, when: text contains_any w, action: remove}\n"
 			"  - {id: big, when: reach > 5, action: demote}\n"));
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	struct ruleset *b = NULL;
 	ck_assert_int_eq(rules_load(A.cfg, &b, &errs), 0);
 	struct rules_ctx *cb = rules_ctx_new(b);
@@ -1707,7 +1708,7 @@ START_TEST(reload_gives_independent_rulesets)
 	ck_assert_int_eq(rules_load(A.cfg, &c, &errs), -EINVAL);
 	ck_assert_ptr_null(c);
 	ck_assert_uint_eq(errs.n, 1);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	/* A missing rule file too. */
 	ck_assert_int_eq(unlink(A.files[0]), 0);
 	c = (struct ruleset *)&errs;
@@ -1715,7 +1716,7 @@ START_TEST(reload_gives_independent_rulesets)
 	ck_assert_ptr_null(c);
 	check_error(&errs, 0, A.files[0], 0, 0, NULL,
 		    "cannot read the rule file: No such file or directory");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 
 	/* Retiring A leaves B working. */
 	rules_ctx_free(A.ctx);
@@ -1907,7 +1908,7 @@ END_TEST
 START_TEST(error_duplicate_rule_id)
 {
 	struct loaded L;
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	const char *texts[] = {"rules:\n"
 			       "  - id: r1\n"
 			       "    when: 'true'\n"
@@ -1923,7 +1924,7 @@ START_TEST(error_duplicate_rule_id)
 		asprintf(&msg, "duplicate rule id 'r1' (first defined at %s:2)", L.files[0]), 0);
 	check_error(&errs, 0, L.files[0], 5, 9, "r1", msg);
 	free(msg);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	teardown(&L);
 
 	/* Across files. */
@@ -1937,7 +1938,7 @@ START_TEST(error_duplicate_rule_id)
 		asprintf(&msg, "duplicate rule id 'r1' (first defined at %s:2)", L.files[0]), 0);
 	check_error(&errs, 0, L.files[1], 3, 10, "r1", msg);
 	free(msg);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	teardown(&L);
 }
 END_TEST
@@ -1945,7 +1946,7 @@ END_TEST
 START_TEST(error_duplicate_list_and_mode)
 {
 	struct loaded L;
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	const char *texts[] = {"lists:\n  words: [a]\nmodes:\n  m: {}\n",
 			       "modes:\n  m: {}\nlists:\n  other: [c]\n  words: [b]\n", NULL};
 	load_fail(&L, texts, NULL, &errs);
@@ -1959,7 +1960,7 @@ START_TEST(error_duplicate_list_and_mode)
 	ck_assert_int_ge(asprintf(&msg, "mode 'm' is already defined at %s:4:3", L.files[0]), 0);
 	check_error(&errs, 1, L.files[1], 2, 3, "modes.m", msg);
 	free(msg);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	teardown(&L);
 }
 END_TEST
@@ -2082,7 +2083,7 @@ START_TEST(error_unknown_keys)
 			 "unknown key 'countrys' in a mode; did you mean 'countries'?");
 	/* Far from every key: no suggestion. */
 	struct loaded L;
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	const char *texts[] = {"rules:\n"
 			       "  - id: r1\n"
 			       "    when: 'true'\n"
@@ -2093,7 +2094,7 @@ START_TEST(error_unknown_keys)
 	ck_assert_uint_eq(errs.n, 1);
 	check_error(&errs, 0, L.files[0], 5, 5, "colour", "unknown key 'colour' in a rule");
 	ck_assert_ptr_null(strstr(errs.v[0].msg, "did you mean"));
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	teardown(&L);
 }
 END_TEST
@@ -2162,7 +2163,7 @@ END_TEST
 START_TEST(error_expect_names_unknown_rule)
 {
 	struct loaded L;
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	const char *texts[] = {"rules:\n"
 			       "  - {id: r1, when: 'true', action: label}\n"
 			       "tests:\n"
@@ -2174,7 +2175,7 @@ START_TEST(error_expect_names_unknown_rule)
 	ck_assert_uint_eq(errs.n, 2);
 	check_error(&errs, 0, L.files[0], 4, 5, "t1", "expect names unknown rule 'nope'");
 	check_error(&errs, 1, L.files[0], 4, 5, "t1", "expect names unknown rule 'nope2'");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	teardown(&L);
 }
 END_TEST
@@ -2182,7 +2183,7 @@ END_TEST
 START_TEST(error_list_problems)
 {
 	struct loaded L;
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	const char *texts[] = {"lists:\n  l: {file: missing.txt}\n", NULL};
 	load_fail(&L, texts, NULL, &errs);
 	ck_assert_uint_eq(errs.n, 1);
@@ -2194,7 +2195,7 @@ START_TEST(error_list_problems)
 		0);
 	check_error(&errs, 0, L.files[0], 2, 13, "lists.l", msg);
 	free(msg);
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	teardown(&L);
 
 	/* A bad digest in a list file points into the list file. */
@@ -2209,7 +2210,7 @@ START_TEST(error_list_problems)
 	ck_assert_int_eq(rules_load(L.cfg, &rs, &errs), -EINVAL);
 	ck_assert_uint_eq(errs.n, 1);
 	check_error(&errs, 0, hashes, 3, 1, "lists.h", "expected a hex digest, got \"not-hex\"");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	free(hashes);
 	teardown(&L);
 
@@ -2241,13 +2242,13 @@ END_TEST
 START_TEST(error_config_names_unknown_mode)
 {
 	struct loaded L;
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	const char *texts[] = {"modes: {m: {}}\n", NULL};
 	load_fail(&L, texts, "m: on, nomode: on", &errs);
 	ck_assert_uint_eq(errs.n, 1);
 	check_error(&errs, 0, L.cfg_path, 0, 0, "rules.modes.nomode",
 		    "no rule file declares a mode named 'nomode'");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	teardown(&L);
 }
 END_TEST
@@ -2255,14 +2256,14 @@ END_TEST
 START_TEST(error_normalise_must_agree)
 {
 	struct loaded L;
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	const char *texts[] = {"normalise: {fold: [leet]}\n", "normalise: {fold: [homoglyphs]}\n",
 			       NULL};
 	load_fail(&L, texts, NULL, &errs);
 	ck_assert_uint_eq(errs.n, 1);
 	check_error(&errs, 0, L.files[1], 1, 12, "normalise",
 		    "every rule file must normalise the same way");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	teardown(&L);
 	expect_one_error("normalise: {fold: [leet, capitals]}\n", 1, 26, "normalise.fold",
 			 "expected leet or homoglyphs, got \"capitals\"");
@@ -2272,7 +2273,7 @@ END_TEST
 START_TEST(every_error_of_a_file_is_reported)
 {
 	struct loaded L;
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	const char *texts[] = {"lists:\n"                               /* 1 */
 			       "  words: [hate]\n"                      /* 2 */
 			       "modes:\n"                               /* 3 */
@@ -2301,7 +2302,7 @@ START_TEST(every_error_of_a_file_is_reported)
 			       NULL};
 	load_fail(&L, texts, NULL, &errs);
 	if (errs.n != 10)
-		config_errors_print(&errs, stderr);
+		diag_print(&errs, stderr);
 	ck_assert_uint_eq(errs.n, 10);
 	const char *f = L.files[0];
 	check_error(&errs, 0, f, 7, 11, "a", "unknown field 'lnag'");
@@ -2314,7 +2315,7 @@ START_TEST(every_error_of_a_file_is_reported)
 	check_error(&errs, 7, f, 19, 13, "d", "unknown mode \"m2\"");
 	check_error(&errs, 8, f, 20, 24, "d", "bad regex");
 	check_error(&errs, 9, f, 23, 5, "t", "expect names unknown rule 'zz'");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	teardown(&L);
 }
 END_TEST
@@ -2322,7 +2323,7 @@ END_TEST
 START_TEST(errors_of_several_files_are_all_reported)
 {
 	struct loaded L;
-	struct config_errors errs = {0};
+	struct diag_list errs = {0};
 	const char *texts[] = {"rules:\n  - {id: a, when: lnag == x, action: label}\n",
 			       "rules:\n  - {id: b, when: reach > 1, action: smite}\n",
 			       "rules: {not: a list}\n", NULL};
@@ -2331,7 +2332,7 @@ START_TEST(errors_of_several_files_are_all_reported)
 	check_error(&errs, 0, L.files[0], 2, 19, "a", "unknown field 'lnag'");
 	check_error(&errs, 1, L.files[1], 2, 38, "b", "got \"smite\"");
 	check_error(&errs, 2, L.files[2], 1, 8, "rules", "expected a list, got a mapping");
-	config_errors_clear(&errs);
+	diag_clear(&errs);
 	teardown(&L);
 }
 END_TEST
@@ -2350,9 +2351,12 @@ START_TEST(restricting_rules_without_a_statement_are_warned)
 		"     category: STATEMENT_CATEGORY_VIOLENCE}\n"
 		"  - {id: trial, shadow: true, when: signal.d > 0, action: remove}\n",
 		NULL);
-	struct config_errors w = {0};
-	ck_assert_uint_eq(dsa_rules_warnings(L.rs, &w), 2);
+	struct diag_list w = {0};
+	struct policy *p = NULL;
+	ck_assert_int_eq(policy_load(L.cfg_path, &p, &w), 0);
+	ck_assert_uint_eq(w.n_errors, 0);
 	ck_assert_uint_eq(w.n, 2);
+	ck_assert_int_eq(w.v[0].severity, DIAG_WARNING);
 	ck_assert_str_eq(w.v[0].key, "bare");
 	ck_assert_int_eq(w.v[0].line, 4);
 	ck_assert_msg(strstr(w.v[0].msg, "restricts content (DEMOTE) without category, "
@@ -2360,17 +2364,14 @@ START_TEST(restricting_rules_without_a_statement_are_warned)
 		      "%s", w.v[0].msg);
 	ck_assert_str_eq(w.v[1].key, "nolaw");
 	ck_assert_msg(strstr(w.v[1].msg, "without legal_ground: "), "%s", w.v[1].msg);
-	config_errors_clear(&w);
+	diag_clear(&w);
+	policy_free(p);
 	teardown(&L);
 
 	/* The shipped rules give every restriction its statement. */
-	struct config *cfg = load_config(TEST_CONFIGDIR "/arbiter.yaml");
-	struct ruleset *rs = NULL;
-	struct config_errors errs = {0};
-	ck_assert_int_eq(rules_load(cfg, &rs, &errs), 0);
-	ck_assert_uint_eq(dsa_rules_warnings(rs, &w), 0);
-	rules_free(rs);
-	config_free(cfg);
+	ck_assert_int_eq(policy_load(TEST_CONFIGDIR "/arbiter.yaml", &p, &w), 0);
+	ck_assert_uint_eq(w.n, 0);
+	policy_free(p);
 }
 END_TEST
 

@@ -611,9 +611,9 @@ START_TEST(error_other_kinds)
 	expect_error("lang = sw", 5, "expected '==', got '='");
 	expect_error("lang ! sw", 5, "expected '!=', got '!'");
 	expect_error("reach 5", 6,
-		     "expected an operator (==, !=, <, <=, >, >=, in) after reach, got '5'");
+		     "expected an operator (==, !=, <, <=, >, >=, in [...], in LIST) after reach, got '5'");
 	expect_error("text", 4,
-		     "expected an operator (==, !=, <, <=, >, >=, in, contains_any, matches) after "
+		     "expected an operator (==, !=, <, <=, >, >=, in [...], in LIST, contains_any, matches) after "
 		     "text, got end of condition");
 	expect_error("media foo", 6, "expected 'any_media_in' after media, got 'foo'");
 	expect_error("reach > 10k", 8, "expected a number, got '10k'");

@@ -1,0 +1,28 @@
+/* The policy arbiterd runs: a config, the ruleset its rule files compile to, and the checks
+ * between the two, loaded by the one call that the daemon and every tool share. */
+#pragma once
+
+#include <stdio.h>
+
+#include "config.h"
+#include "diag.h"
+#include "rules.h"
+
+struct policy {
+	struct config *cfg;
+	struct ruleset *rules;
+};
+
+/* Loads the config at PATH, compiles the ruleset of its rule files, and checks what neither
+ * can alone: every queue a rule escalates to and every mode monitors follow is declared.
+ * Findings go to DIAGS, positioned: every error (not only the first) and, when there is no
+ * error, the warnings (a restricting rule whose DSA statement would lack a field). Returns
+ * 0 and *out (free with policy_free), -EINVAL (errors in DIAGS), -ENOENT or -EIO (the config
+ * is unreadable), or -ENOMEM. Reads files and nothing else: safe on any thread. */
+int policy_load(const char *path, struct policy **out, struct diag_list *diags);
+void policy_free(struct policy *p);
+
+/* The operators' check of the policy at PATH: prints every finding to ERR, then
+ * "PATH: N error(s)" to ERR, or "PATH: ok (R rule(s), ruleset V[; W warning(s)])" to OUT.
+ * Returns the exit status: 0 when valid (warnings allowed), 1 otherwise. */
+int policy_check(const char *path, FILE *out, FILE *err);
