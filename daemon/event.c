@@ -5,12 +5,39 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pbjson.h"
 
 #define EVENT_QUOTE_MAX 40
+
+/* Times are milliseconds since the epoch, 0 for unknown; anything else must fall in
+ * [2000-01-01, 3000-01-01): a deadline or a latency computed from it cannot overflow. */
+#define EVENT_TIME_MIN_MS 946684800000LL
+#define EVENT_TIME_MAX_MS 32503680000000LL
+
+/* Ids are keys in Redis and in records: a megabyte id is an attack, not an id. */
+#define EVENT_ID_MAX_BYTES 256
+
+/* Free text bounded by the DSA statement field it feeds (characters): a decision whose text
+ * is over the bound would leave an audit record the API refuses, or one too large for the
+ * audit topic. */
+static const struct {
+	const char *name;
+	size_t max_chars;
+	const char *why;
+} event_text_bounds[] = {
+	{"explanation", 5000, "the DSA statement's decision_facts"},
+	{"legal_ground", 500, "the DSA statement's legal ground"},
+	{"category", 128, "a DSA category"},
+	{"queue", 64, "a queue name"},
+};
+
+/* Nesting of messages a wire scan follows; ours are two deep. */
+#define EVENT_WIRE_MAX_DEPTH 8
 
 /* A walk over a decoded message, with the dotted path of where it is. */
 struct event_walk {
@@ -51,7 +78,46 @@ static size_t event_elt_size(ProtobufCType type)
 	}
 }
 
-/* One value of field F at SRC: enums known, strings UTF-8, sub-messages recursively. */
+/* A string of field F: ids and free text within their bounds. */
+static int event_check_length(struct event_walk *w, const ProtobufCFieldDescriptor *f,
+			      const char *s, size_t len)
+{
+	size_t nl = strlen(f->name);
+	if (nl > 3 && !strcmp(f->name + nl - 3, "_id") && len > EVENT_ID_MAX_BYTES)
+		return event_fail(w->reason, "field '%s' is %zu bytes; an id has at most %d",
+				  w->path.s, len, EVENT_ID_MAX_BYTES);
+	for (size_t i = 0; i < sizeof(event_text_bounds) / sizeof(event_text_bounds[0]); i++) {
+		if (strcmp(f->name, event_text_bounds[i].name))
+			continue;
+		size_t chars = 0;
+		for (size_t k = 0; k < len; k++)
+			chars += ((unsigned char)s[k] & 0xC0) != 0x80;
+		if (chars > event_text_bounds[i].max_chars)
+			return event_fail(
+				w->reason,
+				"field '%s' is %zu characters; at most %zu are taken (%s)",
+				w->path.s, chars, event_text_bounds[i].max_chars,
+				event_text_bounds[i].why);
+	}
+	return 0;
+}
+
+/* A time of field F (one named *_at_ms): 0, or within the sane range. */
+static int event_check_time(struct event_walk *w, const ProtobufCFieldDescriptor *f, int64_t v)
+{
+	size_t nl = strlen(f->name);
+	if (nl < 6 || strcmp(f->name + nl - 6, "_at_ms") || v == 0)
+		return 0;
+	if (v < EVENT_TIME_MIN_MS || v >= EVENT_TIME_MAX_MS)
+		return event_fail(w->reason,
+				  "field '%s' is %lld: expected milliseconds since the epoch "
+				  "between 2000 and 3000, or 0 for unknown",
+				  w->path.s, (long long)v);
+	return 0;
+}
+
+/* One value of field F at SRC: enums known, strings UTF-8 and bounded, times in range,
+ * sub-messages recursively. */
 static int event_check_value(struct event_walk *w, const ProtobufCFieldDescriptor *f,
 			     const void *src)
 {
@@ -65,10 +131,15 @@ static int event_check_value(struct event_walk *w, const ProtobufCFieldDescripto
 	}
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(char *const *)src;
-		if (s && !pbjson_utf8_valid(s, strlen(s)))
+		size_t len = s ? strlen(s) : 0;
+		if (s && !pbjson_utf8_valid(s, len))
 			return event_fail(w->reason, "field '%s' is not valid UTF-8", w->path.s);
-		return 0;
+		return event_check_length(w, f, s, len);
 	}
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		return event_check_time(w, f, *(const int64_t *)src);
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)src;
 		return sub ? event_check_message(w, sub) : 0;
@@ -78,12 +149,48 @@ static int event_check_value(struct event_walk *w, const ProtobufCFieldDescripto
 	}
 }
 
+static int event_key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A map given the same key twice: proto3 keeps the last, JSON input refuses it. Refused here
+ * too, so that both formats mean the same. N log N, whatever N. */
+static int event_check_map_keys(struct event_walk *w, const ProtobufCFieldDescriptor *kf,
+				ProtobufCMessage *const *arr, size_t n)
+{
+	if (kf->type != PROTOBUF_C_TYPE_STRING || n < 2)
+		return 0;
+	const char **keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!arr[i])
+			continue;
+		const char *k = *(char *const *)((const char *)arr[i] + kf->offset);
+		keys[m++] = k ? k : "";
+	}
+	qsort(keys, m, sizeof(*keys), event_key_cmp);
+	int rc = 0;
+	char q[EVENT_QUOTE_MAX];
+	for (size_t i = 1; i < m && !rc; i++)
+		if (!strcmp(keys[i - 1], keys[i]))
+			rc = event_fail(w->reason, "field '%s' has the key %s twice", w->path.s,
+					pbjson_quote(q, sizeof(q), keys[i], strlen(keys[i])));
+	free(keys);
+	return rc;
+}
+
 static int event_check_map(struct event_walk *w, const ProtobufCFieldDescriptor *f,
 			   ProtobufCMessage *const *arr, size_t n)
 {
 	const ProtobufCMessageDescriptor *ed = f->descriptor;
 	const ProtobufCFieldDescriptor *kf = &ed->fields[0], *vf = &ed->fields[1];
 	char q[EVENT_QUOTE_MAX];
+	int krc = event_check_map_keys(w, kf, arr, n);
+	if (krc < 0)
+		return krc;
 
 	for (size_t i = 0; i < n; i++) {
 		const char *e = (const char *)arr[i];
@@ -184,6 +291,8 @@ static bool event_is_alnum(char c)
 static bool event_lang_ok(const char *s)
 {
 	size_t n = 0;
+	if (strlen(s) > 64) /* the longest tags in use are about 15 */
+		return false;
 
 	while (event_is_alpha(s[n]))
 		n++;
@@ -224,6 +333,64 @@ static int event_check_lang_country(const char *field_lang, const char *lang,
 	return 0;
 }
 
+static bool event_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+		uint8_t b = *(*p)++;
+		*v |= (uint64_t)(b & 0x7F) << shift;
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
+}
+
+/* protobuf-c hands strings over NUL-terminated, so a NUL inside one would hide the rest of it
+ * from every check and from the rules ("hello\0forbidden phrase"). The wire still has the
+ * lengths: refuse a string field of DESC (at any depth) that holds a NUL byte. */
+static int event_wire_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
+			  int depth, char reason[EVENT_REASON_MAX])
+{
+	const uint8_t *end = p + len;
+	while (p < end) {
+		uint64_t key, n;
+		if (!event_varint(&p, end, &key))
+			return event_fail(reason, "undecodable protobuf (expected %s)", desc->name);
+		switch (key & 7) {
+		case 0:
+			if (!event_varint(&p, end, &n))
+				return event_fail(reason, "undecodable protobuf");
+			continue;
+		case 1:
+		case 5:
+			n = (key & 7) == 1 ? 8 : 4;
+			break;
+		case 2:
+			if (!event_varint(&p, end, &n) || n > (uint64_t)(end - p))
+				return event_fail(reason, "undecodable protobuf");
+			break;
+		default:
+			return event_fail(reason, "undecodable protobuf (wire type %u)",
+					  (unsigned)(key & 7));
+		}
+		if (n > (uint64_t)(end - p))
+			return event_fail(reason, "undecodable protobuf");
+		const ProtobufCFieldDescriptor *f = (key & 7) == 2 && key >> 3 <= UINT32_MAX ?
+							    protobuf_c_message_descriptor_get_field(
+								    desc, (unsigned)(key >> 3)) :
+							    NULL;
+		if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, '\0', n))
+			return event_fail(reason, "field '%s' holds a NUL byte", f->name);
+		if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && depth < EVENT_WIRE_MAX_DEPTH) {
+			int rc = event_wire_nul(f->descriptor, p, n, depth + 1, reason);
+			if (rc < 0)
+				return rc;
+		}
+		p += n;
+	}
+	return 0;
+}
+
 /* Turns VALUE into a message of type DESC per FMT; the reason says why not. */
 static int event_decode(const ProtobufCMessageDescriptor *desc, enum config_format fmt,
 			const void *value, size_t len, ProtobufCMessage **out,
@@ -242,6 +409,11 @@ static int event_decode(const ProtobufCMessageDescriptor *desc, enum config_form
 	*out = protobuf_c_message_unpack(desc, NULL, len, value);
 	if (!*out)
 		return event_fail(reason, "undecodable protobuf (expected %s)", desc->name);
+	if (event_wire_nul(desc, value, len, 0, reason) < 0) {
+		protobuf_c_message_free_unpacked(*out, NULL);
+		*out = NULL;
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -146,8 +146,12 @@ struct ledger_entry {
 struct ledger_chain {
 	struct ledger_chain_report rep;
 	char *name;
-	struct ledger_entry *e; /* sorted by sequence */
+	struct ledger_entry *e; /* in the order read */
 	size_t n, cap;
+	/* Sequence -> index into e + 1 (0: empty), open addressing: a record needs only its own
+	 * sequence and its two neighbours', so any order of arrival costs O(1) a record. */
+	uint32_t *slots;
+	size_t mask;
 	/* The gap the first break left (LO..HI, FILLED of them read since):
 	 * missing until every one arrives late, which makes it a reordering. */
 	bool gap_open;
@@ -175,6 +179,7 @@ void ledger_verifier_free(struct ledger_verifier *v)
 	for (size_t i = 0; i < v->n; i++) {
 		free(v->chains[i]->name);
 		free(v->chains[i]->e);
+		free(v->chains[i]->slots);
 		free(v->chains[i]);
 	}
 	free(v->chains);
@@ -235,29 +240,50 @@ __attribute__((format(printf, 4, 5))) static bool ledger_note(struct ledger_chai
 	return true;
 }
 
-/* Binary search for SEQ: true and its index, or false and where it would go. */
-static bool ledger_find(const struct ledger_chain *c, uint64_t seq, size_t *at)
+static size_t ledger_slot_of(uint64_t seq, size_t mask)
 {
-	size_t lo = 0, hi = c->n;
-	/* Chains mostly grow at the end: try there first. */
-	if (!c->n || c->e[c->n - 1].seq < seq) {
-		*at = c->n;
-		return false;
-	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->e[mid].seq < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*at = lo;
-	return lo < c->n && c->e[lo].seq == seq;
+	seq *= 0x9E3779B97F4A7C15ull; /* Fibonacci hashing spreads consecutive sequences */
+	return (size_t)(seq >> 32) & mask;
 }
 
-static int ledger_place(struct ledger_chain *c, size_t at, uint64_t seq, const uint8_t *prev,
+/* The entry holding SEQ, or NULL. */
+static struct ledger_entry *ledger_find(const struct ledger_chain *c, uint64_t seq)
+{
+	if (!c->slots)
+		return NULL;
+	for (size_t i = ledger_slot_of(seq, c->mask);; i = (i + 1) & c->mask) {
+		uint32_t k = c->slots[i];
+		if (!k)
+			return NULL;
+		if (c->e[k - 1].seq == seq)
+			return &c->e[k - 1];
+	}
+}
+
+/* Rebuilds the table at twice the size; kept at most half full. */
+static int ledger_grow_slots(struct ledger_chain *c)
+{
+	size_t size = c->slots ? (c->mask + 1) * 2 : 128;
+	uint32_t *slots = calloc(size, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t k = 0; k < c->n; k++) {
+		size_t i = ledger_slot_of(c->e[k].seq, size - 1);
+		while (slots[i])
+			i = (i + 1) & (size - 1);
+		slots[i] = (uint32_t)k + 1;
+	}
+	free(c->slots);
+	c->slots = slots;
+	c->mask = size - 1;
+	return 0;
+}
+
+static int ledger_place(struct ledger_chain *c, uint64_t seq, const uint8_t *prev,
 			const uint8_t *hash, struct ledger_pos pos)
 {
+	if (c->n >= UINT32_MAX - 1)
+		return -ENOMEM;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
 		struct ledger_entry *e = realloc(c->e, cap * sizeof(*e));
@@ -266,13 +292,17 @@ static int ledger_place(struct ledger_chain *c, size_t at, uint64_t seq, const u
 		c->e = e;
 		c->cap = cap;
 	}
-	memmove(&c->e[at + 1], &c->e[at], (c->n - at) * sizeof(*c->e));
-	struct ledger_entry *e = &c->e[at];
+	if ((!c->slots || (c->n + 1) * 2 > c->mask + 1) && ledger_grow_slots(c) < 0)
+		return -ENOMEM;
+	struct ledger_entry *e = &c->e[c->n];
 	e->seq = seq;
 	memcpy(e->hash, hash, LEDGER_KEPT);
 	memcpy(e->prev, prev, LEDGER_KEPT);
 	e->pos = pos;
-	c->n++;
+	size_t i = ledger_slot_of(seq, c->mask);
+	while (c->slots[i])
+		i = (i + 1) & c->mask;
+	c->slots[i] = (uint32_t)++c->n;
 	if (!c->rep.has_head || seq > c->rep.head_sequence) {
 		c->rep.has_head = true;
 		c->rep.head_sequence = seq;
@@ -289,10 +319,9 @@ static int ledger_chain_add(struct ledger_chain *c, struct ledger_pos pos,
 	uint64_t s = r->sequence;
 	const uint8_t *p = r->prev_hash.data, *h = r->hash.data;
 	bool intact = !memcmp(computed, h, LEDGER_HASH_LEN);
-	size_t at;
-	bool found = ledger_find(c, s, &at);
-	if (found && intact && !memcmp(c->e[at].hash, h, LEDGER_KEPT) &&
-	    !memcmp(c->e[at].prev, p, LEDGER_KEPT)) {
+	const struct ledger_entry *found = ledger_find(c, s);
+	if (found && intact && !memcmp(found->hash, h, LEDGER_KEPT) &&
+	    !memcmp(found->prev, p, LEDGER_KEPT)) {
 		c->rep.duplicates++;
 		return 0;
 	}
@@ -301,18 +330,17 @@ static int ledger_chain_add(struct ledger_chain *c, struct ledger_pos pos,
 		ledger_note(c, LEDGER_ALTERED, pos,
 			    "sequence %" PRIu64 ": its hash does not match its content", s);
 		/* Taken as it stands, so that its successor still links. */
-		return found ? 0 : ledger_place(c, at, s, p, h, pos);
+		return found ? 0 : ledger_place(c, s, p, h, pos);
 	}
 	if (found) {
 		ledger_note(c, LEDGER_INSERTED, pos,
 			    "sequence %" PRIu64 " is already held by the record at partition "
 			    "%" PRId32 " offset %" PRId64 ", with other content",
-			    s, c->e[at].pos.partition, c->e[at].pos.offset);
+			    s, found->pos.partition, found->pos.offset);
 		return 0;
 	}
-	const struct ledger_entry *below =
-		at > 0 && s > 0 && c->e[at - 1].seq == s - 1 ? &c->e[at - 1] : NULL;
-	const struct ledger_entry *above = at < c->n && c->e[at].seq == s + 1 ? &c->e[at] : NULL;
+	const struct ledger_entry *below = s > 0 ? ledger_find(c, s - 1) : NULL;
+	const struct ledger_entry *above = s < UINT64_MAX ? ledger_find(c, s + 1) : NULL;
 	bool has_head = c->rep.has_head;
 	uint64_t head = c->rep.head_sequence;
 	if (s == 0 && memcmp(p, ledger_zero, LEDGER_HASH_LEN)) {
@@ -358,7 +386,7 @@ static int ledger_chain_add(struct ledger_chain *c, struct ledger_pos pos,
 				    head);
 		}
 	}
-	return ledger_place(c, at, s, p, h, pos);
+	return ledger_place(c, s, p, h, pos);
 }
 
 /* The chain an undecodable record at PARTITION counts for. */

@@ -77,7 +77,7 @@ int ledger_link(Arbiter__V1__AuditRecord *r, const char *chain, uint64_t sequenc
  * that one damaged record is one break, not a cascade; `breaks` counts the
  * records at which something was wrong.
  *
- * Memory: 56 bytes per record read, to recognise duplicates and fill gaps
+ * Memory: about 70 bytes per record read, to recognise duplicates and fill gaps
  * anywhere in a chain.
  */
 enum ledger_break {

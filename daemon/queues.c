@@ -307,7 +307,11 @@ int64_t queues_deadline(const struct config_queue *q, enum config_band b, int64_
 	uint32_t sla = rule_sla_s;
 	if (q && (unsigned)b < CONFIG_BANDS && q->sla_s[b] && (!sla || q->sla_s[b] < sla))
 		sla = q->sla_s[b];
-	return base_ms + (int64_t)sla * 1000;
+	/* Input times are validated to [2000, 3000); saturate anyway rather than wrap. */
+	int64_t deadline;
+	if (__builtin_add_overflow(base_ms, (int64_t)sla * 1000, &deadline))
+		return INT64_MAX;
+	return deadline;
 }
 
 enum config_band queues_band(Arbiter__V1__Band b)

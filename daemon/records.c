@@ -15,6 +15,14 @@
 #include "arbiter/v1/escalation.pb-c.h"
 #include "dsa.h"
 
+/* BASE + DELTA, saturated: input times are validated to [2000, 3000), but a sum must never
+ * wrap into a negative deadline whatever reaches here. */
+static int64_t records_add_ms(int64_t base, int64_t delta)
+{
+	int64_t sum;
+	return __builtin_add_overflow(base, delta, &sum) ? INT64_MAX : sum;
+}
+
 void records_id(char out[RECORDS_ID_LEN + 1], const char *kind, const struct records_source *src)
 {
 	/* Fields are separated by NUL so that ("a", "b1") and ("ab", "1") differ. */
@@ -218,8 +226,8 @@ int records_escalation(const struct records_source *src, const Arbiter__V1__Cont
 	es.queue = (char *)(opts->queue ? opts->queue : e->esc.queue);
 	es.band = e->esc.band;
 	es.monitors = e->esc.monitors || opts->monitors;
-	es.deadline_ms =
-		opts->deadline_ms ? opts->deadline_ms : base + (int64_t)e->esc.sla_s * 1000;
+	es.deadline_ms = opts->deadline_ms ? opts->deadline_ms :
+					     records_add_ms(base, (int64_t)e->esc.sla_s * 1000);
 	char pseudonym[65];
 	if (opts->pseudonym_key && ev->author_id[0]) {
 		records_pseudonym(pseudonym, opts->pseudonym_key, ev->author_id);

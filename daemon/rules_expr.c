@@ -53,6 +53,9 @@ struct rexpr_parser {
 	char *err;
 	size_t errlen;
 	bool oom;
+	/* Bounds: nesting of ( and not, and nodes made. */
+	unsigned depth;
+	unsigned nodes;
 };
 
 static const struct {
@@ -323,6 +326,13 @@ static const char *rexpr_describe_tok(const struct rexpr_parser *p, char *buf, s
 
 static struct rexpr *rexpr_node(struct rexpr_parser *p, enum rexpr_kind kind, size_t off)
 {
+	if (++p->nodes > REXPR_MAX_NODES) {
+		rexpr_fail(p, off,
+			   "condition too large: more than %d tests and operators; use a "
+			   "list (in LIST, contains_any LIST) for long alternatives",
+			   REXPR_MAX_NODES);
+		return NULL;
+	}
 	struct rexpr *e = calloc(1, sizeof(*e));
 	if (!e) {
 		p->oom = true;
@@ -612,63 +622,142 @@ static struct rexpr *rexpr_test(struct rexpr_parser *p)
 	return rexpr_drop(e);
 }
 
-static struct rexpr *rexpr_unary(struct rexpr_parser *p)
+static struct rexpr *rexpr_unary(struct rexpr_parser *p);
+
+/* ( expr ), the '(' current. */
+static struct rexpr *rexpr_group(struct rexpr_parser *p)
 {
 	char buf[64];
 	size_t off = p->tok_off;
-	if (rexpr_is_kw(p, "not")) {
-		rexpr_next(p);
-		struct rexpr *a = rexpr_unary(p);
-		if (!a)
-			return NULL;
-		struct rexpr *e = rexpr_node(p, REX_NOT, off);
-		if (!e) {
-			rexpr_free(a);
-			return NULL;
-		}
-		e->a = a;
-		return e;
+	rexpr_next(p);
+	struct rexpr *e = rexpr_or(p);
+	if (!e)
+		return NULL;
+	if (p->tok != T_RPAREN) {
+		rexpr_fail(p, p->tok_off, "expected ')' to close the '(' at offset %zu, got %s",
+			   off + 1, rexpr_describe_tok(p, buf, sizeof(buf)));
+		rexpr_free(e);
+		return NULL;
 	}
-	if (p->tok == T_LPAREN) {
-		rexpr_next(p);
-		struct rexpr *e = rexpr_or(p);
-		if (!e)
-			return NULL;
-		if (p->tok != T_RPAREN) {
-			rexpr_fail(p, p->tok_off,
-				   "expected ')' to close the '(' at offset %zu, got %s", off + 1,
-				   rexpr_describe_tok(p, buf, sizeof(buf)));
-			rexpr_free(e);
-			return NULL;
-		}
-		rexpr_next(p);
-		return e;
-	}
-	return rexpr_test(p);
+	rexpr_next(p);
+	return e;
 }
 
+/* not unary, the 'not' current. */
+static struct rexpr *rexpr_not(struct rexpr_parser *p)
+{
+	size_t off = p->tok_off;
+	rexpr_next(p);
+	struct rexpr *a = rexpr_unary(p);
+	if (!a)
+		return NULL;
+	struct rexpr *e = rexpr_node(p, REX_NOT, off);
+	if (!e) {
+		rexpr_free(a);
+		return NULL;
+	}
+	e->a = a;
+	return e;
+}
+
+/* unary := "not" unary | "(" expr ")" | test; the recursion is bounded by REXPR_MAX_NESTING. */
+static struct rexpr *rexpr_unary(struct rexpr_parser *p)
+{
+	bool nests = rexpr_is_kw(p, "not") || p->tok == T_LPAREN;
+	if (!nests)
+		return rexpr_test(p);
+	if (++p->depth > REXPR_MAX_NESTING) {
+		rexpr_fail(p, p->tok_off, "condition nested deeper than %d levels of ( and not",
+			   REXPR_MAX_NESTING);
+		return NULL;
+	}
+	struct rexpr *e = p->tok == T_LPAREN ? rexpr_group(p) : rexpr_not(p);
+	p->depth--;
+	return e;
+}
+
+/* Operands of one and/or chain, and the offsets of the operators between them. */
+struct rexpr_chain {
+	struct rexpr **v;
+	size_t *ops;
+	size_t n, cap;
+};
+
+static void rexpr_chain_free(struct rexpr_chain *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		rexpr_free(c->v[i]);
+	free(c->v);
+	free(c->ops);
+}
+
+static bool rexpr_chain_add(struct rexpr_parser *p, struct rexpr_chain *c, struct rexpr *e,
+			    size_t op)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 8;
+		struct rexpr **v = realloc(c->v, cap * sizeof(*v));
+		if (v)
+			c->v = v;
+		size_t *o = v ? realloc(c->ops, cap * sizeof(*o)) : NULL;
+		if (!o) {
+			p->oom = true;
+			rexpr_free(e);
+			return false;
+		}
+		c->ops = o;
+		c->cap = cap;
+	}
+	c->v[c->n] = e;
+	c->ops[c->n++] = op;
+	return true;
+}
+
+/* Operands [lo, hi) of C joined by KIND as a balanced tree: and/or are associative, and the
+ * operands keep their order, so evaluation is unchanged and the depth is logarithmic.
+ * Takes the operands; returns NULL when a node cannot be made (the operands then freed). */
+static struct rexpr *rexpr_balance(struct rexpr_parser *p, struct rexpr_chain *c,
+				   enum rexpr_kind kind, size_t lo, size_t hi)
+{
+	if (hi - lo == 1) {
+		struct rexpr *e = c->v[lo];
+		c->v[lo] = NULL;
+		return e;
+	}
+	size_t mid = lo + (hi - lo + 1) / 2; /* three operands keep their left-leaning shape */
+	struct rexpr *e = rexpr_node(p, kind, c->ops[mid]);
+	if (!e)
+		return NULL;
+	e->a = rexpr_balance(p, c, kind, lo, mid);
+	e->b = e->a ? rexpr_balance(p, c, kind, mid, hi) : NULL;
+	if (!e->b) {
+		rexpr_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* and := unary ("and" unary)*; or := and ("or" and)*. */
 static struct rexpr *rexpr_binary(struct rexpr_parser *p, bool is_or)
 {
-	struct rexpr *l = is_or ? rexpr_binary(p, false) : rexpr_unary(p);
-	while (l && rexpr_is_kw(p, is_or ? "or" : "and")) {
+	struct rexpr_chain c = {0};
+	struct rexpr *e = is_or ? rexpr_binary(p, false) : rexpr_unary(p);
+	if (!e || !rexpr_chain_add(p, &c, e, 0)) {
+		rexpr_chain_free(&c);
+		return NULL;
+	}
+	while (rexpr_is_kw(p, is_or ? "or" : "and")) {
 		size_t off = p->tok_off;
 		rexpr_next(p);
-		struct rexpr *r = is_or ? rexpr_binary(p, false) : rexpr_unary(p);
-		if (!r) {
-			rexpr_free(l);
+		e = is_or ? rexpr_binary(p, false) : rexpr_unary(p);
+		if (!e || !rexpr_chain_add(p, &c, e, off)) {
+			rexpr_chain_free(&c);
 			return NULL;
 		}
-		struct rexpr *e = rexpr_node(p, is_or ? REX_OR : REX_AND, off);
-		if (!e) {
-			rexpr_free(l);
-			rexpr_free(r);
-			return NULL;
-		}
-		e->a = l;
-		e->b = r;
-		l = e;
 	}
-	return l;
+	e = rexpr_balance(p, &c, is_or ? REX_OR : REX_AND, 0, c.n);
+	rexpr_chain_free(&c);
+	return e;
 }
 
 static struct rexpr *rexpr_or(struct rexpr_parser *p)

@@ -64,8 +64,15 @@ struct rexpr {
 	int *enum_vals; /* REX_IN on surface/content_type */
 };
 
-/* Parses SRC. On success returns 0 and *out. On a syntax error returns
- * -EINVAL, sets *err_off to the offending offset and ERR to what was
+/* What one condition may hold: parentheses and `not` nested this deep, and this many nodes
+ * (tests, and/or/not). A chain of `and` (or `or`) is built as a balanced tree, so no tree is
+ * deeper than REXPR_MAX_NESTING x (1 + log2 REXPR_MAX_NODES) levels: every recursive walk of a
+ * condition is bounded by that, whatever a rule file holds. */
+#define REXPR_MAX_NESTING 32
+#define REXPR_MAX_NODES 4096
+
+/* Parses SRC. On success returns 0 and *out. On a syntax error, or a condition past the
+ * bounds above, returns -EINVAL, sets *err_off to the offending offset and ERR to what was
  * expected ("expected a value after '>=', got end of condition"). -ENOMEM. */
 int rexpr_parse(const char *src, struct rexpr **out, size_t *err_off, char *err, size_t errlen);
 void rexpr_free(struct rexpr *e);

@@ -610,11 +610,13 @@ START_TEST(error_other_kinds)
 {
 	expect_error("lang = sw", 5, "expected '==', got '='");
 	expect_error("lang ! sw", 5, "expected '!=', got '!'");
-	expect_error("reach 5", 6,
-		     "expected an operator (==, !=, <, <=, >, >=, in [...], in LIST) after reach, got '5'");
-	expect_error("text", 4,
-		     "expected an operator (==, !=, <, <=, >, >=, in [...], in LIST, contains_any, matches) after "
-		     "text, got end of condition");
+	expect_error(
+		"reach 5", 6,
+		"expected an operator (==, !=, <, <=, >, >=, in [...], in LIST) after reach, got '5'");
+	expect_error(
+		"text", 4,
+		"expected an operator (==, !=, <, <=, >, >=, in [...], in LIST, contains_any, matches) after "
+		"text, got end of condition");
 	expect_error("media foo", 6, "expected 'any_media_in' after media, got 'foo'");
 	expect_error("reach > 10k", 8, "expected a number, got '10k'");
 	expect_error("created_at > 2027-08-01T99:00Z", 13,
@@ -664,6 +666,51 @@ START_TEST(long_token_is_shortened_in_messages)
 }
 END_TEST
 
+/* The depth of a tree, to show it stays logarithmic in the length of a chain. */
+static int tree_depth(const struct rexpr *e)
+{
+	if (!e)
+		return 0;
+	int a = tree_depth(e->a), b = tree_depth(e->b);
+	return 1 + (a > b ? a : b);
+}
+
+/* Inputs that overflowed the stack of every recursive walk (parser, checker, trigger and key
+ * walks, evaluator): bounded now, with a positioned error. */
+START_TEST(deep_and_large_conditions_are_bounded)
+{
+	size_t n = 30000;
+	char *src = malloc(n * 9 + 16);
+	memset(src, '(', n);
+	strcpy(src + n, "true");
+	expect_error(src, 32, "condition nested deeper than 32 levels of ( and not");
+	size_t o = 0;
+	for (size_t i = 0; i < 15000; i++)
+		o += (size_t)sprintf(src + o, "not ");
+	strcpy(src + o, "true");
+	expect_error(src, 128, "condition nested deeper than 32 levels of ( and not");
+	o = 0;
+	for (size_t i = 0; i < 15000; i++)
+		o += (size_t)sprintf(src + o, "true and ");
+	strcpy(src + o, "true");
+	/* Past REXPR_MAX_NODES nodes the error names where the condition grew too large. */
+	struct rexpr *e = NULL;
+	size_t off = 0;
+	char err[256];
+	ck_assert_int_eq(rexpr_parse(src, &e, &off, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "condition too large: more than 4096"));
+	ck_assert_uint_lt(off, o);
+	/* A long chain within the bounds parses into a shallow tree. */
+	o = 0;
+	for (size_t i = 0; i < 1000; i++)
+		o += (size_t)sprintf(src + o, "%sreach > %zu", i ? " or " : "", i);
+	e = parse_ok(src);
+	ck_assert_int_le(tree_depth(e), 11);
+	rexpr_free(e);
+	free(src);
+}
+END_TEST
+
 static Suite *rules_expr_suite(void)
 {
 	Suite *s = suite_create("rules_expr");
@@ -703,6 +750,7 @@ static Suite *rules_expr_suite(void)
 	tcase_add_test(tc, error_unclosed_paren);
 	tcase_add_test(tc, error_operator_misuse);
 	tcase_add_test(tc, error_other_kinds);
+	tcase_add_test(tc, deep_and_large_conditions_are_bounded);
 	tcase_add_test(tc, error_empty_condition);
 	tcase_add_test(tc, error_message_is_truncated_to_the_buffer);
 	tcase_add_test(tc, long_token_is_shortened_in_messages);
