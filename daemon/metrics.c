@@ -248,9 +248,24 @@ static int metrics_probe_bind(const struct sockaddr_in *sa)
 static void metrics_mhd_log(void *cls, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* MHD logs once per refused or broken connection: a flood of clients would become a flood of
+ * log lines. One line a second at most (MHD calls this on its one thread), with a count of
+ * what was left out. */
 static void metrics_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
+	static int64_t window_ms;
+	static unsigned suppressed;
+	int64_t now = log_now_ms();
+	if (now - window_ms < 1000) {
+		suppressed++;
+		return;
+	}
+	window_ms = now;
+	if (suppressed)
+		log_warn("metrics", "http: %u more message(s) in the last second not logged",
+			 suppressed);
+	suppressed = 0;
 	char msg[512];
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n <= 0)
@@ -329,6 +344,13 @@ static enum MHD_Result metrics_handle(void *cls, struct MHD_Connection *conn, co
 	return metrics_reply_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
+/* Slow clients must not starve the probes: no one address holds more than a few
+ * connections, an idle one is dropped after a few seconds, and the total is well above
+ * what scrapers and probes use. */
+#define METRICS_MAX_CONNECTIONS 256
+#define METRICS_MAX_PER_IP 8
+#define METRICS_TIMEOUT_S 5
+
 int metrics_server_start(const char *listen, struct metrics_server **out)
 {
 	struct sockaddr_in sa;
@@ -349,8 +371,10 @@ int metrics_server_start(const char *listen, struct metrics_server **out)
 	srv->daemon = MHD_start_daemon(
 		flags, ntohs(sa.sin_port), NULL, NULL, metrics_handle, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, metrics_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+		(struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)METRICS_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)METRICS_MAX_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)METRICS_TIMEOUT_S, MHD_OPTION_END);
 	if (!srv->daemon) {
 		rc = metrics_probe_bind(&sa);
 		if (rc == 0)
@@ -379,6 +403,13 @@ void metrics_server_stop(struct metrics_server *srv)
 }
 
 #else /* !ARBITER_WITH_METRICS */
+
+/* Slow clients must not starve the probes: no one address holds more than a few
+ * connections, an idle one is dropped after a few seconds, and the total is well above
+ * what scrapers and probes use. */
+#define METRICS_MAX_CONNECTIONS 256
+#define METRICS_MAX_PER_IP 8
+#define METRICS_TIMEOUT_S 5
 
 int metrics_server_start(const char *listen, struct metrics_server **out)
 {

@@ -125,16 +125,27 @@ struct http_reply {
 	char body[16384];
 };
 
-/* One HTTP/1.0 exchange over a plain socket: the server closes after the reply. */
-static void http_request(int port, const char *method, const char *path, struct http_reply *r)
+/* A socket connected to PORT on 127.0.0.1 from the loopback address FROM (host order). */
+static int http_connect(int port, uint32_t from)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
 	struct timeval tv = {.tv_sec = 5};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	struct sockaddr_in src = {.sin_family = AF_INET};
+	src.sin_addr.s_addr = htonl(from);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* One HTTP/1.0 exchange over a plain socket from FROM: the server closes after the reply. */
+static void http_request_from(int port, uint32_t from, const char *method, const char *path,
+			      struct http_reply *r)
+{
+	int fd = http_connect(port, from);
 
 	char req[256];
 	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", method,
@@ -163,6 +174,39 @@ static void http_request(int port, const char *method, const char *path, struct 
 	r->head[headlen] = '\0';
 	snprintf(r->body, sizeof(r->body), "%s", sep + 4);
 }
+
+static void http_request(int port, const char *method, const char *path, struct http_reply *r)
+{
+	http_request_from(port, INADDR_LOOPBACK, method, path, r);
+}
+
+/* 64 clients that send their headers slowly held every connection the endpoint had, and
+ * readiness probes timed out for as long as they held them. */
+START_TEST(slow_clients_do_not_starve_probes)
+{
+	int port = free_port();
+	char listen[32];
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	struct metrics_server *srv = NULL;
+	ck_assert_int_eq(metrics_server_start(listen, &srv), 0);
+	metrics_set(ready, true);
+	metrics_set(draining, false);
+	int slow[64];
+	for (int i = 0; i < 64; i++) {
+		slow[i] = http_connect(port, INADDR_LOOPBACK);
+		ck_assert_int_eq(
+			send(slow[i], "GET /healthz HTTP/1.0\r\nX-Slow: ", 32, MSG_NOSIGNAL), 32);
+	}
+	/* A probe from another address (the kubelet's) is answered at once. */
+	struct http_reply r;
+	http_request_from(port, INADDR_LOOPBACK + 1, "GET", "/healthz", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "ok\n");
+	for (int i = 0; i < 64; i++)
+		close(slow[i]);
+	metrics_server_stop(srv);
+}
+END_TEST
 
 START_TEST(serves_metrics_health_and_errors)
 {
@@ -289,6 +333,7 @@ static Suite *metrics_suite(void)
 	tcase_add_test(tc, stop_null_is_a_noop);
 #if ARBITER_WITH_METRICS
 	tcase_add_test(tc, serves_metrics_health_and_errors);
+	tcase_add_test(tc, slow_clients_do_not_starve_probes);
 	tcase_add_test(tc, reports_address_in_use);
 	tcase_add_test(tc, port_zero_and_any_host_start);
 	tcase_add_test(tc, rejects_bad_listen_addresses);
