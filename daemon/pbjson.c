@@ -805,6 +805,31 @@ static int pbjson_dec_field(struct pbjson_dec *d, const ProtobufCMessageDescript
 	return rc;
 }
 
+/* The field KEY names: its proto name ("event_id"), or the lowerCamelCase name the proto3 JSON
+ * mapping gives it ("eventId"), which parsers must accept. NULL for neither. */
+static const ProtobufCFieldDescriptor *
+pbjson_field_by_json_name(const ProtobufCMessageDescriptor *desc, const char *key)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(desc, key);
+	if (f)
+		return f;
+	char snake[128];
+	size_t n = 0;
+	for (const char *c = key; *c; c++) {
+		if (n + 3 > sizeof(snake) || *c == '_')
+			return NULL; /* a camel name has no '_' */
+		if (*c >= 'A' && *c <= 'Z') {
+			snake[n++] = '_';
+			snake[n++] = (char)(*c - 'A' + 'a');
+		} else {
+			snake[n++] = *c;
+		}
+	}
+	snake[n] = '\0';
+	return protobuf_c_message_descriptor_get_field_by_name(desc, snake);
+}
+
 /* Builds a message the way protobuf_c_message_unpack does (malloc, init, owned
  * members), so that protobuf_c_message_free_unpacked releases it. */
 static int pbjson_dec_message(struct pbjson_dec *d, const ProtobufCMessageDescriptor *desc,
@@ -822,15 +847,25 @@ static int pbjson_dec_message(struct pbjson_dec *d, const ProtobufCMessageDescri
 
 	int rc = 0;
 	json_t *obj = (json_t *)v; /* jansson's iterators take no const */
+	bool *seen = calloc(desc->n_fields + 1, sizeof(*seen));
+	if (!seen) {
+		protobuf_c_message_free_unpacked(msg, NULL);
+		return pbjson_oom(d);
+	}
 	for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
 		const char *key = json_object_iter_key(it);
 		const json_t *val = json_object_iter_value(it);
-		const ProtobufCFieldDescriptor *f =
-			protobuf_c_message_descriptor_get_field_by_name(desc, key);
+		const ProtobufCFieldDescriptor *f = pbjson_field_by_json_name(desc, key);
 		if (!f) {
 			rc = pbjson_fail_unknown(d, key);
 			break;
 		}
+		if (seen[f - desc->fields]) {
+			rc = pbjson_fail(d, -EINVAL, "field '%s' given twice (as %s and %s)",
+					 f->name, f->name, key);
+			break;
+		}
+		seen[f - desc->fields] = true;
 		size_t old = pbjson_path_field(d, key);
 		if (!json_is_null(val))
 			rc = pbjson_dec_field(d, desc, f, msg, val);
@@ -838,6 +873,7 @@ static int pbjson_dec_message(struct pbjson_dec *d, const ProtobufCMessageDescri
 			break;
 		pbjson_path_pop(&d->path, old);
 	}
+	free(seen);
 	d->depth--;
 	if (rc < 0) {
 		protobuf_c_message_free_unpacked(msg, NULL);

@@ -536,13 +536,35 @@ END_TEST
 
 /* --- errors --- */
 
+START_TEST(lower_camel_case_names_are_accepted)
+{
+	ProtobufCMessage *m = NULL;
+	char err[256];
+	const char *json = "{\"eventId\":\"e1\",\"contentId\":\"c1\",\"createdAtMs\":\"5\","
+			   "\"reportCount\":3}";
+	ck_assert_int_eq(pbjson_decode_text(&arbiter__v1__content_event__descriptor, json,
+					    strlen(json), &m, err, sizeof(err)),
+			 0);
+	Arbiter__V1__ContentEvent *ev = (Arbiter__V1__ContentEvent *)m;
+	ck_assert_str_eq(ev->event_id, "e1");
+	ck_assert_str_eq(ev->content_id, "c1");
+	ck_assert_int_eq(ev->created_at_ms, 5);
+	ck_assert_uint_eq(ev->report_count, 3);
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+END_TEST
+
 START_TEST(error_unknown_fields)
 {
 	const ProtobufCMessageDescriptor *ce = &arbiter__v1__content_event__descriptor;
 	decode_err(ce, "{\"event_id\":\"e\",\"bogus\":1}", "unknown field 'bogus'");
 	decode_err(ce, "{\"media\":[{\"kind\":\"IMAGE\"},{\"size\":3}]}",
 		   "unknown field 'media[1].size'");
-	decode_err(ce, "{\"eventId\":\"e\"}", "unknown field 'eventId'");
+	/* The proto3 JSON names are accepted, but not a snake name in camel's clothing, nor a
+	 * field given under both names. */
+	decode_err(ce, "{\"eventID\":\"e\"}", "unknown field 'eventID'");
+	decode_err(ce, "{\"event_Id\":\"e\"}", "unknown field 'event_Id'");
+	decode_err(ce, "{\"eventId\":\"e\",\"event_id\":\"f\"}", "given twice");
 	decode_err(ce, "{\"a\\nb'\":1}", "unknown field 'a?b?'");
 	decode_err(&test_all_descriptor, "{\"mb\":{\"true\":{\"child\":{\"x\":1}}}}",
 		   "unknown field 'mb[\"true\"].child.x'");
@@ -921,6 +943,7 @@ static Suite *pbjson_suite(void)
 
 	tc = tcase_create("errors");
 	tcase_add_test(tc, error_unknown_fields);
+	tcase_add_test(tc, lower_camel_case_names_are_accepted);
 	tcase_add_test(tc, error_type_mismatches);
 	tcase_add_test(tc, error_ranges_and_integrality);
 	tcase_add_test(tc, error_unknown_enum_names);
