@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* asprintf */
 #endif
 #include "config.h"
+#include "country.h"
 #include "ydoc.h"
 
 #include <arpa/inet.h>
@@ -1055,12 +1056,15 @@ static int get_codes(struct loader *ld, const char *key, const struct ydoc_node 
 		for (size_t j = 0; ok && j < len; j++)
 			ok = countries ? ((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z') :
 					 (s[j] != ' ' && s[j] != ',');
-		if (ok && countries && len != 2)
-			ok = false;
+		if (ok && countries) {
+			char up[3] = {(char)(s[0] & ~0x20), len == 2 ? (char)(s[1] & ~0x20) : 0, 0};
+			ok = len == 2 && country_is_iso3166(up);
+		}
 		if (!ok) {
 			if (s)
 				ld_error(ld, ip, key, "expected %s, got %s",
-					 countries ? "a two-letter country code" : "a language tag",
+					 countries ? "an ISO 3166-1 alpha-2 country code" :
+						     "a language tag",
 					 ydoc_describe(item, buf, sizeof(buf)));
 			rc = -EINVAL;
 			continue;

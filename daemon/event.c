@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "country.h"
 #include "pbjson.h"
 
 #define EVENT_QUOTE_MAX 40
@@ -311,12 +312,6 @@ static bool event_lang_ok(const char *s)
 	return *s == '\0';
 }
 
-/* ISO 3166-1 alpha-2 shape: two uppercase ASCII letters. */
-static bool event_country_ok(const char *s)
-{
-	return s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] == '\0';
-}
-
 static int event_check_lang_country(const char *field_lang, const char *lang,
 				    const char *field_country, const char *country,
 				    char reason[EVENT_REASON_MAX])
@@ -326,7 +321,7 @@ static int event_check_lang_country(const char *field_lang, const char *lang,
 	if (lang && lang[0] && !event_lang_ok(lang))
 		return event_fail(reason, "field '%s': %s is not a BCP-47 language tag", field_lang,
 				  pbjson_quote(q, sizeof(q), lang, strlen(lang)));
-	if (country && country[0] && !event_country_ok(country))
+	if (country && country[0] && !country_is_iso3166(country))
 		return event_fail(reason, "field '%s': %s is not an ISO 3166-1 alpha-2 code",
 				  field_country,
 				  pbjson_quote(q, sizeof(q), country, strlen(country)));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "country.h"
 #include "dsa.h"
 #include "pbjson.h"
 #include "rules_impl.h"
@@ -461,16 +462,18 @@ static int rl_mode(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
 		for (size_t i = 0; i < n->n; i++) {
 			const struct ydoc_node *c = n->items[i];
 			const char *cs = ydoc_scalar(c);
-			if (!cs || strlen(cs) != 2 || !isalpha((unsigned char)cs[0]) ||
-			    !isalpha((unsigned char)cs[1])) {
+			char up[3] = {0};
+			if (cs && strlen(cs) == 2) {
+				up[0] = (char)toupper((unsigned char)cs[0]);
+				up[1] = (char)toupper((unsigned char)cs[1]);
+			}
+			if (!country_is_iso3166(up)) {
 				rl_error(rl, ydoc_pos_of(c, kp), key,
 					 "expected an ISO 3166-1 alpha-2 code such as KE, "
 					 "got %s",
 					 ydoc_describe(c, buf, sizeof(buf)));
 				continue;
 			}
-			char up[3] = {(char)toupper((unsigned char)cs[0]),
-				      (char)toupper((unsigned char)cs[1]), 0};
 			m->countries[m->n_countries++] = rl_strdup(rl, up);
 		}
 	}

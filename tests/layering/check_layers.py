@@ -13,7 +13,7 @@ import sys
 
 # Lowest first. A module may include modules of its own layer and of the layers above it here.
 LAYERS = [
-    ("base", ["log", "diag", "strmap", "ydoc"]),
+    ("base", ["log", "diag", "strmap", "ydoc", "country"]),
     ("core", ["config", "normalise", "pbjson", "event", "rules_expr", "rules", "rules_impl",
               "rules_load", "rules_compile", "rules_eval", "rules_test", "dsa", "ledger",
               "records", "audit", "queues", "offsets", "policy", "report*"]),

@@ -763,7 +763,7 @@ START_TEST(review_queue_mistakes_are_positioned)
 	expect_one_error("review:\n  queues:\n    a: {max_length: -1}\n", 3, 21,
 			 "review.queues.a.max_length", "expected an integer in [0, 100000000]");
 	expect_one_error("review:\n  queues:\n    a: {countries: [KEN]}\n", 3, 21,
-			 "review.queues.a.countries", "expected a two-letter country code");
+			 "review.queues.a.countries", "expected an ISO 3166-1 alpha-2 country code");
 	expect_one_error("review:\n  queues:\n    a: {languags: [sw]}\n", 3, 9,
 			 "review.queues.a.languags", "did you mean 'review.queues.a.languages'");
 	expect_one_error("review:\n  queues:\n    a: {serves: b, languages: [sw]}\n", 3, 5,

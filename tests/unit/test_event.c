@@ -324,7 +324,8 @@ START_TEST(content_lang_country)
 			 bad_langs[i]);
 		content_json_err(json, want);
 	}
-	static const char *const bad_countries[] = {"ke", "Ke", "KEN", "K", "K1", "\\u00c9U"};
+	static const char *const bad_countries[] = {"ke",       "Ke", "KEN", "K", "K1",
+						    "\\u00c9U", "XX", "ZZ",  "EU"};
 	for (size_t i = 0; i < sizeof(bad_countries) / sizeof(bad_countries[0]); i++) {
 		char json[160];
 		snprintf(json, sizeof(json),
