@@ -57,6 +57,9 @@ struct rules_verdict {
 	size_t n_evidence;
 	const char *const *modes; /* modes active for this event */
 	size_t n_modes;
+	/* Declared attributes whose value did not read as their type: each made its
+	 * condition false (arbiter_rule_attr_type_errors_total). */
+	uint32_t attr_type_errors;
 };
 
 struct ruleset;
@@ -95,7 +98,7 @@ const struct rules_verdict *rules_eval(struct rules_ctx *ctx, const Arbiter__V1_
 
 /* The verdict as JSON: {event_id, content_id, action, action_rule, matched,
  * shadow, escalations: [{queue, band, sla_s, monitors, rule}], evidence,
- * modes, ruleset_version}. */
+ * modes, ruleset_version, attr_type_errors}. */
 json_t *rules_verdict_json(const struct ruleset *rs, const Arbiter__V1__ContentEvent *ev,
 			   const struct rules_verdict *v);
 

@@ -2,6 +2,7 @@
  * the regexes, then only the rules those matches can make true. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -185,8 +186,44 @@ static const char *rules_attr(const Arbiter__V1__ContentEvent *ev, const char *n
 	return NULL;
 }
 
+/* A declared attribute's value as a number: int, float, or bool as 1/0. False when the value
+ * does not read as its type: the condition is then false, and counted in the verdict. */
+static bool rules_attr_number(struct rules_ctx *c, const struct rexpr *e, double *x)
+{
+	const char *s = rules_attr(c->ev, e->name);
+	if (!s)
+		return false;
+	char *end = NULL;
+	errno = 0;
+	switch (e->attr_type) {
+	case RA_INT: {
+		long long v = *s ? strtoll(s, &end, 10) : 0;
+		*x = (double)v;
+		break;
+	}
+	case RA_FLOAT:
+		*x = *s ? strtod(s, &end) : 0;
+		if (end && !*end && !isfinite(*x))
+			end = NULL;
+		break;
+	case RA_BOOL:
+		if (!strcasecmp(s, "true") || !strcmp(s, "1"))
+			*x = 1, end = (char *)"";
+		else if (!strcasecmp(s, "false") || !strcmp(s, "0"))
+			*x = 0, end = (char *)"";
+		break;
+	default:
+		return false;
+	}
+	if (!end || *end || errno || !*s) {
+		c->v.attr_type_errors++;
+		return false;
+	}
+	return true;
+}
+
 /* A number field's value; false when absent (a missing signal). */
-static bool rules_number(const struct rules_ctx *c, const struct rexpr *e, double *x)
+static bool rules_number(struct rules_ctx *c, const struct rexpr *e, double *x)
 {
 	const Arbiter__V1__ContentEvent *ev = c->ev;
 	switch (e->field) {
@@ -207,6 +244,8 @@ static bool rules_number(const struct rules_ctx *c, const struct rexpr *e, doubl
 			}
 		}
 		return false;
+	case RF_ATTR:
+		return rules_attr_number(c, e, x);
 	default:
 		return false;
 	}
@@ -513,11 +552,12 @@ json_t *rules_verdict_json(const struct ruleset *rs, const Arbiter__V1__ContentE
 	for (size_t i = 0; i < v->n_modes; i++)
 		json_array_append_new(modes, json_string(v->modes[i]));
 	return json_pack(
-		"{s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:s}", "event_id",
+		"{s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:s,s:I}", "event_id",
 		ev->event_id ? ev->event_id : "", "content_id",
 		ev->content_id ? ev->content_id : "", "action",
 		rules_enum_lower(&arbiter__v1__action__descriptor, (int)v->action, a, sizeof(a)),
 		"action_rule", v->action_rule >= 0 ? rs->rules[v->action_rule].pub.id : NULL,
 		"matched", matched, "shadow", shadow, "escalations", esc, "evidence", evidence,
-		"modes", modes, "ruleset_version", rs->version);
+		"modes", modes, "ruleset_version", rs->version, "attr_type_errors",
+		(json_int_t)v->attr_type_errors);
 }

@@ -82,9 +82,26 @@ const char *rexpr_field_name(enum rexpr_field f)
 	return f == RF_SIGNAL ? "signal" : "attr";
 }
 
-bool rexpr_field_is_number(enum rexpr_field f)
+bool rexpr_is_number(const struct rexpr *e)
 {
-	return f == RF_REACH || f == RF_REPORT_COUNT || f == RF_CREATED_AT || f == RF_SIGNAL;
+	enum rexpr_field f = e->field;
+	return f == RF_REACH || f == RF_REPORT_COUNT || f == RF_CREATED_AT || f == RF_SIGNAL ||
+	       (f == RF_ATTR && e->attr_type != RA_STRING);
+}
+
+static const char *const rexpr_attr_types[] = {"string", "int", "float", "bool"};
+
+const char *rexpr_attr_type_name(enum rexpr_attr_type t)
+{
+	return (unsigned)t < 4 ? rexpr_attr_types[t] : "?";
+}
+
+int rexpr_attr_type_parse(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(s, rexpr_attr_types[i]))
+			return i;
+	return -1;
 }
 
 __attribute__((format(printf, 3, 4))) static void rexpr_fail(struct rexpr_parser *p, size_t off,

@@ -34,6 +34,10 @@ enum rexpr_field {
 
 enum rexpr_cmp { RC_EQ, RC_NE, RC_LT, RC_LE, RC_GT, RC_GE };
 
+/* The type a rule file declares for an attribute (attributes: {NAME: TYPE}); undeclared
+ * attributes are strings. */
+enum rexpr_attr_type { RA_STRING = 0, RA_INT, RA_FLOAT, RA_BOOL };
+
 /* Regex flags of /re/flags: i (caseless), s (dot matches newline), m (multiline). */
 #define REXPR_RE_CASELESS 1u
 #define REXPR_RE_DOTALL 2u
@@ -43,8 +47,9 @@ struct rexpr {
 	enum rexpr_kind kind;
 	size_t off; /* where the node starts in the source, for errors */
 	enum rexpr_field field;
-	char *name; /* RF_SIGNAL/RF_ATTR name */
-	char *list; /* the LIST of IN/CONTAINS/MEDIA_IN, or NULL */
+	char *name;                     /* RF_SIGNAL/RF_ATTR name */
+	enum rexpr_attr_type attr_type; /* RF_ATTR: set by the loader */
+	char *list;                     /* the LIST of IN/CONTAINS/MEDIA_IN, or NULL */
 	size_t list_off;
 	enum rexpr_cmp cmp;
 	bool is_num; /* REX_CMP and REX_IN literals: numbers, or strings */
@@ -77,9 +82,15 @@ struct rexpr {
 int rexpr_parse(const char *src, struct rexpr **out, size_t *err_off, char *err, size_t errlen);
 void rexpr_free(struct rexpr *e);
 
-/* "text", "signal.<name>", … for messages. */
+/* "text", "signal", "attr", … for messages. */
 const char *rexpr_field_name(enum rexpr_field f);
-bool rexpr_field_is_number(enum rexpr_field f);
+/* True for fields compared as numbers: reach, report_count, created_at, signals, and
+ * attributes declared int, float or bool. */
+bool rexpr_is_number(const struct rexpr *e);
+
+/* "int", "float", "string", "bool"; and back, -1 for none of them. */
+const char *rexpr_attr_type_name(enum rexpr_attr_type t);
+int rexpr_attr_type_parse(const char *s);
 
 /* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS]Z" as UTC milliseconds.
  * Returns 0 or -EINVAL. */

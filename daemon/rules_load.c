@@ -34,6 +34,13 @@ struct rules_loader {
 	bool oom;
 	struct strmap rule_ids;
 	struct strmap mode_index;
+	struct strmap attr_types; /* declared attribute -> index into attr_decls */
+	struct rules_attr_decl {
+		enum rexpr_attr_type type;
+		const char *file;
+		int line;
+	} * attr_decls;
+	size_t n_attr_decls, cap_attr_decls;
 	size_t cap_rules, cap_lists, cap_modes, cap_tests;
 	/* Atoms under construction. */
 	size_t cap_atoms;
@@ -399,6 +406,55 @@ static int rl_date(struct rules_loader *rl, const struct ydoc_node *v, struct yd
 	return -EINVAL;
 }
 
+/* One entry of attributes: NAME: int | float | string | bool. */
+static int rl_attribute(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
+			const struct ydoc_node *v, struct ydoc_pos vp)
+{
+	struct rules_loader *rl = arg;
+	char buf[96], key[300];
+	const char *name = k->text;
+	snprintf(key, sizeof(key), "attributes.%s", name);
+	const char *ts = ydoc_scalar(v);
+	int type = ts ? rexpr_attr_type_parse(ts) : -1;
+	if (type < 0) {
+		rl_error(rl, vp, key, "expected int, float, string or bool, got %s",
+			 ydoc_describe(v, buf, sizeof(buf)));
+		return 0;
+	}
+	uint32_t prev;
+	if (strmap_get(&rl->attr_types, name, strlen(name), &prev)) {
+		const struct rules_attr_decl *d = &rl->attr_decls[prev];
+		if (d->type != (enum rexpr_attr_type)type)
+			rl_error(rl, kp, key,
+				 "attribute '%s' is declared %s at %s:%d; every rule file must "
+				 "give it the same type",
+				 name, rexpr_attr_type_name(d->type), d->file, d->line);
+		return 0;
+	}
+	if (!rl_reserve(rl, (void **)&rl->attr_decls, &rl->cap_attr_decls, rl->n_attr_decls,
+			sizeof(*rl->attr_decls)))
+		return -ENOMEM;
+	rl->attr_decls[rl->n_attr_decls] =
+		(struct rules_attr_decl){(enum rexpr_attr_type)type, rl->cur->path, kp.line};
+	if (strmap_put(&rl->attr_types, name, strlen(name), (uint32_t)rl->n_attr_decls++, NULL) < 0)
+		rl->oom = true;
+	return rl->oom ? -ENOMEM : 0;
+}
+
+static void rl_attributes_section(struct rules_loader *rl, const struct ydoc_node *v,
+				  struct ydoc_pos p)
+{
+	char buf[96];
+	if (!ydoc_is_map(v)) {
+		rl_error(rl, ydoc_pos_of(v, p), "attributes",
+			 "expected a mapping of attribute names to int, float, string or bool, "
+			 "got %s",
+			 ydoc_describe(v, buf, sizeof(buf)));
+		return;
+	}
+	ydoc_map_each(v, p, rl_attribute, rl);
+}
+
 /* One entry of modes: NAME: {countries, from, until, enabled, description}. */
 static int rl_mode(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
 		   const struct ydoc_node *mv, struct ydoc_pos vp)
@@ -538,15 +594,55 @@ static uint32_t rl_new_atom(struct rules_loader *rl, const char *kind, const cha
 	return (uint32_t)rs->n_atoms++;
 }
 
+/* A bool attribute compares with true or false: the literals become 1 and 0. */
+static bool rl_bool_literals(struct rules_loader *rl, struct rexpr *e, const struct ydoc_node *n,
+			     struct ydoc_pos p, const char *key)
+{
+	if (e->kind == REX_CMP && e->cmp != RC_EQ && e->cmp != RC_NE) {
+		rl_error(rl, rl_offset_pos(rl, n, p, e->off), key,
+			 "attr.%s is declared bool: only == and != compare it", e->name);
+		return false;
+	}
+	size_t nv = e->kind == REX_CMP ? 1 : e->n_vals;
+	for (size_t i = 0; i < nv; i++) {
+		const char *s = e->kind == REX_CMP ? e->str : e->strs[i];
+		if (e->is_num || !s || (strcmp(s, "true") && strcmp(s, "false"))) {
+			rl_error(rl,
+				 rl_offset_pos(rl, n, p,
+					       e->kind == REX_CMP ? e->lit_off : e->val_offs[i]),
+				 key, "attr.%s is declared bool: compare it with true or false",
+				 e->name);
+			return false;
+		}
+		double v = s[0] == 't';
+		if (e->kind == REX_CMP)
+			e->num = v;
+		else
+			e->nums[i] = v;
+	}
+	e->is_num = true;
+	return true;
+}
+
 /* A comparison or an `in`: types agree, lists exist, enum names resolve, and strings that
  * compare without case are stored lowercase. */
 static void rl_check_cmp(struct rules_loader *rl, struct rexpr *e, const struct ydoc_node *n,
 			 struct ydoc_pos p, const char *key)
 {
 	struct ydoc_pos at = rl_offset_pos(rl, n, p, e->off);
-	const char *fname = rexpr_field_name(e->field);
+	char fname[160];
 	char names[512];
-	bool num_field = rexpr_field_is_number(e->field);
+	uint32_t ai;
+	if (e->field == RF_ATTR && strmap_get(&rl->attr_types, e->name, strlen(e->name), &ai))
+		e->attr_type = rl->attr_decls[ai].type;
+	if (e->field == RF_ATTR && e->attr_type != RA_STRING)
+		snprintf(fname, sizeof(fname), "attr.%.64s (declared %s)", e->name,
+			 rexpr_attr_type_name(e->attr_type));
+	else
+		snprintf(fname, sizeof(fname), "%s", rexpr_field_name(e->field));
+	if (e->attr_type == RA_BOOL && !rl_bool_literals(rl, e, n, p, key))
+		return;
+	bool num_field = rexpr_is_number(e);
 	if (e->field == RF_MEDIA) {
 		rl_error(rl, at, key, "media takes any_media_in LIST");
 		return;
@@ -1131,7 +1227,8 @@ static void rl_read(struct rules_loader *rl, struct rules_file *f, const char *p
 		f->root = NULL;
 		return;
 	}
-	static const char *const keys[] = {"normalise", "lists", "modes", "rules", "tests", NULL};
+	static const char *const keys[] = {"normalise", "lists", "modes", "attributes",
+					   "rules",     "tests", NULL};
 	rl_check_keys(rl, f->root, "a rule file", keys);
 	const struct ydoc_node *n = ydoc_get(f->root, "normalise");
 	if (n)
@@ -1176,6 +1273,8 @@ static void rl_read_all(struct rules_loader *rl, struct rules_file *files)
 			rl_lists_section(rl, sec, (struct ydoc_pos){1, 1});
 		if (files[i].root && (sec = ydoc_get(files[i].root, "modes")))
 			rl_modes_section(rl, sec, (struct ydoc_pos){1, 1});
+		if (files[i].root && (sec = ydoc_get(files[i].root, "attributes")))
+			rl_attributes_section(rl, sec, (struct ydoc_pos){1, 1});
 	}
 	/* Then rules, then tests: a test names rules of any file. */
 	for (size_t i = 0; i < n && !rl->oom; i++)
@@ -1229,6 +1328,8 @@ int rules_load(const struct config *cfg, struct ruleset **out, struct diag_list 
 	free(rl.regex.flags);
 	strmap_free(&rl.rule_ids);
 	strmap_free(&rl.mode_index);
+	strmap_free(&rl.attr_types);
+	free(rl.attr_decls);
 	normalise_buf_free(&rl.nbuf);
 	EVP_MD_CTX_free(rl.sha);
 	if (rc) {

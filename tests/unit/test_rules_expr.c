@@ -254,18 +254,28 @@ START_TEST(field_names_and_kinds)
 	ck_assert_str_eq(rexpr_field_name(RF_MEDIA), "media");
 	ck_assert_str_eq(rexpr_field_name(RF_SIGNAL), "signal");
 	ck_assert_str_eq(rexpr_field_name(RF_ATTR), "attr");
-	ck_assert(rexpr_field_is_number(RF_REACH));
-	ck_assert(rexpr_field_is_number(RF_REPORT_COUNT));
-	ck_assert(rexpr_field_is_number(RF_CREATED_AT));
-	ck_assert(rexpr_field_is_number(RF_SIGNAL));
-	ck_assert(!rexpr_field_is_number(RF_TEXT));
-	ck_assert(!rexpr_field_is_number(RF_LANG));
-	ck_assert(!rexpr_field_is_number(RF_COUNTRY));
-	ck_assert(!rexpr_field_is_number(RF_SURFACE));
-	ck_assert(!rexpr_field_is_number(RF_CONTENT_TYPE));
-	ck_assert(!rexpr_field_is_number(RF_AUTHOR_ID));
-	ck_assert(!rexpr_field_is_number(RF_ATTR));
-	ck_assert(!rexpr_field_is_number(RF_MEDIA));
+	static const enum rexpr_field numbers[] = {RF_REACH, RF_REPORT_COUNT, RF_CREATED_AT,
+						   RF_SIGNAL};
+	static const enum rexpr_field strings[] = {RF_TEXT,    RF_LANG,         RF_COUNTRY,
+						   RF_SURFACE, RF_CONTENT_TYPE, RF_AUTHOR_ID,
+						   RF_ATTR,    RF_MEDIA};
+	struct rexpr e = {0};
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		e.field = numbers[i];
+		ck_assert(rexpr_is_number(&e));
+	}
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		e.field = strings[i];
+		ck_assert(!rexpr_is_number(&e));
+	}
+	/* An attribute is a number when its rule file declares it one. */
+	e.field = RF_ATTR;
+	for (int t = RA_INT; t <= RA_BOOL; t++) {
+		e.attr_type = (enum rexpr_attr_type)t;
+		ck_assert(rexpr_is_number(&e));
+		ck_assert_int_eq(rexpr_attr_type_parse(rexpr_attr_type_name(e.attr_type)), t);
+	}
+	ck_assert_int_eq(rexpr_attr_type_parse("integer"), -1);
 }
 END_TEST
 
