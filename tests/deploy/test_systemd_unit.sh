@@ -26,7 +26,7 @@ grep -q '^ExecStart=/usr/sbin/arbiterd ' "$unit" || {
 sed "s|^ExecStart=/usr/sbin/arbiterd |ExecStart=$arbiterd |" "$unit" >"$work/$name"
 
 man=--man=no
-if [[ -n $mandir && -f $mandir/arbiterd.8 ]]; then
+if [[ -n $mandir && -f $mandir/arbiterd.8 ]] && command -v man >/dev/null; then
   # man(1) wants manN/ directories; the build dir holds the pages flat.
   for page in "$mandir"/*.[158]; do
     mkdir -p "$work/man/man${page##*.}"
