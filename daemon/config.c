@@ -1583,6 +1583,12 @@ void config_free(struct config *cfg)
 
 int config_load(const char *path, struct config **out, struct diag_list *errs)
 {
+	return config_load_at(path, NULL, out, errs);
+}
+
+int config_load_at(const char *path, const char *base_dir, struct config **out,
+		   struct diag_list *errs)
+{
 	if (!path || !out || !errs)
 		return -EINVAL;
 	*out = NULL;
@@ -1601,7 +1607,12 @@ int config_load(const char *path, struct config **out, struct diag_list *errs)
 	struct loader ld = {.errs = errs, .file = path};
 	size_t n_before = errs->n_errors;
 	ld.cfg = config_default(path);
-	if (!ld.cfg) {
+	if (ld.cfg && base_dir) {
+		free(ld.cfg->dir);
+		ld.cfg->dir = strdup(base_dir);
+	}
+	if (!ld.cfg || !ld.cfg->dir) {
+		config_free(ld.cfg);
 		free(text);
 		return -ENOMEM;
 	}

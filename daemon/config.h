@@ -125,6 +125,11 @@ struct config {
  * first. No network or Kafka/Redis access happens here. */
 int config_load(const char *path, struct config **out, struct diag_list *errs);
 
+/* config_load, with relative paths in the file resolved against BASE_DIR instead of the
+ * file's own directory (for a config read from /dev/stdin); NULL: the file's directory. */
+int config_load_at(const char *path, const char *base_dir, struct config **out,
+		   struct diag_list *errs);
+
 /* Built-in defaults, as if loaded from an empty file at PATH (may be NULL). */
 struct config *config_default(const char *path);
 

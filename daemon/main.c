@@ -5,25 +5,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "arbiter_build.h"
 #include "kafka_mock.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "pipeline.h"
 #include "policy.h"
 #include "reload.h"
 
+/* sysexits.h's EX_CONFIG: a configuration that is missing or invalid. */
+#define EXIT_CONFIG 78
+
 struct daemon {
 	uv_loop_t loop;
 	const char *config_path;
-	const char *log_level; /* --log-level: wins over log.level, on reload too */
+	const char *check_path; /* --check-config */
+	const char *base_dir;   /* --base-dir: relative paths of the config resolve here */
+	const char *log_level;  /* --log-level: wins over log.level, on reload too */
 	struct policy *policy;
 	struct kafka_mock *mock;
 	struct pipeline *pipeline;
 	struct metrics_server *metrics;
 	struct reload *reload;
+	struct notify *notify;
 	uv_signal_t sigterm, sigint, sighup;
 	int exit_code;
 };
@@ -31,8 +39,8 @@ struct daemon {
 static void daemon_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: arbiterd [--config FILE] [--log-level LEVEL]\n"
-		"       arbiterd --check-config FILE\n"
+		"Usage: arbiterd [--config FILE] [--base-dir DIR] [--log-level LEVEL]\n"
+		"       arbiterd --check-config FILE [--base-dir DIR]\n"
 		"\n"
 		"Consumes content events and moderation decisions from Kafka and applies\n"
 		"the rule files to every content event: actions become audit records,\n"
@@ -49,9 +57,16 @@ static void daemon_usage(FILE *out)
 		"  -c, --config FILE        configuration file (default %s/arbiter.yaml)\n"
 		"  -C, --check-config FILE  validate FILE, print every error with file:line:col,\n"
 		"                           exit 0 when valid and 1 otherwise; connects nowhere\n"
+		"  -b, --base-dir DIR       resolve the config's relative paths (rule files,\n"
+		"                           secrets) against DIR instead of the config's own\n"
+		"                           directory, e.g. for --check-config /dev/stdin\n"
 		"  -l, --log-level LEVEL    error, warn, info or debug (overrides log.level)\n"
 		"  -h, --help               show this help\n"
 		"  -V, --version            print the version\n"
+		"\n"
+		"Exit status: 0 after a drain; 78 when the configuration is missing or invalid\n"
+		"(a missing one names the example to start from); 1 on another start-up failure\n"
+		"or a fatal Kafka error; 2 on a bad option.\n"
 		"\n"
 		"Signals: SIGTERM/SIGINT drain in-flight work (pipeline.drain_timeout), commit\n"
 		"and exit 0; a second one exits at once. SIGHUP reloads the configuration; a\n"
@@ -79,6 +94,7 @@ static void daemon_on_stop_signal(uv_signal_t *sig, int signum)
 		return;
 	}
 	log_info("main", "%s: shutting down", strsignal(signum));
+	notify_stopping(d->notify);
 	pipeline_drain(d->pipeline);
 }
 
@@ -127,19 +143,24 @@ static int daemon_args(struct daemon *d, int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", required_argument, NULL, 'C'},
+		{"base-dir", required_argument, NULL, 'b'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "c:C:l:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:C:b:l:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d->config_path = optarg;
 			break;
 		case 'C':
-			return policy_check(optarg, stdout, stderr);
+			d->check_path = optarg;
+			break;
+		case 'b':
+			d->base_dir = optarg;
+			break;
 		case 'l':
 			d->log_level = optarg;
 			break;
@@ -164,14 +185,24 @@ static int daemon_args(struct daemon *d, int argc, char **argv)
 		fprintf(stderr, "arbiterd: --log-level: expected error, warn, info or debug\n");
 		return 2;
 	}
+	if (d->check_path)
+		return policy_check(d->check_path, d->base_dir, stdout, stderr);
 	return -1;
 }
 
-/* Loads the policy, printing every finding: errors end the start, warnings do not. */
+/* Loads the policy, printing every finding: errors end the start, warnings do not. An
+ * installed arbiterd has no config until one is made from the example: say how. */
 static int daemon_load(struct daemon *d)
 {
 	struct diag_list diags = {0};
-	int rc = policy_load(d->config_path, &d->policy, &diags);
+	if (access(d->config_path, F_OK) < 0 && errno == ENOENT) {
+		fprintf(stderr,
+			"arbiterd: no configuration at %s: copy %s/ (arbiter.yaml, rules/, lists/) "
+			"to its directory and set kafka.brokers; see arbiter.yaml(5)\n",
+			d->config_path, ARBITER_EXAMPLESDIR);
+		return -ENOENT;
+	}
+	int rc = policy_load_at(d->config_path, d->base_dir, &d->policy, &diags);
 	if (rc < 0) {
 		diag_print(&diags, stderr);
 		diag_clear(&diags);
@@ -196,6 +227,10 @@ static int daemon_start_mock(struct daemon *d, const char **bootstrap)
 	*bootstrap = cfg->kafka.brokers;
 	if (cfg->kafka.mock_brokers <= 0)
 		return 0;
+	log_warn("main",
+		 "kafka.brokers is %s: an in-process mock cluster whose data dies with "
+		 "the process, for development and tests only",
+		 cfg->kafka.brokers);
 	if (kafka_mock_start(cfg->kafka.mock_brokers, &d->mock) < 0)
 		return -1;
 	const struct config_topic *topics[] = {
@@ -257,7 +292,7 @@ int main(int argc, char **argv)
 
 	const char *bootstrap;
 	if (daemon_load(&d) < 0)
-		return 1;
+		return EXIT_CONFIG; /* systemd: RestartPreventExitStatus=78, no restart loop */
 	rc = uv_loop_init(&d.loop);
 	if (rc < 0) {
 		log_error("main", "uv_loop_init: %s", uv_strerror(rc));
@@ -270,7 +305,8 @@ int main(int argc, char **argv)
 	if (pipeline_new(&d.loop, d.policy->cfg, d.policy->rules, daemon_stopped, &d, &d.pipeline) <
 	    0)
 		goto out_handles;
-	if (reload_new(&d.loop, d.config_path, daemon_reloaded, &d, &d.reload) < 0)
+	if (notify_new(&d.loop, &d.notify) < 0 ||
+	    reload_new(&d.loop, d.config_path, d.notify, daemon_reloaded, &d, &d.reload) < 0)
 		goto out_handles;
 	reload_watch(d.reload, d.policy->rules);
 	if (daemon_start_signals(&d) < 0 || pipeline_start(d.pipeline, bootstrap) < 0)
@@ -283,6 +319,7 @@ out_handles:
 	pipeline_free(d.pipeline);
 	d.pipeline = NULL;
 	reload_close(d.reload);
+	notify_close(d.notify);
 	/* Closes the signal handles and anything else still open, then lets every close
 	 * callback (and a reload still on the thread pool) run. */
 	uv_walk(&d.loop, daemon_close_walk, NULL);

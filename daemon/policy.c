@@ -91,12 +91,18 @@ static void policy_warn_statements(const struct policy *p, struct diag_list *dia
 
 int policy_load(const char *path, struct policy **out, struct diag_list *diags)
 {
+	return policy_load_at(path, NULL, out, diags);
+}
+
+int policy_load_at(const char *path, const char *base_dir, struct policy **out,
+		   struct diag_list *diags)
+{
 	*out = NULL;
 	struct policy *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	size_t errors = diags->n_errors;
-	int rc = config_load(path, &p->cfg, diags);
+	int rc = config_load_at(path, base_dir, &p->cfg, diags);
 	if (rc == 0)
 		rc = rules_load(p->cfg, &p->rules, diags);
 	if (rc == 0) {
@@ -126,11 +132,11 @@ void policy_free(struct policy *p)
 	free(p);
 }
 
-int policy_check(const char *path, FILE *out, FILE *err)
+int policy_check(const char *path, const char *base_dir, FILE *out, FILE *err)
 {
 	struct diag_list diags = {0};
 	struct policy *p = NULL;
-	int rc = policy_load(path, &p, &diags);
+	int rc = policy_load_at(path, base_dir, &p, &diags);
 	diag_print(&diags, err);
 	if (rc < 0) {
 		fprintf(err, "%s: %zu error(s)\n", path, diags.n_errors);

@@ -20,9 +20,15 @@ struct policy {
  * 0 and *out (free with policy_free), -EINVAL (errors in DIAGS), -ENOENT or -EIO (the config
  * is unreadable), or -ENOMEM. Reads files and nothing else: safe on any thread. */
 int policy_load(const char *path, struct policy **out, struct diag_list *diags);
+
+/* policy_load with the config's relative paths resolved against BASE_DIR (NULL: the config
+ * file's own directory), for a config read from /dev/stdin. */
+int policy_load_at(const char *path, const char *base_dir, struct policy **out,
+		   struct diag_list *diags);
 void policy_free(struct policy *p);
 
-/* The operators' check of the policy at PATH: prints every finding to ERR, then
+/* The operators' check of the policy at PATH (relative paths against BASE_DIR, NULL for
+ * PATH's directory): prints every finding to ERR, then
  * "PATH: N error(s)" to ERR, or "PATH: ok (R rule(s), ruleset V[; W warning(s)])" to OUT.
  * Returns the exit status: 0 when valid (warnings allowed), 1 otherwise. */
-int policy_check(const char *path, FILE *out, FILE *err);
+int policy_check(const char *path, const char *base_dir, FILE *out, FILE *err);

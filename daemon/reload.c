@@ -13,6 +13,7 @@
 struct reload {
 	uv_loop_t *loop;
 	const char *path;
+	struct notify *notify;
 	reload_done_cb done;
 	void *opaque;
 	uv_timer_t debounce;
@@ -79,9 +80,14 @@ static void reload_after(uv_work_t *w, int status)
 		policy_free(j->policy);
 	} else if (j->rc < 0) {
 		reload_log_rejected(r, j);
+		notify_ready(r->notify,
+			     "reload rejected with %zu error(s); the running policy is kept",
+			     j->diags.n_errors);
 		policy_free(j->policy);
 	} else {
 		diag_log(&j->diags, "config"); /* warnings, at every load */
+		notify_ready(r->notify, "running ruleset %.12s (%zu rule(s))",
+			     rules_version(j->policy->rules), rules_count(j->policy->rules));
 		r->done(r->opaque, j->policy, j->ctx);
 	}
 	diag_clear(&j->diags);
@@ -115,6 +121,7 @@ void reload_request(struct reload *r)
 		return;
 	}
 	r->running = true;
+	notify_reloading(r->notify);
 }
 
 static void reload_debounce_cb(uv_timer_t *t)
@@ -217,13 +224,14 @@ void reload_watch(struct reload *r, const struct ruleset *rules)
 	}
 }
 
-int reload_new(uv_loop_t *loop, const char *path, reload_done_cb done, void *opaque,
-	       struct reload **out)
+int reload_new(uv_loop_t *loop, const char *path, struct notify *notify, reload_done_cb done,
+	       void *opaque, struct reload **out)
 {
 	struct reload *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	*r = (struct reload){.loop = loop, .path = path, .done = done, .opaque = opaque};
+	*r = (struct reload){
+		.loop = loop, .path = path, .notify = notify, .done = done, .opaque = opaque};
 	int rc = uv_timer_init(loop, &r->debounce);
 	if (rc < 0) {
 		free(r);

@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include "notify.h"
 #include "policy.h"
 #include "rules.h"
 
@@ -13,10 +14,11 @@ typedef void (*reload_done_cb)(void *opaque, struct policy *p, struct rules_ctx 
 
 struct reload;
 
-/* Reloads PATH on request. A policy that fails to load is logged with every error and
- * counted (arbiter_reload_failures_total); the running one is kept. Returns 0 or -ENOMEM. */
-int reload_new(uv_loop_t *loop, const char *path, reload_done_cb done, void *opaque,
-	       struct reload **out);
+/* Reloads PATH on request, telling systemd through NOTIFY (may be NULL) that it is reloading
+ * and when it is done. A policy that fails to load is logged with every error and counted
+ * (arbiter_reload_failures_total); the running one is kept. Returns 0 or -ENOMEM. */
+int reload_new(uv_loop_t *loop, const char *path, struct notify *notify, reload_done_cb done,
+	       void *opaque, struct reload **out);
 
 /* Starts a reload; one requested while another runs happens once, after it. */
 void reload_request(struct reload *r);

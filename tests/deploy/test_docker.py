@@ -32,7 +32,7 @@ import threading
 import time
 
 # Packages every debian:bookworm-slim image holds (Priority: required, and apt's own).
-SLIM_BASE = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
+SLIM_BASE = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g", "libsystemd0"}
 # Installed for what the binaries do at run time, not for a linked library.
 RUNTIME_EXTRA = {"ca-certificates"}
 

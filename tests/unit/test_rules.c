@@ -1608,7 +1608,7 @@ START_TEST(check_config_reports)
 	char *out = NULL, *err = NULL;
 	size_t ol = 0, el = 0;
 	FILE *fo = open_memstream(&out, &ol), *fe = open_memstream(&err, &el);
-	ck_assert_int_eq(policy_check(L.cfg_path, fo, fe), 0);
+	ck_assert_int_eq(policy_check(L.cfg_path, NULL, fo, fe), 0);
 	fclose(fo);
 	fclose(fe);
 	char *want = NULL;
@@ -1631,7 +1631,7 @@ START_TEST(check_config_reports)
 			"  - {id: b, when: reach > 1, action: explode}\n"));
 	fo = open_memstream(&out, &ol);
 	fe = open_memstream(&err, &el);
-	ck_assert_int_eq(policy_check(L.cfg_path, fo, fe), 1);
+	ck_assert_int_eq(policy_check(L.cfg_path, NULL, fo, fe), 1);
 	fclose(fo);
 	fclose(fe);
 	ck_assert_str_eq(out, "");
