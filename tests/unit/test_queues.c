@@ -13,23 +13,11 @@
 #include "queues.h"
 #include "records.h"
 #include "rules.h"
-
-static char tmpdir[] = "/tmp/test_queues.XXXXXX";
-
-static char *write_file(const char *name, const char *text)
-{
-	char *path = NULL;
-	ck_assert_int_ge(asprintf(&path, "%s/%s", tmpdir, name), 0);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	return path;
-}
+#include "unit.h"
 
 static struct config *load(const char *text)
 {
-	char *path = write_file("arbiter.yaml", text);
+	char *path = unit_write_file(NULL, "arbiter.yaml", text);
 	struct config_errors errs = {0};
 	struct config *cfg = NULL;
 	int rc = config_load(path, &cfg, &errs);
@@ -197,14 +185,15 @@ END_TEST
 
 START_TEST(check_names_rules_escalating_to_undeclared_queues)
 {
-	char *rules = write_file("rules.yaml", "modes: {election-ke: {countries: [KE]}}\n"
-					       "rules:\n"
-					       "  - id: a\n"
-					       "    when: reach > 1\n"
-					       "    escalate: {queue: hate}\n"
-					       "  - id: b\n"
-					       "    when: reach > 2\n"
-					       "    escalate: {queue: nowhere}\n");
+	char *rules = unit_write_file(NULL, "rules.yaml",
+				      "modes: {election-ke: {countries: [KE]}}\n"
+				      "rules:\n"
+				      "  - id: a\n"
+				      "    when: reach > 1\n"
+				      "    escalate: {queue: hate}\n"
+				      "  - id: b\n"
+				      "    when: reach > 2\n"
+				      "    escalate: {queue: nowhere}\n");
 	struct config *c = load("rules: {files: [rules.yaml]}\n"
 				"review: {queues: {hate: {}, other: {}}}\n"
 				"monitors: {modes: [election-ke, election-xx]}\n");
@@ -232,11 +221,11 @@ END_TEST
 
 START_TEST(escalation_ids_follow_the_source_and_the_rules_queue)
 {
-	char *rules = write_file("rules2.yaml",
-				 "rules:\n"
-				 "  - id: a\n"
-				 "    when: reach > 1\n"
-				 "    escalate: {queue: incitement, band: urgent, sla: 2h}\n");
+	char *rules = unit_write_file(NULL, "rules2.yaml",
+				      "rules:\n"
+				      "  - id: a\n"
+				      "    when: reach > 1\n"
+				      "    escalate: {queue: incitement, band: urgent, sla: 2h}\n");
 	struct config *c = load("rules: {files: [rules2.yaml]}\n"
 				"review:\n"
 				"  queues:\n"
@@ -310,17 +299,5 @@ static Suite *queues_suite(void)
 
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return EXIT_FAILURE;
-	}
-	SRunner *sr = srunner_create(queues_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	char cmd[64];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(queues_suite());
 }

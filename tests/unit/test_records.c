@@ -7,6 +7,7 @@
 #include "arbiter/v1/dead_letter.pb-c.h"
 #include "dsa.h"
 #include "records.h"
+#include "unit.h"
 
 START_TEST(ids_are_deterministic_and_distinct)
 {
@@ -194,9 +195,5 @@ static Suite *records_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(records_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(records_suite());
 }

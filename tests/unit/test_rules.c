@@ -19,6 +19,7 @@
 #include "normalise.h"
 #include "pbjson.h"
 #include "rules.h"
+#include "unit.h"
 
 /* 2027-08-01T00:00Z, 2027-08-01T06:30Z and 2027-08-20T00:00Z in UTC milliseconds. */
 #define AUG1_MS 1817078400000LL
@@ -32,33 +33,6 @@
 #define PDQ_B "cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34cd34"
 #define PDQ_B_UP "CD34CD34CD34CD34CD34CD34CD34CD34CD34CD34CD34CD34CD34CD34CD34CD34"
 #define SHA_OTHER "0000000000000000000000000000000000000000000000000000000000000001"
-
-/* Made by main() before the tests fork, removed with everything in it after. */
-static char tmpdir[] = "/tmp/test_rules.XXXXXX";
-
-/* ---- files ---- */
-
-/* Writes TEXT to DIR/NAME (replacing it) and returns the malloc'd path. */
-static char *write_file(const char *dir, const char *name, const char *text)
-{
-	char *path = NULL;
-	ck_assert_int_ge(asprintf(&path, "%s/%s", dir, name), 0);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	size_t len = strlen(text);
-	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
-	close(fd);
-	return path;
-}
-
-/* A fresh directory under tmpdir. */
-static char *make_dir(void)
-{
-	char *dir = NULL;
-	ck_assert_int_ge(asprintf(&dir, "%s/dir.XXXXXX", tmpdir), 0);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	return dir;
-}
 
 /* Writes DIR/arbiter.yaml naming the rule FILES (paths) and, when MODES is
  * not NULL, a rules.modes flow mapping body such as "crisis-ba: on". */
@@ -79,7 +53,7 @@ static char *write_config(const char *dir, char *const *files, size_t n, const c
 	 * do not pass the check. */
 	fprintf(f, "review:\n  queues: {q: {}, q1: {}, q-shadow: {}, incitement: {}}\n");
 	fclose(f);
-	char *path = write_file(dir, "arbiter.yaml", text);
+	char *path = unit_write_file(dir, "arbiter.yaml", text);
 	free(text);
 	return path;
 }
@@ -112,11 +86,11 @@ static struct config *load_config(const char *path)
 static void setup_files(struct loaded *L, const char *const *texts, const char *modes)
 {
 	memset(L, 0, sizeof(*L));
-	L->dir = make_dir();
+	L->dir = unit_make_dir();
 	for (size_t i = 0; texts[i]; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "rules%zu.yaml", i);
-		L->files[L->n_files++] = write_file(L->dir, name, texts[i]);
+		L->files[L->n_files++] = unit_write_file(L->dir, name, texts[i]);
 	}
 	L->cfg_path = write_config(L->dir, L->files, L->n_files, modes);
 	L->cfg = load_config(L->cfg_path);
@@ -1353,26 +1327,26 @@ START_TEST(list_files_terms_and_comments)
 {
 	struct loaded L;
 	memset(&L, 0, sizeof(L));
-	L.dir = make_dir();
+	L.dir = unit_make_dir();
 	char *sub = NULL;
 	ck_assert_int_ge(asprintf(&sub, "%s/lists", L.dir), 0);
 	ck_assert_int_eq(mkdir(sub, 0700), 0);
-	char *words = write_file(sub, "words.txt",
-				 "# a comment\n"
-				 "\n"
-				 "  first term  \n"
-				 "second\r\n"
-				 "#not a term\n"
-				 "third");
-	char *hashes = write_file(sub, "hashes.txt", "# digests\n" SHA_A_UP "\n" PDQ_B "\n");
+	char *words = unit_write_file(sub, "words.txt",
+				      "# a comment\n"
+				      "\n"
+				      "  first term  \n"
+				      "second\r\n"
+				      "#not a term\n"
+				      "third");
+	char *hashes = unit_write_file(sub, "hashes.txt", "# digests\n" SHA_A_UP "\n" PDQ_B "\n");
 	L.files[L.n_files++] =
-		write_file(L.dir, "rules0.yaml",
-			   "lists:\n"
-			   "  words: {file: lists/words.txt, terms: [inline]}\n"
-			   "  hashes: {file: lists/hashes.txt, kind: hashes}\n"
-			   "rules:\n"
-			   "  - {id: w, when: text contains_any words, action: label}\n"
-			   "  - {id: h, when: media any_media_in hashes, action: remove}\n");
+		unit_write_file(L.dir, "rules0.yaml",
+				"lists:\n"
+				"  words: {file: lists/words.txt, terms: [inline]}\n"
+				"  hashes: {file: lists/hashes.txt, kind: hashes}\n"
+				"rules:\n"
+				"  - {id: w, when: text contains_any words, action: label}\n"
+				"  - {id: h, when: media any_media_in hashes, action: remove}\n");
 	L.cfg_path = write_config(L.dir, L.files, L.n_files, NULL);
 	L.cfg = load_config(L.cfg_path);
 	compile_ok(&L);
@@ -1397,13 +1371,13 @@ START_TEST(version_follows_the_files)
 {
 	struct loaded L;
 	memset(&L, 0, sizeof(L));
-	L.dir = make_dir();
-	char *list = write_file(L.dir, "words.txt", "alpha\n");
+	L.dir = unit_make_dir();
+	char *list = unit_write_file(L.dir, "words.txt", "alpha\n");
 	L.files[L.n_files++] =
-		write_file(L.dir, "rules0.yaml",
-			   "lists: {w: {file: words.txt}}\n"
-			   "rules:\n"
-			   "  - {id: w, when: text contains_any w, action: label}\n");
+		unit_write_file(L.dir, "rules0.yaml",
+				"lists: {w: {file: words.txt}}\n"
+				"rules:\n"
+				"  - {id: w, when: text contains_any w, action: label}\n");
 	L.cfg_path = write_config(L.dir, L.files, L.n_files, NULL);
 	L.cfg = load_config(L.cfg_path);
 	compile_ok(&L);
@@ -1425,26 +1399,26 @@ START_TEST(version_follows_the_files)
 	rules_free(again);
 
 	/* A changed list file: another version. */
-	free(write_file(L.dir, "words.txt", "alpha\nbeta\n"));
+	free(unit_write_file(L.dir, "words.txt", "alpha\nbeta\n"));
 	ck_assert_int_eq(rules_load(L.cfg, &again, &errs), 0);
 	ck_assert_str_ne(rules_version(again), v1);
 	rules_free(again);
 
 	/* A changed rule file: another version. */
-	free(write_file(L.dir, "words.txt", "alpha\n"));
-	free(write_file(L.dir, "rules0.yaml",
-			"lists: {w: {file: words.txt}}\n"
-			"rules:\n"
-			"  - {id: w, when: text contains_any w, action: remove}\n"));
+	free(unit_write_file(L.dir, "words.txt", "alpha\n"));
+	free(unit_write_file(L.dir, "rules0.yaml",
+			     "lists: {w: {file: words.txt}}\n"
+			     "rules:\n"
+			     "  - {id: w, when: text contains_any w, action: remove}\n"));
 	ck_assert_int_eq(rules_load(L.cfg, &again, &errs), 0);
 	ck_assert_str_ne(rules_version(again), v1);
 	rules_free(again);
 
 	/* Back to the original contents: the original version. */
-	free(write_file(L.dir, "rules0.yaml",
-			"lists: {w: {file: words.txt}}\n"
-			"rules:\n"
-			"  - {id: w, when: text contains_any w, action: label}\n"));
+	free(unit_write_file(L.dir, "rules0.yaml",
+			     "lists: {w: {file: words.txt}}\n"
+			     "rules:\n"
+			     "  - {id: w, when: text contains_any w, action: label}\n"));
 	ck_assert_int_eq(rules_load(L.cfg, &again, &errs), 0);
 	ck_assert_str_eq(rules_version(again), v1);
 	rules_free(again);
@@ -1624,10 +1598,10 @@ START_TEST(check_config_reports)
 	free(err);
 	free(want);
 
-	free(write_file(L.dir, "rules0.yaml",
-			"rules:\n"
-			"  - {id: a, when: lnag == sw, action: label}\n"
-			"  - {id: b, when: reach > 1, action: explode}\n"));
+	free(unit_write_file(L.dir, "rules0.yaml",
+			     "rules:\n"
+			     "  - {id: a, when: lnag == sw, action: label}\n"
+			     "  - {id: b, when: reach > 1, action: explode}\n"));
 	fo = open_memstream(&out, &ol);
 	fe = open_memstream(&err, &el);
 	ck_assert_int_eq(rules_check_config(L.cfg_path, fo, fe), 1);
@@ -1652,13 +1626,13 @@ START_TEST(reload_gives_independent_rulesets)
 {
 	struct loaded A;
 	memset(&A, 0, sizeof(A));
-	A.dir = make_dir();
-	char *list = write_file(A.dir, "words.txt", "alpha\n");
+	A.dir = unit_make_dir();
+	char *list = unit_write_file(A.dir, "words.txt", "alpha\n");
 	A.files[A.n_files++] =
-		write_file(A.dir, "rules0.yaml",
-			   "lists: {w: {file: words.txt}}\n"
-			   "rules:\n"
-			   "  - {id: w, when: text contains_any w, action: label}\n");
+		unit_write_file(A.dir, "rules0.yaml",
+				"lists: {w: {file: words.txt}}\n"
+				"rules:\n"
+				"  - {id: w, when: text contains_any w, action: label}\n");
 	A.cfg_path = write_config(A.dir, A.files, A.n_files, NULL);
 	A.cfg = load_config(A.cfg_path);
 	compile_ok(&A);
@@ -1666,12 +1640,12 @@ START_TEST(reload_gives_independent_rulesets)
 	snprintf(va, sizeof(va), "%s", rules_version(A.rs));
 
 	/* The files change; B is compiled from them while A keeps running. */
-	free(write_file(A.dir, "words.txt", "beta\n"));
-	free(write_file(A.dir, "rules0.yaml",
-			"lists: {w: {file: words.txt}}\n"
-			"rules:\n"
-			"  - {id: w2, when: text contains_any w, action: remove}\n"
-			"  - {id: big, when: reach > 5, action: demote}\n"));
+	free(unit_write_file(A.dir, "words.txt", "beta\n"));
+	free(unit_write_file(A.dir, "rules0.yaml",
+			     "lists: {w: {file: words.txt}}\n"
+			     "rules:\n"
+			     "  - {id: w2, when: text contains_any w, action: remove}\n"
+			     "  - {id: big, when: reach > 5, action: demote}\n"));
 	struct config_errors errs = {0};
 	struct ruleset *b = NULL;
 	ck_assert_int_eq(rules_load(A.cfg, &b, &errs), 0);
@@ -1699,10 +1673,10 @@ START_TEST(reload_gives_independent_rulesets)
 	ck_assert_str_eq(rules_version(A.rs), va);
 
 	/* A bad edit is rejected; the running rulesets are untouched. */
-	free(write_file(A.dir, "rules0.yaml",
-			"lists: {w: {file: words.txt}}\n"
-			"rules:\n"
-			"  - {id: w3, when: text contains_any nowhere, action: remove}\n"));
+	free(unit_write_file(A.dir, "rules0.yaml",
+			     "lists: {w: {file: words.txt}}\n"
+			     "rules:\n"
+			     "  - {id: w3, when: text contains_any nowhere, action: remove}\n"));
 	struct ruleset *c = (struct ruleset *)&errs;
 	ck_assert_int_eq(rules_load(A.cfg, &c, &errs), -EINVAL);
 	ck_assert_ptr_null(c);
@@ -2199,10 +2173,10 @@ START_TEST(error_list_problems)
 
 	/* A bad digest in a list file points into the list file. */
 	memset(&L, 0, sizeof(L));
-	L.dir = make_dir();
-	char *hashes = write_file(L.dir, "h.txt", "# digests\n" SHA_A "\nnot-hex\n");
+	L.dir = unit_make_dir();
+	char *hashes = unit_write_file(L.dir, "h.txt", "# digests\n" SHA_A "\nnot-hex\n");
 	L.files[L.n_files++] =
-		write_file(L.dir, "rules0.yaml", "lists:\n  h: {kind: hashes, file: h.txt}\n");
+		unit_write_file(L.dir, "rules0.yaml", "lists:\n  h: {kind: hashes, file: h.txt}\n");
 	L.cfg_path = write_config(L.dir, L.files, L.n_files, NULL);
 	L.cfg = load_config(L.cfg_path);
 	struct ruleset *rs = NULL;
@@ -2473,24 +2447,7 @@ static Suite *rules_suite(void)
 	return s;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return EXIT_FAILURE;
-	}
-	SRunner *sr = srunner_create(rules_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(rules_suite());
 }
