@@ -132,8 +132,9 @@ static redisReply *ctl_review_script(const struct ctl_review_redis *s, enum queu
 {
 	const char *v[CTL_REVIEW_SCRIPT_ARGS + 2];
 	size_t lens[CTL_REVIEW_SCRIPT_ARGS + 2];
-	if (argc > CTL_REVIEW_SCRIPT_ARGS)
-		abort(); /* the callers' fixed argument lists fit */
+	/* The callers' fixed argument lists fit. */
+	if (!log_assert(argc <= CTL_REVIEW_SCRIPT_ARGS))
+		return NULL;
 	v[0] = "EVALSHA";
 	v[1] = queues_script_sha(sc);
 	for (int i = 0; i < argc; i++)

@@ -133,9 +133,9 @@ static void pipeline_emit_to(struct pipeline *p, struct pipeline_msg *m, enum ka
 /* The message SEQ of PART has nothing left to do. */
 static void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t seq)
 {
-	if (offsets_window_done(part->win, seq) < 0)
-		log_error("pipeline",
-			  "broken invariant: %s[%" PRId32 "] seq %" PRIu64 " finished twice",
+	/* Only a bug finishes a message twice: the window refuses it. */
+	if (!log_assert(offsets_window_done(part->win, seq) == 0))
+		log_error("pipeline", "%s[%" PRId32 "] seq %" PRIu64 " finished twice",
 			  kafka_input_topic(p->kafka, part->input), part->partition, seq);
 	pipeline_part_unref(part);
 	p->inflight--;
