@@ -14,6 +14,7 @@
 #include "arbiter/v1/escalation.pb-c.h"
 #include "arbiter/v1/moderation_decision.pb-c.h"
 #include "arbiter_build.h"
+#include "kafka.h"
 #include "log.h"
 
 static const struct {
@@ -70,10 +71,7 @@ const ProtobufCMessageDescriptor *ctl_type_for(const char *name)
 
 static void ctl_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	log_write(level <= 3 ? LOG_ERROR :
-		  level == 4 ? LOG_WARN :
-			       LOG_DEBUG,
-		  "kafka", "%s: %s", fac, buf);
+	log_write(kafka_log_level(level), "kafka", "%s: %s", fac, buf);
 }
 
 rd_kafka_conf_t *ctl_kafka_conf(const char *brokers)
