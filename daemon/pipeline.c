@@ -1198,10 +1198,18 @@ int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset
 	p->stopped = stopped;
 	p->opaque = opaque;
 	p->retry_backoff_ms = 500;
+	/* The only handle whose init can fail (it needs an eventfd) comes
+	 * first: on failure nothing is on the loop yet. */
+	int rc = uv_async_init(loop, &p->fatal_async, pipeline_fatal_cb);
+	if (rc < 0) {
+		log_error("pipeline", "uv_async_init: %s", uv_strerror(rc));
+		rules_ctx_free(p->rctx);
+		free(p);
+		return rc;
+	}
 	uv_timer_init(loop, &p->commit_timer);
 	uv_timer_init(loop, &p->drain_timer);
 	uv_timer_init(loop, &p->retry_timer);
-	uv_async_init(loop, &p->fatal_async, pipeline_fatal_cb);
 	p->commit_timer.data = p->drain_timer.data = p->retry_timer.data = p;
 	p->fatal_async.data = p;
 	p->open_handles = 4;
