@@ -426,6 +426,28 @@ static void pipeline_review_done(void *arg, int status)
 		pipeline_msg_done(m->p, m);
 }
 
+/* Hands escalation BUF (packed; the queue copies it) to review queue Q on
+ * behalf of M, with EXCLUDE (or NULL) as the reviewer who must not claim it
+ * and, for an appeal, its APPEAL_ID; M finishes once Redis has it. Returns
+ * 0 or a negative errno. */
+static int pipeline_review_enqueue(struct pipeline *p, struct pipeline_msg *m,
+				   const struct config_queue *q, const struct records_buf *buf,
+				   const char *exclude, const char *appeal_id)
+{
+	Arbiter__V1__Escalation *es = arbiter__v1__escalation__unpack(NULL, buf->len, buf->data);
+	if (!es)
+		return -ENOMEM;
+	m->pending++;
+	int rc = appeal_id ? review_enqueue_appeal(p->review, q, es, buf->data, buf->len, exclude,
+						   appeal_id, pipeline_review_done, m) :
+			     review_enqueue(p->review, q, es, buf->data, buf->len, exclude,
+					    pipeline_review_done, m);
+	if (rc < 0)
+		m->pending--;
+	arbiter__v1__escalation__free_unpacked(es, NULL);
+	return rc;
+}
+
 /* The suffix of EV's per-country escalations topic, or NULL for the plain
  * one: only a well-formed country code names a topic. */
 static const char *pipeline_country_topic(const struct config *cfg,
@@ -471,15 +493,8 @@ static int pipeline_escalate(struct pipeline *p, struct pipeline_msg *m,
 	if (records_escalation(src, ev, p->rules, v, i, &opts, now, &buf) < 0)
 		return -ENOMEM;
 	if (q) {
-		Arbiter__V1__Escalation *es =
-			arbiter__v1__escalation__unpack(NULL, buf.len, buf.data);
-		m->pending++;
-		int rc = es ? review_enqueue(p->review, q, es, buf.data, buf.len, NULL,
-					     pipeline_review_done, m) :
-			      -ENOMEM;
-		arbiter__v1__escalation__free_unpacked(es, NULL);
+		int rc = pipeline_review_enqueue(p, m, q, &buf, NULL, NULL);
 		if (rc < 0) {
-			m->pending--;
 			free(buf.data);
 			return rc;
 		}
@@ -628,67 +643,22 @@ static int pipeline_decision_audit(struct pipeline *p, struct pipeline_decision_
 	return pipeline_emit_audit(p, x->m, x->d->content_id, &a);
 }
 
-/* The decision under appeal as the appeal scripts answer it:
- * {original action, original reviewer, decision id, filed_ms}. */
-static bool pipeline_appeal_reply(const redisReply *r, struct records_appeal *a)
-{
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
-		return false;
-	for (size_t i = 0; i < 4; i++)
-		if (r->element[i]->type != REDIS_REPLY_STRING)
-			return false;
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value_by_name(
-		&arbiter__v1__action__descriptor, r->element[0]->str);
-	a->original_action = v ? (Arbiter__V1__Action)v->value : ARBITER__V1__ACTION__NONE;
-	a->original_reviewer = r->element[1]->str;
-	a->decision_id = r->element[2]->str;
-	a->filed_at_ms = strtoll(r->element[3]->str, NULL, 10);
-	return true;
-}
-
 /* Queues the appeal X for a reviewer other than the one who decided:
  * urgent enough for the action under appeal. */
 static int pipeline_appeal_enqueue(struct pipeline *p, struct pipeline_decision_ctx *x,
 				   const struct records_appeal *a)
 {
 	const struct config_queue *q = config_queue_find(p->cfg, p->cfg->review.appeals_queue);
-	const Arbiter__V1__ModerationDecision *d = x->d;
-	char id[RECORDS_ID_LEN + 1], evidence[300];
-	records_id(id, "appeal-entry", &x->src);
-	snprintf(evidence, sizeof(evidence), "appeal:%s", d->appeal_id);
-	char *ev[] = {evidence};
-	bool severe = rules_action_severity(a->original_action) >=
-		      rules_action_severity(ARBITER__V1__ACTION__REMOVE);
-	enum config_band band = severe ? CONFIG_BAND_HIGH : CONFIG_BAND_NORMAL;
-	Arbiter__V1__Escalation es = ARBITER__V1__ESCALATION__INIT;
-	es.escalation_id = id;
-	es.content_id = d->content_id;
-	es.event_id = d->event_id;
-	es.queue = q->name;
-	es.band = queues_band_pb(band);
-	es.deadline_ms = queues_deadline(q, band, a->filed_at_ms, 0);
-	es.action = a->original_action;
-	es.lang = d->lang;
-	es.country = d->country;
-	es.n_evidence = 1;
-	es.evidence = ev;
-	es.content_type = d->content_type;
-	es.content_created_at_ms = d->content_created_at_ms;
-	es.automated_detection = d->automated_detection;
-	es.source_topic = (char *)x->src.topic;
-	es.source_partition = x->src.partition;
-	es.source_offset = x->src.offset;
-	es.created_at_ms = log_now_ms();
-	struct records_buf buf = {.len = protobuf_c_message_get_packed_size(&es.base)};
-	buf.data = malloc(buf.len ? buf.len : 1);
-	if (!buf.data)
+	enum config_band band = queues_appeal_band(a->original_action);
+	struct records_appeal_entry e = {
+		.queue = q->name,
+		.band = queues_band_pb(band),
+		.deadline_ms = queues_deadline(q, band, a->filed_at_ms, 0),
+	};
+	struct records_buf buf;
+	if (records_appeal_escalation(&x->src, x->d, a, &e, log_now_ms(), &buf) < 0)
 		return -ENOMEM;
-	protobuf_c_message_pack(&es.base, buf.data);
-	x->m->pending++;
-	int rc = review_enqueue_appeal(p->review, q, &es, buf.data, buf.len, a->original_reviewer,
-				       d->appeal_id, pipeline_review_done, x->m);
-	if (rc < 0)
-		x->m->pending--;
+	int rc = pipeline_review_enqueue(p, x->m, q, &buf, a->original_reviewer, x->d->appeal_id);
 	free(buf.data);
 	return rc;
 }
@@ -705,9 +675,11 @@ static void pipeline_appeal_answered(void *arg, const redisReply *r)
 		return;
 	}
 	struct records_appeal a = {.pseudonym_key = p->cfg->monitors.pseudonym_key};
-	if (r->type == REDIS_REPLY_ERROR) {
-		pipeline_refuse(p, x, r->str + 8); /* after "ARBITER " */
-	} else if (!pipeline_appeal_reply(r, &a)) {
+	const char *refusal = NULL;
+	int parsed = queues_appeal_reply_parse(r, &a, &refusal);
+	if (parsed == -EPERM) {
+		pipeline_refuse(p, x, refusal);
+	} else if (parsed < 0) {
 		log_error("pipeline", "unexpected reply to an appeal script");
 		pipeline_refuse(p, x, "the appeal could not be recorded");
 	} else {
