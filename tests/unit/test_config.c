@@ -17,22 +17,6 @@
 #error "meson defines TEST_CONFIGDIR, the source tree's config/ directory"
 #endif
 
-static void check_error(const struct config_errors *errs, size_t i, const char *file, int line,
-			int col, const char *key, const char *msg)
-{
-	ck_assert_msg(errs->n > i, "expected error #%zu, got %zu errors", i, errs->n);
-	const struct config_error *e = &errs->v[i];
-	ck_assert_msg(strstr(e->msg, msg), "error #%zu \"%s\" lacks \"%s\"", i, e->msg, msg);
-	ck_assert_msg(e->line == line && e->col == col, "error #%zu \"%s\" at %d:%d, not %d:%d", i,
-		      e->msg, e->line, e->col, line, col);
-	if (key)
-		ck_assert_str_eq(e->key, key);
-	else
-		ck_assert_ptr_null(e->key);
-	if (file)
-		ck_assert_str_eq(e->file, file);
-}
-
 /* Loads TEXT, expects it rejected with exactly one error, and checks it. */
 static void expect_one_error(const char *text, int line, int col, const char *key, const char *msg)
 {
@@ -44,7 +28,7 @@ static void expect_one_error(const char *text, int line, int col, const char *ke
 	if (errs.n != 1)
 		config_errors_print(&errs, stderr);
 	ck_assert_uint_eq(errs.n, 1);
-	check_error(&errs, 0, path, line, col, key, msg);
+	unit_check_error(&errs, 0, path, line, col, key, msg);
 	config_errors_clear(&errs);
 	unit_remove_file(path);
 }
@@ -155,7 +139,7 @@ START_TEST(missing_file_is_one_error_without_position)
 	ck_assert_int_eq(config_load(path, &cfg, &errs), -ENOENT);
 	ck_assert_ptr_null(cfg);
 	ck_assert_uint_eq(errs.n, 1);
-	check_error(&errs, 0, path, 0, 0, NULL, "No such file or directory");
+	unit_check_error(&errs, 0, path, 0, 0, NULL, "No such file or directory");
 	config_errors_clear(&errs);
 	free(path);
 }
@@ -293,7 +277,7 @@ START_TEST(properties_read_secret_files_relative_to_the_config)
 				    "    sasl.password: {file: empty.pw}\n");
 	ck_assert_int_eq(config_load(bad, &c, &errs), -EINVAL);
 	ck_assert_uint_eq(errs.n, 1);
-	check_error(&errs, 0, bad, 3, 27, "kafka.properties.sasl.password.file", "is empty");
+	unit_check_error(&errs, 0, bad, 3, 27, "kafka.properties.sasl.password.file", "is empty");
 
 	config_errors_clear(&errs);
 	unit_remove_file(bad);
@@ -601,11 +585,11 @@ START_TEST(every_mistake_is_reported_in_file_order)
 	ck_assert_int_eq(config_load(path, &c, &errs), -EINVAL);
 	ck_assert_ptr_null(c);
 	ck_assert_uint_eq(errs.n, 3);
-	check_error(&errs, 0, path, 3, 20, "kafka.mock_partitions",
-		    "expected an integer in [1, 256], got 0");
-	check_error(&errs, 1, path, 5, 7, "redis.db", "expected an integer, got \"x\"");
-	check_error(&errs, 2, path, 7, 3, "log.levle",
-		    "unknown key 'log.levle'; did you mean 'log.level'?");
+	unit_check_error(&errs, 0, path, 3, 20, "kafka.mock_partitions",
+			 "expected an integer in [1, 256], got 0");
+	unit_check_error(&errs, 1, path, 5, 7, "redis.db", "expected an integer, got \"x\"");
+	unit_check_error(&errs, 2, path, 7, 3, "log.levle",
+			 "unknown key 'log.levle'; did you mean 'log.level'?");
 	config_errors_clear(&errs);
 	unit_remove_file(path);
 }

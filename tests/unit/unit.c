@@ -53,6 +53,25 @@ void unit_remove_file(char *path)
 	free(path);
 }
 
+void unit_check_error(const struct config_errors *errs, size_t i, const char *file, int line,
+		      int col, const char *key, const char *msg)
+{
+	if (errs->n <= i)
+		config_errors_print(errs, stderr);
+	ck_assert_msg(errs->n > i, "expected error #%zu, got %zu errors", i, errs->n);
+	const struct config_error *e = &errs->v[i];
+	ck_assert_msg(strstr(e->msg, msg), "error #%zu \"%s\" lacks \"%s\"", i, e->msg, msg);
+	ck_assert_msg(e->line == line && e->col == col, "error #%zu \"%s\" at %d:%d, not %d:%d", i,
+		      e->msg, e->line, e->col, line, col);
+	if (key)
+		ck_assert_msg(e->key && !strcmp(e->key, key), "error #%zu \"%s\": key %s, not %s",
+			      i, e->msg, e->key ? e->key : "(null)", key);
+	else
+		ck_assert_ptr_null(e->key);
+	if (file)
+		ck_assert_str_eq(e->file, file);
+}
+
 static int unit_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
