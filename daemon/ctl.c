@@ -164,7 +164,8 @@ int ctl_options(int argc, char **argv, const struct ctl_opt *opts,
 			return 2;
 		}
 	}
-	*first = optind;
+	if (first)
+		*first = optind;
 	return CTL_RUN;
 }
 

@@ -87,8 +87,8 @@ struct ctl_opt {
 
 /* Parses the options of ARGV (ARGV[0] names the command or subcommand)
  * against OPTS, ended by an entry whose name is NULL, and --help/-h. Returns
- * CTL_RUN with *FIRST the index of the first argument that is not an
- * option; 0 after printing USAGE (called with ARGV[0]) to stdout for
+ * CTL_RUN with *FIRST (unless FIRST is NULL) the index of the first
+ * argument that is not an option; 0 after printing USAGE (called with ARGV[0]) to stdout for
  * --help; 2 after printing it to stderr for an unknown option, a missing
  * value, too many values of a list or a required option left out (getopt
  * or a message says which). */

@@ -44,8 +44,7 @@ static int ctl_consume_parse(int argc, char **argv, struct ctl_consume_opts *o)
 		CTL_VALUE("group-by", 'g', &o->group_by, CTL_OPTIONAL),
 		{0},
 	};
-	int first;
-	int rc = ctl_options(argc, argv, opts, ctl_consume_usage, &first);
+	int rc = ctl_options(argc, argv, opts, ctl_consume_usage, NULL);
 	if (rc != CTL_RUN)
 		return rc;
 	o->desc = ctl_type_for(o->type ? o->type : o->topic);
@@ -170,8 +169,7 @@ int ctl_lag(int argc, char **argv)
 		CTL_VALUE("group", 'g', &group, CTL_REQUIRED),
 		{0},
 	};
-	int first;
-	int rc = ctl_options(argc, argv, opts, ctl_lag_usage, &first);
+	int rc = ctl_options(argc, argv, opts, ctl_lag_usage, NULL);
 	if (rc != CTL_RUN)
 		return rc;
 	rd_kafka_t *rk = ctl_consumer(brokers, group);

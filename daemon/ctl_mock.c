@@ -44,8 +44,7 @@ static int ctl_mock_parse(int argc, char **argv, struct ctl_mock_opts *o)
 		CTL_VALUE("bootstrap-file", 'o', &o->bootstrap_file, CTL_OPTIONAL),
 		{0},
 	};
-	int first;
-	int rc = ctl_options(argc, argv, opts, ctl_mock_usage, &first);
+	int rc = ctl_options(argc, argv, opts, ctl_mock_usage, NULL);
 	if (rc != CTL_RUN)
 		return rc;
 	o->n_brokers = 1;
@@ -135,9 +134,9 @@ static int ctl_mock_run(const struct ctl_mock_opts *o)
 	    ctl_mock_announce(kafka_mock_bootstraps(m), o) == 0) {
 		int sig;
 		sigwait(&stop, &sig);
+		/* A stale file must not look like a live cluster. */
 		if (o->bootstrap_file)
-			unlink(o->bootstrap_file); /* a stale file must not look like a live cluster
-						    */
+			unlink(o->bootstrap_file);
 		rc = 0;
 	}
 	kafka_mock_stop(m);

@@ -59,8 +59,7 @@ static int ctl_produce_parse(int argc, char **argv, struct ctl_produce_opts *o)
 		CTL_VALUE("linger", 0, &o->linger, CTL_OPTIONAL),
 		{0},
 	};
-	int first;
-	int rc = ctl_options(argc, argv, opts, ctl_produce_usage, &first);
+	int rc = ctl_options(argc, argv, opts, ctl_produce_usage, NULL);
 	if (rc != CTL_RUN)
 		return rc;
 	long ms;
