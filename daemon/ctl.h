@@ -61,20 +61,16 @@ struct ctl_opt {
 
 #define CTL_REQUIRED true
 #define CTL_OPTIONAL false
-/* Table entries, with OUT's type checked by the compiler. */
+/* Table entries. OUT's type is checked by the compiler: TYPE for KIND. */
+#define CTL_OPT(name, letter, kind, type, out, need)                                               \
+	{                                                                                          \
+		(name), (letter), (kind), (void *)(1 ? (out) : (type)NULL), (need)                 \
+	}
 #define CTL_VALUE(name, letter, out, need)                                                         \
-	{                                                                                          \
-		(name), (letter), CTL_OPT_VALUE, (void *)(1 ? (out) : (const char **)NULL), (need) \
-	}
-#define CTL_FLAG(name, letter, out)                                                                \
-	{                                                                                          \
-		(name), (letter), CTL_OPT_FLAG, (void *)(1 ? (out) : (bool *)NULL), false          \
-	}
+	CTL_OPT(name, letter, CTL_OPT_VALUE, const char **, out, need)
+#define CTL_FLAG(name, letter, out) CTL_OPT(name, letter, CTL_OPT_FLAG, bool *, out, false)
 #define CTL_LIST(name, letter, out)                                                                \
-	{                                                                                          \
-		(name), (letter), CTL_OPT_LIST, (void *)(1 ? (out) : (struct ctl_list *)NULL),     \
-			false                                                                      \
-	}
+	CTL_OPT(name, letter, CTL_OPT_LIST, struct ctl_list *, out, false)
 /* The options the commands share, spelled alike everywhere. */
 #define CTL_BROKERS(out, need) CTL_VALUE("brokers", 'b', (out), (need))
 #define CTL_TOPIC(out, need) CTL_VALUE("topic", 't', (out), (need))
@@ -86,12 +82,12 @@ struct ctl_opt {
 #define CTL_RUN (-1)
 
 /* Parses the options of ARGV (ARGV[0] names the command or subcommand)
- * against OPTS, ended by an entry whose name is NULL, and --help/-h. Returns
- * CTL_RUN with *FIRST (unless FIRST is NULL) the index of the first
- * argument that is not an option; 0 after printing USAGE (called with ARGV[0]) to stdout for
- * --help; 2 after printing it to stderr for an unknown option, a missing
- * value, too many values of a list or a required option left out (getopt
- * or a message says which). */
+ * against OPTS, ended by an entry whose name is NULL, and --help/-h.
+ * Returns CTL_RUN with *FIRST (unless FIRST is NULL) the index of the first
+ * argument that is not an option; 0 after printing USAGE (called with
+ * ARGV[0]) to stdout for --help; 2 after printing it to stderr for an
+ * unknown option, a missing value, too many values of a list or a required
+ * option left out (getopt or a message says which). */
 int ctl_options(int argc, char **argv, const struct ctl_opt *opts,
 		void (*usage)(FILE *out, const char *name), int *first);
 
