@@ -2,6 +2,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "arbiter/v1/escalation.pb-c.h"
 #include "arbiter/v1/moderation_decision.pb-c.h"
 #include "arbiter_build.h"
+#include "kafka.h"
 #include "log.h"
 
 static const struct {
@@ -70,10 +72,7 @@ const ProtobufCMessageDescriptor *ctl_type_for(const char *name)
 
 static void ctl_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	log_write(level <= 3 ? LOG_ERROR :
-		  level == 4 ? LOG_WARN :
-			       LOG_DEBUG,
-		  "kafka", "%s: %s", fac, buf);
+	log_write(kafka_log_level(level), "kafka", "%s: %s", fac, buf);
 }
 
 rd_kafka_conf_t *ctl_kafka_conf(const char *brokers)
@@ -90,51 +89,149 @@ rd_kafka_conf_t *ctl_kafka_conf(const char *brokers)
 	return conf;
 }
 
-int ctl_read_topic(const char *brokers, const char *topic,
-		   int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque)
+/* Options get codes above every character: a letter is its own code. */
+#define CTL_OPT_CODE 256
+#define CTL_OPTS_MAX 32
+
+/* Builds getopt_long's tables for OPTS and --help. Returns 0 or -EINVAL
+ * when there are more options than the tables hold. */
+static int ctl_options_tables(const struct ctl_opt *opts, struct option *longs, char *shorts)
+{
+	size_t n = 0, k = 0;
+	for (; opts[n].name; n++) {
+		if (!log_assert(n < CTL_OPTS_MAX))
+			return -EINVAL;
+		bool arg = opts[n].kind != CTL_OPT_FLAG;
+		longs[n] = (struct option){opts[n].name, arg ? required_argument : no_argument,
+					   NULL, CTL_OPT_CODE + (int)n};
+		if (opts[n].letter) {
+			shorts[k++] = (char)opts[n].letter;
+			if (arg)
+				shorts[k++] = ':';
+		}
+	}
+	longs[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	longs[n] = (struct option){0};
+	shorts[k++] = 'h';
+	shorts[k] = '\0';
+	return 0;
+}
+
+/* The option getopt_long answered C for, or NULL. */
+static const struct ctl_opt *ctl_options_find(const struct ctl_opt *opts, int c)
+{
+	for (size_t i = 0; opts[i].name; i++)
+		if (c == CTL_OPT_CODE + (int)i || (opts[i].letter && c == opts[i].letter))
+			return &opts[i];
+	return NULL;
+}
+
+int ctl_options(int argc, char **argv, const struct ctl_opt *opts,
+		void (*usage)(FILE *out, const char *name), int *first)
+{
+	struct option longs[CTL_OPTS_MAX + 2];
+	char shorts[2 * CTL_OPTS_MAX + 2];
+	if (ctl_options_tables(opts, longs, shorts) < 0)
+		return 2;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		const struct ctl_opt *o = c == 'h' ? NULL : ctl_options_find(opts, c);
+		if (!o) {
+			usage(c == 'h' ? stdout : stderr, argv[0]);
+			return c == 'h' ? 0 : 2;
+		}
+		if (o->kind == CTL_OPT_VALUE) {
+			*(const char **)o->out = optarg;
+		} else if (o->kind == CTL_OPT_FLAG) {
+			*(bool *)o->out = true;
+		} else {
+			struct ctl_list *l = o->out;
+			int max = (int)(sizeof(l->v) / sizeof(l->v[0]));
+			if (l->n == max) {
+				fprintf(stderr, "arbiterctl %s: --%s: at most %d\n", argv[0],
+					o->name, max);
+				return 2;
+			}
+			l->v[l->n++] = optarg;
+		}
+	}
+	for (size_t i = 0; opts[i].name; i++) {
+		if (opts[i].required && !*(const char **)opts[i].out) {
+			fprintf(stderr, "arbiterctl %s: --%s is required\n\n", argv[0],
+				opts[i].name);
+			usage(stderr, argv[0]);
+			return 2;
+		}
+	}
+	if (first)
+		*first = optind;
+	return CTL_RUN;
+}
+
+int ctl_number(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || errno || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+rd_kafka_t *ctl_consumer(const char *brokers, const char *group)
 {
 	char err[256];
 	rd_kafka_conf_t *conf = ctl_kafka_conf(brokers);
 	if (!conf)
-		return -EIO;
-	/* A group id is needed to consume, though nothing is committed. */
-	if (rd_kafka_conf_set(conf, "group.id", "arbiterctl-read", err, sizeof(err)) ||
+		return NULL;
+	if (rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err)) ||
 	    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err)) ||
 	    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err))) {
 		fprintf(stderr, "arbiterctl: %s\n", err);
 		rd_kafka_conf_destroy(conf);
-		return -EIO;
+		return NULL;
 	}
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
 	if (!rk) {
 		fprintf(stderr, "arbiterctl: %s\n", err);
 		rd_kafka_conf_destroy(conf);
-		return -EIO;
 	}
-	const struct rd_kafka_metadata *md = NULL;
+	return rk;
+}
+
+int ctl_partition_count(rd_kafka_t *rk, const char *topic)
+{
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-	rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-	int np = -1;
-	if (kerr)
-		fprintf(stderr, "arbiterctl: metadata for %s: %s\n", topic, rd_kafka_err2str(kerr));
-	else if (md->topic_cnt != 1 || md->topics[0].err)
+	const struct rd_kafka_metadata *md = NULL;
+	int n = -1;
+	rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+	if (err) {
+		fprintf(stderr, "arbiterctl: metadata for %s: %s\n", topic, rd_kafka_err2str(err));
+	} else if (md->topic_cnt != 1 || md->topics[0].err) {
 		fprintf(stderr, "arbiterctl: topic %s: %s\n", topic,
 			md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "not found");
-	else
-		np = md->topics[0].partition_cnt;
+	} else {
+		n = md->topics[0].partition_cnt;
+	}
 	if (md)
 		rd_kafka_metadata_destroy(md);
 	rd_kafka_topic_destroy(rkt);
-	int rc = np < 0 ? -EIO : 0;
+	return n;
+}
 
-	/* Each partition stops at the end it had now: later records are for
-	 * the next run, and reading never waits for them. */
-	int64_t *ends = calloc(np > 0 ? (size_t)np : 1, sizeof(*ends));
+/* Assigns RK every partition of TOPIC (NP of them) that holds records, from
+ * its start, and writes the end each has now into ENDS. Returns how many
+ * were assigned, or -EIO (said on stderr). */
+static int ctl_read_assign(rd_kafka_t *rk, const char *topic, int np, int64_t *ends)
+{
 	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(np > 0 ? np : 1);
-	int remaining = 0;
+	int assigned = 0, rc = 0;
 	for (int p = 0; !rc && p < np; p++) {
 		int64_t lo = 0, hi = 0;
-		kerr = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
+		rd_kafka_resp_err_t kerr =
+			rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
 		if (kerr) {
 			fprintf(stderr, "arbiterctl: %s[%d]: %s\n", topic, p,
 				rd_kafka_err2str(kerr));
@@ -143,12 +240,28 @@ int ctl_read_topic(const char *brokers, const char *topic,
 			rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
 				RD_KAFKA_OFFSET_BEGINNING;
 			ends[p] = hi;
-			remaining++;
+			assigned++;
 		}
 	}
-	if (!rc && remaining)
+	if (!rc && assigned)
 		rd_kafka_assign(rk, parts);
 	rd_kafka_topic_partition_list_destroy(parts);
+	return rc ? rc : assigned;
+}
+
+int ctl_read_topic(const char *brokers, const char *topic,
+		   int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque)
+{
+	/* A group id is needed to consume, though nothing is committed. */
+	rd_kafka_t *rk = ctl_consumer(brokers, "arbiterctl-read");
+	if (!rk)
+		return -EIO;
+	int np = ctl_partition_count(rk, topic);
+	/* Each partition stops at the end it had now: later records are for
+	 * the next run, and reading never waits for them. */
+	int64_t *ends = calloc(np > 0 ? (size_t)np : 1, sizeof(*ends));
+	int remaining = np < 0 ? -EIO : ends ? ctl_read_assign(rk, topic, np, ends) : -ENOMEM;
+	int rc = remaining < 0 ? remaining : 0;
 	while (!rc && remaining > 0) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10000);
 		if (!m) {

@@ -1,7 +1,6 @@
 /* arbiterctl audit verify and export: check the ledger's hash chains, write DSA statements of
  * reasons. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -16,7 +15,7 @@
 
 #define CTL_AUDIT_TOPIC "moderation.audit"
 
-static void ctl_audit_usage(FILE *out)
+static void ctl_audit_usage(FILE *out, const char *name)
 {
 	fprintf(out,
 		"Usage: arbiterctl audit verify --brokers B [--topic T]\n"
@@ -191,55 +190,30 @@ static int ctl_audit_export(const char *brokers, const char *topic, const char *
 
 int ctl_audit(int argc, char **argv)
 {
-	enum { OPT_DSA = 256, OPT_FROM, OPT_TO };
-	static const struct option opts[] = {
-		{"brokers", required_argument, NULL, 'b'},
-		{"topic", required_argument, NULL, 't'},
-		{"dsa", no_argument, NULL, OPT_DSA},
-		{"from", required_argument, NULL, OPT_FROM},
-		{"to", required_argument, NULL, OPT_TO},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		ctl_audit_usage(stdout);
+		ctl_audit_usage(stdout, NULL);
 		return 0;
 	}
 	if (argc < 2 || (strcmp(argv[1], "verify") && strcmp(argv[1], "export"))) {
-		ctl_audit_usage(stderr);
+		ctl_audit_usage(stderr, NULL);
 		return 2;
 	}
 	bool verify = !strcmp(argv[1], "verify");
 	const char *brokers = NULL, *topic = CTL_AUDIT_TOPIC, *from = NULL, *to = NULL;
 	bool dsa = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, "b:t:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			brokers = optarg;
-			break;
-		case 't':
-			topic = optarg;
-			break;
-		case OPT_DSA:
-			dsa = true;
-			break;
-		case OPT_FROM:
-			from = optarg;
-			break;
-		case OPT_TO:
-			to = optarg;
-			break;
-		case 'h':
-			ctl_audit_usage(stdout);
-			return 0;
-		default:
-			ctl_audit_usage(stderr);
-			return 2;
-		}
-	}
-	const char *bad = optind < argc - 1             ? "unexpected argument" :
+	const struct ctl_opt opts[] = {
+		CTL_BROKERS(&brokers, CTL_OPTIONAL),
+		CTL_TOPIC(&topic, CTL_OPTIONAL),
+		CTL_FLAG("dsa", 0, &dsa),
+		CTL_VALUE("from", 0, &from, CTL_OPTIONAL),
+		CTL_VALUE("to", 0, &to, CTL_OPTIONAL),
+		{0},
+	};
+	int first;
+	int rc = ctl_options(argc - 1, argv + 1, opts, ctl_audit_usage, &first);
+	if (rc != CTL_RUN)
+		return rc;
+	const char *bad = first < argc - 1              ? "unexpected argument" :
 			  !brokers                      ? "--brokers is required" :
 			  verify && (dsa || from || to) ? "--dsa, --from and --to are for export" :
 			  !verify && !dsa               ? "export needs a format: --dsa" :
@@ -249,7 +223,7 @@ int ctl_audit(int argc, char **argv)
 							       NULL;
 	if (bad) {
 		fprintf(stderr, "arbiterctl audit %s: %s\n\n", argv[1], bad);
-		ctl_audit_usage(stderr);
+		ctl_audit_usage(stderr, NULL);
 		return 2;
 	}
 	return verify ? ctl_audit_verify(brokers, topic) :

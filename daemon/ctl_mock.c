@@ -1,5 +1,5 @@
 /* arbiterctl mock-kafka: a standalone mock Kafka cluster for tests, demos and kcat. */
-#include <getopt.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #include "kafka_mock.h"
 #include "log.h"
 
-static void ctl_mock_usage(FILE *out)
+static void ctl_mock_usage(FILE *out, const char *name)
 {
 	fprintf(out, "Usage: arbiterctl mock-kafka [options]\n\n"
 		     "Runs librdkafka's mock Kafka cluster on loopback until SIGTERM or SIGINT,\n"
@@ -25,56 +25,91 @@ static void ctl_mock_usage(FILE *out)
 		     "  -o, --bootstrap-file F   also write the address to F (atomically)\n");
 }
 
-int ctl_mock_kafka(int argc, char **argv)
+/* What the command line asks for. */
+struct ctl_mock_opts {
+	const char *brokers, *partitions, *config, *bootstrap_file;
+	struct ctl_list topics; /* NAME[:P] */
+	long n_brokers, n_partitions;
+};
+
+/* Reads and checks the command line into O. Returns CTL_RUN or an exit
+ * status. */
+static int ctl_mock_parse(int argc, char **argv, struct ctl_mock_opts *o)
 {
-	static const struct option opts[] = {
-		{"brokers", required_argument, NULL, 'n'},
-		{"partitions", required_argument, NULL, 'p'},
-		{"config", required_argument, NULL, 'c'},
-		{"topic", required_argument, NULL, 'T'},
-		{"bootstrap-file", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
+	const struct ctl_opt opts[] = {
+		CTL_VALUE("brokers", 'n', &o->brokers, CTL_OPTIONAL),
+		CTL_VALUE("partitions", 'p', &o->partitions, CTL_OPTIONAL),
+		CTL_CONFIG(&o->config, CTL_OPTIONAL),
+		CTL_LIST("topic", 'T', &o->topics),
+		CTL_VALUE("bootstrap-file", 'o', &o->bootstrap_file, CTL_OPTIONAL),
 		{0},
 	};
-	int brokers = 1, partitions = 4, c, rc = 1;
-	const char *config_path = NULL, *bootstrap_file = NULL;
-	const char *extra[64];
-	int n_extra = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:p:c:T:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			brokers = atoi(optarg);
-			break;
-		case 'p':
-			partitions = atoi(optarg);
-			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'T':
-			if (n_extra < 64)
-				extra[n_extra++] = optarg;
-			break;
-		case 'o':
-			bootstrap_file = optarg;
-			break;
-		case 'h':
-			ctl_mock_usage(stdout);
-			return 0;
-		default:
-			ctl_mock_usage(stderr);
-			return 2;
-		}
-	}
-	if (brokers < 1 || brokers > 9 || partitions < 1 || partitions > 1024) {
+	int rc = ctl_options(argc, argv, opts, ctl_mock_usage, NULL);
+	if (rc != CTL_RUN)
+		return rc;
+	o->n_brokers = 1;
+	o->n_partitions = 4;
+	if ((o->brokers && ctl_number(o->brokers, 1, 9, &o->n_brokers) < 0) ||
+	    (o->partitions && ctl_number(o->partitions, 1, 1024, &o->n_partitions) < 0)) {
 		fprintf(stderr, "arbiterctl mock-kafka: --brokers 1..9, --partitions 1..1024\n");
 		return 2;
 	}
+	return CTL_RUN;
+}
+
+/* Creates the topics of CFG and those O names. Returns 0 or -EIO (said). */
+static int ctl_mock_topics(struct kafka_mock *m, const struct config *cfg,
+			   const struct ctl_mock_opts *o)
+{
+	const struct config_topic *topics[] = {
+		&cfg->kafka.topics.content,     &cfg->kafka.topics.decisions,
+		&cfg->kafka.topics.escalations, &cfg->kafka.topics.audit,
+		&cfg->kafka.topics.appeals,     &cfg->kafka.topics.deadletter,
+	};
+	for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+		if (kafka_mock_topic_create(m, topics[i]->name, (int)o->n_partitions) < 0)
+			return -EIO;
+	for (int i = 0; i < o->topics.n; i++) {
+		char name[256];
+		long p = o->n_partitions;
+		snprintf(name, sizeof(name), "%s", o->topics.v[i]);
+		char *colon = strrchr(name, ':');
+		if (colon) {
+			*colon = '\0';
+			p = atoi(colon + 1);
+		}
+		if (p < 1 || kafka_mock_topic_create(m, name, (int)p) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Says where the cluster is: BS on stdout and, with --bootstrap-file, in
+ * that file (written whole or not at all). Returns 0 or -EIO (said). */
+static int ctl_mock_announce(const char *bs, const struct ctl_mock_opts *o)
+{
+	if (o->bootstrap_file) {
+		char tmp[4096];
+		snprintf(tmp, sizeof(tmp), "%s.tmp", o->bootstrap_file);
+		FILE *f = fopen(tmp, "w");
+		if (!f || fprintf(f, "%s\n", bs) < 0 || fclose(f) != 0 ||
+		    rename(tmp, o->bootstrap_file) != 0) {
+			perror(o->bootstrap_file);
+			return -EIO;
+		}
+	}
+	printf("%s\n", bs);
+	fflush(stdout);
+	return 0;
+}
+
+/* Runs the cluster of O until SIGTERM or SIGINT. Returns the exit status. */
+static int ctl_mock_run(const struct ctl_mock_opts *o)
+{
 	struct diag_list errs = {0};
 	struct config *cfg = NULL;
-	if (config_path) {
-		if (config_load(config_path, &cfg, &errs) < 0) {
+	if (o->config) {
+		if (config_load(o->config, &cfg, &errs) < 0) {
 			diag_print(&errs, stderr);
 			diag_clear(&errs);
 			return 1;
@@ -93,51 +128,25 @@ int ctl_mock_kafka(int argc, char **argv)
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
+	int rc = 1;
 	struct kafka_mock *m = NULL;
-	if (kafka_mock_start(brokers, &m) < 0)
-		goto out;
-	const struct config_topic *topics[] = {
-		&cfg->kafka.topics.content,     &cfg->kafka.topics.decisions,
-		&cfg->kafka.topics.escalations, &cfg->kafka.topics.audit,
-		&cfg->kafka.topics.appeals,     &cfg->kafka.topics.deadletter,
-	};
-	for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
-		if (kafka_mock_topic_create(m, topics[i]->name, partitions) < 0)
-			goto out;
-	for (int i = 0; i < n_extra; i++) {
-		char name[256];
-		int p = partitions;
-		snprintf(name, sizeof(name), "%s", extra[i]);
-		char *colon = strrchr(name, ':');
-		if (colon) {
-			*colon = '\0';
-			p = atoi(colon + 1);
-		}
-		if (p < 1 || kafka_mock_topic_create(m, name, p) < 0)
-			goto out;
+	if (kafka_mock_start((int)o->n_brokers, &m) == 0 && ctl_mock_topics(m, cfg, o) == 0 &&
+	    ctl_mock_announce(kafka_mock_bootstraps(m), o) == 0) {
+		int sig;
+		sigwait(&stop, &sig);
+		/* A stale file must not look like a live cluster. */
+		if (o->bootstrap_file)
+			unlink(o->bootstrap_file);
+		rc = 0;
 	}
-
-	const char *bs = kafka_mock_bootstraps(m);
-	if (bootstrap_file) {
-		char tmp[4096];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", bootstrap_file);
-		FILE *f = fopen(tmp, "w");
-		if (!f || fprintf(f, "%s\n", bs) < 0 || fclose(f) != 0 ||
-		    rename(tmp, bootstrap_file) != 0) {
-			perror(bootstrap_file);
-			goto out;
-		}
-	}
-	printf("%s\n", bs);
-	fflush(stdout);
-
-	int sig;
-	sigwait(&stop, &sig);
-	if (bootstrap_file)
-		unlink(bootstrap_file); /* a stale file must not look like a live cluster */
-	rc = 0;
-out:
 	kafka_mock_stop(m);
 	config_free(cfg);
 	return rc;
+}
+
+int ctl_mock_kafka(int argc, char **argv)
+{
+	struct ctl_mock_opts o = {0};
+	int rc = ctl_mock_parse(argc, argv, &o);
+	return rc == CTL_RUN ? ctl_mock_run(&o) : rc;
 }

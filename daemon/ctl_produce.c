@@ -1,6 +1,5 @@
 /* arbiterctl produce: send JSON lines from stdin to a topic, as JSON or converted to protobuf. */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +9,7 @@
 #include "log.h"
 #include "pbjson.h"
 
-static void ctl_produce_usage(FILE *out)
+static void ctl_produce_usage(FILE *out, const char *name)
 {
 	fprintf(out,
 		"Usage: arbiterctl produce --brokers B --topic T [options] < lines.jsonl\n\n"
@@ -39,156 +38,161 @@ static void ctl_produce_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
 	}
 }
 
-int ctl_produce(int argc, char **argv)
+/* What the command line asks for. */
+struct ctl_produce_opts {
+	const char *brokers, *topic, *type, *format, *linger;
+	bool send_invalid;
+	bool json;                              /* --format json: lines go as they are */
+	const ProtobufCMessageDescriptor *desc; /* otherwise, converted to this */
+};
+
+/* Reads and checks the command line into O. Returns CTL_RUN or an exit
+ * status. */
+static int ctl_produce_parse(int argc, char **argv, struct ctl_produce_opts *o)
 {
-	static const struct option opts[] = {
-		{"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
-		{"format", required_argument, NULL, 'f'},  {"type", required_argument, NULL, 'y'},
-		{"send-invalid", no_argument, NULL, 'I'},  {"linger", required_argument, NULL, 'L'},
-		{"help", no_argument, NULL, 'h'},          {0},
+	const struct ctl_opt opts[] = {
+		CTL_BROKERS(&o->brokers, CTL_REQUIRED),
+		CTL_TOPIC(&o->topic, CTL_REQUIRED),
+		CTL_VALUE("format", 'f', &o->format, CTL_OPTIONAL),
+		CTL_TYPE(&o->type),
+		CTL_FLAG("send-invalid", 0, &o->send_invalid),
+		CTL_VALUE("linger", 0, &o->linger, CTL_OPTIONAL),
+		{0},
 	};
-	const char *brokers = NULL, *topic = NULL, *type = NULL, *linger = "20";
-	bool json = false, send_invalid = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:t:f:y:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			brokers = optarg;
-			break;
-		case 't':
-			topic = optarg;
-			break;
-		case 'y':
-			type = optarg;
-			break;
-		case 'I':
-			send_invalid = true;
-			break;
-		case 'L': {
-			char *end;
-			long ms = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || ms < 0 || ms > 1000) {
-				fprintf(stderr,
-					"arbiterctl produce: --linger: expected milliseconds, "
-					"0 to 1000\n");
-				return 2;
-			}
-			linger = optarg;
-			break;
-		}
-		case 'f':
-			if (!strcmp(optarg, "json")) {
-				json = true;
-			} else if (strcmp(optarg, "protobuf")) {
-				fprintf(stderr,
-					"arbiterctl produce: --format: expected json or protobuf\n");
-				return 2;
-			}
-			break;
-		case 'h':
-			ctl_produce_usage(stdout);
-			return 0;
-		default:
-			ctl_produce_usage(stderr);
-			return 2;
-		}
-	}
-	if (!brokers || !topic) {
-		ctl_produce_usage(stderr);
+	int rc = ctl_options(argc, argv, opts, ctl_produce_usage, NULL);
+	if (rc != CTL_RUN)
+		return rc;
+	long ms;
+	if (o->linger && ctl_number(o->linger, 0, 1000, &ms) < 0) {
+		fprintf(stderr, "arbiterctl produce: --linger: expected milliseconds, 0 to 1000\n");
 		return 2;
 	}
-	const ProtobufCMessageDescriptor *desc = ctl_type_for(type ? type : topic);
-	if (!json && !desc) {
+	if (o->format && strcmp(o->format, "json") && strcmp(o->format, "protobuf")) {
+		fprintf(stderr, "arbiterctl produce: --format: expected json or protobuf\n");
+		return 2;
+	}
+	o->json = o->format && !strcmp(o->format, "json");
+	o->desc = ctl_type_for(o->type ? o->type : o->topic);
+	if (!o->json && !o->desc) {
 		fprintf(stderr,
 			"arbiterctl produce: cannot tell the message type of topic '%s'; "
 			"give --type\n",
-			topic);
+			o->topic);
 		return 2;
 	}
+	return CTL_RUN;
+}
 
-	rd_kafka_conf_t *conf = ctl_kafka_conf(brokers);
+/* An idempotent producer for O with its delivery reports counted; NULL
+ * when it cannot be made (said). */
+static rd_kafka_t *ctl_produce_producer(const struct ctl_produce_opts *o)
+{
+	rd_kafka_conf_t *conf = ctl_kafka_conf(o->brokers);
 	if (!conf)
-		return 1;
+		return NULL;
 	char err[256];
 	rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err));
-	rd_kafka_conf_set(conf, "linger.ms", linger, err, sizeof(err));
+	rd_kafka_conf_set(conf, "linger.ms", o->linger ? o->linger : "20", err, sizeof(err));
 	rd_kafka_conf_set_dr_msg_cb(conf, ctl_produce_dr);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
 	if (!rk) {
 		fprintf(stderr, "arbiterctl produce: %s\n", err);
 		rd_kafka_conf_destroy(conf);
-		return 1;
 	}
+	return rk;
+}
 
+/* One run of the command: its producer and what became of the lines. */
+struct ctl_produce {
+	const struct ctl_produce_opts *o;
+	rd_kafka_t *rk;
+	long lineno, sent, skipped;
+};
+
+/* Sends LINE (LEN bytes, a JSON object) keyed by its content_id: converted
+ * to protobuf unless --format json, as it is when it does not convert and
+ * --send-invalid is given, skipped (said) otherwise. */
+static void ctl_produce_line(struct ctl_produce *s, char *line, size_t len)
+{
+	const struct ctl_produce_opts *o = s->o;
+	void *payload = line;
+	size_t plen = len;
+	int flags = RD_KAFKA_MSG_F_COPY;
+	char key[256] = "";
+	json_t *obj = json_loadb(line, len, 0, NULL);
+	json_t *cid = json_is_object(obj) ? json_object_get(obj, "content_id") : NULL;
+	if (json_is_string(cid))
+		snprintf(key, sizeof(key), "%s", json_string_value(cid));
+	ProtobufCMessage *msg = NULL;
+	char why[256];
+	if (!o->json && pbjson_decode(o->desc, obj, &msg, why, sizeof(why)) == 0) {
+		plen = protobuf_c_message_get_packed_size(msg);
+		payload = malloc(plen ? plen : 1);
+		protobuf_c_message_pack(msg, payload);
+		protobuf_c_message_free_unpacked(msg, NULL);
+		flags = RD_KAFKA_MSG_F_FREE;
+	} else if (!o->json && !o->send_invalid) {
+		fprintf(stderr, "stdin:%ld: skipped: %s\n", s->lineno,
+			obj ? why : "not a JSON object");
+		s->skipped++;
+		json_decref(obj);
+		return;
+	}
+	json_decref(obj);
+	rd_kafka_resp_err_t e;
+	while ((e = rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_MSGFLAGS(flags),
+				      RD_KAFKA_V_VALUE(payload, plen),
+				      RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_END)) ==
+	       RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		rd_kafka_poll(s->rk, 100);
+	if (e) {
+		fprintf(stderr, "stdin:%ld: %s\n", s->lineno, rd_kafka_err2str(e));
+		if (flags == RD_KAFKA_MSG_F_FREE)
+			free(payload);
+		s->skipped++;
+		return;
+	}
+	s->sent++;
+	rd_kafka_poll(s->rk, 0);
+}
+
+/* Sends every line of stdin, waits for their acknowledgements and says how
+ * it went. Returns the exit status. */
+static int ctl_produce_run(const struct ctl_produce_opts *o)
+{
+	struct ctl_produce s = {.o = o, .rk = ctl_produce_producer(o)};
+	if (!s.rk)
+		return 1;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	long lineno = 0, sent = 0, skipped = 0;
 	while ((len = getline(&line, &cap, stdin)) >= 0) {
-		lineno++;
+		s.lineno++;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
-		if (len == 0)
-			continue;
-		void *payload = line;
-		size_t plen = (size_t)len;
-		int flags = RD_KAFKA_MSG_F_COPY;
-		char key[256] = "";
-		json_t *obj = json_loadb(line, (size_t)len, 0, NULL);
-		json_t *cid = json_is_object(obj) ? json_object_get(obj, "content_id") : NULL;
-		if (json_is_string(cid))
-			snprintf(key, sizeof(key), "%s", json_string_value(cid));
-		if (!json) {
-			ProtobufCMessage *msg = NULL;
-			char why[256];
-			if (pbjson_decode(desc, obj, &msg, why, sizeof(why)) < 0) {
-				if (!obj)
-					snprintf(why, sizeof(why), "not a JSON object");
-				if (!send_invalid) {
-					fprintf(stderr, "stdin:%ld: skipped: %s\n", lineno, why);
-					skipped++;
-					json_decref(obj);
-					continue;
-				}
-			} else {
-				plen = protobuf_c_message_get_packed_size(msg);
-				payload = malloc(plen ? plen : 1);
-				protobuf_c_message_pack(msg, payload);
-				protobuf_c_message_free_unpacked(msg, NULL);
-				flags = RD_KAFKA_MSG_F_FREE;
-			}
-		}
-		json_decref(obj);
-		rd_kafka_resp_err_t e;
-		while ((e = rd_kafka_producev(
-				rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(flags),
-				RD_KAFKA_V_VALUE(payload, plen), RD_KAFKA_V_KEY(key, strlen(key)),
-				RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-			rd_kafka_poll(rk, 100);
-		if (e) {
-			fprintf(stderr, "stdin:%ld: %s\n", lineno, rd_kafka_err2str(e));
-			if (flags == RD_KAFKA_MSG_F_FREE)
-				free(payload);
-			skipped++;
-			continue;
-		}
-		sent++;
-		rd_kafka_poll(rk, 0);
+		if (len > 0)
+			ctl_produce_line(&s, line, (size_t)len);
 	}
 	free(line);
-	if (rd_kafka_flush(rk, 30000) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-		int left = rd_kafka_outq_len(rk);
+	if (rd_kafka_flush(s.rk, 30000) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+		int left = rd_kafka_outq_len(s.rk);
 		fprintf(stderr, "arbiterctl produce: %d message(s) not acknowledged after 30 s\n",
 			left);
 		ctl_produce_failed += left;
 	}
-	rd_kafka_destroy(rk);
-	fprintf(stderr, "produced %ld message(s) to %s", sent - ctl_produce_failed, topic);
-	if (skipped)
-		fprintf(stderr, ", skipped %ld invalid line(s)", skipped);
+	rd_kafka_destroy(s.rk);
+	fprintf(stderr, "produced %ld message(s) to %s", s.sent - ctl_produce_failed, o->topic);
+	if (s.skipped)
+		fprintf(stderr, ", skipped %ld invalid line(s)", s.skipped);
 	if (ctl_produce_failed)
 		fprintf(stderr, ", %d failed", ctl_produce_failed);
 	fprintf(stderr, "\n");
-	return (skipped || ctl_produce_failed) ? 1 : 0;
+	return (s.skipped || ctl_produce_failed) ? 1 : 0;
+}
+
+int ctl_produce(int argc, char **argv)
+{
+	struct ctl_produce_opts o = {0};
+	int rc = ctl_produce_parse(argc, argv, &o);
+	return rc == CTL_RUN ? ctl_produce_run(&o) : rc;
 }

@@ -1,7 +1,6 @@
 /* arbiterctl review and queues: reviewers claim, decide and reclaim queue entries; operators see
  * the queues. */
 #include <errno.h>
-#include <getopt.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -132,8 +131,9 @@ static redisReply *ctl_review_script(const struct ctl_review_redis *s, enum queu
 {
 	const char *v[CTL_REVIEW_SCRIPT_ARGS + 2];
 	size_t lens[CTL_REVIEW_SCRIPT_ARGS + 2];
-	if (argc > CTL_REVIEW_SCRIPT_ARGS)
-		abort(); /* the callers' fixed argument lists fit */
+	/* The callers' fixed argument lists fit. */
+	if (!log_assert(argc <= CTL_REVIEW_SCRIPT_ARGS))
+		return NULL;
 	v[0] = "EVALSHA";
 	v[1] = queues_script_sha(sc);
 	for (int i = 0; i < argc; i++)
@@ -709,129 +709,116 @@ static void ctl_review_usage(FILE *out, const char *sub)
 		"Exit status: 0 done, 1 failed, 2 usage error, 3 nothing to claim.\n");
 }
 
-int ctl_review(int argc, char **argv)
+/* What the command line asks for. */
+struct ctl_review_opts {
+	const char *sub; /* claim, decide or reclaim */
+	const char *config, *queue, *reviewer, *langs, *id;
+	struct ctl_review_verdict vd;
+};
+
+/* Reads and checks the command line into O. Returns CTL_RUN or an exit
+ * status. */
+static int ctl_review_parse(int argc, char **argv, struct ctl_review_opts *o)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"queue", required_argument, NULL, 'q'},
-		{"reviewer", required_argument, NULL, 'r'},
-		{"lang", required_argument, NULL, 'l'},
-		{"id", required_argument, NULL, 'i'},
-		{"action", required_argument, NULL, 'a'},
-		{"category", required_argument, NULL, 'C'},
-		{"ground", required_argument, NULL, 'g'},
-		{"legal-ground", required_argument, NULL, 'L'},
-		{"reason", required_argument, NULL, 'R'},
-		{"brokers", required_argument, NULL, 'b'},
-		{"outcome", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		ctl_review_usage(argc < 2 ? stderr : stdout, NULL);
 		return argc < 2 ? 2 : 0;
 	}
-	const char *sub = argv[1];
-	const char *config = NULL, *queue = NULL, *reviewer = NULL, *langs = NULL, *id = NULL;
-	struct ctl_review_verdict vd = {0};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'q':
-			queue = optarg;
-			break;
-		case 'r':
-			reviewer = optarg;
-			break;
-		case 'l':
-			langs = optarg;
-			break;
-		case 'i':
-			id = optarg;
-			break;
-		case 'a':
-			vd.action = optarg;
-			break;
-		case 'C':
-			vd.category = optarg;
-			break;
-		case 'g':
-			vd.ground = optarg;
-			break;
-		case 'L':
-			vd.legal_ground = optarg;
-			break;
-		case 'R':
-			vd.reason = optarg;
-			break;
-		case 'b':
-			vd.brokers = optarg;
-			break;
-		case 'o':
-			vd.outcome = optarg;
-			break;
-		case 'h':
-			ctl_review_usage(stdout, sub);
-			return 0;
-		default:
-			ctl_review_usage(stderr, sub);
-			return 2;
-		}
-	}
-	bool claim = !strcmp(sub, "claim"), decide = !strcmp(sub, "decide"),
-	     reclaim = !strcmp(sub, "reclaim");
+	o->sub = argv[1];
+	struct ctl_review_verdict *vd = &o->vd;
+	const struct ctl_opt opts[] = {
+		CTL_CONFIG(&o->config, CTL_OPTIONAL),
+		CTL_VALUE("queue", 0, &o->queue, CTL_OPTIONAL),
+		CTL_VALUE("reviewer", 0, &o->reviewer, CTL_OPTIONAL),
+		CTL_VALUE("lang", 0, &o->langs, CTL_OPTIONAL),
+		CTL_VALUE("id", 0, &o->id, CTL_OPTIONAL),
+		CTL_VALUE("action", 0, &vd->action, CTL_OPTIONAL),
+		CTL_VALUE("category", 0, &vd->category, CTL_OPTIONAL),
+		CTL_VALUE("ground", 0, &vd->ground, CTL_OPTIONAL),
+		CTL_VALUE("legal-ground", 0, &vd->legal_ground, CTL_OPTIONAL),
+		CTL_VALUE("reason", 0, &vd->reason, CTL_OPTIONAL),
+		CTL_BROKERS(&vd->brokers, CTL_OPTIONAL),
+		CTL_VALUE("outcome", 0, &vd->outcome, CTL_OPTIONAL),
+		{0},
+	};
+	int first;
+	int rc = ctl_options(argc - 1, argv + 1, opts, ctl_review_usage, &first);
+	if (rc != CTL_RUN)
+		return rc;
+	bool claim = !strcmp(o->sub, "claim"), decide = !strcmp(o->sub, "decide"),
+	     reclaim = !strcmp(o->sub, "reclaim");
 	if (!claim && !decide && !reclaim)
-		fprintf(stderr, "arbiterctl review: unknown subcommand \"%s\"\n\n", sub);
-	if ((!claim && !decide && !reclaim) || optind + 1 != argc || !config ||
-	    ((claim || decide) && (!queue || !reviewer)) || (decide && (!id || !vd.action))) {
-		ctl_review_usage(stderr, sub);
+		fprintf(stderr, "arbiterctl review: unknown subcommand \"%s\"\n\n", o->sub);
+	if ((!claim && !decide && !reclaim) || first + 1 != argc || !o->config ||
+	    ((claim || decide) && (!o->queue || !o->reviewer)) ||
+	    (decide && (!o->id || !vd->action))) {
+		ctl_review_usage(stderr, o->sub);
 		return 2;
 	}
-	if (reviewer && (!*reviewer || !strcmp(reviewer, QUEUES_POOL) || strchr(reviewer, ' '))) {
+	const char *r = o->reviewer;
+	if (r && (!*r || !strcmp(r, QUEUES_POOL) || strchr(r, ' '))) {
 		fprintf(stderr,
 			"arbiterctl review: --reviewer: \"%s\" is not a reviewer name (empty, "
 			"\"" QUEUES_POOL "\" and names with spaces are not)\n",
-			reviewer);
+			r);
 		return 2;
 	}
-	char cmd[32];
-	snprintf(cmd, sizeof(cmd), "review %s", sub);
-	struct config *cfg = ctl_review_config(cmd, config);
-	if (!cfg)
-		return 1;
-	int rc = 2;
-	if (queue && !config_queue_find(cfg, queue)) {
-		fprintf(stderr, "arbiterctl %s: no queue \"%s\" in %s\n", cmd, queue, config);
-		goto out;
+	return CTL_RUN;
+}
+
+/* Checks O against CFG, the config it names: the queue is declared, and a
+ * decision knows where Kafka is. Returns CTL_RUN or an exit status (said). */
+static int ctl_review_check_config(const char *cmd, struct ctl_review_opts *o,
+				   const struct config *cfg)
+{
+	if (o->queue && !config_queue_find(cfg, o->queue)) {
+		fprintf(stderr, "arbiterctl %s: no queue \"%s\" in %s\n", cmd, o->queue, o->config);
+		return 2;
 	}
-	if (decide && !vd.brokers) {
+	if (!strcmp(o->sub, "decide") && !o->vd.brokers) {
 		if (cfg->kafka.mock_brokers) {
 			fprintf(stderr,
 				"arbiterctl review decide: kafka.brokers is \"%s\": give --brokers "
 				"with the cluster's bootstrap address\n",
 				cfg->kafka.brokers);
-			goto out;
+			return 2;
 		}
-		vd.brokers = cfg->kafka.brokers;
+		o->vd.brokers = cfg->kafka.brokers;
 	}
+	return CTL_RUN;
+}
+
+/* Runs subcommand O->sub against the Redis of O's config. Returns the exit
+ * status. */
+static int ctl_review_run(struct ctl_review_opts *o)
+{
+	char cmd[32];
+	snprintf(cmd, sizeof(cmd), "review %s", o->sub);
+	struct config *cfg = ctl_review_config(cmd, o->config);
+	if (!cfg)
+		return 1;
+	int rc = ctl_review_check_config(cmd, o, cfg);
 	struct ctl_review_redis s = {.cmd = cmd, .cfg = cfg};
-	rc = 1;
-	if (ctl_review_connect(&s) < 0)
-		goto out;
-	if (claim)
-		rc = ctl_review_claim(&s, queue, reviewer, langs);
-	else if (decide)
-		rc = ctl_review_decide(&s, queue, id, reviewer, &vd);
-	else
-		rc = ctl_review_reclaim(&s, queue);
-	redisFree(s.c);
-out:
+	if (rc == CTL_RUN && ctl_review_connect(&s) < 0)
+		rc = 1;
+	if (rc == CTL_RUN) {
+		if (!strcmp(o->sub, "claim"))
+			rc = ctl_review_claim(&s, o->queue, o->reviewer, o->langs);
+		else if (!strcmp(o->sub, "decide"))
+			rc = ctl_review_decide(&s, o->queue, o->id, o->reviewer, &o->vd);
+		else
+			rc = ctl_review_reclaim(&s, o->queue);
+		redisFree(s.c);
+	}
 	config_free(cfg);
 	return rc;
+}
+
+int ctl_review(int argc, char **argv)
+{
+	struct ctl_review_opts o = {0};
+	int rc = ctl_review_parse(argc, argv, &o);
+	return rc == CTL_RUN ? ctl_review_run(&o) : rc;
 }
 
 /* ---- queues ---- */
@@ -898,7 +885,7 @@ static void ctl_queues_age(char *out, size_t len, long long ms)
 		snprintf(out, len, "%lldd", sec / 86400);
 }
 
-static void ctl_queues_usage(FILE *out)
+static void ctl_queues_usage(FILE *out, const char *name)
 {
 	fprintf(out,
 		"Usage: arbiterctl queues --config CONFIG [--json]\n\n"
@@ -913,34 +900,19 @@ static void ctl_queues_usage(FILE *out)
 
 int ctl_queues(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	const char *config = NULL;
 	bool as_json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'j':
-			as_json = true;
-			break;
-		case 'h':
-			ctl_queues_usage(stdout);
-			return 0;
-		default:
-			ctl_queues_usage(stderr);
-			return 2;
-		}
-	}
-	if (!config || optind != argc) {
-		ctl_queues_usage(stderr);
+	const struct ctl_opt opts[] = {
+		CTL_CONFIG(&config, CTL_REQUIRED),
+		CTL_FLAG("json", 'j', &as_json),
+		{0},
+	};
+	int first;
+	int rc = ctl_options(argc, argv, opts, ctl_queues_usage, &first);
+	if (rc != CTL_RUN)
+		return rc;
+	if (first != argc) {
+		ctl_queues_usage(stderr, argv[0]);
 		return 2;
 	}
 	struct config *cfg = ctl_review_config("queues", config);
@@ -952,7 +924,7 @@ int ctl_queues(int argc, char **argv)
 		return 1;
 	}
 	int64_t now = log_now_ms();
-	int rc = 0;
+	rc = 0;
 	json_t *all = json_object();
 	if (!as_json)
 		printf("%-24s %-7s %8s %8s %8s %8s\n", "queue", "band", "entries", "waiting",

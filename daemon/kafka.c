@@ -42,6 +42,11 @@ struct kafka {
 	bool detached; /* handlers must not be called any more */
 };
 
+enum log_level kafka_log_level(int level)
+{
+	return level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
+}
+
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	/* kafka.properties go to both clients; each says it ignores the
@@ -50,11 +55,7 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const
 		log_debug("kafka", "%s: %s", rd_kafka_name(rk), buf);
 		return;
 	}
-	enum log_level l = level <= 3 ? LOG_ERROR :
-			   level == 4 ? LOG_WARN :
-			   level <= 6 ? LOG_INFO :
-					LOG_DEBUG;
-	log_write(l, "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+	log_write(kafka_log_level(level), "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
 static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)

@@ -7,7 +7,13 @@
 #include <uv.h>
 
 #include "config.h"
+#include "log.h"
 #include "records.h"
+
+/* Our level for a librdkafka log line of syslog level LEVEL: emergency to
+ * error (0-3) are errors, warning (4) a warning, notice and info (5-6) info,
+ * debug (7) debug. Every librdkafka log callback goes through it. */
+enum log_level kafka_log_level(int level);
 
 enum kafka_input { KAFKA_IN_CONTENT = 0, KAFKA_IN_DECISIONS, KAFKA_IN__COUNT };
 

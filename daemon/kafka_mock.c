@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "kafka.h"
 #include "log.h"
 
 struct kafka_mock {
@@ -14,9 +15,7 @@ struct kafka_mock {
 
 static void kafka_mock_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	/* syslog levels: 0..3 errors, 4 warning, 5..6 info, 7 debug */
-	enum log_level l = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : LOG_DEBUG;
-	log_write(l, "mock", "%s: %s", fac, buf);
+	log_write(kafka_log_level(level), "mock", "%s: %s", fac, buf);
 }
 
 int kafka_mock_start(int brokers, struct kafka_mock **out)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,4 +77,12 @@ void log_write(enum log_level level, const char *subsys, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(level, subsys, fmt, ap);
 	va_end(ap);
+}
+
+void log_assert_failed(const char *expr, const char *file, int line, const char *func)
+{
+	log_write(LOG_ERROR, "assert", "%s:%d: %s: broken invariant: %s", file, line, func, expr);
+#ifndef NDEBUG
+	abort();
+#endif
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -31,3 +32,17 @@ void log_vwrite(enum log_level level, const char *subsys, const char *fmt, va_li
 		if (log_get_level() >= LOG_DEBUG)                                                  \
 			log_write(LOG_DEBUG, subsys, __VA_ARGS__);                                 \
 	} while (0)
+
+/* Checks EXPR, an invariant only a bug can break (never use it on input):
+ * evaluates to its truth. When it is false it logs file:line, the function
+ * and the expression, then aborts in test and debug builds (NDEBUG unset,
+ * which meson's b_ndebug=if-release gives every build type but release), so
+ * that the suites catch it; a release build carries on, and the caller
+ * handles the false, as in `if (!log_assert(n > 0)) return -EINVAL;`. */
+#define log_assert(expr)                                                                           \
+	(__builtin_expect(!!(expr), 1) ?                                                           \
+		 true :                                                                            \
+		 (log_assert_failed(#expr, __FILE__, __LINE__, __func__), false))
+
+/* Reports a broken invariant for log_assert; aborts unless NDEBUG is defined. */
+void log_assert_failed(const char *expr, const char *file, int line, const char *func);

@@ -1,143 +1,47 @@
-/* The per-message state machine: consume, decode, decide, emit, and commit only what is finished.
- */
+/* The per-message state machine: consume, hand each message to its path, emit, and commit only what
+ * is finished. */
 #include "pipeline.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "audit.h"
-#include "event.h"
 #include "log.h"
 #include "metrics.h"
-#include "offsets.h"
-#include "queues.h"
-#include "records.h"
-#include "review.h"
-
-/* One assigned input partition. It outlives its assignment while messages it
- * handed out are still in flight (refs), so that late delivery reports find
- * it; a revoked partition is never committed again. */
-struct pipeline_part {
-	enum kafka_input input;
-	int32_t partition;
-	struct offsets_window *win;
-	struct audit_chain *chain; /* of the audit records its messages cause */
-	uint32_t refs;
-	bool revoked;
-};
-
-/* A message whose side effects are not all acknowledged yet. */
-struct pipeline_msg {
-	struct pipeline *p;
-	struct pipeline_part *part;
-	uint64_t seq;
-	int64_t offset;
-	uint32_t pending; /* records produced and not yet acknowledged */
-};
-
-/* A record whose produce failed or whose delivery failed for good; it is
- * produced again after a backoff, and its message stays unfinished. */
-struct pipeline_retry {
-	struct pipeline_retry *next;
-	enum kafka_output out;
-	char suffix[8]; /* of a per-country topic, or "" */
-	struct records_buf buf;
-	size_t key_len;
-	struct pipeline_msg *msg;
-	char key[];
-};
-
-struct pipeline {
-	uv_loop_t *loop;
-	const struct config *cfg;
-	const struct ruleset *rules;
-	struct rules_ctx *rctx;
-	struct kafka *kafka;
-	struct review *review; /* NULL when no review queue is declared */
-	pipeline_stopped_cb stopped;
-	void *opaque;
-
-	struct pipeline_part **parts[KAFKA_IN__COUNT]; /* indexed by partition id */
-	size_t n_parts[KAFKA_IN__COUNT];
-	int32_t audit_partitions; /* of the audit topic, where the chains go */
-	char writer[320];         /* "HOST/PID/MEMBER-ID": who writes our audit records */
-
-	size_t inflight;
-	bool backpressure; /* inflight reached the bound */
-	bool redis_down;   /* review queues unreachable */
-	bool draining;
-	bool stopped_called;
-	bool fatal;
-
-	uv_timer_t commit_timer;
-	uv_timer_t drain_timer;
-	uv_timer_t retry_timer;
-	uv_async_t fatal_async; /* fatal errors are reported from librdkafka threads too */
-	int open_handles;
-	struct pipeline_retry *retries;
-	uint64_t retry_backoff_ms;
-	uint64_t drain_deadline;
-};
-
-static void pipeline_part_unref(struct pipeline_part *part)
-{
-	if (--part->refs == 0) {
-		offsets_window_free(part->win);
-		audit_chain_free(part->chain);
-		free(part);
-	}
-}
-
-static struct pipeline_part *pipeline_part_get(struct pipeline *p, enum kafka_input in,
-					       int32_t partition)
-{
-	if (partition < 0 || (size_t)partition >= p->n_parts[in])
-		return NULL;
-	return p->parts[in][partition];
-}
-
-static enum kafka_input pipeline_input_of(struct pipeline *p, const char *topic)
-{
-	for (int i = 0; i < KAFKA_IN__COUNT; i++)
-		if (strcmp(kafka_input_topic(p->kafka, (enum kafka_input)i), topic) == 0)
-			return (enum kafka_input)i;
-	return KAFKA_IN__COUNT;
-}
+#include "pipeline_impl.h"
 
 static void pipeline_check_stopped(struct pipeline *p);
 static void pipeline_retry_cb(uv_timer_t *t);
-static void pipeline_on_fatal(void *opaque, const char *reason);
-static void pipeline_record_state(struct pipeline *p, struct pipeline_msg *m, const char *content,
-				  Arbiter__V1__Action action, Arbiter__V1__Actor actor,
-				  const char *reviewer, const char *d_id, int64_t at);
 
-/* Input flows only while there is room in flight, Redis takes escalations
- * and no drain is under way. */
-static void pipeline_update_pause(struct pipeline *p)
+void pipeline_update_pause(struct pipeline *p)
 {
 	if (p->kafka)
 		kafka_set_paused(p->kafka, p->backpressure || p->redis_down || p->draining);
 }
-static struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part,
-					     uint64_t seq, int64_t offset);
-static void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
-			  const void *key, size_t key_len, struct records_buf *buf);
-static void pipeline_emit_to(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
-			     const char *suffix, const void *key, size_t key_len,
-			     struct records_buf *buf);
+
+struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+				      int64_t offset)
+{
+	struct pipeline_msg *m = malloc(sizeof(*m));
+	if (!m)
+		return NULL;
+	m->p = p;
+	m->part = part;
+	m->seq = seq;
+	m->offset = offset;
+	m->pending = 0;
+	return m;
+}
 
 /* The message SEQ of PART has nothing left to do. */
-static void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t seq)
+void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t seq)
 {
-	if (offsets_window_done(part->win, seq) < 0)
-		log_error("pipeline",
-			  "broken invariant: %s[%" PRId32 "] seq %" PRIu64 " finished twice",
+	/* Only a bug finishes a message twice: the window refuses it. */
+	if (!log_assert(offsets_window_done(part->win, seq) == 0))
+		log_error("pipeline", "%s[%" PRId32 "] seq %" PRIu64 " finished twice",
 			  kafka_input_topic(p->kafka, part->input), part->partition, seq);
-	pipeline_part_unref(part);
+	pipeline_parts_unref(part);
 	p->inflight--;
 	metrics_set(inflight, (int_fast64_t)p->inflight);
 	if (p->backpressure && p->inflight <= p->cfg->pipeline.max_inflight / 2) {
@@ -155,14 +59,20 @@ static void pipeline_msg_done(struct pipeline *p, struct pipeline_msg *m)
 	free(m);
 }
 
+void pipeline_msg_settle(struct pipeline_msg *m)
+{
+	if (--m->pending == 0)
+		pipeline_msg_done(m->p, m);
+}
+
 /* One record of M will never be acknowledged (purged at exit): drop the
  * bookkeeping without finishing the message, whose offset is then never
  * committed and so redelivered after restart. */
-static void pipeline_msg_abandon(struct pipeline *p, struct pipeline_msg *m)
+void pipeline_msg_abandon(struct pipeline *p, struct pipeline_msg *m)
 {
 	if (--m->pending)
 		return;
-	pipeline_part_unref(m->part);
+	pipeline_parts_unref(m->part);
 	p->inflight--;
 	metrics_set(inflight, (int_fast64_t)p->inflight);
 	free(m);
@@ -171,7 +81,7 @@ static void pipeline_msg_abandon(struct pipeline *p, struct pipeline_msg *m)
 /* Out of memory in the middle of a message: leaving it unfinished would
  * freeze its partition's commits, finishing it would lose it. Stop instead;
  * a restart redelivers everything uncommitted. */
-static void pipeline_oom(struct pipeline *p, const char *what)
+void pipeline_oom(struct pipeline *p, const char *what)
 {
 	log_error("pipeline", "out of memory %s: stopping", what);
 	p->fatal = true;
@@ -220,8 +130,7 @@ static void pipeline_reject(struct pipeline *p, struct pipeline_msg *m, enum kaf
 			  kafka_input_topic(p->kafka, m->part->input), m->part->partition,
 			  m->offset, why);
 	}
-	if (--m->pending == 0)
-		pipeline_msg_done(p, m);
+	pipeline_msg_settle(m);
 }
 
 static void pipeline_retry_later(struct pipeline *p, struct pipeline_retry *r)
@@ -254,8 +163,8 @@ static struct pipeline_retry *pipeline_retry_new(enum kafka_output out, const ch
 	return r;
 }
 
-static void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
-			  const void *key, size_t key_len, struct records_buf *buf)
+void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
+		   const void *key, size_t key_len, struct records_buf *buf)
 {
 	pipeline_emit_to(p, m, out, NULL, key, key_len, buf);
 }
@@ -263,9 +172,8 @@ static void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka
 /* Produces BUF (taking it) on behalf of M to OUT's topic, or its per-country
  * topic for SUFFIX; on failure keeps it for a retry, so that a record is
  * never dropped while its input is uncommitted. */
-static void pipeline_emit_to(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
-			     const char *suffix, const void *key, size_t key_len,
-			     struct records_buf *buf)
+void pipeline_emit_to(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
+		      const char *suffix, const void *key, size_t key_len, struct records_buf *buf)
 {
 	m->pending++;
 	int rc = kafka_produce_to(p->kafka, out, suffix, RD_KAFKA_PARTITION_UA, key, key_len, buf,
@@ -315,15 +223,6 @@ static void pipeline_retry_cb(uv_timer_t *t)
 		uv_timer_start(&p->retry_timer, pipeline_retry_cb, p->retry_backoff_ms, 0);
 }
 
-/* What an audit record is built from: a verdict on EV, or decision D. */
-struct pipeline_audit {
-	const struct records_source *src;
-	const Arbiter__V1__ContentEvent *ev;
-	const struct rules_verdict *v;
-	const Arbiter__V1__ModerationDecision *d;
-	int64_t now;
-};
-
 /* Writes the audit record A of M as the next record of its partition's
  * chain, into the chain's audit partition. Nothing is written for a
  * partition given away meanwhile (its next owner redoes the message and
@@ -331,8 +230,8 @@ struct pipeline_audit {
  * redelivered after a restart). The record goes to the producer now, in
  * chain order: a full producer queue is waited out here, since a retry
  * later would write the chain out of order. Returns 0 or -ENOMEM. */
-static int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *key,
-			       const struct pipeline_audit *a)
+int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *key,
+			const struct pipeline_audit *a)
 {
 	struct audit_chain *chain = m->part->chain;
 	if (m->part->revoked)
@@ -383,22 +282,8 @@ static int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const
 	return 0;
 }
 
-static struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part,
-					     uint64_t seq, int64_t offset)
-{
-	struct pipeline_msg *m = malloc(sizeof(*m));
-	if (!m)
-		return NULL;
-	m->p = p;
-	m->part = part;
-	m->seq = seq;
-	m->offset = offset;
-	m->pending = 0;
-	return m;
-}
-
-static void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
-				const rd_kafka_message_t *rkm, const char *reason)
+void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+			 const rd_kafka_message_t *rkm, const char *reason)
 {
 	struct records_source src = {kafka_input_topic(p->kafka, part->input), rkm->partition,
 				     rkm->offset};
@@ -422,391 +307,36 @@ static void pipeline_review_done(void *arg, int status)
 	struct pipeline_msg *m = arg;
 	if (status < 0)
 		pipeline_msg_abandon(m->p, m);
-	else if (--m->pending == 0)
-		pipeline_msg_done(m->p, m);
-}
-
-/* The suffix of EV's per-country escalations topic, or NULL for the plain
- * one: only a well-formed country code names a topic. */
-static const char *pipeline_country_topic(const struct config *cfg,
-					  const Arbiter__V1__ContentEvent *ev)
-{
-	const char *c = ev->country;
-	if (!cfg->monitors.per_country_topics || strlen(c) != 2 || c[0] < 'A' || c[0] > 'Z' ||
-	    c[1] < 'A' || c[1] > 'Z')
-		return NULL;
-	return c;
-}
-
-/* True when monitors.modes names a mode active for this verdict. */
-static bool pipeline_mode_fed(const struct config *cfg, const struct rules_verdict *v)
-{
-	for (size_t i = 0; i < cfg->monitors.n_modes; i++)
-		for (size_t j = 0; j < v->n_modes; j++)
-			if (!strcmp(cfg->monitors.modes[i], v->modes[j]))
-				return true;
-	return false;
-}
-
-/* Escalation I of V: routed to its review queue in Redis and, when it
- * concerns monitors, produced to the escalations topic; M finishes once
- * both are acknowledged. Returns 0 or -ENOMEM. */
-static int pipeline_escalate(struct pipeline *p, struct pipeline_msg *m,
-			     const struct records_source *src, const Arbiter__V1__ContentEvent *ev,
-			     const struct rules_verdict *v, size_t i, int64_t now)
-{
-	const struct config *cfg = p->cfg;
-	const struct rules_escalate *e = &v->escalations[i].esc;
-	const struct config_queue *q =
-		p->review ? queues_route(cfg, e->queue, ev->lang, ev->country) : NULL;
-	int64_t base = ev->created_at_ms > 0 ? ev->created_at_ms : now;
-	struct records_escalation_opts opts = {
-		.queue = q ? q->name : NULL,
-		.deadline_ms = q ? queues_deadline(q, queues_band(e->band), base, e->sla_s) : 0,
-		.monitors = pipeline_mode_fed(cfg, v),
-		.pseudonym_key = cfg->monitors.pseudonym_key,
-		.excerpt_max = cfg->monitors.include_excerpt ? cfg->monitors.excerpt_max_bytes : 0,
-	};
-	struct records_buf buf;
-	if (records_escalation(src, ev, p->rules, v, i, &opts, now, &buf) < 0)
-		return -ENOMEM;
-	if (q) {
-		Arbiter__V1__Escalation *es =
-			arbiter__v1__escalation__unpack(NULL, buf.len, buf.data);
-		m->pending++;
-		int rc = es ? review_enqueue(p->review, q, es, buf.data, buf.len, NULL,
-					     pipeline_review_done, m) :
-			      -ENOMEM;
-		arbiter__v1__escalation__free_unpacked(es, NULL);
-		if (rc < 0) {
-			m->pending--;
-			free(buf.data);
-			return rc;
-		}
-	}
-	if (e->monitors || opts.monitors)
-		pipeline_emit_to(p, m, KAFKA_OUT_ESCALATIONS, pipeline_country_topic(cfg, ev),
-				 ev->content_id, strlen(ev->content_id), &buf);
 	else
-		free(buf.data);
-	return 0;
+		pipeline_msg_settle(m);
 }
 
-static void pipeline_content(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
-			     const rd_kafka_message_t *rkm)
+/* Hands escalation BUF (packed; the queue copies it) to review queue Q on
+ * behalf of M, with EXCLUDE (or NULL) as the reviewer who must not claim it
+ * and, for an appeal, its APPEAL_ID; M finishes once Redis has it. Returns
+ * 0 or a negative errno. */
+int pipeline_review_enqueue(struct pipeline *p, struct pipeline_msg *m,
+			    const struct config_queue *q, const struct records_buf *buf,
+			    const char *exclude, const char *appeal_id)
 {
-	char reason[EVENT_REASON_MAX];
-	Arbiter__V1__ContentEvent *ev = NULL;
-	metrics_inc(consumed_content);
-	if (event_content_decode(p->cfg->kafka.topics.content.format, rkm->payload, rkm->len, &ev,
-				 reason) < 0) {
-		pipeline_deadletter(p, part, seq, rkm, reason);
-		return;
-	}
-	int64_t now = log_now_ms();
-	const struct rules_verdict *v = rules_eval(p->rctx, ev, now);
-	if (!v) {
-		event_content_free(ev);
-		pipeline_oom(p, "evaluating the rules");
-		return;
-	}
-	if (v->n_shadow)
-		metrics_add(shadow_hits, v->n_shadow);
-	if (v->action == ARBITER__V1__ACTION__NONE && !v->n_escalations) {
-		/* Nothing to act on: no side effect, finished here. */
-		event_content_free(ev);
-		pipeline_finish(p, part, seq);
-		return;
-	}
-	struct records_source src = {kafka_input_topic(p->kafka, part->input), rkm->partition,
-				     rkm->offset};
-	struct pipeline_msg *m = pipeline_msg_new(p, part, seq, rkm->offset);
-	if (!m) {
-		event_content_free(ev);
-		pipeline_oom(p, "tracking a verdict");
-		return;
-	}
-	/* The first record is counted before any is produced, so that an early
-	 * acknowledgement cannot finish the message while others are due. */
-	m->pending = 1;
-	const char *key = ev->content_id;
-	if (v->action != ARBITER__V1__ACTION__NONE) {
-		metrics_inc(rule_actions);
-		if (p->review) {
-			/* An automated action can be appealed too. */
-			char audit_id[RECORDS_ID_LEN + 1];
-			records_id(audit_id, "audit", &src);
-			pipeline_record_state(p, m, ev->content_id, v->action,
-					      ARBITER__V1__ACTOR__AUTOMATED, "", audit_id, now);
-		}
-		struct pipeline_audit a = {.src = &src, .ev = ev, .v = v, .now = now};
-		if (pipeline_emit_audit(p, m, key, &a) < 0)
-			goto oom;
-	}
-	for (size_t i = 0; i < v->n_escalations; i++) {
-		metrics_inc(escalations);
-		if (pipeline_escalate(p, m, &src, ev, v, i, now) < 0)
-			goto oom;
-	}
-	event_content_free(ev);
-	if (--m->pending == 0)
-		pipeline_msg_done(p, m);
-	return;
-oom:
-	event_content_free(ev);
-	pipeline_oom(p, "building a verdict record");
-}
-
-/* A decision waiting for Redis to say what it is about. */
-struct pipeline_decision_ctx {
-	struct pipeline_msg *m;
-	Arbiter__V1__ModerationDecision *d;
-	struct records_source src;
-	size_t raw_len;
-	uint8_t raw[]; /* the message, for a dead letter */
-};
-
-static void pipeline_decision_ctx_free(struct pipeline_decision_ctx *x)
-{
-	event_decision_free(x->d);
-	free(x);
-}
-
-/* M's input is refused with REASON after all (Redis said so): it goes to the
- * dead-letter topic instead of producing its records. */
-static void pipeline_refuse(struct pipeline *p, struct pipeline_decision_ctx *x, const char *reason)
-{
-	struct records_buf buf;
-	log_debug("pipeline", "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", x->src.topic,
-		  x->src.partition, x->src.offset, reason);
-	if (records_deadletter(&x->src, x->d->content_id, strlen(x->d->content_id), x->raw,
-			       x->raw_len, reason, p->cfg->pipeline.deadletter_max_bytes,
-			       log_now_ms(), &buf) < 0) {
-		pipeline_oom(p, "building a dead letter");
-		return;
-	}
-	metrics_inc(deadletters);
-	pipeline_emit(p, x->m, KAFKA_OUT_DEADLETTER, x->d->content_id, strlen(x->d->content_id),
-		      &buf);
-}
-
-static void pipeline_state_done(void *arg, const redisReply *r)
-{
-	struct pipeline_msg *m = arg;
-	if (!r)
-		pipeline_msg_abandon(m->p, m);
-	else if (--m->pending == 0)
-		pipeline_msg_done(m->p, m);
-}
-
-/* Records decision D_ID (ACTION by ACTOR/REVIEWER at AT) as the state of
- * CONTENT, for appeals; M finishes once Redis has it. */
-static void pipeline_record_state(struct pipeline *p, struct pipeline_msg *m, const char *content,
-				  Arbiter__V1__Action action, Arbiter__V1__Actor actor,
-				  const char *reviewer, const char *d_id, int64_t at)
-{
-	char at_s[24];
-	snprintf(at_s, sizeof(at_s), "%" PRId64, at);
-	const ProtobufCEnumValue *a =
-		protobuf_c_enum_descriptor_get_value(&arbiter__v1__action__descriptor, action);
-	const ProtobufCEnumValue *w =
-		protobuf_c_enum_descriptor_get_value(&arbiter__v1__actor__descriptor, actor);
-	const char *args[] = {at_s, a ? a->name : "NONE", w ? w->name : "", reviewer, d_id};
-	struct queues_cmd cmd;
-	if (queues_decision_cmd(p->cfg, QUEUES_DECISION, content, NULL, args, 5, &cmd) < 0) {
-		pipeline_oom(p, "recording a decision");
-		return;
-	}
-	m->pending++;
-	review_call(p->review, &cmd, pipeline_state_done, m);
-}
-
-/* Emits the decision's audit record (every decision that is not refused has one). */
-static int pipeline_decision_audit(struct pipeline *p, struct pipeline_decision_ctx *x)
-{
-	struct pipeline_audit a = {.src = &x->src, .d = x->d, .now = log_now_ms()};
-	return pipeline_emit_audit(p, x->m, x->d->content_id, &a);
-}
-
-/* The decision under appeal as the appeal scripts answer it:
- * {original action, original reviewer, decision id, filed_ms}. */
-static bool pipeline_appeal_reply(const redisReply *r, struct records_appeal *a)
-{
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
-		return false;
-	for (size_t i = 0; i < 4; i++)
-		if (r->element[i]->type != REDIS_REPLY_STRING)
-			return false;
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value_by_name(
-		&arbiter__v1__action__descriptor, r->element[0]->str);
-	a->original_action = v ? (Arbiter__V1__Action)v->value : ARBITER__V1__ACTION__NONE;
-	a->original_reviewer = r->element[1]->str;
-	a->decision_id = r->element[2]->str;
-	a->filed_at_ms = strtoll(r->element[3]->str, NULL, 10);
-	return true;
-}
-
-/* Queues the appeal X for a reviewer other than the one who decided:
- * urgent enough for the action under appeal. */
-static int pipeline_appeal_enqueue(struct pipeline *p, struct pipeline_decision_ctx *x,
-				   const struct records_appeal *a)
-{
-	const struct config_queue *q = config_queue_find(p->cfg, p->cfg->review.appeals_queue);
-	const Arbiter__V1__ModerationDecision *d = x->d;
-	char id[RECORDS_ID_LEN + 1], evidence[300];
-	records_id(id, "appeal-entry", &x->src);
-	snprintf(evidence, sizeof(evidence), "appeal:%s", d->appeal_id);
-	char *ev[] = {evidence};
-	bool severe = rules_action_severity(a->original_action) >=
-		      rules_action_severity(ARBITER__V1__ACTION__REMOVE);
-	enum config_band band = severe ? CONFIG_BAND_HIGH : CONFIG_BAND_NORMAL;
-	Arbiter__V1__Escalation es = ARBITER__V1__ESCALATION__INIT;
-	es.escalation_id = id;
-	es.content_id = d->content_id;
-	es.event_id = d->event_id;
-	es.queue = q->name;
-	es.band = queues_band_pb(band);
-	es.deadline_ms = queues_deadline(q, band, a->filed_at_ms, 0);
-	es.action = a->original_action;
-	es.lang = d->lang;
-	es.country = d->country;
-	es.n_evidence = 1;
-	es.evidence = ev;
-	es.content_type = d->content_type;
-	es.content_created_at_ms = d->content_created_at_ms;
-	es.automated_detection = d->automated_detection;
-	es.source_topic = (char *)x->src.topic;
-	es.source_partition = x->src.partition;
-	es.source_offset = x->src.offset;
-	es.created_at_ms = log_now_ms();
-	struct records_buf buf = {.len = protobuf_c_message_get_packed_size(&es.base)};
-	buf.data = malloc(buf.len ? buf.len : 1);
-	if (!buf.data)
+	Arbiter__V1__Escalation *es = arbiter__v1__escalation__unpack(NULL, buf->len, buf->data);
+	if (!es)
 		return -ENOMEM;
-	protobuf_c_message_pack(&es.base, buf.data);
-	x->m->pending++;
-	int rc = review_enqueue_appeal(p->review, q, &es, buf.data, buf.len, a->original_reviewer,
-				       d->appeal_id, pipeline_review_done, x->m);
+	m->pending++;
+	int rc = appeal_id ? review_enqueue_appeal(p->review, q, es, buf->data, buf->len, exclude,
+						   appeal_id, pipeline_review_done, m) :
+			     review_enqueue(p->review, q, es, buf->data, buf->len, exclude,
+					    pipeline_review_done, m);
 	if (rc < 0)
-		x->m->pending--;
-	free(buf.data);
+		m->pending--;
+	arbiter__v1__escalation__free_unpacked(es, NULL);
 	return rc;
-}
-
-/* Redis answered an appeal (filed or resolved): the records, or a refusal. */
-static void pipeline_appeal_answered(void *arg, const redisReply *r)
-{
-	struct pipeline_decision_ctx *x = arg;
-	struct pipeline_msg *m = x->m;
-	struct pipeline *p = m->p;
-	if (!r) {
-		pipeline_msg_abandon(p, m);
-		pipeline_decision_ctx_free(x);
-		return;
-	}
-	struct records_appeal a = {.pseudonym_key = p->cfg->monitors.pseudonym_key};
-	if (r->type == REDIS_REPLY_ERROR) {
-		pipeline_refuse(p, x, r->str + 8); /* after "ARBITER " */
-	} else if (!pipeline_appeal_reply(r, &a)) {
-		log_error("pipeline", "unexpected reply to an appeal script");
-		pipeline_refuse(p, x, "the appeal could not be recorded");
-	} else {
-		struct records_buf buf;
-		int rc = records_appeal(&x->src, x->d, &a, log_now_ms(), &buf);
-		if (rc == 0) {
-			metrics_inc(appeals);
-			pipeline_emit(p, m, KAFKA_OUT_APPEALS, x->d->content_id,
-				      strlen(x->d->content_id), &buf);
-			rc = pipeline_decision_audit(p, x);
-		}
-		if (rc == 0 && x->d->kind == ARBITER__V1__DECISION_KIND__APPEAL_FILED)
-			rc = pipeline_appeal_enqueue(p, x, &a);
-		if (rc < 0)
-			pipeline_oom(p, "building an appeal record");
-	}
-	pipeline_decision_ctx_free(x);
-	if (--m->pending == 0)
-		pipeline_msg_done(p, m);
-}
-
-static void pipeline_decision(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
-			      const rd_kafka_message_t *rkm)
-{
-	char reason[EVENT_REASON_MAX];
-	Arbiter__V1__ModerationDecision *d = NULL;
-	metrics_inc(consumed_decisions);
-	if (event_decision_decode(p->cfg->kafka.topics.decisions.format, rkm->payload, rkm->len, &d,
-				  reason) < 0) {
-		pipeline_deadletter(p, part, seq, rkm, reason);
-		return;
-	}
-	bool appeal = d->kind != ARBITER__V1__DECISION_KIND__ACTION;
-	if (appeal && (!p->review || !p->cfg->review.appeals_queue)) {
-		event_decision_free(d);
-		pipeline_deadletter(p, part, seq, rkm,
-				    "appeals need an appeals queue (review.appeals_queue)");
-		return;
-	}
-	struct pipeline_decision_ctx *x = malloc(sizeof(*x) + rkm->len);
-	struct pipeline_msg *m = x ? pipeline_msg_new(p, part, seq, rkm->offset) : NULL;
-	if (!m) {
-		free(x);
-		event_decision_free(d);
-		pipeline_oom(p, "tracking a decision");
-		return;
-	}
-	x->m = m;
-	x->d = d;
-	x->src = (struct records_source){kafka_input_topic(p->kafka, part->input), rkm->partition,
-					 rkm->offset};
-	x->raw_len = rkm->len;
-	memcpy(x->raw, rkm->payload, rkm->len);
-	m->pending = 1; /* as in pipeline_content: finished below, not by an early report */
-
-	if (appeal) {
-		const char *content_or_none = d->content_id;
-		char at[24];
-		snprintf(at, sizeof(at), "%" PRId64,
-			 d->decided_at_ms ? d->decided_at_ms : log_now_ms());
-		const ProtobufCEnumValue *oc = protobuf_c_enum_descriptor_get_value(
-			&arbiter__v1__appeal_outcome__descriptor, d->appeal_outcome);
-		const ProtobufCEnumValue *na = protobuf_c_enum_descriptor_get_value(
-			&arbiter__v1__action__descriptor, d->action);
-		const char *file_args[] = {d->content_id, at};
-		const char *resolve_args[] = {d->reviewer_id, oc ? oc->name : "",
-					      na ? na->name : "", at, d->decision_id};
-		bool filed = d->kind == ARBITER__V1__DECISION_KIND__APPEAL_FILED;
-		struct queues_cmd cmd;
-		if (queues_decision_cmd(p->cfg, filed ? QUEUES_APPEAL_FILE : QUEUES_APPEAL_RESOLVE,
-					content_or_none, d->appeal_id,
-					filed ? file_args : resolve_args, filed ? 2 : 5,
-					&cmd) < 0) {
-			pipeline_decision_ctx_free(x);
-			pipeline_oom(p, "building an appeal command");
-			return;
-		}
-		m->pending++;
-		review_call(p->review, &cmd, pipeline_appeal_answered, x);
-	} else {
-		if (pipeline_decision_audit(p, x) < 0) {
-			pipeline_decision_ctx_free(x);
-			pipeline_oom(p, "building an audit record");
-			return;
-		}
-		if (p->review)
-			pipeline_record_state(p, m, d->content_id, d->action, d->actor,
-					      d->reviewer_id, d->decision_id,
-					      d->decided_at_ms ? d->decided_at_ms : log_now_ms());
-		pipeline_decision_ctx_free(x);
-	}
-	if (--m->pending == 0)
-		pipeline_msg_done(p, m);
 }
 
 static void pipeline_on_message(void *opaque, enum kafka_input in, rd_kafka_message_t *rkm)
 {
 	struct pipeline *p = opaque;
-	struct pipeline_part *part = pipeline_part_get(p, in, rkm->partition);
+	struct pipeline_part *part = pipeline_parts_get(p, in, rkm->partition);
 	uint64_t seq;
 	int trc = part ? offsets_window_track(part->win, rkm->offset, &seq) : -ENOENT;
 	if (trc == -ENOMEM) {
@@ -826,9 +356,9 @@ static void pipeline_on_message(void *opaque, enum kafka_input in, rd_kafka_mess
 	p->inflight++;
 	metrics_set(inflight, (int_fast64_t)p->inflight);
 	if (in == KAFKA_IN_CONTENT)
-		pipeline_content(p, part, seq, rkm);
+		pipeline_content_handle(p, part, seq, rkm);
 	else
-		pipeline_decision(p, part, seq, rkm);
+		pipeline_decision_handle(p, part, seq, rkm);
 	rd_kafka_message_destroy(rkm);
 
 	if (!p->backpressure && p->inflight >= p->cfg->pipeline.max_inflight) {
@@ -848,8 +378,7 @@ static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
 		if (strcmp(rd_kafka_topic_name(rkm->rkt),
 			   kafka_output_topic(p->kafka, KAFKA_OUT_AUDIT)) == 0)
 			metrics_inc(audit_records);
-		if (--m->pending == 0)
-			pipeline_msg_done(p, m);
+		pipeline_msg_settle(m);
 		return;
 	}
 	if (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
@@ -902,119 +431,6 @@ static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
 	pipeline_oom(p, "keeping a record for retry");
 }
 
-static void pipeline_chain_record(void *opaque, const rd_kafka_message_t *m)
-{
-	struct audit_chain *c = opaque;
-	if (audit_chain_recover(c, m) < 0)
-		log_warn("pipeline",
-			 "audit chain %s: out of memory remembering its records; "
-			 "redelivered messages may write theirs again",
-			 audit_chain_name(c));
-}
-
-/* The chain of input partition PARTITION of IN, its head read back from the
- * audit topic: the newest records first, further back until a record of the
- * chain from before the committed offset turns up (every record of a message
- * that may be redelivered is then known) or the partition's start is
- * reached. Blocks the loop, on purpose: nothing of the partition may be
- * handled before. NULL when the audit topic cannot be read. */
-static struct audit_chain *pipeline_chain_recover(struct pipeline *p, enum kafka_input in,
-						  int32_t partition)
-{
-	const char *topic = kafka_input_topic(p->kafka, in);
-	const char *audit = kafka_output_topic(p->kafka, KAFKA_OUT_AUDIT);
-	int64_t committed;
-	if (kafka_committed(p->kafka, in, partition, 30000, &committed) < 0)
-		return NULL;
-	/* Records can come out of offset order by as much as is in flight. */
-	int64_t margin = (int64_t)p->cfg->pipeline.max_inflight;
-	struct audit_chain *c = audit_chain_new(topic, partition, partition % p->audit_partitions,
-						committed, margin);
-	if (!c)
-		return NULL;
-	/* From the newest thousand records back, eight times further each time
-	 * the chain's records from before the window are not reached yet. */
-	int64_t count = 1000;
-	for (;;) {
-		bool whole = false;
-		audit_chain_recover_reset(c);
-		int rc = kafka_read_tail(p->kafka, KAFKA_OUT_AUDIT, audit_chain_partition(c), count,
-					 30000, pipeline_chain_record, c, &whole);
-		if (rc < 0) {
-			log_error("pipeline",
-				  "audit chain %s: cannot read its head from %s[%" PRId32 "]: %s",
-				  audit_chain_name(c), audit, audit_chain_partition(c),
-				  strerror(-rc));
-			audit_chain_free(c);
-			return NULL;
-		}
-		if (audit_chain_recovered(c) || whole)
-			break;
-		count *= 8;
-	}
-	log_info("pipeline",
-		 "audit chain %s continues at sequence %" PRIu64 " in %s[%" PRId32
-		 "] (%zu record(s) of uncommitted input known)",
-		 audit_chain_name(c), audit_chain_next_sequence(c), audit, audit_chain_partition(c),
-		 audit_chain_remembered(c));
-	return c;
-}
-
-static void pipeline_on_assigned(void *opaque, const rd_kafka_topic_partition_list_t *parts)
-{
-	struct pipeline *p = opaque;
-	/* Each join may bring a new member id: the records say who wrote them. */
-	char host[HOST_NAME_MAX + 1] = "", member[200];
-	gethostname(host, sizeof(host));
-	host[sizeof(host) - 1] = '\0';
-	kafka_member_id(p->kafka, member, sizeof(member));
-	snprintf(p->writer, sizeof(p->writer), "%.64s/%ld/%.200s", host, (long)getpid(), member);
-	for (int i = 0; i < parts->cnt; i++) {
-		const rd_kafka_topic_partition_t *tp = &parts->elems[i];
-		enum kafka_input in = pipeline_input_of(p, tp->topic);
-		if (in == KAFKA_IN__COUNT || tp->partition < 0)
-			continue;
-		size_t need = (size_t)tp->partition + 1;
-		if (need > p->n_parts[in]) {
-			struct pipeline_part **v = realloc(p->parts[in], need * sizeof(*v));
-			if (!v) {
-				log_error("pipeline", "out of memory on assignment");
-				continue;
-			}
-			memset(v + p->n_parts[in], 0, (need - p->n_parts[in]) * sizeof(*v));
-			p->parts[in] = v;
-			p->n_parts[in] = need;
-		}
-		if (p->parts[in][tp->partition])
-			continue;
-		struct pipeline_part *part = calloc(1, sizeof(*part));
-		if (part)
-			part->win = offsets_window_new();
-		if (!part || !part->win) {
-			free(part);
-			log_error("pipeline", "out of memory on assignment");
-			continue;
-		}
-		part->input = in;
-		part->partition = tp->partition;
-		part->refs = 1;
-		part->chain = pipeline_chain_recover(p, in, tp->partition);
-		if (!part->chain) {
-			/* Writing a chain whose head is unknown would fork it. */
-			offsets_window_free(part->win);
-			free(part);
-			log_error("pipeline",
-				  "cannot recover the audit chain of %s[%" PRId32 "]: stopping",
-				  tp->topic, tp->partition);
-			pipeline_on_fatal(p, "audit chain recovery failed");
-			continue;
-		}
-		p->parts[in][tp->partition] = part;
-		metrics_add(assigned_partitions, 1);
-	}
-	metrics_set(ready, true);
-}
-
 /* Appends every partition whose commit offset moved to a new list, marking
  * them committed; returns NULL when there is nothing to commit. With ONLY
  * set, limits the list to the partitions in ONLY. */
@@ -1042,8 +458,7 @@ pipeline_commit_list(struct pipeline *p, const rd_kafka_topic_partition_list_t *
 	return list;
 }
 
-static void pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *only,
-			    bool sync)
+void pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *only, bool sync)
 {
 	rd_kafka_topic_partition_list_t *list = pipeline_commit_list(p, only);
 	if (!list)
@@ -1052,40 +467,6 @@ static void pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_l
 	 * librdkafka calls for synchronous commits too. */
 	kafka_commit(p->kafka, list, sync);
 	rd_kafka_topic_partition_list_destroy(list);
-}
-
-static void pipeline_on_revoked(void *opaque, const rd_kafka_topic_partition_list_t *parts)
-{
-	struct pipeline *p = opaque;
-	/* Commit what finished before giving the partitions away; what is
-	 * still in flight will be redelivered to the next owner, and the
-	 * records it produces carry the same ids. A lost assignment is owned
-	 * by someone else already: its commit would be refused. */
-	if (kafka_assignment_lost(p->kafka)) {
-		log_warn("pipeline", "assignment lost: finished messages since the last commit "
-				     "will be redelivered");
-	} else {
-		/* The next owner reads each chain's head back from the audit
-		 * topic: what we produced must be there before it does. */
-		if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, 10000) < 0)
-			log_warn("pipeline",
-				 "%d record(s) still unacknowledged at revoke: the next owner "
-				 "may find a gap in an audit chain",
-				 kafka_outq_len(p->kafka));
-		pipeline_commit(p, parts, true);
-	}
-	for (int i = 0; i < parts->cnt; i++) {
-		const rd_kafka_topic_partition_t *tp = &parts->elems[i];
-		enum kafka_input in = pipeline_input_of(p, tp->topic);
-		struct pipeline_part *part =
-			in == KAFKA_IN__COUNT ? NULL : pipeline_part_get(p, in, tp->partition);
-		if (!part)
-			continue;
-		p->parts[in][tp->partition] = NULL;
-		part->revoked = true;
-		metrics_add(assigned_partitions, -1);
-		pipeline_part_unref(part);
-	}
 }
 
 static void pipeline_on_committed(void *opaque, rd_kafka_resp_err_t err,
@@ -1102,11 +483,11 @@ static void pipeline_on_committed(void *opaque, rd_kafka_resp_err_t err,
 	log_warn("pipeline", "commit failed: %s; will retry", rd_kafka_err2str(err));
 	/* Make the partitions dirty again so the next tick retries. */
 	for (int i = 0; offsets && i < offsets->cnt; i++) {
-		enum kafka_input in = pipeline_input_of(p, offsets->elems[i].topic);
+		enum kafka_input in = pipeline_parts_input(p, offsets->elems[i].topic);
 		struct pipeline_part *part =
 			in == KAFKA_IN__COUNT ?
 				NULL :
-				pipeline_part_get(p, in, offsets->elems[i].partition);
+				pipeline_parts_get(p, in, offsets->elems[i].partition);
 		if (part)
 			offsets_window_committed(part->win, -1);
 	}
@@ -1121,7 +502,7 @@ static size_t pipeline_budget(void *opaque)
 	return p->inflight < max ? max - p->inflight : 0;
 }
 
-static void pipeline_on_fatal(void *opaque, const char *reason)
+void pipeline_on_fatal(void *opaque, const char *reason)
 {
 	struct pipeline *p = opaque;
 	/* May run on a librdkafka thread: hand it to the loop. */
@@ -1198,10 +579,18 @@ int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset
 	p->stopped = stopped;
 	p->opaque = opaque;
 	p->retry_backoff_ms = 500;
+	/* The only handle whose init can fail (it needs an eventfd) comes
+	 * first: on failure nothing is on the loop yet. */
+	int rc = uv_async_init(loop, &p->fatal_async, pipeline_fatal_cb);
+	if (rc < 0) {
+		log_error("pipeline", "uv_async_init: %s", uv_strerror(rc));
+		rules_ctx_free(p->rctx);
+		free(p);
+		return rc;
+	}
 	uv_timer_init(loop, &p->commit_timer);
 	uv_timer_init(loop, &p->drain_timer);
 	uv_timer_init(loop, &p->retry_timer);
-	uv_async_init(loop, &p->fatal_async, pipeline_fatal_cb);
 	p->commit_timer.data = p->drain_timer.data = p->retry_timer.data = p;
 	p->fatal_async.data = p;
 	p->open_handles = 4;
@@ -1214,8 +603,8 @@ int pipeline_start(struct pipeline *p, const char *bootstrap)
 	struct kafka_handlers h = {
 		.opaque = p,
 		.message = pipeline_on_message,
-		.assigned = pipeline_on_assigned,
-		.revoked = pipeline_on_revoked,
+		.assigned = pipeline_parts_assigned,
+		.revoked = pipeline_parts_revoked,
 		.delivered = pipeline_on_delivered,
 		.committed = pipeline_on_committed,
 		.fatal = pipeline_on_fatal,
@@ -1369,12 +758,7 @@ void pipeline_free(struct pipeline *p)
 	kafka_detach(p->kafka);
 	kafka_free(p->kafka);
 	p->kafka = NULL;
-	for (int in = 0; in < KAFKA_IN__COUNT; in++) {
-		for (size_t i = 0; i < p->n_parts[in]; i++)
-			if (p->parts[in][i])
-				pipeline_part_unref(p->parts[in][i]);
-		free(p->parts[in]);
-	}
+	pipeline_parts_free(p);
 	rules_ctx_free(p->rctx);
 	p->rctx = NULL;
 	uv_close((uv_handle_t *)&p->commit_timer, pipeline_handle_closed);

@@ -4,12 +4,15 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "records.h"
 
 /* ---- scripts ----
  * Each runs atomically in Redis. A script stops at the first failing call
@@ -336,6 +339,12 @@ Arbiter__V1__Band queues_band_pb(enum config_band b)
 	return (unsigned)b < CONFIG_BANDS ? map[b] : ARBITER__V1__BAND__NORMAL;
 }
 
+enum config_band queues_appeal_band(Arbiter__V1__Action original)
+{
+	int removal = rules_action_severity(ARBITER__V1__ACTION__REMOVE);
+	return rules_action_severity(original) >= removal ? CONFIG_BAND_HIGH : CONFIG_BAND_NORMAL;
+}
+
 int queues_band_parse(const char *s)
 {
 	for (int b = 0; b < CONFIG_BANDS; b++)
@@ -631,6 +640,37 @@ int queues_decision_cmd(const struct config *cfg, enum queues_script s, const ch
 	for (size_t i = 0; i < n_args; i++)
 		qb_str(&b, args[i]);
 	return qb_finish(&b, s, out);
+}
+
+/* The scripts' refusals: "ARBITER " and the reason. */
+#define QUEUES_REFUSAL "ARBITER "
+
+int queues_appeal_reply_parse(const redisReply *r, struct records_appeal *a, const char **refusal)
+{
+	size_t pre = strlen(QUEUES_REFUSAL);
+	if (r->type == REDIS_REPLY_ERROR && r->len > pre && !strncmp(r->str, QUEUES_REFUSAL, pre)) {
+		*refusal = r->str + pre;
+		return -EPERM;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+		return -EINVAL;
+	for (size_t i = 0; i < 4; i++)
+		if (r->element[i]->type != REDIS_REPLY_STRING)
+			return -EINVAL;
+	/* filed_ms is a number of milliseconds the script stored itself. */
+	const char *filed = r->element[3]->str;
+	char *end;
+	errno = 0;
+	long long ms = strtoll(filed, &end, 10);
+	if (end == filed || *end || errno)
+		return -EINVAL;
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value_by_name(
+		&arbiter__v1__action__descriptor, r->element[0]->str);
+	a->original_action = v ? (Arbiter__V1__Action)v->value : ARBITER__V1__ACTION__NONE;
+	a->original_reviewer = r->element[1]->str;
+	a->decision_id = r->element[2]->str;
+	a->filed_at_ms = ms;
+	return 0;
 }
 
 void queues_cmd_use_eval(struct queues_cmd *cmd)

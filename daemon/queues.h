@@ -82,6 +82,11 @@ Arbiter__V1__Band queues_band_pb(enum config_band b);
 /* Parses "urgent", "high", "normal" or "low"; returns -1 for anything else. */
 int queues_band_parse(const char *s);
 
+/* The band of an appeal's review entry, urgent enough for ORIGINAL, the
+ * action under appeal: high when it is at least as severe as a removal,
+ * normal otherwise. */
+enum config_band queues_appeal_band(Arbiter__V1__Action original);
+
 /* Key names; each writes a NUL-terminated key into OUT. */
 void queues_key_stream(char out[QUEUES_KEY_MAX], const char *prefix, const char *queue,
 		       enum config_band b);
@@ -126,6 +131,19 @@ int queues_sweep_cmd(const struct config *cfg, const struct config_queue *q, int
 int queues_decision_cmd(const struct config *cfg, enum queues_script s, const char *content,
 			const char *appeal, const char *const *args, size_t n_args,
 			struct queues_cmd *out);
+
+struct redisReply;
+struct records_appeal;
+
+/* Reads R, the answer of an appeal script (QUEUES_APPEAL_FILE or
+ * QUEUES_APPEAL_RESOLVE): the decision under appeal as an array of four
+ * strings {original action, original reviewer, decision id, filed_ms}.
+ * Returns 0 with A's original_action (NONE for a name it does not know),
+ * original_reviewer, decision_id (both pointing into R) and filed_at_ms set;
+ * -EPERM with *REFUSAL pointing at the reason in R when the script refused
+ * the appeal (an error "ARBITER reason"); -EINVAL for any other reply. */
+int queues_appeal_reply_parse(const struct redisReply *r, struct records_appeal *a,
+			      const char **refusal);
 
 /* Turns an EVALSHA into the same EVAL with the script's body: the fallback
  * when Redis answers NOSCRIPT (restarted, or SCRIPT FLUSH). */

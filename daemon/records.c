@@ -299,3 +299,37 @@ int records_appeal(const struct records_source *src, const Arbiter__V1__Moderati
 	ap.source_offset = src->offset;
 	return records_pack(&ap.base, out);
 }
+
+int records_appeal_escalation(const struct records_source *src,
+			      const Arbiter__V1__ModerationDecision *d,
+			      const struct records_appeal *a, const struct records_appeal_entry *e,
+			      int64_t now_ms, struct records_buf *out)
+{
+	char id[RECORDS_ID_LEN + 1];
+	records_id(id, "appeal-entry", src);
+	char *evidence = NULL;
+	if (asprintf(&evidence, "appeal:%s", d->appeal_id) < 0)
+		return -ENOMEM;
+	Arbiter__V1__Escalation es = ARBITER__V1__ESCALATION__INIT;
+	es.escalation_id = id;
+	es.content_id = d->content_id;
+	es.event_id = d->event_id;
+	es.queue = (char *)e->queue;
+	es.band = e->band;
+	es.deadline_ms = e->deadline_ms;
+	es.action = a->original_action;
+	es.lang = d->lang;
+	es.country = d->country;
+	es.n_evidence = 1;
+	es.evidence = &evidence;
+	es.content_type = d->content_type;
+	es.content_created_at_ms = d->content_created_at_ms;
+	es.automated_detection = d->automated_detection;
+	es.source_topic = (char *)src->topic;
+	es.source_partition = src->partition;
+	es.source_offset = src->offset;
+	es.created_at_ms = now_ms;
+	int rc = records_pack(&es.base, out);
+	free(evidence);
+	return rc;
+}

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "arbiter/v1/content_event.pb-c.h"
+#include "arbiter/v1/escalation.pb-c.h"
 #include "arbiter/v1/moderation_decision.pb-c.h"
 #include "ledger.h"
 #include "rules.h"
@@ -100,6 +101,24 @@ struct records_appeal {
  * action. Its id derives from SRC. Returns 0 or -ENOMEM. */
 int records_appeal(const struct records_source *src, const Arbiter__V1__ModerationDecision *d,
 		   const struct records_appeal *a, int64_t now_ms, struct records_buf *out);
+
+/* Where the review entry of an appeal goes, chosen by the caller from the
+ * appeals queue and its SLAs (queues_appeal_band, queues_deadline). */
+struct records_appeal_entry {
+	const char *queue;
+	Arbiter__V1__Band band;
+	int64_t deadline_ms;
+};
+
+/* Packs the Escalation that puts appeal D (APPEAL_FILED) of the decision A
+ * in review queue E->queue: its id derives from SRC, its one piece of
+ * evidence is "appeal:APPEAL_ID", its action is the one under appeal, and
+ * the content's language, country, type, creation time and detection come
+ * from D. Returns 0 or -ENOMEM. */
+int records_appeal_escalation(const struct records_source *src,
+			      const Arbiter__V1__ModerationDecision *d,
+			      const struct records_appeal *a, const struct records_appeal_entry *e,
+			      int64_t now_ms, struct records_buf *out);
 
 /* Writes the hex HMAC-SHA256 of ID under KEY: the same author always gets the
  * same pseudonym, which cannot be reversed without the key. */

@@ -2,13 +2,15 @@
  * readers. */
 #include "harness.h"
 
-#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -309,4 +311,168 @@ void harness_stop(struct harness *h)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", h->dir);
+}
+
+/* ---- child processes ---- */
+
+const char *harness_bin(const char *var)
+{
+	const char *p = getenv(var);
+	ck_assert_msg(p && p[0], "%s is not set: run this suite through meson test", var);
+	return p;
+}
+
+int harness_anon_file(void)
+{
+	int fd = memfd_create("harness", MFD_CLOEXEC);
+	ck_assert_msg(fd >= 0, "memfd_create: %s", strerror(errno));
+	return fd;
+}
+
+char *harness_slurp(int fd)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	ck_assert_int_ge(size, 0);
+	char *buf = malloc((size_t)size + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(pread(fd, buf, (size_t)size, 0), size);
+	buf[size] = '\0';
+	close(fd);
+	return buf;
+}
+
+pid_t harness_spawn(const char *const *argv, int in, int out, int err)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* Dies with the test, so that a failed assertion leaves nothing behind. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		/* Whatever the runner blocked or ignored, the child starts clean. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		dup2(in, STDIN_FILENO);
+		dup2(out, STDOUT_FILENO);
+		dup2(err, STDERR_FILENO);
+		/* It holds none of the test's sockets: a mock broker's listener
+		 * would otherwise outlive its cluster. */
+		close_range(3, ~0U, 0);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int harness_wait(pid_t pid, int timeout_s)
+{
+	int status;
+	for (long i = 0; i < timeout_s * 100L; i++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		ck_assert_int_ne(r, -1);
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		usleep(10 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+void harness_runv(struct harness_run *r, const char *input, const char *const *argv)
+{
+	int in = harness_anon_file(), out = harness_anon_file(), err = harness_anon_file();
+	if (input) {
+		size_t len = strlen(input);
+		ck_assert_int_eq(write(in, input, len), (ssize_t)len);
+		ck_assert_int_eq(lseek(in, 0, SEEK_SET), 0);
+	}
+	pid_t pid = harness_spawn(argv, in, out, err);
+	close(in);
+	r->status = harness_wait(pid, HARNESS_RUN_TIMEOUT_S);
+	r->out = harness_slurp(out);
+	r->err = harness_slurp(err);
+	ck_assert_msg(r->status >= 0, "%s %s did not exit within %d s; stderr:\n%s", argv[0],
+		      argv[1] ? argv[1] : "", HARNESS_RUN_TIMEOUT_S, r->err);
+	ck_assert_msg(r->status != 127, "could not run %s", argv[0]);
+}
+
+void harness_run(struct harness_run *r, const char *input, const char *prog, ...)
+{
+	const char *argv[32];
+	int argc = 0;
+	argv[argc++] = prog;
+	va_list ap;
+	va_start(ap, prog);
+	const char *a;
+	while ((a = va_arg(ap, const char *)) != NULL) {
+		ck_assert_int_lt(argc, 31);
+		argv[argc++] = a;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	harness_runv(r, input, argv);
+}
+
+/* harness_runv into R, or into a run of its own when R is NULL; returns
+ * the exit status. */
+static int harness_run_status(struct harness_run *r, const char *input, const char *const *argv)
+{
+	struct harness_run own;
+	harness_runv(r ? r : &own, input, argv);
+	int status = r ? r->status : own.status;
+	if (!r)
+		harness_run_free(&own);
+	return status;
+}
+
+int harness_ctl(struct harness_run *r, const char *input, const char *fmt, ...)
+{
+	char *args = NULL, *line = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	ck_assert_int_ge(vasprintf(&args, fmt, ap), 0);
+	va_end(ap);
+	/* exec: the shell becomes arbiterctl, which a timeout then kills. */
+	ck_assert_int_ge(asprintf(&line, "exec '%s' %s", harness_bin("ARBITERCTL"), args), 0);
+	const char *argv[] = {"/bin/sh", "-c", line, NULL};
+	int status = harness_run_status(r, input, argv);
+	free(line);
+	free(args);
+	return status;
+}
+
+int harness_ctlv(struct harness_run *r, const char *input, const char *const *args)
+{
+	const char *argv[32];
+	int argc = 0;
+	argv[argc++] = harness_bin("ARBITERCTL");
+	for (; args[argc - 1]; argc++) {
+		ck_assert_int_lt(argc, 31);
+		argv[argc] = args[argc - 1];
+	}
+	argv[argc] = NULL;
+	return harness_run_status(r, input, argv);
+}
+
+void harness_run_free(struct harness_run *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+int harness_main(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -2,6 +2,7 @@
  * readers. */
 #pragma once
 
+#include <check.h>
 #include <librdkafka/rdkafka.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
@@ -73,3 +74,53 @@ bool harness_log_contains(struct harness *h, const char *needle);
 
 /* Stops the daemon if running, the producer and the mock; removes the directory. */
 void harness_stop(struct harness *h);
+
+/* ---- child processes: arbiterctl, arbiterd ---- */
+
+/* How long one child may run before it is killed and the test fails. */
+#define HARNESS_RUN_TIMEOUT_S 60
+
+/* What a child did. */
+struct harness_run {
+	int status; /* exit status, or 128 + signal */
+	char *out;  /* stdout, NUL-terminated */
+	char *err;  /* stderr, NUL-terminated */
+};
+
+/* Runs ARGV (the program's path first, NULL-terminated) with INPUT on its
+ * stdin (nothing when NULL) and collects its output and exit status into R.
+ * The child dies with the test. Fails the test when it cannot run or runs
+ * longer than HARNESS_RUN_TIMEOUT_S. */
+void harness_runv(struct harness_run *r, const char *input, const char *const *argv);
+/* The same with the arguments given one by one after PROG, up to NULL. */
+void harness_run(struct harness_run *r, const char *input, const char *prog, ...)
+	__attribute__((sentinel));
+/* Runs arbiterctl ($ARBITERCTL) with the arguments of the shell command line
+ * FMT (printf-formatted, quoted as for sh, which may redirect) and INPUT on
+ * its stdin, as harness_runv. Returns its exit status; R may be NULL when
+ * that is all that matters. */
+int harness_ctl(struct harness_run *r, const char *input, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same with ARGS, the arguments one by one (NULL-terminated): no shell. */
+int harness_ctlv(struct harness_run *r, const char *input, const char *const *args);
+void harness_run_free(struct harness_run *r);
+
+/* The path in environment variable VAR (ARBITERCTL, ARBITERD: meson test
+ * sets them); fails the test when it is not set. */
+const char *harness_bin(const char *var);
+/* An empty anonymous file, for a child's standard streams. */
+int harness_anon_file(void);
+/* The whole content of FD from its start, NUL-terminated (malloc'd); closes
+ * FD. */
+char *harness_slurp(int fd);
+/* Forks and execs ARGV (a program's path, or its name to look for in PATH)
+ * with IN, OUT and ERR as its standard streams and no other descriptor of
+ * the test; the child starts with default signal handling and dies with
+ * the test. */
+pid_t harness_spawn(const char *const *argv, int in, int out, int err);
+/* Waits up to TIMEOUT_S for PID. Returns its exit status (128 + signal when
+ * it was killed), or -1 when it did not exit in time: then it is killed. */
+int harness_wait(pid_t pid, int timeout_s);
+
+/* Runs suite S; returns main's exit status. */
+int harness_main(Suite *s);

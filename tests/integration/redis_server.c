@@ -12,10 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "harness.h"
 
 /* Another process may take the port between our close and redis-server's
  * bind: start tries this many ports before failing the test. */
@@ -54,25 +55,24 @@ static bool redis_server_spawn(struct redis_server *rs)
 	char port[16], log[320];
 	snprintf(port, sizeof(port), "%d", rs->port);
 	snprintf(log, sizeof(log), "%s/redis.log", rs->dir);
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		/* Dies with the test, so a failed assertion leaves no server
-		 * behind; holds none of the test's sockets (a mock broker's
-		 * listener would otherwise outlive its cluster). */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		close_range(3, ~0U, 0);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-		       "--dir", rs->dir, "--save", "", "--appendonly", "yes", "--appendfsync",
-		       "always", "--logfile", log, (char *)NULL);
-		_exit(127);
-	}
+	/* Append-only, synced each write: a kill -9 loses no acknowledged write. */
+	const char *argv[] = {"redis-server",
+			      "--port",
+			      port,
+			      "--bind",
+			      "127.0.0.1",
+			      "--dir",
+			      rs->dir,
+			      "--save",
+			      "",
+			      "--appendonly",
+			      "yes",
+			      "--appendfsync",
+			      "always",
+			      "--logfile",
+			      log,
+			      NULL};
+	pid_t pid = harness_spawn(argv, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO);
 	rs->pid = pid;
 	for (int i = 0; i < 100; i++) {
 		if (redis_server_pings(rs->port))

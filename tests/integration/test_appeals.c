@@ -24,33 +24,13 @@
 #include "harness.h"
 #include "redis_server.h"
 
+/* A time inside the range input times must fall in (2000 to 3000). */
+#define T0_MS 1800000000000LL
+
 static const char config_extra[] = "rules: {files: [rules.yaml]}\n"
 				   "review:\n"
 				   "  queues: {threats: {}, appeals: {}}\n"
 				   "  appeals_queue: appeals\n";
-
-/* Runs arbiterctl ARGS; returns the exit status and stdout's first line in OUT. */
-static int ctl(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int ctl(char *out, size_t len, const char *fmt, ...)
-{
-	char *args = NULL, *cmd = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	ck_assert_int_ge(vasprintf(&args, fmt, ap), 0);
-	va_end(ap);
-	ck_assert_int_ge(asprintf(&cmd, "%s %s", getenv("ARBITERCTL"), args), 0);
-	FILE *p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	if (out && !fgets(out, (int)len, p))
-		out[0] = '\0';
-	char sink[4096];
-	while (fgets(sink, sizeof(sink), p))
-		;
-	int st = pclose(p);
-	free(args);
-	free(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static void produce_decision(struct harness *h, Arbiter__V1__ModerationDecision *d)
 {
@@ -119,7 +99,8 @@ START_TEST(full_loop_with_an_independent_appeal)
 	harness_start(&h, 1);
 	redis_server_start(&rs);
 	h.redis_address = rs.address;
-	char path[400], line[8192];
+	char path[400];
+	struct harness_run run;
 	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
 	FILE *f = fopen(path, "w");
 	fputs("rules:\n"
@@ -156,18 +137,21 @@ START_TEST(full_loop_with_an_independent_appeal)
 	ck_assert(harness_wait_committed(&h, "content.events", 30));
 
 	/* 2. Reviewer asha claims and removes it. */
-	ck_assert_int_eq(ctl(line, sizeof(line),
-			     "review claim --config %s --queue threats --reviewer asha", h.config),
+	ck_assert_int_eq(harness_ctl(&run, NULL,
+				     "review claim --config %s --queue threats --reviewer asha",
+				     h.config),
 			 0);
-	json_t *entry = json_loads(line, 0, NULL);
+	json_t *entry = json_loads(run.out, 0, NULL);
+	harness_run_free(&run);
 	ck_assert_ptr_nonnull(entry);
-	ck_assert_int_eq(ctl(line, sizeof(line),
-			     "review decide --config %s --brokers %s --queue threats --id %s "
-			     "--reviewer asha --action remove --ground incompatible_content "
-			     "--category STATEMENT_CATEGORY_VIOLENCE --legal-ground 'Terms 4.1' "
-			     "--reason 'threat of violence'",
-			     h.config, h.bootstrap, field(entry, "id")),
-			 0);
+	ck_assert_int_eq(
+		harness_ctl(NULL, NULL,
+			    "review decide --config %s --brokers %s --queue threats --id %s "
+			    "--reviewer asha --action remove --ground incompatible_content "
+			    "--category STATEMENT_CATEGORY_VIOLENCE --legal-ground 'Terms 4.1' "
+			    "--reason 'threat of violence'",
+			    h.config, h.bootstrap, field(entry, "id")),
+		0);
 	json_decref(entry);
 	ck_assert(harness_wait_committed(&h, "moderation.decisions", 30));
 
@@ -182,30 +166,34 @@ START_TEST(full_loop_with_an_independent_appeal)
 	ck_assert(harness_wait_count(&h, "moderation.appeals", 1, 30));
 
 	/* asha may not review the appeal of her own decision; bakari may. */
-	ck_assert_int_eq(
-		ctl(NULL, 0, "review claim --config %s --queue appeals --reviewer asha", h.config),
-		3);
-	ck_assert_int_eq(ctl(line, sizeof(line),
-			     "review claim --config %s --queue appeals --reviewer bakari",
-			     h.config),
+	ck_assert_int_eq(harness_ctl(NULL, NULL,
+				     "review claim --config %s --queue appeals --reviewer asha",
+				     h.config),
+			 3);
+	ck_assert_int_eq(harness_ctl(&run, NULL,
+				     "review claim --config %s --queue appeals --reviewer bakari",
+				     h.config),
 			 0);
-	entry = json_loads(line, 0, NULL);
+	entry = json_loads(run.out, 0, NULL);
+	harness_run_free(&run);
 	ck_assert_ptr_nonnull(entry);
 	ck_assert_str_eq(field(entry, "appeal_id"), "ap-1");
 	ck_assert_str_eq(field(entry, "exclude"), "asha");
 	ck_assert_str_eq(field(entry, "band"), "high"); /* a removal is under appeal */
 	/* An appeal needs an outcome. */
-	ck_assert_int_eq(ctl(NULL, 0,
-			     "review decide --config %s --brokers %s --queue appeals --id %s "
-			     "--reviewer bakari --action restore 2>/dev/null",
-			     h.config, h.bootstrap, field(entry, "id")),
-			 2);
-	ck_assert_int_eq(ctl(line, sizeof(line),
-			     "review decide --config %s --brokers %s --queue appeals --id %s "
-			     "--reviewer bakari --action restore --outcome reversed "
-			     "--reason 'satire, not a threat'",
-			     h.config, h.bootstrap, field(entry, "id")),
-			 0);
+	ck_assert_int_eq(
+		harness_ctl(NULL, NULL,
+			    "review decide --config %s --brokers %s --queue appeals --id %s "
+			    "--reviewer bakari --action restore 2>/dev/null",
+			    h.config, h.bootstrap, field(entry, "id")),
+		2);
+	ck_assert_int_eq(
+		harness_ctl(NULL, NULL,
+			    "review decide --config %s --brokers %s --queue appeals --id %s "
+			    "--reviewer bakari --action restore --outcome reversed "
+			    "--reason 'satire, not a threat'",
+			    h.config, h.bootstrap, field(entry, "id")),
+		0);
 	json_decref(entry);
 	ck_assert(harness_wait_count(&h, "moderation.appeals", 2, 30));
 
@@ -282,13 +270,13 @@ START_TEST(full_loop_with_an_independent_appeal)
 		ck_assert_msg(dsa_check(au.r[i], why, sizeof(why)) == 0, "record %d: %s", i, why);
 		arbiter__v1__audit_record__free_unpacked(au.r[i], NULL);
 	}
-	ck_assert_int_eq(ctl(NULL, 0, "audit verify --brokers %s", h.bootstrap), 0);
+	ck_assert_int_eq(harness_ctl(NULL, NULL, "audit verify --brokers %s", h.bootstrap), 0);
 	/* The export, as the DSA database takes it: one batch, both valid. */
-	static char batch[65536];
-	ck_assert_int_eq(ctl(batch, sizeof(batch), "audit export --dsa --brokers %s", h.bootstrap),
+	ck_assert_int_eq(harness_ctl(&run, NULL, "audit export --dsa --brokers %s", h.bootstrap),
 			 0);
-	json_t *body = json_loads(batch, 0, NULL);
-	ck_assert_msg(body != NULL, "not JSON: %s", batch);
+	json_t *body = json_loads(run.out, 0, NULL);
+	ck_assert_msg(body != NULL, "not JSON: %s", run.out);
+	harness_run_free(&run);
 	json_t *sts = json_object_get(body, "statements");
 	ck_assert_int_eq(json_array_size(sts), 2);
 	for (size_t i = 0; i < 2; i++)
@@ -348,12 +336,12 @@ START_TEST(resolution_records_the_outcome_and_the_wait)
 	d.kind = ARBITER__V1__DECISION_KIND__ACTION;
 	d.action = ARBITER__V1__ACTION__DEMOTE;
 	d.actor = ARBITER__V1__ACTOR__AUTOMATED;
-	d.decided_at_ms = 1000;
+	d.decided_at_ms = T0_MS + 1000;
 	produce_decision(&h, &d);
 	d.decision_id = "filed-9";
 	d.kind = ARBITER__V1__DECISION_KIND__APPEAL_FILED;
 	d.appeal_id = "ap-9";
-	d.decided_at_ms = 5000;
+	d.decided_at_ms = T0_MS + 5000;
 	produce_decision(&h, &d);
 	d.decision_id = "resolved-9";
 	d.kind = ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED;
@@ -361,7 +349,7 @@ START_TEST(resolution_records_the_outcome_and_the_wait)
 	d.action = ARBITER__V1__ACTION__RESTORE; /* upheld keeps the original action */
 	d.actor = ARBITER__V1__ACTOR__HUMAN;
 	d.reviewer_id = "chen";
-	d.decided_at_ms = 65000;
+	d.decided_at_ms = T0_MS + 65000;
 	produce_decision(&h, &d);
 	ck_assert(harness_wait_committed(&h, "moderation.decisions", 30));
 	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
@@ -373,7 +361,7 @@ START_TEST(resolution_records_the_outcome_and_the_wait)
 	ck_assert_int_eq(r->outcome, ARBITER__V1__APPEAL_OUTCOME__UPHELD);
 	ck_assert_int_eq(r->original_action, ARBITER__V1__ACTION__DEMOTE);
 	ck_assert_int_eq(r->new_action, ARBITER__V1__ACTION__DEMOTE);
-	ck_assert_int_eq(r->filed_at_ms, 5000);
+	ck_assert_int_eq(r->filed_at_ms, T0_MS + 5000);
 	ck_assert_int_eq(r->resolved_at_ms - r->filed_at_ms, 60000);
 	arbiter__v1__appeal_record__free_unpacked(r, NULL);
 	/* Upheld: the decision stands. */
@@ -400,9 +388,5 @@ static Suite *appeals_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(appeals_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_main(appeals_suite());
 }

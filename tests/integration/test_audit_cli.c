@@ -20,7 +20,6 @@
 /* 2025-03-01T00:00:00Z; record i is decided 6 h after record i-1. */
 #define DAY0_MS 1740787200000LL
 #define STEP_MS (6LL * 3600 * 1000)
-#define RUN_TIMEOUT_S 60
 
 /* Record i's action: eight of every ten restrict something and have a statement. */
 static const Arbiter__V1__Action actions[10] = {
@@ -74,81 +73,6 @@ static void produce_chain(struct harness *h, const char *chain, int n, int alter
 	harness_flush(h);
 }
 
-/* What arbiterctl did. */
-struct run {
-	int status; /* exit status, or 128 + signal */
-	char *out, *err;
-};
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	size_t n;
-	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (cap - len < 2)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	fclose(f);
-	unlink(path);
-	return buf;
-}
-
-/* Runs arbiterctl (path in $ARBITERCTL) with ARGS (NULL-terminated). */
-static void run(struct run *r, struct harness *h, const char *const *args)
-{
-	const char *ctl = getenv("ARBITERCTL");
-	ck_assert_msg(ctl && ctl[0], "ARBITERCTL is not set: run this suite through meson test");
-	char *argv[16];
-	int argc = 0;
-	argv[argc++] = (char *)ctl;
-	for (; args[argc - 1]; argc++) {
-		ck_assert_int_lt(argc, 15);
-		argv[argc] = (char *)args[argc - 1];
-	}
-	argv[argc] = NULL;
-	char out[400], err[400];
-	snprintf(out, sizeof(out), "%s/ctl.out", h->dir);
-	snprintf(err, sizeof(err), "%s/ctl.err", h->dir);
-	pid_t parent = getpid(), pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		/* Dies with the test, so that a failed assertion leaves nothing behind. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent || !freopen(out, "w", stdout) || !freopen(err, "w", stderr))
-			_exit(127);
-		execv(ctl, argv);
-		_exit(127);
-	}
-	int status = 0;
-	pid_t done = 0;
-	for (int i = 0; i < RUN_TIMEOUT_S * 100 && done == 0; i++) {
-		done = waitpid(pid, &status, WNOHANG);
-		if (done == 0)
-			usleep(10 * 1000);
-	}
-	if (done == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-	r->out = slurp(out);
-	r->err = slurp(err);
-	ck_assert_msg(done == pid, "arbiterctl %s did not exit within %d s:\n%s", args[0],
-		      RUN_TIMEOUT_S, r->err);
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	ck_assert_msg(r->status != 127, "could not run %s", ctl);
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
 #define assert_contains(hay, needle)                                                               \
 	ck_assert_msg(strstr((hay), (needle)) != NULL, "expected \"%s\" in:\n%s", (needle), (hay))
 
@@ -168,13 +92,13 @@ START_TEST(verify_passes_clean_chains_with_duplicates)
 	start_cluster(&h);
 	produce_chain(&h, "audit-0", 12, -1, 5);
 	produce_chain(&h, "audit-1", 5, -1, -1);
-	struct run r;
-	run(&r, &h, (const char *[]){"audit", "verify", "--brokers", h.bootstrap, NULL});
+	struct harness_run r;
+	harness_ctlv(&r, NULL, (const char *[]){"audit", "verify", "--brokers", h.bootstrap, NULL});
 	ck_assert_msg(r.status == 0, "verify exited %d:\n%s%s", r.status, r.out, r.err);
 	assert_contains(r.out, "audit-0: 12 records, OK; 1 exact duplicate(s); head 11 ");
 	assert_contains(r.out, "audit-1: 5 records, OK; head 4 ");
 	assert_contains(r.out, "2 chain(s), 17 record(s), 1 exact duplicate(s): intact");
-	run_free(&r);
+	harness_run_free(&r);
 	harness_stop(&h);
 }
 END_TEST
@@ -185,16 +109,17 @@ START_TEST(verify_names_the_chain_and_offset_of_an_altered_record)
 	start_cluster(&h);
 	produce_chain(&h, "audit-0", 8, 3, -1);
 	produce_chain(&h, "audit-1", 4, -1, -1);
-	struct run r;
-	run(&r, &h,
-	    (const char *[]){"audit", "verify", "--brokers", h.bootstrap, "--topic", AUDIT, NULL});
+	struct harness_run r;
+	harness_ctlv(&r, NULL,
+		     (const char *[]){"audit", "verify", "--brokers", h.bootstrap, "--topic", AUDIT,
+				      NULL});
 	ck_assert_msg(r.status == 1, "verify exited %d:\n%s%s", r.status, r.out, r.err);
 	assert_contains(r.out, "audit-0: 8 records, altered at partition ");
 	assert_contains(r.out,
 			" offset 3: sequence 3: its hash does not match its content; head 7 ");
 	assert_contains(r.out, "audit-1: 4 records, OK");
 	assert_contains(r.out, "BROKEN");
-	run_free(&r);
+	harness_run_free(&r);
 	harness_stop(&h);
 }
 END_TEST
@@ -249,8 +174,9 @@ START_TEST(export_writes_batches_of_valid_statements)
 	start_cluster(&h);
 	produce_chain(&h, "audit-0", 250, -1, 100);
 	produce_chain(&h, "audit-1", 40, -1, -1);
-	struct run r;
-	run(&r, &h, (const char *[]){"audit", "export", "--dsa", "--brokers", h.bootstrap, NULL});
+	struct harness_run r;
+	harness_ctlv(&r, NULL,
+		     (const char *[]){"audit", "export", "--dsa", "--brokers", h.bootstrap, NULL});
 	ck_assert_msg(r.status == 0, "export exited %d:\n%s", r.status, r.err);
 	/* 8 of every 10 records have a statement; the duplicate is written once. */
 	size_t batches, want = 200 + 32;
@@ -258,16 +184,16 @@ START_TEST(export_writes_batches_of_valid_statements)
 	ck_assert_uint_eq(n, want);
 	ck_assert_uint_eq(batches, (want + DSA_BATCH_MAX - 1) / DSA_BATCH_MAX);
 	assert_contains(r.err, "232 statement(s) in 3 batch(es); 0 refused");
-	run_free(&r);
+	harness_run_free(&r);
 
 	/* Records 4..11 of each chain were applied on 2 and 3 March; 4 is a RESTORE. */
-	run(&r, &h,
-	    (const char *[]){"audit", "export", "--dsa", "--brokers", h.bootstrap, "--from",
-			     "2025-03-02", "--to", "2025-03-03", NULL});
+	harness_ctlv(&r, NULL,
+		     (const char *[]){"audit", "export", "--dsa", "--brokers", h.bootstrap,
+				      "--from", "2025-03-02", "--to", "2025-03-03", NULL});
 	ck_assert_msg(r.status == 0, "export exited %d:\n%s", r.status, r.err);
 	ck_assert_uint_eq(check_batches(r.out, &batches, "2025-03-02", "2025-03-03"), 14);
 	ck_assert_uint_eq(batches, 1);
-	run_free(&r);
+	harness_run_free(&r);
 	harness_stop(&h);
 }
 END_TEST
@@ -288,17 +214,17 @@ START_TEST(usage_errors_exit_2)
 				 "2025-03-02", "--to", "2025-03-01", NULL},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct run r;
-		run(&r, &h, bad[i]);
+		struct harness_run r;
+		harness_ctlv(&r, NULL, bad[i]);
 		ck_assert_msg(r.status == 2, "case %zu exited %d:\n%s", i, r.status, r.err);
 		assert_contains(r.err, "Usage: arbiterctl audit verify");
-		run_free(&r);
+		harness_run_free(&r);
 	}
-	struct run r;
-	run(&r, &h, (const char *[]){"audit", "--help", NULL});
+	struct harness_run r;
+	harness_ctlv(&r, NULL, (const char *[]){"audit", "--help", NULL});
 	ck_assert_int_eq(r.status, 0);
 	assert_contains(r.out, "export --dsa");
-	run_free(&r);
+	harness_run_free(&r);
 	harness_stop(&h);
 }
 END_TEST
@@ -318,9 +244,5 @@ static Suite *audit_cli_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(audit_cli_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_main(audit_cli_suite());
 }

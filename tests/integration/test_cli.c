@@ -18,9 +18,6 @@
 
 #define CONTENT "content.events"
 
-/* How long one child may run before it is killed and the test fails. */
-#define RUN_TIMEOUT_S 60
-
 /* Scratch directory of the whole run, made and removed by main(), so that no
  * failing test leaves files behind. Children of the tests write here too. */
 static char scratch[256];
@@ -37,141 +34,8 @@ static const char *const events[] = {
 #define N_EVENTS (sizeof(events) / sizeof(events[0]))
 #define INVALID 1 /* index of the invalid event */
 
-/* What a child did. */
-struct run {
-	int status; /* exit status, or 128 + signal */
-	char *out;  /* stdout, NUL-terminated */
-	char *err;  /* stderr, NUL-terminated */
-};
-
-static const char *bin(const char *var)
-{
-	const char *p = getenv(var);
-	ck_assert_msg(p && p[0], "%s is not set: run this suite through meson test", var);
-	return p;
-}
-
-#define ARBITERCTL bin("ARBITERCTL")
-#define ARBITERD bin("ARBITERD")
-
-/* An anonymous file in the scratch directory, already unlinked. */
-static int anon_file(void)
-{
-	char path[300];
-	snprintf(path, sizeof(path), "%s/io-XXXXXX", scratch);
-	int fd = mkstemp(path);
-	ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
-	unlink(path);
-	return fd;
-}
-
-/* The whole content of FD from its start, NUL-terminated; closes FD. */
-static char *slurp(int fd)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
-	for (;;) {
-		if (cap - len < 2) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			ck_assert_ptr_nonnull(buf);
-		}
-		ssize_t n = read(fd, buf + len, cap - len - 1);
-		ck_assert_int_ge(n, 0);
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	close(fd);
-	return buf;
-}
-
-/* Forks and execs ARGV with the given standard descriptors. The child dies with
- * the test (PR_SET_PDEATHSIG), so a failed assertion leaves no process behind. */
-static pid_t spawn(char *const argv[], int in, int out, int err)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		/* Whatever the runner blocked or ignored, the child starts clean. */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		dup2(in, STDIN_FILENO);
-		dup2(out, STDOUT_FILENO);
-		dup2(err, STDERR_FILENO);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Waits up to TIMEOUT_S for PID. Returns its exit status (128 + signal when it
- * was killed), or -1 when it did not exit in time: then it is killed. */
-static int wait_bounded(pid_t pid, int timeout_s)
-{
-	int status;
-	for (long i = 0; i < timeout_s * 100L; i++) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		ck_assert_int_ne(r, -1);
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		usleep(10 * 1000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
-/* Runs PROG with the arguments that follow (up to NULL), INPUT (may be NULL)
- * on its stdin, and collects its output and exit status. */
-__attribute__((sentinel)) static void run(struct run *r, const char *input, const char *prog, ...)
-{
-	char *argv[32];
-	int argc = 0;
-	argv[argc++] = (char *)prog;
-	va_list ap;
-	va_start(ap, prog);
-	const char *a;
-	while ((a = va_arg(ap, const char *)) != NULL) {
-		ck_assert_int_lt(argc, 31);
-		argv[argc++] = (char *)a;
-	}
-	va_end(ap);
-	argv[argc] = NULL;
-
-	int in = anon_file(), out = anon_file(), err = anon_file();
-	if (input) {
-		size_t len = strlen(input);
-		ck_assert_int_eq(write(in, input, len), (ssize_t)len);
-		ck_assert_int_eq(lseek(in, 0, SEEK_SET), 0);
-	}
-	pid_t pid = spawn(argv, in, out, err);
-	close(in);
-	r->status = wait_bounded(pid, RUN_TIMEOUT_S);
-	r->out = slurp(out);
-	r->err = slurp(err);
-	ck_assert_msg(r->status >= 0, "%s %s did not exit within %d s; stderr:\n%s", prog,
-		      argc > 1 ? argv[1] : "", RUN_TIMEOUT_S, r->err);
-	ck_assert_msg(r->status != 127, "could not run %s", prog);
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-	r->out = r->err = NULL;
-}
+#define ARBITERCTL harness_bin("ARBITERCTL")
+#define ARBITERD harness_bin("ARBITERD")
 
 /* Asserts that HAY contains NEEDLE, showing both when it does not. */
 #define assert_contains(hay, needle)                                                               \
@@ -309,12 +173,12 @@ START_TEST(check_reports_every_error_with_its_position)
 	char count[400];
 	snprintf(count, sizeof(count), "%s: 3 error(s)", path);
 
-	struct run d, c;
-	run(&d, NULL, ARBITERD, "--check-config", path, NULL);
-	run(&c, NULL, ARBITERCTL, "check", path, NULL);
-	const struct run *both[] = {&d, &c};
+	struct harness_run d, c;
+	harness_run(&d, NULL, ARBITERD, "--check-config", path, NULL);
+	harness_run(&c, NULL, ARBITERCTL, "check", path, NULL);
+	const struct harness_run *both[] = {&d, &c};
 	for (size_t i = 0; i < 2; i++) {
-		const struct run *r = both[i];
+		const struct harness_run *r = both[i];
 		ck_assert_msg(r->status == 1, "%s exited %d", i ? "arbiterctl check" : "arbiterd",
 			      r->status);
 		for (size_t k = 0; k < 3; k++)
@@ -327,8 +191,8 @@ START_TEST(check_reports_every_error_with_its_position)
 	}
 	/* One check shared by both tools: the same report, byte for byte. */
 	ck_assert_str_eq(d.err, c.err);
-	run_free(&d);
-	run_free(&c);
+	harness_run_free(&d);
+	harness_run_free(&c);
 	unlink(path);
 }
 END_TEST
@@ -339,12 +203,12 @@ START_TEST(check_accepts_a_valid_file)
 	write_file(path, sizeof(path), "good.yaml", good_config);
 	/* "PATH: ok", perhaps followed by a summary (rule count, version). */
 	snprintf(ok, sizeof(ok), "%s: ok", path);
-	struct run d, c;
-	run(&d, NULL, ARBITERD, "--check-config", path, NULL);
-	run(&c, NULL, ARBITERCTL, "check", path, NULL);
-	const struct run *both[] = {&d, &c};
+	struct harness_run d, c;
+	harness_run(&d, NULL, ARBITERD, "--check-config", path, NULL);
+	harness_run(&c, NULL, ARBITERCTL, "check", path, NULL);
+	const struct harness_run *both[] = {&d, &c};
 	for (size_t i = 0; i < 2; i++) {
-		const struct run *r = both[i];
+		const struct harness_run *r = both[i];
 		ck_assert_msg(r->status == 0, "%s exited %d:\n%s",
 			      i ? "arbiterctl check" : "arbiterd", r->status, r->err);
 		ck_assert_msg(!strncmp(r->out, ok, strlen(ok)) &&
@@ -352,8 +216,8 @@ START_TEST(check_accepts_a_valid_file)
 			      "expected one line \"%s...\", got \"%s\"", ok, r->out);
 	}
 	ck_assert_str_eq(d.out, c.out);
-	run_free(&d);
-	run_free(&c);
+	harness_run_free(&d);
+	harness_run_free(&c);
 	unlink(path);
 }
 END_TEST
@@ -363,17 +227,17 @@ START_TEST(check_of_a_missing_file_says_so)
 	char path[320], want[512];
 	snprintf(path, sizeof(path), "%s/no-such-config.yaml", scratch);
 	snprintf(want, sizeof(want), "%s: cannot read the config file: %s", path, strerror(ENOENT));
-	struct run r;
-	run(&r, NULL, ARBITERD, "--check-config", path, NULL);
+	struct harness_run r;
+	harness_run(&r, NULL, ARBITERD, "--check-config", path, NULL);
 	ck_assert_int_eq(r.status, 1);
 	assert_contains(r.err, want);
 	ck_assert_str_eq(r.out, "");
-	run_free(&r);
-	run(&r, NULL, ARBITERCTL, "check", path, NULL);
+	harness_run_free(&r);
+	harness_run(&r, NULL, ARBITERCTL, "check", path, NULL);
 	ck_assert_int_eq(r.status, 1);
 	assert_contains(r.err, want);
 	ck_assert_str_eq(r.out, "");
-	run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
@@ -381,62 +245,62 @@ END_TEST
 
 START_TEST(arbiterd_usage)
 {
-	struct run r;
-	run(&r, NULL, ARBITERD, "--help", NULL);
+	struct harness_run r;
+	harness_run(&r, NULL, ARBITERD, "--help", NULL);
 	ck_assert_int_eq(r.status, 0);
 	assert_contains(r.out, "--config");
 	assert_contains(r.out, "--check-config");
 	assert_contains(r.out, "SIGHUP");
-	run_free(&r);
+	harness_run_free(&r);
 
-	run(&r, NULL, ARBITERD, "--no-such-option", NULL);
+	harness_run(&r, NULL, ARBITERD, "--no-such-option", NULL);
 	ck_assert_int_eq(r.status, 2);
 	assert_contains(r.err, "Usage: arbiterd");
-	run_free(&r);
+	harness_run_free(&r);
 
-	run(&r, NULL, ARBITERD, "stray-argument", NULL);
+	harness_run(&r, NULL, ARBITERD, "stray-argument", NULL);
 	ck_assert_int_eq(r.status, 2);
 	assert_contains(r.err, "unexpected argument 'stray-argument'");
-	run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(arbiterctl_usage)
 {
-	struct run r;
-	run(&r, NULL, ARBITERCTL, NULL);
+	struct harness_run r;
+	harness_run(&r, NULL, ARBITERCTL, NULL);
 	ck_assert_int_eq(r.status, 2);
 	assert_contains(r.err, "Usage: arbiterctl COMMAND");
-	run_free(&r);
+	harness_run_free(&r);
 
-	run(&r, NULL, ARBITERCTL, "nosuch", NULL);
+	harness_run(&r, NULL, ARBITERCTL, "nosuch", NULL);
 	ck_assert_int_eq(r.status, 2);
 	assert_contains(r.err, "unknown command 'nosuch'");
-	run_free(&r);
+	harness_run_free(&r);
 
-	run(&r, NULL, ARBITERCTL, "--help", NULL);
+	harness_run(&r, NULL, ARBITERCTL, "--help", NULL);
 	ck_assert_int_eq(r.status, 0);
 	assert_contains(r.out, "mock-kafka");
-	run_free(&r);
+	harness_run_free(&r);
 
-	run(&r, NULL, ARBITERCTL, "produce", "--help", NULL);
+	harness_run(&r, NULL, ARBITERCTL, "produce", "--help", NULL);
 	ck_assert_int_eq(r.status, 0);
 	assert_contains(r.out, "Usage: arbiterctl produce");
 	assert_contains(r.out, "--send-invalid");
-	run_free(&r);
+	harness_run_free(&r);
 
 	/* Missing required options: usage error, nothing attempted. */
-	run(&r, NULL, ARBITERCTL, "produce", "--topic", CONTENT, NULL);
+	harness_run(&r, NULL, ARBITERCTL, "produce", "--topic", CONTENT, NULL);
 	ck_assert_int_eq(r.status, 2);
-	run_free(&r);
-	run(&r, NULL, ARBITERCTL, "produce", "--brokers", "127.0.0.1:1", "--topic", CONTENT,
-	    "--linger", "5s", NULL);
+	harness_run_free(&r);
+	harness_run(&r, NULL, ARBITERCTL, "produce", "--brokers", "127.0.0.1:1", "--topic", CONTENT,
+		    "--linger", "5s", NULL);
 	ck_assert_int_eq(r.status, 2);
 	assert_contains(r.err, "--linger: expected milliseconds, 0 to 1000");
-	run_free(&r);
-	run(&r, NULL, ARBITERCTL, "check", NULL);
+	harness_run_free(&r);
+	harness_run(&r, NULL, ARBITERCTL, "check", NULL);
 	ck_assert_int_eq(r.status, 2);
-	run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
@@ -447,16 +311,18 @@ START_TEST(produce_skips_invalid_lines_and_consume_reads_the_rest_back)
 	struct harness h;
 	start_cluster(&h);
 	char *input = events_input();
-	struct run r;
-	run(&r, input, ARBITERCTL, "produce", "--brokers", h.bootstrap, "--topic", CONTENT, NULL);
+	struct harness_run r;
+	harness_run(&r, input, ARBITERCTL, "produce", "--brokers", h.bootstrap, "--topic", CONTENT,
+		    NULL);
 	ck_assert_msg(r.status == 1, "produce exited %d:\n%s", r.status, r.err);
 	assert_contains(r.err, "skipped 1 invalid line");
 	assert_contains(r.err, "stdin:2: skipped: field 'surface': unknown enum value");
 	assert_contains(r.err, "produced 2 message(s)");
-	run_free(&r);
+	harness_run_free(&r);
 	ck_assert_int_eq(harness_count(&h, CONTENT), 2);
 
-	run(&r, NULL, ARBITERCTL, "consume", "--brokers", h.bootstrap, "--topic", CONTENT, NULL);
+	harness_run(&r, NULL, ARBITERCTL, "consume", "--brokers", h.bootstrap, "--topic", CONTENT,
+		    NULL);
 	ck_assert_msg(r.status == 0, "consume exited %d:\n%s", r.status, r.err);
 	size_t n;
 	char **lines = split_lines(r.out, &n);
@@ -473,7 +339,7 @@ START_TEST(produce_skips_invalid_lines_and_consume_reads_the_rest_back)
 		assert_event_line(lines[i], (size_t)k);
 	}
 	free(lines);
-	run_free(&r);
+	harness_run_free(&r);
 	free(input);
 	harness_stop(&h);
 }
@@ -518,22 +384,23 @@ START_TEST(send_invalid_sends_raw_bytes_that_consume_reports)
 	struct harness h;
 	start_cluster(&h);
 	char *input = events_input();
-	struct run r;
-	run(&r, input, ARBITERCTL, "produce", "--brokers", h.bootstrap, "--topic", CONTENT,
-	    "--send-invalid", NULL);
+	struct harness_run r;
+	harness_run(&r, input, ARBITERCTL, "produce", "--brokers", h.bootstrap, "--topic", CONTENT,
+		    "--send-invalid", NULL);
 	ck_assert_msg(r.status == 0, "produce exited %d:\n%s", r.status, r.err);
 	assert_contains(r.err, "produced 3 message(s)");
 	ck_assert_ptr_null(strstr(r.err, "skipped"));
-	run_free(&r);
+	harness_run_free(&r);
 
-	run(&r, NULL, ARBITERCTL, "consume", "--brokers", h.bootstrap, "--topic", CONTENT,
-	    "--count", NULL);
+	harness_run(&r, NULL, ARBITERCTL, "consume", "--brokers", h.bootstrap, "--topic", CONTENT,
+		    "--count", NULL);
 	ck_assert_str_eq(r.out, "3\n");
 	ck_assert_int_eq(r.status, 1);
 	assert_contains(r.err, "1 undecodable record(s)");
-	run_free(&r);
+	harness_run_free(&r);
 
-	run(&r, NULL, ARBITERCTL, "consume", "--brokers", h.bootstrap, "--topic", CONTENT, NULL);
+	harness_run(&r, NULL, ARBITERCTL, "consume", "--brokers", h.bootstrap, "--topic", CONTENT,
+		    NULL);
 	ck_assert_int_eq(r.status, 1);
 	assert_contains(r.err, "1 undecodable record(s)");
 	size_t n, undecodable = 0;
@@ -553,7 +420,7 @@ START_TEST(send_invalid_sends_raw_bytes_that_consume_reports)
 	}
 	ck_assert_int_eq(undecodable, 1);
 	free(lines);
-	run_free(&r);
+	harness_run_free(&r);
 
 	/* The invalid line went out as it was typed, keyed by its content_id. */
 	struct raw raw = {0};
@@ -573,12 +440,12 @@ START_TEST(format_json_sends_lines_unchanged)
 	struct harness h;
 	start_cluster(&h);
 	char *input = events_input();
-	struct run r;
-	run(&r, input, ARBITERCTL, "produce", "--brokers", h.bootstrap, "--topic", CONTENT,
-	    "--format", "json", NULL);
+	struct harness_run r;
+	harness_run(&r, input, ARBITERCTL, "produce", "--brokers", h.bootstrap, "--topic", CONTENT,
+		    "--format", "json", NULL);
 	ck_assert_msg(r.status == 0, "produce exited %d:\n%s", r.status, r.err);
 	assert_contains(r.err, "produced 3 message(s)");
-	run_free(&r);
+	harness_run_free(&r);
 
 	struct raw raw = {0};
 	harness_read(&h, CONTENT, raw_collect, &raw);
@@ -605,13 +472,14 @@ START_TEST(consume_group_by_counts_per_value)
 			    "{\"event_id\":\"g-3\",\"content_id\":\"c-3\",\"lang\":\"sw\"}\n"
 			    "{\"event_id\":\"g-4\",\"content_id\":\"c-4\"}\n"
 			    "{\"event_id\":\"g-5\",\"content_id\":\"c-5\",\"lang\":\"sw\"}\n";
-	struct run r;
-	run(&r, input, ARBITERCTL, "produce", "--brokers", h.bootstrap, "--topic", CONTENT, NULL);
+	struct harness_run r;
+	harness_run(&r, input, ARBITERCTL, "produce", "--brokers", h.bootstrap, "--topic", CONTENT,
+		    NULL);
 	ck_assert_msg(r.status == 0, "produce exited %d:\n%s", r.status, r.err);
-	run_free(&r);
+	harness_run_free(&r);
 
-	run(&r, NULL, ARBITERCTL, "consume", "--brokers", h.bootstrap, "--topic", CONTENT,
-	    "--group-by", "lang", NULL);
+	harness_run(&r, NULL, ARBITERCTL, "consume", "--brokers", h.bootstrap, "--topic", CONTENT,
+		    "--group-by", "lang", NULL);
 	ck_assert_msg(r.status == 0, "consume exited %d:\n%s", r.status, r.err);
 	size_t n;
 	char **lines = split_lines(r.out, &n);
@@ -635,7 +503,7 @@ START_TEST(consume_group_by_counts_per_value)
 	ck_assert_int_eq(en, 1);
 	ck_assert_int_eq(none, 1);
 	free(lines);
-	run_free(&r);
+	harness_run_free(&r);
 	harness_stop(&h);
 }
 END_TEST
@@ -727,10 +595,10 @@ START_TEST(lag_of_a_group_that_committed_nothing_is_everything)
 	char group[80];
 	snprintf(group, sizeof(group), "%s-lag", h.group);
 
-	struct run r;
+	struct harness_run r;
 	struct lag l;
-	run(&r, NULL, ARBITERCTL, "lag", "--brokers", h.bootstrap, "--group", group, "--topic",
-	    CONTENT, NULL);
+	harness_run(&r, NULL, ARBITERCTL, "lag", "--brokers", h.bootstrap, "--group", group,
+		    "--topic", CONTENT, NULL);
 	ck_assert_msg(r.status == 0, "lag exited %d:\n%s", r.status, r.err);
 	lag_parse(r.out, &l);
 	ck_assert_msg(l.total, "no total line:\n%s", r.out);
@@ -747,14 +615,14 @@ START_TEST(lag_of_a_group_that_committed_nothing_is_everything)
 			busiest = p;
 	}
 	ck_assert_int_eq(sum, N);
-	run_free(&r);
+	harness_run_free(&r);
 
 	/* Once the group has committed part of one partition, only the rest lags. */
 	int64_t end = l.end[busiest];
 	ck_assert_int_ge(end, 2); /* 7 records over 3 partitions */
 	commit_offset(&h, group, busiest, end - 1);
-	run(&r, NULL, ARBITERCTL, "lag", "--brokers", h.bootstrap, "--group", group, "--topic",
-	    CONTENT, NULL);
+	harness_run(&r, NULL, ARBITERCTL, "lag", "--brokers", h.bootstrap, "--group", group,
+		    "--topic", CONTENT, NULL);
 	ck_assert_msg(r.status == 0, "lag exited %d:\n%s", r.status, r.err);
 	lag_parse(r.out, &l);
 	ck_assert(l.total);
@@ -762,7 +630,7 @@ START_TEST(lag_of_a_group_that_committed_nothing_is_everything)
 	ck_assert_int_eq(l.lag[busiest], 1);
 	ck_assert_int_eq(l.total_committed, end - 1);
 	ck_assert_int_eq(l.total_lag, N - (end - 1));
-	run_free(&r);
+	harness_run_free(&r);
 	harness_stop(&h);
 }
 END_TEST
@@ -777,7 +645,7 @@ static pid_t mock_kafka_spawn(const char *bootstrap_file, const char *partitions
 		partitions, NULL};
 	int in = open("/dev/null", O_RDONLY);
 	ck_assert_int_ge(in, 0);
-	pid_t pid = spawn((char *const *)argv, in, out, err);
+	pid_t pid = harness_spawn(argv, in, out, err);
 	close(in);
 	return pid;
 }
@@ -787,7 +655,7 @@ START_TEST(mock_kafka_serves_until_sigterm)
 	char bootstrap_file[320];
 	snprintf(bootstrap_file, sizeof(bootstrap_file), "%s/mock-%d.bootstrap", scratch,
 		 (int)getpid());
-	int out = anon_file(), err = anon_file();
+	int out = harness_anon_file(), err = harness_anon_file();
 	pid_t pid = mock_kafka_spawn(bootstrap_file, "3", out, err);
 
 	/* The file appears, atomically, once the cluster is up: at most 10 s. */
@@ -796,7 +664,7 @@ START_TEST(mock_kafka_serves_until_sigterm)
 		up = access(bootstrap_file, F_OK) == 0;
 		int status;
 		if (!up && waitpid(pid, &status, WNOHANG) == pid) {
-			char *e = slurp(err);
+			char *e = harness_slurp(err);
 			ck_abort_msg("mock-kafka exited (status 0x%x) before it was up:\n%s",
 				     (unsigned)status, e);
 		}
@@ -821,36 +689,38 @@ START_TEST(mock_kafka_serves_until_sigterm)
 	char brokers[64];
 	snprintf(brokers, sizeof(brokers), "127.0.0.1:%u", port);
 
-	struct run r;
+	struct harness_run r;
 	char input[512];
 	snprintf(input, sizeof(input), "%s\n", events[0]);
-	run(&r, input, ARBITERCTL, "produce", "--brokers", brokers, "--topic", CONTENT, NULL);
+	harness_run(&r, input, ARBITERCTL, "produce", "--brokers", brokers, "--topic", CONTENT,
+		    NULL);
 	ck_assert_msg(r.status == 0, "produce exited %d:\n%s", r.status, r.err);
 	assert_contains(r.err, "produced 1 message(s)");
-	run_free(&r);
+	harness_run_free(&r);
 
-	run(&r, NULL, ARBITERCTL, "consume", "--brokers", brokers, "--topic", CONTENT, NULL);
+	harness_run(&r, NULL, ARBITERCTL, "consume", "--brokers", brokers, "--topic", CONTENT,
+		    NULL);
 	ck_assert_msg(r.status == 0, "consume exited %d:\n%s", r.status, r.err);
 	size_t n;
 	char **lines = split_lines(r.out, &n);
 	ck_assert_msg(n == 1, "expected 1 line, got %zu:\n%s", n, r.out);
 	assert_event_line(lines[0], 0);
 	free(lines);
-	run_free(&r);
+	harness_run_free(&r);
 
 	/* --partitions 3 took: lag lists three partitions. */
-	run(&r, NULL, ARBITERCTL, "lag", "--brokers", brokers, "--group", "cli-mock", "--topic",
-	    CONTENT, NULL);
+	harness_run(&r, NULL, ARBITERCTL, "lag", "--brokers", brokers, "--group", "cli-mock",
+		    "--topic", CONTENT, NULL);
 	ck_assert_int_eq(r.status, 0);
 	struct lag l;
 	lag_parse(r.out, &l);
 	ck_assert_int_eq(l.n, 3);
 	ck_assert_int_eq(l.total_end, 1);
-	run_free(&r);
+	harness_run_free(&r);
 
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
-	int status = wait_bounded(pid, 10);
-	char *mock_out = slurp(out), *mock_err = slurp(err);
+	int status = harness_wait(pid, 10);
+	char *mock_out = harness_slurp(out), *mock_err = harness_slurp(err);
 	ck_assert_msg(status == 0, "mock-kafka exited %d after SIGTERM:\n%s", status, mock_err);
 	/* It also printed the address on stdout. */
 	ck_assert_str_eq(mock_out, content);
@@ -865,7 +735,7 @@ END_TEST
 static int mock_kafka_term_when_up(const char *bootstrap_file)
 {
 	unlink(bootstrap_file);
-	int out = anon_file(), err = anon_file();
+	int out = harness_anon_file(), err = harness_anon_file();
 	pid_t pid = mock_kafka_spawn(bootstrap_file, "1", out, err);
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -875,7 +745,7 @@ static int mock_kafka_term_when_up(const char *bootstrap_file)
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while (!up && t.tv_sec - t0.tv_sec < 10);
 	kill(pid, up ? SIGTERM : SIGKILL);
-	int status = wait_bounded(pid, 10);
+	int status = harness_wait(pid, 10);
 	close(out);
 	close(err);
 	unlink(bootstrap_file);
@@ -947,13 +817,10 @@ int main(void)
 		perror("mkdtemp");
 		return EXIT_FAILURE;
 	}
-	SRunner *sr = srunner_create(cli_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int rc = harness_main(cli_suite());
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", scratch);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }

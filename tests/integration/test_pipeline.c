@@ -88,33 +88,24 @@ static void produce_mix(struct harness *h, long first, long n, struct mix *mix)
 	harness_flush(h);
 }
 
-/* Runs `arbiterctl audit verify` over the audit topic; returns its exit
- * status, with its last line (the summary) in SUMMARY. */
-static int audit_verify(struct harness *h, char *summary, size_t len)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "%s audit verify --brokers %s --topic %s 2>&1",
-		 getenv("ARBITERCTL"), h->bootstrap, AUDIT);
-	FILE *p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	char line[1024];
-	summary[0] = '\0';
-	while (fgets(line, sizeof(line), p)) {
-		fputs(line, stderr);
-		snprintf(summary, len, "%s", line);
-	}
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* The ledger is intact: every chain continuous, one record per decision and
  * none written twice. */
 static void assert_ledger_intact(struct harness *h, long decisions)
 {
-	char summary[1024], want[128];
-	ck_assert_msg(audit_verify(h, summary, sizeof(summary)) == 0, "audit verify: %s", summary);
+	struct harness_run run;
+	int rc = harness_ctl(&run, NULL, "audit verify --brokers %s --topic %s", h->bootstrap,
+			     AUDIT);
+	fputs(run.out, stderr);
+	/* The last line is the summary. */
+	size_t n = strlen(run.out);
+	while (n > 0 && run.out[n - 1] == '\n')
+		run.out[--n] = '\0';
+	const char *summary = strrchr(run.out, '\n') ? strrchr(run.out, '\n') + 1 : run.out;
+	ck_assert_msg(rc == 0, "audit verify: %s%s", summary, run.err);
+	char want[128];
 	snprintf(want, sizeof(want), " %ld record(s), 0 exact duplicate(s): intact", decisions);
 	ck_assert_msg(strstr(summary, want), "expected \"%s\" in: %s", want, summary);
+	harness_run_free(&run);
 }
 
 static bool all_committed(struct harness *h)
@@ -370,9 +361,5 @@ static Suite *pipeline_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(pipeline_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_main(pipeline_suite());
 }

@@ -388,9 +388,5 @@ static Suite *queues_e2e_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(queues_e2e_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_main(queues_e2e_suite());
 }

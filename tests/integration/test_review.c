@@ -98,61 +98,20 @@ static long long enqueue(struct fixture *f, const char *q, const char *id, Arbit
 	return v;
 }
 
-/* The whole of file PATH, NUL-terminated (malloc'd). */
-static char *slurp(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	ck_assert_msg(fp != NULL, "%s: cannot open", path);
-	size_t cap = 4096, len = 0, n;
-	char *buf = malloc(cap);
-	while ((n = fread(buf + len, 1, cap - len - 1, fp)) > 0) {
-		len += n;
-		if (cap - len < 2)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	fclose(fp);
-	return buf;
-}
-
-/* Runs arbiterctl with ARGS (a shell fragment); returns its exit status, its
- * stdout in *OUT and its stderr in *ERR (malloc'd; either may be NULL). */
-static int ctl(struct fixture *f, char **out, char **err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int ctl(struct fixture *f, char **out, char **err, const char *fmt, ...)
-{
-	char *args = NULL, *cmd = NULL, o[320], e[320];
-	snprintf(o, sizeof(o), "%s/ctl.out", f->h.dir);
-	snprintf(e, sizeof(e), "%s/ctl.err", f->h.dir);
-	va_list ap;
-	va_start(ap, fmt);
-	ck_assert_int_ge(vasprintf(&args, fmt, ap), 0);
-	va_end(ap);
-	ck_assert_int_ge(asprintf(&cmd, "%s %s >%s 2>%s", getenv("ARBITERCTL"), args, o, e), 0);
-	int st = system(cmd);
-	free(args);
-	free(cmd);
-	if (out)
-		*out = slurp(o);
-	if (err)
-		*err = slurp(e);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* Claims from Q for R; returns the claimed entry (json) or NULL when the
  * command said there is nothing (exit 3). */
 static json_t *claim_entry(struct fixture *f, const char *q, const char *r, const char *langs)
 {
-	char *out, *err;
-	int rc = ctl(f, &out, &err, "review claim --config %s --queue %s --reviewer %s%s%s",
-		     f->h.config, q, r, langs ? " --lang " : "", langs ? langs : "");
+	struct harness_run run;
+	int rc = harness_ctl(&run, NULL, "review claim --config %s --queue %s --reviewer %s%s%s",
+			     f->h.config, q, r, langs ? " --lang " : "", langs ? langs : "");
 	json_t *j = NULL;
 	if (rc == 3) {
-		ck_assert_msg(strstr(err, "nothing in"), "%s", err);
+		ck_assert_msg(strstr(run.err, "nothing in"), "%s", run.err);
 	} else {
-		ck_assert_msg(rc == 0, "claim exited %d: %s", rc, err);
-		j = json_loads(out, 0, NULL);
-		ck_assert_msg(j != NULL, "not JSON: %s", out);
+		ck_assert_msg(rc == 0, "claim exited %d: %s", rc, run.err);
+		j = json_loads(run.out, 0, NULL);
+		ck_assert_msg(j != NULL, "not JSON: %s", run.out);
 		const char *id = json_string_value(json_object_get(j, "id"));
 		ck_assert_ptr_nonnull(id);
 		/* The escalation protobuf comes back decoded; lists are arrays,
@@ -167,8 +126,7 @@ static json_t *claim_entry(struct fixture *f, const char *q, const char *r, cons
 		ck_assert_str_eq(json_string_value(json_object_get(j, "queue")), q);
 		ck_assert_ptr_nonnull(json_string_value(json_object_get(j, "stream_id")));
 	}
-	free(out);
-	free(err);
+	harness_run_free(&run);
 	return j;
 }
 
@@ -207,16 +165,16 @@ static long long redis_int(struct fixture *f, const char *fmt, const char *arg)
 static long long queues_json(struct fixture *f, const char *queue, const char *band,
 			     const char *field)
 {
-	char *out;
-	ck_assert_int_eq(ctl(f, &out, NULL, "queues --config %s --json", f->h.config), 0);
-	json_t *j = json_loads(out, 0, NULL);
-	ck_assert_msg(j != NULL, "not JSON: %s", out);
+	struct harness_run run;
+	ck_assert_int_eq(harness_ctl(&run, NULL, "queues --config %s --json", f->h.config), 0);
+	json_t *j = json_loads(run.out, 0, NULL);
+	ck_assert_msg(j != NULL, "not JSON: %s", run.out);
 	json_t *v = json_object_get(
 		json_object_get(json_object_get(json_object_get(j, queue), "bands"), band), field);
-	ck_assert_msg(json_is_integer(v), "%s.%s.%s in %s", queue, band, field, out);
+	ck_assert_msg(json_is_integer(v), "%s.%s.%s in %s", queue, band, field, run.out);
 	long long n = json_integer_value(v);
 	json_decref(j);
-	free(out);
+	harness_run_free(&run);
 	return n;
 }
 
@@ -257,10 +215,10 @@ START_TEST(enqueue_is_idempotent_and_bounded)
 	free(id);
 	ck_assert_int_eq(queues_json(&f, "q", "high", "waiting"), 0);
 	ck_assert_int_eq(queues_json(&f, "q", "high", "claimed"), 1);
-	char *out;
-	ck_assert_int_eq(ctl(&f, &out, NULL, "queues --config %s", f.h.config), 0);
-	ck_assert_msg(strstr(out, "high") && strstr(out, "q-sw"), "%s", out);
-	free(out);
+	struct harness_run run;
+	ck_assert_int_eq(harness_ctl(&run, NULL, "queues --config %s", f.h.config), 0);
+	ck_assert_msg(strstr(run.out, "high") && strstr(run.out, "q-sw"), "%s", run.out);
+	harness_run_free(&run);
 	fixture_stop(&f);
 }
 END_TEST
@@ -301,17 +259,19 @@ START_TEST(claims_follow_band_then_age_with_filters)
 	free(id);
 	ck_assert_ptr_null(claim(&f, "q", "rita", NULL));
 	/* The pool's name, and no name, are refused. */
-	char *err;
-	ck_assert_int_eq(ctl(&f, NULL, &err, "review claim --config %s --queue q --reviewer pool",
-			     f.h.config),
+	struct harness_run run;
+	ck_assert_int_eq(harness_ctl(&run, NULL,
+				     "review claim --config %s --queue q --reviewer pool",
+				     f.h.config),
 			 2);
-	ck_assert_msg(strstr(err, "not a reviewer name"), "%s", err);
-	free(err);
-	ck_assert_int_eq(
-		ctl(&f, NULL, NULL, "review claim --config %s --queue q --reviewer ''", f.h.config),
-		2);
-	ck_assert_int_eq(ctl(&f, NULL, NULL, "review claim --config %s --queue nope --reviewer x",
-			     f.h.config),
+	ck_assert_msg(strstr(run.err, "not a reviewer name"), "%s", run.err);
+	harness_run_free(&run);
+	ck_assert_int_eq(harness_ctl(NULL, NULL, "review claim --config %s --queue q --reviewer ''",
+				     f.h.config),
+			 2);
+	ck_assert_int_eq(harness_ctl(NULL, NULL,
+				     "review claim --config %s --queue nope --reviewer x",
+				     f.h.config),
 			 2);
 	fixture_stop(&f);
 }
@@ -326,32 +286,34 @@ START_TEST(expired_lease_is_reclaimed)
 	ck_assert_str_eq(id, "e1");
 	free(id);
 	ck_assert_ptr_null(claim(&f, "q", "ben", NULL));
-	char *out, *err;
-	ck_assert_int_eq(ctl(&f, &out, NULL, "review reclaim --config %s --queue q", f.h.config),
-			 0);
+	struct harness_run run;
+	ck_assert_int_eq(
+		harness_ctl(&run, NULL, "review reclaim --config %s --queue q", f.h.config), 0);
 	/* the lease is still running */
-	ck_assert_str_eq(out, "q: 0 returned, 0 of them past the deadline and raised to urgent\n");
-	free(out);
+	ck_assert_str_eq(run.out,
+			 "q: 0 returned, 0 of them past the deadline and raised to urgent\n");
+	harness_run_free(&run);
 	usleep(1200 * 1000);
 	/* Every declared queue by default. */
-	ck_assert_int_eq(ctl(&f, &out, NULL, "review reclaim --config %s", f.h.config), 0);
-	ck_assert_str_eq(out,
+	ck_assert_int_eq(harness_ctl(&run, NULL, "review reclaim --config %s", f.h.config), 0);
+	ck_assert_str_eq(run.out,
 			 "q: 1 returned, 0 of them past the deadline and raised to urgent\n"
 			 "q-sw: 0 returned, 0 of them past the deadline and raised to urgent\n");
-	free(out);
+	harness_run_free(&run);
 	id = claim(&f, "q", "ben", NULL);
 	ck_assert_str_eq(id, "e1");
 	free(id);
 	/* ana's lease is gone: her decision is refused before anything is sent. */
-	ck_assert_int_eq(ctl(&f, NULL, &err,
-			     "review decide --config %s --brokers %s --queue q --id e1 "
-			     "--reviewer ana --action remove "
-			     "--category STATEMENT_CATEGORY_VIOLENCE --legal-ground 'Terms 4.1' "
-			     "--reason threat",
-			     f.h.config, f.h.bootstrap),
-			 1);
-	ck_assert_msg(strstr(err, "lease expired"), "%s", err);
-	free(err);
+	ck_assert_int_eq(
+		harness_ctl(&run, NULL,
+			    "review decide --config %s --brokers %s --queue q --id e1 "
+			    "--reviewer ana --action remove "
+			    "--category STATEMENT_CATEGORY_VIOLENCE --legal-ground 'Terms 4.1' "
+			    "--reason threat",
+			    f.h.config, f.h.bootstrap),
+		1);
+	ck_assert_msg(strstr(run.err, "lease expired"), "%s", run.err);
+	harness_run_free(&run);
 	ck_assert_int_eq(harness_count(&f.h, "moderation.decisions"), 0);
 	fixture_stop(&f);
 }
@@ -477,11 +439,12 @@ START_TEST(an_overdue_entry_whose_lease_expires_is_raised_by_reclaim)
 	ck_assert_int_eq(overdue, 1);
 	ck_assert_int_eq(raised, 0);
 	usleep(1200 * 1000);
-	char *out;
-	ck_assert_int_eq(ctl(&f, &out, NULL, "review reclaim --config %s --queue q", f.h.config),
-			 0);
-	ck_assert_str_eq(out, "q: 2 returned, 1 of them past the deadline and raised to urgent\n");
-	free(out);
+	struct harness_run run;
+	ck_assert_int_eq(
+		harness_ctl(&run, NULL, "review reclaim --config %s --queue q", f.h.config), 0);
+	ck_assert_str_eq(run.out,
+			 "q: 2 returned, 1 of them past the deadline and raised to urgent\n");
+	harness_run_free(&run);
 	redisReply *r = redisCommand(f.c, "GET arbiter:seen:held");
 	ck_assert_msg(!strncmp(r->str, "q urgent ", 9), "%s", r->str);
 	freeReplyObject(r);
@@ -527,21 +490,21 @@ START_TEST(decide_produces_the_decision_then_acknowledges)
 	/* Kafka refuses the decision: nothing acknowledged, still zawadi's. */
 	rd_kafka_mock_push_request_errors(kafka_mock_cluster(f.h.mock), KAFKA_API_PRODUCE, 1,
 					  RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
-	char *out, *err;
-	ck_assert_int_eq(ctl(&f, &out, &err, decide, f.h.config, f.h.bootstrap), 1);
-	ck_assert_msg(strstr(err, "not delivered") && strstr(err, "stays claimed"), "%s", err);
-	ck_assert_str_eq(out, "");
-	free(out);
-	free(err);
+	struct harness_run run;
+	ck_assert_int_eq(harness_ctl(&run, NULL, decide, f.h.config, f.h.bootstrap), 1);
+	ck_assert_msg(strstr(run.err, "not delivered") && strstr(run.err, "stays claimed"), "%s",
+		      run.err);
+	ck_assert_str_eq(run.out, "");
+	harness_run_free(&run);
 	char *who = holder(&f, "arbiter:q:q-sw:high", sid);
 	ck_assert_str_eq(who, "zawadi");
 	free(who);
 	ck_assert_int_eq(harness_count(&f.h, "moderation.decisions"), 0);
 
-	ck_assert_int_eq(ctl(&f, &out, NULL, decide, f.h.config, f.h.bootstrap), 0);
-	j = json_loads(out, 0, NULL);
-	ck_assert_msg(j != NULL, "not JSON: %s", out);
-	free(out);
+	ck_assert_int_eq(harness_ctl(&run, NULL, decide, f.h.config, f.h.bootstrap), 0);
+	j = json_loads(run.out, 0, NULL);
+	ck_assert_msg(j != NULL, "not JSON: %s", run.out);
+	harness_run_free(&run);
 	ck_assert(harness_wait_count(&f.h, "moderation.decisions", 1, 10));
 	Arbiter__V1__ModerationDecision *d = NULL;
 	harness_read(&f.h, "moderation.decisions", read_decision, &d);
@@ -573,9 +536,9 @@ START_TEST(decide_produces_the_decision_then_acknowledges)
 	ck_assert_int_eq(queues_json(&f, "q-sw", "high", "entries"), 0);
 	ck_assert_int_eq(queues_json(&f, "q-sw", "high", "claimed"), 0);
 
-	ck_assert_int_eq(ctl(&f, NULL, &err, decide, f.h.config, f.h.bootstrap), 1);
-	ck_assert_msg(strstr(err, "already decided"), "%s", err);
-	free(err);
+	ck_assert_int_eq(harness_ctl(&run, NULL, decide, f.h.config, f.h.bootstrap), 1);
+	ck_assert_msg(strstr(run.err, "already decided"), "%s", run.err);
+	harness_run_free(&run);
 	ck_assert_int_eq(harness_count(&f.h, "moderation.decisions"), 1);
 	free(sid);
 	fixture_stop(&f);
@@ -600,21 +563,22 @@ START_TEST(decide_refuses_bad_verdicts_before_sending)
 		"--action none --outcome upheld", /* not an appeal */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(ctl(&f, NULL, NULL,
-				  "review decide --config %s --brokers %s --queue q --id v1 "
-				  "--reviewer ana %s",
-				  f.h.config, f.h.bootstrap, bad[i]) == 2,
-			      "%s", bad[i]);
-	ck_assert_int_eq(ctl(&f, NULL, NULL,
-			     "review decide --config %s --brokers %s --queue q-sw --id v1 "
-			     "--reviewer ana --action NONE",
-			     f.h.config, f.h.bootstrap),
+		ck_assert_msg(
+			harness_ctl(NULL, NULL,
+				    "review decide --config %s --brokers %s --queue q --id v1 "
+				    "--reviewer ana %s",
+				    f.h.config, f.h.bootstrap, bad[i]) == 2,
+			"%s", bad[i]);
+	ck_assert_int_eq(harness_ctl(NULL, NULL,
+				     "review decide --config %s --brokers %s --queue q-sw --id v1 "
+				     "--reviewer ana --action NONE",
+				     f.h.config, f.h.bootstrap),
 			 1); /* another queue's entry */
 	ck_assert_int_eq(harness_count(&f.h, "moderation.decisions"), 0);
-	ck_assert_int_eq(ctl(&f, NULL, NULL,
-			     "review decide --config %s --brokers %s --queue q --id v1 "
-			     "--reviewer ana --action NONE",
-			     f.h.config, f.h.bootstrap),
+	ck_assert_int_eq(harness_ctl(NULL, NULL,
+				     "review decide --config %s --brokers %s --queue q --id v1 "
+				     "--reviewer ana --action NONE",
+				     f.h.config, f.h.bootstrap),
 			 0);
 	ck_assert(harness_wait_count(&f.h, "moderation.decisions", 1, 10));
 	fixture_stop(&f);
@@ -625,26 +589,27 @@ START_TEST(errors_name_the_server)
 {
 	struct fixture f;
 	fixture_start(&f, NULL);
-	char *out, *err;
-	ck_assert_int_eq(ctl(&f, &out, NULL, "review claim --help"), 0);
-	ck_assert_msg(strstr(out, "review claim") && !strstr(out, "review decide") &&
-			      strstr(out, "Exit status") && strstr(out, "3 nothing to claim"),
-		      "%s", out);
-	free(out);
-	ck_assert_int_eq(ctl(&f, NULL, NULL, "review claim --config %s", f.h.config), 2);
-	ck_assert_int_eq(ctl(&f, NULL, NULL, "queues"), 2);
+	struct harness_run run;
+	ck_assert_int_eq(harness_ctl(&run, NULL, "review claim --help"), 0);
+	ck_assert_msg(strstr(run.out, "review claim") && !strstr(run.out, "review decide") &&
+			      strstr(run.out, "Exit status") &&
+			      strstr(run.out, "3 nothing to claim"),
+		      "%s", run.out);
+	harness_run_free(&run);
+	ck_assert_int_eq(harness_ctl(NULL, NULL, "review claim --config %s", f.h.config), 2);
+	ck_assert_int_eq(harness_ctl(NULL, NULL, "queues"), 2);
 	redis_server_kill(&f.rs);
-	ck_assert_int_eq(ctl(&f, NULL, &err, "queues --config %s", f.h.config), 1);
-	ck_assert_msg(strstr(err, f.rs.address), "%s", err);
-	free(err);
+	ck_assert_int_eq(harness_ctl(&run, NULL, "queues --config %s", f.h.config), 1);
+	ck_assert_msg(strstr(run.err, f.rs.address), "%s", run.err);
+	harness_run_free(&run);
 	redis_server_restart(&f.rs);
 	redisFree(f.c);
 	f.c = redis_server_connect(&f.rs);
 	/* A server that wants a password: AUTH fails, and says so. */
 	freeReplyObject(redisCommand(f.c, "CONFIG SET requirepass sesame"));
-	ck_assert_int_eq(ctl(&f, NULL, &err, "queues --config %s", f.h.config), 1);
-	ck_assert_msg(strstr(err, f.rs.address) && strstr(err, "NOAUTH"), "%s", err);
-	free(err);
+	ck_assert_int_eq(harness_ctl(&run, NULL, "queues --config %s", f.h.config), 1);
+	ck_assert_msg(strstr(run.err, f.rs.address) && strstr(run.err, "NOAUTH"), "%s", run.err);
+	harness_run_free(&run);
 	fixture_stop(&f);
 }
 END_TEST
@@ -669,9 +634,5 @@ static Suite *review_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(review_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_main(review_suite());
 }

@@ -153,7 +153,7 @@ START_TEST(daemon_verdicts_equal_eval)
 	harness_start(&h, 3);
 	redis_server_start(&rs);
 	h.redis_address = rs.address;
-	char path[400], events[400], cmd[1600];
+	char path[400], events[400];
 	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
 	FILE *f = fopen(path, "w");
 	fputs(rules_yaml, f);
@@ -185,14 +185,12 @@ START_TEST(daemon_verdicts_equal_eval)
 	ck_assert(harness_wait_committed(&h, "content.events", 60));
 	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
 
-	snprintf(cmd, sizeof(cmd), "%s eval %s < %s", getenv("ARBITERCTL"), h.config, events);
-	FILE *p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
+	struct harness_run run;
+	ck_assert_int_eq(harness_ctl(&run, NULL, "eval %s < %s", h.config, events), 0);
 	json_t *verdicts = json_array();
-	char line[8192];
-	while (fgets(line, sizeof(line), p))
+	for (char *line = strtok(run.out, "\n"); line; line = strtok(NULL, "\n"))
 		json_array_append_new(verdicts, json_loads(line, 0, NULL));
-	ck_assert_int_eq(pclose(p), 0);
+	harness_run_free(&run);
 	ck_assert_int_eq(json_array_size(verdicts), N);
 
 	struct seen s = {.audit = json_object(), .esc = json_object(), .fed = json_object()};
@@ -327,9 +325,5 @@ static Suite *rules_e2e_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rules_e2e_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_main(rules_e2e_suite());
 }

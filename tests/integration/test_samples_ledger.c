@@ -44,34 +44,6 @@ static char *shipped_extra(void)
 	return out;
 }
 
-/* Runs arbiterctl ARGS with stdout to OUT_PATH (when not NULL) and stderr to
- * ERR_PATH; returns its exit status. */
-static int ctl(const char *out_path, const char *err_path, const char *args)
-{
-	char *cmd = NULL;
-	ck_assert_int_ge(asprintf(&cmd, "%s %s >%s 2>%s", getenv("ARBITERCTL"), args,
-				  out_path ? out_path : "/dev/null", err_path),
-			 0);
-	int st = system(cmd);
-	free(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *o = open_memstream(&buf, &len);
-	int c;
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, o);
-	fclose(f);
-	fclose(o);
-	return buf;
-}
-
 START_TEST(sample_traffic_leaves_a_verifiable_ledger_and_valid_statements)
 {
 	struct harness h;
@@ -84,39 +56,38 @@ START_TEST(sample_traffic_leaves_a_verifiable_ledger_and_valid_statements)
 	free(extra);
 	harness_daemon_start(&h);
 
-	char args[1024], out[400], err[400];
-	snprintf(err, sizeof(err), "%s/ctl.err", h.dir);
-	snprintf(
-		args, sizeof(args),
-		"produce --brokers %s --topic content.events --send-invalid < %s/samples/content.jsonl",
-		h.bootstrap, TEST_CONFIGDIR);
-	ck_assert_int_eq(ctl(NULL, err, args), 0);
-	snprintf(args, sizeof(args),
-		 "produce --brokers %s --topic moderation.decisions --send-invalid "
-		 "< %s/samples/decisions.jsonl",
-		 h.bootstrap, TEST_CONFIGDIR);
-	ck_assert_int_eq(ctl(NULL, err, args), 0);
+	struct harness_run run;
+	ck_assert_msg(harness_ctl(&run, NULL,
+				  "produce --brokers %s --topic content.events --send-invalid "
+				  "< %s/samples/content.jsonl",
+				  h.bootstrap, TEST_CONFIGDIR) == 0,
+		      "%s", run.err);
+	harness_run_free(&run);
+	ck_assert_msg(
+		harness_ctl(&run, NULL,
+			    "produce --brokers %s --topic moderation.decisions --send-invalid "
+			    "< %s/samples/decisions.jsonl",
+			    h.bootstrap, TEST_CONFIGDIR) == 0,
+		"%s", run.err);
+	harness_run_free(&run);
 	ck_assert(harness_wait_committed(&h, "content.events", 60));
 	ck_assert(harness_wait_committed(&h, "moderation.decisions", 60));
 	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
 
 	/* Every chain intact. */
-	snprintf(out, sizeof(out), "%s/verify.out", h.dir);
-	snprintf(args, sizeof(args), "audit verify --brokers %s", h.bootstrap);
-	int rc = ctl(out, err, args);
-	char *text = slurp(out);
-	ck_assert_msg(rc == 0, "audit verify exited %d:\n%s", rc, text);
-	ck_assert_msg(strstr(text, "content.events/") && strstr(text, "moderation.decisions/") &&
-			      strstr(text, ": intact"),
-		      "%s", text);
-	free(text);
+	int rc = harness_ctl(&run, NULL, "audit verify --brokers %s", h.bootstrap);
+	ck_assert_msg(rc == 0, "audit verify exited %d:\n%s", rc, run.out);
+	ck_assert_msg(strstr(run.out, "content.events/") &&
+			      strstr(run.out, "moderation.decisions/") &&
+			      strstr(run.out, ": intact"),
+		      "%s", run.out);
+	harness_run_free(&run);
 
 	/* Every statement the export writes passes the API's field list, values
 	 * and conditions, none is left out, and batches hold at most 100. */
-	snprintf(out, sizeof(out), "%s/dsa.jsonl", h.dir);
-	snprintf(args, sizeof(args), "audit export --dsa --brokers %s", h.bootstrap);
-	ck_assert_int_eq(ctl(out, err, args), 0);
-	FILE *f = fopen(out, "r");
+	ck_assert_int_eq(harness_ctl(&run, NULL, "audit export --dsa --brokers %s", h.bootstrap),
+			 0);
+	FILE *f = fmemopen(run.out, strlen(run.out), "r");
 	ck_assert_ptr_nonnull(f);
 	char *line = NULL;
 	size_t cap = 0;
@@ -143,9 +114,8 @@ START_TEST(sample_traffic_leaves_a_verifiable_ledger_and_valid_statements)
 	fclose(f);
 	ck_assert_uint_gt(statements, DSA_BATCH_MAX); /* more than one batch's worth */
 	ck_assert_uint_eq(batches, (statements + DSA_BATCH_MAX - 1) / DSA_BATCH_MAX);
-	text = slurp(err);
-	ck_assert_msg(strstr(text, " 0 refused, 0 undecodable"), "%s", text);
-	free(text);
+	ck_assert_msg(strstr(run.err, " 0 refused, 0 undecodable"), "%s", run.err);
+	harness_run_free(&run);
 	harness_stop(&h);
 	redis_server_stop(&rs);
 }
@@ -163,9 +133,5 @@ static Suite *samples_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(samples_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_main(samples_suite());
 }

@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "ledger.h"
 #include "records.h"
+#include "unit.h"
 
 #define MAX_MSGS 64
 
@@ -260,9 +261,5 @@ static Suite *audit_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(audit_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(audit_suite());
 }

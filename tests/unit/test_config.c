@@ -5,82 +5,22 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "unit.h"
 
 #ifndef TEST_CONFIGDIR
 #error "meson defines TEST_CONFIGDIR, the source tree's config/ directory"
 #endif
 
-/* Made by main() before the tests fork, removed with everything in it after. */
-static char tmpdir[] = "/tmp/test_config.XXXXXX";
-
-/* Writes TEXT to a new file under DIR (tmpdir when NULL) named NAME, or a
- * mkstemp name when NAME is NULL. Returns the malloc'd path. */
-static char *write_file(const char *dir, const char *name, const char *text)
-{
-	char *path = NULL;
-	int fd;
-	if (name) {
-		ck_assert_int_ge(asprintf(&path, "%s/%s", dir ? dir : tmpdir, name), 0);
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	} else {
-		ck_assert_int_ge(asprintf(&path, "%s/cfg.XXXXXX", dir ? dir : tmpdir), 0);
-		fd = mkstemp(path);
-	}
-	ck_assert_int_ge(fd, 0);
-	size_t len = strlen(text);
-	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
-	close(fd);
-	return path;
-}
-
-static char *write_tmp(const char *text)
-{
-	return write_file(NULL, NULL, text);
-}
-
-/* A fresh directory under tmpdir, for files that refer to each other. */
-static char *make_dir(void)
-{
-	char *dir = NULL;
-	ck_assert_int_ge(asprintf(&dir, "%s/dir.XXXXXX", tmpdir), 0);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	return dir;
-}
-
-static void remove_file(char *path)
-{
-	ck_assert_int_eq(unlink(path), 0);
-	free(path);
-}
-
-static void check_error(const struct diag_list *errs, size_t i, const char *file, int line, int col,
-			const char *key, const char *msg)
-{
-	ck_assert_msg(errs->n > i, "expected error #%zu, got %zu errors", i, errs->n);
-	const struct diag *e = &errs->v[i];
-	ck_assert_msg(strstr(e->msg, msg), "error #%zu \"%s\" lacks \"%s\"", i, e->msg, msg);
-	ck_assert_msg(e->line == line && e->col == col, "error #%zu \"%s\" at %d:%d, not %d:%d", i,
-		      e->msg, e->line, e->col, line, col);
-	if (key)
-		ck_assert_str_eq(e->key, key);
-	else
-		ck_assert_ptr_null(e->key);
-	if (file)
-		ck_assert_str_eq(e->file, file);
-}
-
 /* Loads TEXT, expects it rejected with exactly one error, and checks it. */
 static void expect_one_error(const char *text, int line, int col, const char *key, const char *msg)
 {
-	char *path = write_tmp(text);
+	char *path = unit_write_file(NULL, NULL, text);
 	struct diag_list errs = {0};
 	struct config *cfg = (struct config *)&errs; /* must be reset to NULL */
 	ck_assert_int_eq(config_load(path, &cfg, &errs), -EINVAL);
@@ -88,15 +28,15 @@ static void expect_one_error(const char *text, int line, int col, const char *ke
 	if (errs.n != 1)
 		diag_print(&errs, stderr);
 	ck_assert_uint_eq(errs.n, 1);
-	check_error(&errs, 0, path, line, col, key, msg);
+	unit_check_error(&errs, 0, path, line, col, key, msg);
 	diag_clear(&errs);
-	remove_file(path);
+	unit_remove_file(path);
 }
 
 /* Loads TEXT and expects no error. Free the result with config_free(). */
 static struct config *expect_ok(const char *text)
 {
-	char *path = write_tmp(text);
+	char *path = unit_write_file(NULL, NULL, text);
 	struct diag_list errs = {0};
 	struct config *cfg = NULL;
 	int rc = config_load(path, &cfg, &errs);
@@ -106,7 +46,7 @@ static struct config *expect_ok(const char *text)
 	ck_assert_uint_eq(errs.n, 0);
 	ck_assert_ptr_nonnull(cfg);
 	diag_clear(&errs);
-	remove_file(path);
+	unit_remove_file(path);
 	return cfg;
 }
 
@@ -195,11 +135,11 @@ START_TEST(missing_file_is_one_error_without_position)
 	struct diag_list errs = {0};
 	struct config *cfg = NULL;
 	char *path = NULL;
-	ck_assert_int_ge(asprintf(&path, "%s/no-such-file.yaml", tmpdir), 0);
+	ck_assert_int_ge(asprintf(&path, "%s/no-such-file.yaml", unit_tmpdir()), 0);
 	ck_assert_int_eq(config_load(path, &cfg, &errs), -ENOENT);
 	ck_assert_ptr_null(cfg);
 	ck_assert_uint_eq(errs.n, 1);
-	check_error(&errs, 0, path, 0, 0, NULL, "No such file or directory");
+	unit_check_error(&errs, 0, path, 0, 0, NULL, "No such file or directory");
 	diag_clear(&errs);
 	free(path);
 }
@@ -207,48 +147,48 @@ END_TEST
 
 START_TEST(every_key_loads_into_the_struct)
 {
-	char *dir = make_dir();
-	char *pw = write_file(dir, "redis.pw", "s3cret\n");
-	char *path = write_file(dir, "arbiter.yaml",
-				"kafka:\n"
-				"  brokers: mock:3\n"
-				"  mock_partitions: 16\n"
-				"  group_id: grp\n"
-				"  client_id: cli\n"
-				"  properties:\n"
-				"    linger.ms: 20\n"
-				"    compression.type: lz4\n"
-				"    sasl.username: user\n"
-				"  topics:\n"
-				"    content: {name: c.in, format: json}\n"
-				"    decisions:\n"
-				"      name: d.in\n"
-				"      format: json\n"
-				"    escalations: e.out\n"
-				"    audit: {name: a.out}\n"
-				"    appeals: p.out\n"
-				"    deadletter: dl.out\n"
-				"redis:\n"
-				"  address: /run/redis/redis.sock\n"
-				"  username: alice\n"
-				"  password: {file: redis.pw}\n"
-				"  db: 7\n"
-				"  connect_timeout: 250ms\n"
-				"  command_timeout: 2m\n"
-				"  prefix: \"t:\"\n"
-				"rules:\n"
-				"  files:\n"
-				"    - /abs/b.yaml\n"
-				"pipeline:\n"
-				"  max_inflight: 500\n"
-				"  commit_interval: 200\n"
-				"  drain_timeout: 3m\n"
-				"  deadletter_max_bytes: 0\n"
-				"  poll_batch: 64\n"
-				"log:\n"
-				"  level: debug\n"
-				"metrics:\n"
-				"  listen: \"*:9100\"\n");
+	char *dir = unit_make_dir();
+	char *pw = unit_write_file(dir, "redis.pw", "s3cret\n");
+	char *path = unit_write_file(dir, "arbiter.yaml",
+				     "kafka:\n"
+				     "  brokers: mock:3\n"
+				     "  mock_partitions: 16\n"
+				     "  group_id: grp\n"
+				     "  client_id: cli\n"
+				     "  properties:\n"
+				     "    linger.ms: 20\n"
+				     "    compression.type: lz4\n"
+				     "    sasl.username: user\n"
+				     "  topics:\n"
+				     "    content: {name: c.in, format: json}\n"
+				     "    decisions:\n"
+				     "      name: d.in\n"
+				     "      format: json\n"
+				     "    escalations: e.out\n"
+				     "    audit: {name: a.out}\n"
+				     "    appeals: p.out\n"
+				     "    deadletter: dl.out\n"
+				     "redis:\n"
+				     "  address: /run/redis/redis.sock\n"
+				     "  username: alice\n"
+				     "  password: {file: redis.pw}\n"
+				     "  db: 7\n"
+				     "  connect_timeout: 250ms\n"
+				     "  command_timeout: 2m\n"
+				     "  prefix: \"t:\"\n"
+				     "rules:\n"
+				     "  files:\n"
+				     "    - /abs/b.yaml\n"
+				     "pipeline:\n"
+				     "  max_inflight: 500\n"
+				     "  commit_interval: 200\n"
+				     "  drain_timeout: 3m\n"
+				     "  deadletter_max_bytes: 0\n"
+				     "  poll_batch: 64\n"
+				     "log:\n"
+				     "  level: debug\n"
+				     "metrics:\n"
+				     "  listen: \"*:9100\"\n");
 	struct diag_list errs = {0};
 	struct config *c = NULL;
 	int rc = config_load(path, &c, &errs);
@@ -297,8 +237,8 @@ START_TEST(every_key_loads_into_the_struct)
 
 	config_free(c);
 	diag_clear(&errs);
-	remove_file(path);
-	remove_file(pw);
+	unit_remove_file(path);
+	unit_remove_file(pw);
 	ck_assert_int_eq(rmdir(dir), 0);
 	free(dir);
 }
@@ -306,15 +246,15 @@ END_TEST
 
 START_TEST(properties_read_secret_files_relative_to_the_config)
 {
-	char *dir = make_dir();
-	char *secret = write_file(dir, "kafka.pw", "p4ss word\r\n\n");
-	char *path = write_file(dir, "arbiter.yaml",
-				"kafka:\n"
-				"  brokers: kafka-1:9092,kafka-2:9092\n"
-				"  properties:\n"
-				"    security.protocol: SASL_SSL\n"
-				"    sasl.password: {file: kafka.pw}\n"
-				"    socket.timeout.ms: 60000\n");
+	char *dir = unit_make_dir();
+	char *secret = unit_write_file(dir, "kafka.pw", "p4ss word\r\n\n");
+	char *path = unit_write_file(dir, "arbiter.yaml",
+				     "kafka:\n"
+				     "  brokers: kafka-1:9092,kafka-2:9092\n"
+				     "  properties:\n"
+				     "    security.protocol: SASL_SSL\n"
+				     "    sasl.password: {file: kafka.pw}\n"
+				     "    socket.timeout.ms: 60000\n");
 	struct diag_list errs = {0};
 	struct config *c = NULL;
 	ck_assert_int_eq(config_load(path, &c, &errs), 0);
@@ -330,20 +270,20 @@ START_TEST(properties_read_secret_files_relative_to_the_config)
 	config_free(c);
 
 	/* An empty secret file is a deployment mistake, not an empty password. */
-	char *empty = write_file(dir, "empty.pw", "\n");
-	char *bad = write_file(dir, "bad.yaml",
-			       "kafka:\n"
-			       "  properties:\n"
-			       "    sasl.password: {file: empty.pw}\n");
+	char *empty = unit_write_file(dir, "empty.pw", "\n");
+	char *bad = unit_write_file(dir, "bad.yaml",
+				    "kafka:\n"
+				    "  properties:\n"
+				    "    sasl.password: {file: empty.pw}\n");
 	ck_assert_int_eq(config_load(bad, &c, &errs), -EINVAL);
 	ck_assert_uint_eq(errs.n, 1);
-	check_error(&errs, 0, bad, 3, 27, "kafka.properties.sasl.password.file", "is empty");
+	unit_check_error(&errs, 0, bad, 3, 27, "kafka.properties.sasl.password.file", "is empty");
 
 	diag_clear(&errs);
-	remove_file(bad);
-	remove_file(empty);
-	remove_file(path);
-	remove_file(secret);
+	unit_remove_file(bad);
+	unit_remove_file(empty);
+	unit_remove_file(path);
+	unit_remove_file(secret);
 	ck_assert_int_eq(rmdir(dir), 0);
 	free(dir);
 }
@@ -351,8 +291,9 @@ END_TEST
 
 START_TEST(relative_rule_files_resolve_against_the_config_dir)
 {
-	char *dir = make_dir();
-	char *path = write_file(dir, "arbiter.yaml",
+	char *dir = unit_make_dir();
+	char *path =
+		unit_write_file(dir, "arbiter.yaml",
 				"rules:\n"
 				"  files: [rules/spam.yaml, /etc/arbiter/abs.yaml, ../up.yaml]\n");
 	struct diag_list errs = {0};
@@ -368,7 +309,7 @@ START_TEST(relative_rule_files_resolve_against_the_config_dir)
 	ck_assert_str_eq(c->rules.files[2], want);
 	free(want);
 	config_free(c);
-	remove_file(path);
+	unit_remove_file(path);
 	ck_assert_int_eq(rmdir(dir), 0);
 	free(dir);
 }
@@ -395,14 +336,14 @@ END_TEST
 
 START_TEST(unknown_key_far_from_any_has_no_suggestion)
 {
-	char *path = write_tmp("zzzzzzzz: 1\n");
+	char *path = unit_write_file(NULL, NULL, "zzzzzzzz: 1\n");
 	struct diag_list errs = {0};
 	struct config *c = NULL;
 	ck_assert_int_eq(config_load(path, &c, &errs), -EINVAL);
 	ck_assert_uint_eq(errs.n, 1);
 	ck_assert_str_eq(errs.v[0].msg, "unknown key 'zzzzzzzz'");
 	diag_clear(&errs);
-	remove_file(path);
+	unit_remove_file(path);
 }
 END_TEST
 
@@ -580,7 +521,7 @@ END_TEST
 START_TEST(unreadable_secret_file)
 {
 	char *missing = NULL, *msg = NULL, *text = NULL;
-	ck_assert_int_ge(asprintf(&missing, "%s/no-such-secret", tmpdir), 0);
+	ck_assert_int_ge(asprintf(&missing, "%s/no-such-secret", unit_tmpdir()), 0);
 	ck_assert_int_ge(asprintf(&text, "redis:\n  password: {file: %s}\n", missing), 0);
 	ck_assert_int_ge(asprintf(&msg, "cannot read secret file \"%s\": No such file or directory",
 				  missing),
@@ -590,7 +531,8 @@ START_TEST(unreadable_secret_file)
 	free(msg);
 
 	/* Relative: resolved against the config's directory, and named so. */
-	ck_assert_int_ge(asprintf(&msg, "cannot read secret file \"%s/nope.pw\"", tmpdir), 0);
+	ck_assert_int_ge(asprintf(&msg, "cannot read secret file \"%s/nope.pw\"", unit_tmpdir()),
+			 0);
 	expect_one_error("kafka:\n"
 			 "  properties:\n"
 			 "    sasl.password:\n"
@@ -630,25 +572,26 @@ END_TEST
 
 START_TEST(every_mistake_is_reported_in_file_order)
 {
-	char *path = write_tmp("kafka:\n"
-			       "  brokers: mock\n"
-			       "  mock_partitions: 0\n"
-			       "redis:\n"
-			       "  db: \"x\"\n"
-			       "log:\n"
-			       "  levle: info\n");
+	char *path = unit_write_file(NULL, NULL,
+				     "kafka:\n"
+				     "  brokers: mock\n"
+				     "  mock_partitions: 0\n"
+				     "redis:\n"
+				     "  db: \"x\"\n"
+				     "log:\n"
+				     "  levle: info\n");
 	struct diag_list errs = {0};
 	struct config *c = NULL;
 	ck_assert_int_eq(config_load(path, &c, &errs), -EINVAL);
 	ck_assert_ptr_null(c);
 	ck_assert_uint_eq(errs.n, 3);
-	check_error(&errs, 0, path, 3, 20, "kafka.mock_partitions",
-		    "expected an integer in [1, 256], got 0");
-	check_error(&errs, 1, path, 5, 7, "redis.db", "expected an integer, got \"x\"");
-	check_error(&errs, 2, path, 7, 3, "log.levle",
-		    "unknown key 'log.levle'; did you mean 'log.level'?");
+	unit_check_error(&errs, 0, path, 3, 20, "kafka.mock_partitions",
+			 "expected an integer in [1, 256], got 0");
+	unit_check_error(&errs, 1, path, 5, 7, "redis.db", "expected an integer, got \"x\"");
+	unit_check_error(&errs, 2, path, 7, 3, "log.levle",
+			 "unknown key 'log.levle'; did you mean 'log.level'?");
 	diag_clear(&errs);
-	remove_file(path);
+	unit_remove_file(path);
 }
 END_TEST
 
@@ -817,24 +760,7 @@ static Suite *config_suite(void)
 	return s;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return EXIT_FAILURE;
-	}
-	SRunner *sr = srunner_create(config_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(config_suite());
 }

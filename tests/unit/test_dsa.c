@@ -6,6 +6,7 @@
 
 #include "arbiter/v1/audit_record.pb-c.h"
 #include "dsa.h"
+#include "unit.h"
 
 /* 2024-02-29T12:00:00Z and a day and a half earlier. */
 #define DECIDED_MS 1709208000000LL
@@ -552,9 +553,5 @@ static Suite *dsa_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(dsa_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(dsa_suite());
 }

@@ -9,6 +9,7 @@
 
 #include "event.h"
 #include "pbjson.h"
+#include "unit.h"
 
 #ifndef TEST_CONFIGDIR
 #define TEST_CONFIGDIR "config"
@@ -580,9 +581,5 @@ static Suite *event_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(event_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(event_suite());
 }

@@ -9,6 +9,7 @@
 
 #include "arbiter/v1/audit_record.pb-c.h"
 #include "ledger.h"
+#include "unit.h"
 
 #define N 10
 
@@ -512,9 +513,5 @@ static Suite *ledger_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ledger_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(ledger_suite());
 }

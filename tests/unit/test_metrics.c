@@ -14,6 +14,7 @@
 #include "arbiter_build.h"
 #include "log.h"
 #include "metrics.h"
+#include "unit.h"
 
 /* Tests share the process-wide counters when CK_FORK=no (valgrind): start each from zero. */
 static void reset_metrics(void)
@@ -347,9 +348,5 @@ static Suite *metrics_suite(void)
 int main(void)
 {
 	log_set_level(LOG_WARN); /* keep "serving on" lines out of the test log */
-	SRunner *sr = srunner_create(metrics_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(metrics_suite());
 }

@@ -7,6 +7,7 @@
 #include <utf8proc.h>
 
 #include "normalise.h"
+#include "unit.h"
 
 static const struct normalise_opts plain = {false, false};
 static const struct normalise_opts leet = {true, false};
@@ -663,9 +664,5 @@ static Suite *normalise_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(normalise_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(normalise_suite());
 }

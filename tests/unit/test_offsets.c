@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "offsets.h"
+#include "unit.h"
 
 START_TEST(empty_window_has_nothing_to_commit)
 {
@@ -144,9 +145,5 @@ static Suite *offsets_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(offsets_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(offsets_suite());
 }

@@ -13,6 +13,7 @@
 #include "arbiter/v1/dead_letter.pb-c.h"
 #include "arbiter/v1/moderation_decision.pb-c.h"
 #include "pbjson.h"
+#include "unit.h"
 
 /*
  * A test-only message with every field type protobuf-c knows, written by hand
@@ -968,9 +969,5 @@ static Suite *pbjson_suite(void)
 int main(void)
 {
 	test_descriptors_setup();
-	SRunner *sr = srunner_create(pbjson_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(pbjson_suite());
 }

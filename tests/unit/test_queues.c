@@ -5,6 +5,7 @@
 #endif
 #include <check.h>
 #include <errno.h>
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,23 +15,11 @@
 #include "queues.h"
 #include "records.h"
 #include "rules.h"
-
-static char tmpdir[] = "/tmp/test_queues.XXXXXX";
-
-static char *write_file(const char *name, const char *text)
-{
-	char *path = NULL;
-	ck_assert_int_ge(asprintf(&path, "%s/%s", tmpdir, name), 0);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	return path;
-}
+#include "unit.h"
 
 static struct config *load(const char *text)
 {
-	char *path = write_file("arbiter.yaml", text);
+	char *path = unit_write_file(NULL, "arbiter.yaml", text);
 	struct diag_list errs = {0};
 	struct config *cfg = NULL;
 	int rc = config_load(path, &cfg, &errs);
@@ -198,7 +187,7 @@ END_TEST
 
 START_TEST(check_names_rules_escalating_to_undeclared_queues)
 {
-	char *rules = write_file("rules.yaml", "modes: {election-ke: {countries: [KE]}}\n"
+	char *rules = unit_write_file(NULL, "rules.yaml", "modes: {election-ke: {countries: [KE]}}\n"
 					       "rules:\n"
 					       "  - id: a\n"
 					       "    when: reach > 1\n"
@@ -206,7 +195,7 @@ START_TEST(check_names_rules_escalating_to_undeclared_queues)
 					       "  - id: b\n"
 					       "    when: reach > 2\n"
 					       "    escalate: {queue: nowhere}\n");
-	char *path = write_file("check.yaml", "rules: {files: [rules.yaml]}\n"
+	char *path = unit_write_file(NULL, "check.yaml", "rules: {files: [rules.yaml]}\n"
 					      "review: {queues: {hate: {}, other: {}}}\n"
 					      "monitors: {modes: [election-ke, election-xx]}\n");
 	struct diag_list errs = {0};
@@ -232,11 +221,11 @@ END_TEST
 
 START_TEST(escalation_ids_follow_the_source_and_the_rules_queue)
 {
-	char *rules = write_file("rules2.yaml",
-				 "rules:\n"
-				 "  - id: a\n"
-				 "    when: reach > 1\n"
-				 "    escalate: {queue: incitement, band: urgent, sla: 2h}\n");
+	char *rules = unit_write_file(NULL, "rules2.yaml",
+				      "rules:\n"
+				      "  - id: a\n"
+				      "    when: reach > 1\n"
+				      "    escalate: {queue: incitement, band: urgent, sla: 2h}\n");
 	struct config *c = load("rules: {files: [rules2.yaml]}\n"
 				"review:\n"
 				"  queues:\n"
@@ -294,6 +283,135 @@ START_TEST(escalation_ids_follow_the_source_and_the_rules_queue)
 }
 END_TEST
 
+/* Replies as hiredis builds them, for the appeal scripts' answers. */
+static redisReply str_reply(int type, const char *s)
+{
+	redisReply r = {.type = type, .str = (char *)s, .len = strlen(s)};
+	return r;
+}
+
+/* The array of N string replies V (and their storage in EL). */
+static redisReply array_reply(redisReply *el, redisReply **ptrs, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		el[i] = str_reply(REDIS_REPLY_STRING, v[i]);
+		ptrs[i] = &el[i];
+	}
+	redisReply r = {.type = REDIS_REPLY_ARRAY, .elements = n, .element = ptrs};
+	return r;
+}
+
+/* Parses the array of the N strings V: the result, and A and REFUSAL. */
+static int parse_strings(const char *const *v, size_t n, struct records_appeal *a,
+			 const char **refusal)
+{
+	redisReply el[8], *ptrs[8];
+	ck_assert_uint_le(n, 8);
+	redisReply r = array_reply(el, ptrs, v, n);
+	return queues_appeal_reply_parse(&r, a, refusal);
+}
+
+START_TEST(appeal_replies_give_the_decision_under_appeal)
+{
+	struct records_appeal a = {.pseudonym_key = "k"};
+	const char *refusal = NULL;
+	const char *filed[] = {"REMOVE", "rev-7", "d-42", "1700000000123"};
+	ck_assert_int_eq(parse_strings(filed, 4, &a, &refusal), 0);
+	ck_assert_int_eq(a.original_action, ARBITER__V1__ACTION__REMOVE);
+	ck_assert_str_eq(a.original_reviewer, "rev-7");
+	ck_assert_str_eq(a.decision_id, "d-42");
+	ck_assert_int_eq(a.filed_at_ms, 1700000000123LL);
+	ck_assert_str_eq(a.pseudonym_key, "k"); /* left alone */
+	ck_assert_ptr_null(refusal);
+
+	/* An automated decision has no reviewer; an action name this build
+	 * does not know stands for no action. */
+	const char *automated[] = {"FROBNICATE", "", "audit-id", "0"};
+	ck_assert_int_eq(parse_strings(automated, 4, &a, &refusal), 0);
+	ck_assert_int_eq(a.original_action, ARBITER__V1__ACTION__NONE);
+	ck_assert_str_eq(a.original_reviewer, "");
+	ck_assert_int_eq(a.filed_at_ms, 0);
+}
+END_TEST
+
+START_TEST(appeal_refusals_carry_their_reason)
+{
+	struct records_appeal a = {0};
+	const char *refusal = NULL;
+	redisReply r =
+		str_reply(REDIS_REPLY_ERROR,
+			  "ARBITER appeal resolved by the reviewer whose decision is under appeal");
+	ck_assert_int_eq(queues_appeal_reply_parse(&r, &a, &refusal), -EPERM);
+	ck_assert_str_eq(refusal, "appeal resolved by the reviewer whose decision is under appeal");
+
+	/* Errors of Redis's own, or a refusal without a reason, are not
+	 * refusals of the appeal. */
+	const char *not_refusals[] = {
+		"ERR unknown command",         "ARBITER", "ARBITER ", "ARBITERX y",
+		"NOSCRIPT No matching script", ""};
+	for (size_t i = 0; i < sizeof(not_refusals) / sizeof(not_refusals[0]); i++) {
+		refusal = NULL;
+		r = str_reply(REDIS_REPLY_ERROR, not_refusals[i]);
+		ck_assert_msg(queues_appeal_reply_parse(&r, &a, &refusal) == -EINVAL, "\"%s\"",
+			      not_refusals[i]);
+		ck_assert_ptr_null(refusal);
+	}
+}
+END_TEST
+
+START_TEST(malformed_appeal_replies_are_rejected)
+{
+	struct records_appeal a = {0};
+	const char *refusal = NULL;
+	/* Too few and too many fields. */
+	const char *v[] = {"REMOVE", "rev-7", "d-42", "1700000000123", "extra"};
+	ck_assert_int_eq(parse_strings(v, 3, &a, &refusal), -EINVAL);
+	ck_assert_int_eq(parse_strings(v, 5, &a, &refusal), -EINVAL);
+	ck_assert_int_eq(parse_strings(v, 0, &a, &refusal), -EINVAL);
+	/* filed_ms that is not a whole number of milliseconds. */
+	const char *bad_ms[] = {"", "12x", "x12", "1.5", "99999999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad_ms) / sizeof(bad_ms[0]); i++) {
+		const char *w[] = {"REMOVE", "rev-7", "d-42", bad_ms[i]};
+		ck_assert_msg(parse_strings(w, 4, &a, &refusal) == -EINVAL, "filed_ms \"%s\"",
+			      bad_ms[i]);
+	}
+	/* A field that is not a string: HMGET answers nil for a missing one. */
+	redisReply el[4], *ptrs[4];
+	redisReply r = array_reply(el, ptrs, v, 4);
+	el[1] = (redisReply){.type = REDIS_REPLY_NIL};
+	ck_assert_int_eq(queues_appeal_reply_parse(&r, &a, &refusal), -EINVAL);
+	el[1] = (redisReply){.type = REDIS_REPLY_INTEGER, .integer = 7};
+	ck_assert_int_eq(queues_appeal_reply_parse(&r, &a, &refusal), -EINVAL);
+	/* Not an array at all. */
+	redisReply other[] = {
+		{.type = REDIS_REPLY_NIL},
+		{.type = REDIS_REPLY_INTEGER, .integer = 1},
+		str_reply(REDIS_REPLY_STRING, "REMOVE"),
+		str_reply(REDIS_REPLY_STATUS, "OK"),
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		ck_assert_int_eq(queues_appeal_reply_parse(&other[i], &a, &refusal), -EINVAL);
+	ck_assert_ptr_null(refusal);
+}
+END_TEST
+
+START_TEST(appeals_of_removals_and_worse_are_high)
+{
+	const Arbiter__V1__Action high[] = {ARBITER__V1__ACTION__REMOVE,
+					    ARBITER__V1__ACTION__SUSPEND_ACCOUNT,
+					    ARBITER__V1__ACTION__TERMINATE_ACCOUNT};
+	const Arbiter__V1__Action normal[] = {
+		ARBITER__V1__ACTION__NONE,       ARBITER__V1__ACTION__LABEL,
+		ARBITER__V1__ACTION__DEMOTE,     ARBITER__V1__ACTION__AGE_RESTRICT,
+		ARBITER__V1__ACTION__DEMONETIZE, ARBITER__V1__ACTION__GEO_BLOCK,
+		ARBITER__V1__ACTION__RESTORE,    ARBITER__V1__ACTION__ACTION_UNSPECIFIED};
+	for (size_t i = 0; i < sizeof(high) / sizeof(high[0]); i++)
+		ck_assert_int_eq(queues_appeal_band(high[i]), CONFIG_BAND_HIGH);
+	for (size_t i = 0; i < sizeof(normal) / sizeof(normal[0]); i++)
+		ck_assert_int_eq(queues_appeal_band(normal[i]), CONFIG_BAND_NORMAL);
+}
+END_TEST
+
 static Suite *queues_suite(void)
 {
 	Suite *s = suite_create("queues");
@@ -304,23 +422,15 @@ static Suite *queues_suite(void)
 	tcase_add_test(tc, enqueue_command_carries_keys_and_entry);
 	tcase_add_test(tc, check_names_rules_escalating_to_undeclared_queues);
 	tcase_add_test(tc, escalation_ids_follow_the_source_and_the_rules_queue);
+	tcase_add_test(tc, appeal_replies_give_the_decision_under_appeal);
+	tcase_add_test(tc, appeal_refusals_carry_their_reason);
+	tcase_add_test(tc, malformed_appeal_replies_are_rejected);
+	tcase_add_test(tc, appeals_of_removals_and_worse_are_high);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return EXIT_FAILURE;
-	}
-	SRunner *sr = srunner_create(queues_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	char cmd[64];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(queues_suite());
 }

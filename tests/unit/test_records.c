@@ -5,8 +5,10 @@
 
 #include "arbiter/v1/audit_record.pb-c.h"
 #include "arbiter/v1/dead_letter.pb-c.h"
+#include "arbiter/v1/escalation.pb-c.h"
 #include "dsa.h"
 #include "records.h"
+#include "unit.h"
 
 START_TEST(ids_are_deterministic_and_distinct)
 {
@@ -179,6 +181,68 @@ START_TEST(excerpts_never_cut_a_character)
 }
 END_TEST
 
+START_TEST(appeal_entry_is_the_appeal_of_the_decision)
+{
+	struct records_source src = {"moderation.decisions", 5, 901};
+	Arbiter__V1__ModerationDecision d = ARBITER__V1__MODERATION_DECISION__INIT;
+	d.decision_id = "d-appeal";
+	d.content_id = "c-9";
+	d.event_id = "e-9";
+	d.kind = ARBITER__V1__DECISION_KIND__APPEAL_FILED;
+	d.appeal_id = "ap-3";
+	d.lang = "sw";
+	d.country = "KE";
+	d.content_type = ARBITER__V1__CONTENT_TYPE__VIDEO;
+	d.content_created_at_ms = 1500;
+	d.automated_detection = true;
+	struct records_appeal a = {.original_action = ARBITER__V1__ACTION__REMOVE,
+				   .original_reviewer = "rev-1",
+				   .decision_id = "d-1",
+				   .filed_at_ms = 2000};
+	struct records_appeal_entry e = {"appeals", ARBITER__V1__BAND__HIGH, 2000 + 3600000};
+	struct records_buf buf;
+	ck_assert_int_eq(records_appeal_escalation(&src, &d, &a, &e, 9000, &buf), 0);
+	Arbiter__V1__Escalation *es = arbiter__v1__escalation__unpack(NULL, buf.len, buf.data);
+	ck_assert_ptr_nonnull(es);
+	char id[RECORDS_ID_LEN + 1];
+	records_id(id, "appeal-entry", &src);
+	ck_assert_str_eq(es->escalation_id, id);
+	records_id(id, "appeal", &src); /* the AppealRecord's: another id */
+	ck_assert_str_ne(es->escalation_id, id);
+	ck_assert_str_eq(es->content_id, "c-9");
+	ck_assert_str_eq(es->event_id, "e-9");
+	ck_assert_str_eq(es->queue, "appeals");
+	ck_assert_int_eq(es->band, ARBITER__V1__BAND__HIGH);
+	ck_assert_int_eq(es->deadline_ms, 2000 + 3600000);
+	ck_assert_int_eq(es->action, ARBITER__V1__ACTION__REMOVE);
+	ck_assert_str_eq(es->lang, "sw");
+	ck_assert_str_eq(es->country, "KE");
+	ck_assert_uint_eq(es->n_evidence, 1);
+	ck_assert_str_eq(es->evidence[0], "appeal:ap-3");
+	ck_assert_uint_eq(es->n_rule_ids, 0);
+	ck_assert_int_eq(es->content_type, ARBITER__V1__CONTENT_TYPE__VIDEO);
+	ck_assert_int_eq(es->content_created_at_ms, 1500);
+	ck_assert(es->automated_detection);
+	ck_assert_str_eq(es->source_topic, "moderation.decisions");
+	ck_assert_int_eq(es->source_partition, 5);
+	ck_assert_int_eq(es->source_offset, 901);
+	ck_assert_int_eq(es->created_at_ms, 9000);
+	arbiter__v1__escalation__free_unpacked(es, NULL);
+	free(buf.data);
+
+	/* A long appeal id is kept whole in the evidence. */
+	char long_id[2001];
+	memset(long_id, 'x', 2000);
+	long_id[2000] = '\0';
+	d.appeal_id = long_id;
+	ck_assert_int_eq(records_appeal_escalation(&src, &d, &a, &e, 9000, &buf), 0);
+	es = arbiter__v1__escalation__unpack(NULL, buf.len, buf.data);
+	ck_assert_uint_eq(strlen(es->evidence[0]), strlen("appeal:") + 2000);
+	arbiter__v1__escalation__free_unpacked(es, NULL);
+	free(buf.data);
+}
+END_TEST
+
 static Suite *records_suite(void)
 {
 	Suite *s = suite_create("records");
@@ -188,15 +252,12 @@ static Suite *records_suite(void)
 	tcase_add_test(tc, audit_record_copies_the_decision);
 	tcase_add_test(tc, pseudonyms_are_keyed_and_stable);
 	tcase_add_test(tc, excerpts_never_cut_a_character);
+	tcase_add_test(tc, appeal_entry_is_the_appeal_of_the_decision);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(records_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(records_suite());
 }

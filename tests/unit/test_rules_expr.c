@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rules_expr.h"
+#include "unit.h"
 
 /* 2027-08-01T00:00Z and 2027-08-01T06:30Z in UTC milliseconds. */
 #define AUG1_MS 1817078400000LL
@@ -770,9 +771,5 @@ static Suite *rules_expr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rules_expr_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(rules_expr_suite());
 }

@@ -1,0 +1,182 @@
+/* Inside the pipeline: the state its four files share and the calls between them; no other module
+ * includes it.
+ *   pipeline.c           the message lifecycle: in, records out with retries, commits, drain
+ *   pipeline_content.c   a content event: rules, audit record, escalations
+ *   pipeline_decision.c  a moderation decision: audit record, decision state, appeals
+ *   pipeline_parts.c     partition assignment and revocation, audit chain recovery */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "offsets.h"
+#include "pipeline.h"
+#include "records.h"
+#include "review.h"
+
+/* One assigned input partition. It outlives its assignment while messages it
+ * handed out are still in flight (refs), so that late delivery reports find
+ * it; a revoked partition is never committed again. */
+struct pipeline_part {
+	enum kafka_input input;
+	int32_t partition;
+	struct offsets_window *win;
+	struct audit_chain *chain; /* of the audit records its messages cause */
+	uint32_t refs;
+	bool revoked;
+};
+
+/* A message whose side effects are not all acknowledged yet. */
+struct pipeline_msg {
+	struct pipeline *p;
+	struct pipeline_part *part;
+	uint64_t seq;
+	int64_t offset;
+	uint32_t pending; /* records produced and not yet acknowledged */
+};
+
+/* A record whose produce failed or whose delivery failed for good; it is
+ * produced again after a backoff, and its message stays unfinished. */
+struct pipeline_retry {
+	struct pipeline_retry *next;
+	enum kafka_output out;
+	char suffix[8]; /* of a per-country topic, or "" */
+	struct records_buf buf;
+	size_t key_len;
+	struct pipeline_msg *msg;
+	char key[];
+};
+
+struct pipeline {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	const struct ruleset *rules;
+	struct rules_ctx *rctx;
+	struct kafka *kafka;
+	struct review *review; /* NULL when no review queue is declared */
+	pipeline_stopped_cb stopped;
+	void *opaque;
+
+	struct pipeline_part **parts[KAFKA_IN__COUNT]; /* indexed by partition id */
+	size_t n_parts[KAFKA_IN__COUNT];
+	int32_t audit_partitions; /* of the audit topic, where the chains go */
+	char writer[320];         /* "HOST/PID/MEMBER-ID": who writes our audit records */
+
+	size_t inflight;
+	bool backpressure; /* inflight reached the bound */
+	bool redis_down;   /* review queues unreachable */
+	bool draining;
+	bool stopped_called;
+	bool fatal;
+
+	uv_timer_t commit_timer;
+	uv_timer_t drain_timer;
+	uv_timer_t retry_timer;
+	uv_async_t fatal_async; /* fatal errors are reported from librdkafka threads too */
+	int open_handles;
+	struct pipeline_retry *retries;
+	uint64_t retry_backoff_ms;
+	uint64_t drain_deadline;
+};
+
+/* ---- pipeline.c: the message lifecycle ---- */
+
+/* Tracks message OFFSET (sequence SEQ) of PART while its records are out;
+ * the caller counts them in pending. NULL when out of memory. */
+struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+				      int64_t offset);
+/* One record of M is acknowledged: M finishes with its last one. */
+void pipeline_msg_settle(struct pipeline_msg *m);
+/* One record of M will never be acknowledged (the daemon is closing): M is
+ * dropped without finishing, so its offset is never committed. */
+void pipeline_msg_abandon(struct pipeline *p, struct pipeline_msg *m);
+/* The message SEQ of PART has nothing left to do (it caused no record). */
+void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t seq);
+
+/* Out of memory in the middle of a message (WHAT it was doing): stops the
+ * pipeline, since the message can neither finish nor be left behind. */
+void pipeline_oom(struct pipeline *p, const char *what);
+/* An unrecoverable error: the pipeline stops; callable from any thread
+ * (it is the Kafka client's fatal handler too). */
+void pipeline_on_fatal(void *opaque, const char *reason);
+/* Pauses the input while there is no room in flight, Redis is down or a
+ * drain is under way; resumes it otherwise. */
+void pipeline_update_pause(struct pipeline *p);
+
+/* Produces BUF (taking it) on behalf of M to OUT's topic, or to its
+ * per-country topic for SUFFIX (pipeline_emit: none); a record Kafka does
+ * not take now is retried, one it will never take goes to the dead letters. */
+void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
+		   const void *key, size_t key_len, struct records_buf *buf);
+void pipeline_emit_to(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
+		      const char *suffix, const void *key, size_t key_len, struct records_buf *buf);
+
+/* What an audit record is built from: a verdict V on EV, or decision D. */
+struct pipeline_audit {
+	const struct records_source *src;
+	const Arbiter__V1__ContentEvent *ev;
+	const struct rules_verdict *v;
+	const Arbiter__V1__ModerationDecision *d;
+	int64_t now;
+};
+/* Writes audit record A of M as the next link of its partition's chain.
+ * Returns 0 or -ENOMEM. */
+int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *key,
+			const struct pipeline_audit *a);
+
+/* Sends input message RKM (sequence SEQ of PART) to the dead letters with
+ * REASON; it finishes once the dead letter is acknowledged. */
+void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+			 const rd_kafka_message_t *rkm, const char *reason);
+
+/* Hands escalation BUF (packed; the queue copies it) to review queue Q on
+ * behalf of M, with EXCLUDE (or NULL) as the reviewer who must not claim it
+ * and, for an appeal, its APPEAL_ID; M finishes once Redis has it. Returns
+ * 0 or a negative errno. */
+int pipeline_review_enqueue(struct pipeline *p, struct pipeline_msg *m,
+			    const struct config_queue *q, const struct records_buf *buf,
+			    const char *exclude, const char *appeal_id);
+
+/* Commits the partitions whose commit offset moved (of ONLY, or all when
+ * NULL), waiting for the broker when SYNC. */
+void pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *only, bool sync);
+
+/* ---- pipeline_content.c ---- */
+
+/* Handles content event RKM, sequence SEQ of PART: decoded, evaluated, and
+ * its audit record and escalations out (or a dead letter). */
+void pipeline_content_handle(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+			     const rd_kafka_message_t *rkm);
+
+/* ---- pipeline_decision.c ---- */
+
+/* Handles moderation decision RKM, sequence SEQ of PART: its audit record
+ * and decision state, or for an appeal the appeal's records and entry (or
+ * a dead letter). */
+void pipeline_decision_handle(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+			      const rd_kafka_message_t *rkm);
+
+/* Records decision D_ID (ACTION by ACTOR/REVIEWER at AT) in Redis as the
+ * state of CONTENT, which an appeal is checked against; M finishes once
+ * Redis has it. */
+void pipeline_decision_record_state(struct pipeline *p, struct pipeline_msg *m, const char *content,
+				    Arbiter__V1__Action action, Arbiter__V1__Actor actor,
+				    const char *reviewer, const char *d_id, int64_t at);
+
+/* ---- pipeline_parts.c ---- */
+
+/* The assigned partition PARTITION of IN, or NULL. */
+struct pipeline_part *pipeline_parts_get(struct pipeline *p, enum kafka_input in,
+					 int32_t partition);
+/* The input TOPIC is, or KAFKA_IN__COUNT. */
+enum kafka_input pipeline_parts_input(struct pipeline *p, const char *topic);
+/* Drops a reference to PART, freeing it with the last. */
+void pipeline_parts_unref(struct pipeline_part *part);
+/* Drops every partition still assigned (at free). */
+void pipeline_parts_free(struct pipeline *p);
+
+/* The Kafka client's rebalance handlers: partitions assigned (each with
+ * its audit chain recovered) and about to be revoked (committed first). */
+void pipeline_parts_assigned(void *opaque, const rd_kafka_topic_partition_list_t *parts);
+void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t *parts);
