@@ -4,6 +4,7 @@
 #endif
 #include "config.h"
 #include "yaml.h"
+#include "langtag.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -1120,15 +1121,20 @@ static int get_codes(struct loader *ld, const char *key, struct fy_node *v, stru
 					    countries ? "a country code" : "a language tag");
 		size_t len = s ? strlen(s) : 0;
 		bool ok = s && len > 0 && len <= 16;
-		for (size_t j = 0; ok && j < len; j++)
-			ok = countries ? ((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z') :
-					 (s[j] != ' ' && s[j] != ',');
+		const char *why = NULL;
+		for (size_t j = 0; ok && countries && j < len; j++)
+			ok = (s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z';
 		if (ok && countries && len != 2)
 			ok = false;
+		if (ok && !countries)
+			ok = langtag_check_range(s, &why, NULL) == 0;
 		if (!ok) {
 			if (s)
-				ld_error(ld, ip, key, "expected %s, got %s",
-					 countries ? "a two-letter country code" : "a language tag",
+				ld_error(ld, ip, key, "expected %s%s%s, got %s",
+					 countries ? "a two-letter country code" :
+						     "a BCP 47 language tag language[-script][-region] "
+						     "such as sw, sw-KE or sr-Latn",
+					 why ? ": " : "", why ? why : "",
 					 yaml_describe(item, buf, sizeof(buf)));
 			rc = -EINVAL;
 			continue;
