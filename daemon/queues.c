@@ -21,25 +21,27 @@
 /* Lua shared by the scripts that keep the claim index. The waiting entries
  * (those the pool holds) of band stream KEY are indexed by language and by
  * the reviewer they exclude, so that a claim finds the oldest one a reviewer
- * may take without looking at those they may not:
- *   KEY:ix:L        sorted set: the entries without an exclusion whose
- *                   language tag L covers; L is "*" (every entry) and the
- *                   tag's first one, two and three subtags, lowercased
- *                   ("sr", "sr-latn", "sr-latn-rs"), which is RFC 4647
- *                   basic filtering for ranges language[-script][-region]
- *                   (langtag_match, the same cases tested on both sides)
- *   KEY:ix:L:x:R    the same for the entries reviewer R may not take
- *   KEY:ix:L:heads  the first entry of every KEY:ix:L:x:R, as "MEMBER R"
- *   KEY:ix          how many entries the index holds
- *   KEY:ix:keys     set: the index's keys, for a rebuild
- * A member is "SEQ-ID": the stream id ID after its sequence part padded to
- * 20 digits, scored by its milliseconds, so a set's order is the stream's.
- * A claim reads the head of KEY:ix:L and the first two of KEY:ix:L:heads
- * (one may be the claimant's own) per range L: O(log N) per band.
+ * may take without looking at those they may not. All in fixed keys:
+ *   KEY:ix        sorted set, every score 0, ordered by member: for each
+ *                 language key L of an entry, "L\0POS\0ID" when it excludes
+ *                 nobody, "L\1R\0POS\0ID" when reviewer R may not take it
+ *   KEY:ix:heads  sorted set, score 0: "L\0POS\0ID\0R", the first entry of
+ *                 every non-empty "L\1R\0" range
+ *   KEY:ix:n      how many entries KEY:ix holds
+ * L is "*" (every entry) and the tag's first one, two and three subtags,
+ * lowercased ("sr", "sr-latn", "sr-latn-rs"): RFC 4647 basic filtering for
+ * ranges language[-script][-region] (langtag_match; the same cases are
+ * tested on both sides). ID is the stream id and POS its milliseconds and
+ * sequence padded to 15 and 20 digits, so that members sort as the stream.
+ * A claim reads, per band and range L, the first member of the "L\0" range
+ * of KEY:ix and the first two of KEY:ix:heads (one may be the claimant's
+ * own): O(log N), whatever else waits.
  *
- * ix_ensure rebuilds a stream's index from the pool when the count differs
- * from the pool's: entries enqueued before the index existed (an upgrade), or
- * by an older arbiterd during a rolling upgrade. */
+ * Only the claim checks that the index is whole (ix_ensure): every other
+ * script changes pool and index together, so a difference stays until then.
+ * It rebuilds the index from the pool when the count differs from the pool's:
+ * entries enqueued before the index existed (an upgrade), or by an older
+ * arbiterd during a rolling upgrade. */
 #define QUEUES_LUA_INDEX                                                                           \
 	"local function ix_langs(lang)\n"                                                          \
 	"  local ks = {'*'}\n"                                                                     \
@@ -55,10 +57,10 @@
 	"  end\n"                                                                                  \
 	"  return ks\n"                                                                            \
 	"end\n"                                                                                    \
-	"local function ix_member(id)\n"                                                           \
+	"local function ix_pos(id)\n"                                                              \
 	"  local ms, seq = string.match(id, '^(%d+)%-(%d+)$')\n"                                   \
-	"  if not ms or #seq > 20 then return nil end\n"                                           \
-	"  return ms, string.rep('0', 20 - #seq) .. seq .. '-' .. id\n"                            \
+	"  if not ms or #ms > 15 or #seq > 20 then return nil end\n"                               \
+	"  return string.rep('0', 15 - #ms) .. ms .. string.rep('0', 20 - #seq) .. seq\n"          \
 	"end\n"                                                                                    \
 	"local function ix_fields(f, first)\n"                                                     \
 	"  local lang, excl = '', ''\n"                                                            \
@@ -68,49 +70,54 @@
 	"  end\n"                                                                                  \
 	"  return lang, excl\n"                                                                    \
 	"end\n"                                                                                    \
-	"local function ix_head(k)\n"                                                              \
-	"  local h = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')\n"                                \
-	"  return h[1], h[2]\n"                                                                    \
+	"local function ix_first(k, prefix, n)\n"                                                  \
+	"  return redis.call('ZRANGEBYLEX', k, '[' .. prefix .. '\\0', '(' .. prefix .. '\\1',"    \
+	" 'LIMIT', 0, n)\n"                                                                        \
 	"end\n"                                                                                    \
-	"local function ix_set(key, k, s, m, add)\n"                                               \
-	"  if add then\n"                                                                          \
-	"    if redis.call('ZADD', k, s, m) == 1 then\n"                                           \
-	"      redis.call('SADD', key .. ':ix:keys', k)\n"                                         \
-	"      return 1\n"                                                                         \
-	"    end\n"                                                                                \
-	"  elseif redis.call('ZREM', k, m) == 1 then\n"                                            \
-	"    if redis.call('EXISTS', k) == 0 then redis.call('SREM', key .. ':ix:keys', k) end\n"  \
-	"    return -1\n"                                                                          \
-	"  end\n"                                                                                  \
-	"  return 0\n"                                                                             \
+	"local function ix_xhead(ix, l, r)\n"                                                      \
+	"  local h = ix_first(ix, l .. '\\1' .. r, 1)[1]\n"                                        \
+	"  return h and string.sub(h, #l + #r + 3)\n"                                              \
 	"end\n"                                                                                    \
 	"local function ix_change(key, id, lang, excl, add)\n"                                     \
-	"  local s, m = ix_member(id)\n"                                                           \
-	"  if not s then return end\n"                                                             \
-	"  for _, l in ipairs(ix_langs(lang)) do\n"                                                \
-	"    local base, d = key .. ':ix:' .. l, 0\n"                                              \
-	"    if excl == '' then\n"                                                                 \
-	"      d = ix_set(key, base, s, m, add)\n"                                                 \
+	"  local pos = ix_pos(id)\n"                                                               \
+	"  if not pos then return end\n"                                                           \
+	"  local ix, hk, ls, ms, before = key .. ':ix', key .. ':ix:heads', ix_langs(lang), {},"   \
+	" {}\n"                                                                                    \
+	"  for i, l in ipairs(ls) do\n"                                                            \
+	"    if excl == '' then ms[#ms + 1] = l .. '\\0' .. pos .. '\\0' .. id\n"                  \
 	"    else\n"                                                                               \
-	"      local xk, hk = base .. ':x:' .. excl, base .. ':heads'\n"                           \
-	"      local before = ix_head(xk)\n"                                                       \
-	"      d = ix_set(key, xk, s, m, add)\n"                                                   \
-	"      local after, hs = ix_head(xk)\n"                                                    \
-	"      if before ~= after then\n"                                                          \
-	"        if before then ix_set(key, hk, 0, before .. ' ' .. excl, false) end\n"            \
-	"        if after then ix_set(key, hk, hs, after .. ' ' .. excl, true) end\n"              \
+	"      ms[#ms + 1] = l .. '\\1' .. excl .. '\\0' .. pos .. '\\0' .. id\n"                  \
+	"      before[i] = ix_xhead(ix, l, excl) or ''\n"                                          \
+	"    end\n"                                                                                \
+	"  end\n"                                                                                  \
+	"  local n\n"                                                                              \
+	"  if add then\n"                                                                          \
+	"    local args = {}\n"                                                                    \
+	"    for i, m in ipairs(ms) do args[2 * i - 1] = 0; args[2 * i] = m end\n"                 \
+	"    n = redis.call('ZADD', ix, unpack(args))\n"                                           \
+	"  else\n"                                                                                 \
+	"    n = redis.call('ZREM', ix, unpack(ms))\n"                                             \
+	"  end\n"                                                                                  \
+	"  if excl ~= '' then\n"                                                                   \
+	"    for i, l in ipairs(ls) do\n"                                                          \
+	"      local after = ix_xhead(ix, l, excl) or ''\n"                                        \
+	"      if after ~= before[i] then\n"                                                       \
+	"        if before[i] ~= '' then\n"                                                        \
+	"          redis.call('ZREM', hk, l .. '\\0' .. before[i] .. '\\0' .. excl)\n"             \
+	"        end\n"                                                                            \
+	"        if after ~= '' then\n"                                                            \
+	"          redis.call('ZADD', hk, 0, l .. '\\0' .. after .. '\\0' .. excl)\n"              \
+	"        end\n"                                                                            \
 	"      end\n"                                                                              \
 	"    end\n"                                                                                \
-	"    if l == '*' and d ~= 0 then redis.call('INCRBY', key .. ':ix', d) end\n"              \
 	"  end\n"                                                                                  \
+	"  if n > 0 then redis.call('INCRBY', key .. ':ix:n', add and 1 or -1) end\n"              \
 	"end\n"
 
 /* The second half of it: rebuilding and checking a stream's index. */
 #define QUEUES_LUA_ENSURE                                                                          \
 	"local function ix_rebuild(key)\n"                                                         \
-	"  for _, k in ipairs(redis.call('SMEMBERS', key .. ':ix:keys')) do"                       \
-	" redis.call('DEL', k) end\n"                                                              \
-	"  redis.call('DEL', key .. ':ix:keys', key .. ':ix')\n"                                   \
+	"  redis.call('DEL', key .. ':ix', key .. ':ix:heads', key .. ':ix:n')\n"                  \
 	"  local start = '-'\n"                                                                    \
 	"  while true do\n"                                                                        \
 	"    local pend = redis.pcall('XPENDING', key, '" QUEUES_GROUP "', start, '+', 1000,"      \
@@ -136,7 +143,8 @@
 	"      if c[1] == '" QUEUES_POOL "' then pool = tonumber(c[2]) end\n"                      \
 	"    end\n"                                                                                \
 	"  end\n"                                                                                  \
-	"  if tonumber(redis.call('GET', key .. ':ix') or '0') ~= pool then ix_rebuild(key) end\n" \
+	"  local n = tonumber(redis.call('GET', key .. ':ix:n') or '0')\n"                         \
+	"  if n ~= pool then ix_rebuild(key) end\n"                                                \
 	"end\n"
 
 static const char script_enqueue[] =
@@ -148,7 +156,6 @@ static const char script_enqueue[] =
 	"  if n >= max then return -1 end\n"
 	"end\n"
 	"redis.pcall('XGROUP', 'CREATE', KEYS[2], '" QUEUES_GROUP "', '$', 'MKSTREAM')\n"
-	"ix_ensure(KEYS[2])\n"
 	"local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))\n"
 	"redis.call('XREADGROUP', 'GROUP', '" QUEUES_GROUP "', '" QUEUES_POOL "', 'COUNT', 1,"
 	" 'STREAMS', KEYS[2], '>')\n"
@@ -164,10 +171,6 @@ static const char script_enqueue[] =
  * else". An index that disagrees with its stream (an entry claimed or
  * deleted by hand) is rebuilt, and the search goes on. */
 static const char script_claim[] =
-	"local function ix_less(sa, ma, sb, mb)\n"
-	"  local a, b = tonumber(sa), tonumber(sb)\n"
-	"  return a < b or (a == b and ma < mb)\n"
-	"end\n"
 	"local me, ls = ARGV[1], {}\n"
 	"if ARGV[2] == '' then ls[1] = '*' end\n"
 	"for l in string.gmatch(string.lower(ARGV[2]), '[^,]+') do\n"
@@ -175,34 +178,36 @@ static const char script_claim[] =
 	"end\n"
 	"for b = 1, #KEYS do\n"
 	"  local key = KEYS[b]\n"
+	"  local ix = key .. ':ix'\n"
 	"  ix_ensure(key)\n"
 	"  for _ = 1, 3 do\n"
-	"    local best, bs\n"
+	"    local bpos, bid\n"
 	"    for _, l in ipairs(ls) do\n"
-	"      local base = key .. ':ix:' .. l\n"
-	"      local m, s = ix_head(base)\n"
-	"      if m and (not best or ix_less(s, m, bs, best)) then best, bs = m, s end\n"
-	"      local hs = redis.call('ZRANGE', base .. ':heads', 0, 1, 'WITHSCORES')\n"
-	"      for i = 1, #hs, 2 do\n"
-	"        local hm, r = string.match(hs[i], '^(%S+) (.*)$')\n"
-	"        if hm and r ~= me then\n"
-	"          if not best or ix_less(hs[i + 1], hm, bs, best) then best, bs = hm, hs[i + 1] end\n"
+	"      local h = ix_first(ix, l, 1)[1]\n"
+	"      if h then\n"
+	"        local pos = string.sub(h, #l + 2, #l + 36)\n"
+	"        if not bpos or pos < bpos then bpos, bid = pos, string.sub(h, #l + 38) end\n"
+	"      end\n"
+	"      for _, m in ipairs(ix_first(ix .. ':heads', l, 2)) do\n"
+	"        local pos = string.sub(m, #l + 2, #l + 36)\n"
+	"        local id, r = string.match(string.sub(m, #l + 38), '^([^%z]*)%z(.*)$')\n"
+	"        if id and r ~= me then\n"
+	"          if not bpos or pos < bpos then bpos, bid = pos, id end\n"
 	"          break\n"
 	"        end\n"
 	"      end\n"
 	"    end\n"
-	"    if not best then break end\n"
-	"    local id = string.sub(best, 22)\n"
-	"    local e = redis.call('XRANGE', key, id, id)\n"
-	"    local p = redis.call('XPENDING', key, '" QUEUES_GROUP "', id, id, 1)\n"
+	"    if not bid then break end\n"
+	"    local e = redis.call('XRANGE', key, bid, bid)\n"
+	"    local p = redis.call('XPENDING', key, '" QUEUES_GROUP "', bid, bid, 1)\n"
 	"    local f = e[1] and e[1][2]\n"
 	"    if f and p[1] and p[1][2] == '" QUEUES_POOL "' then\n"
 	"      local lang, excl = ix_fields(f)\n"
-	"      ix_change(key, id, lang, excl, false)\n"
-	"      redis.call('XCLAIM', key, '" QUEUES_GROUP "', me, 0, id)\n"
-	"      return {b - 1, id, f}\n"
+	"      ix_change(key, bid, lang, excl, false)\n"
+	"      redis.call('XCLAIM', key, '" QUEUES_GROUP "', me, 0, bid)\n"
+	"      return {b - 1, bid, f}\n"
 	"    end\n"
-	"    if not f and p[1] then redis.call('XACK', key, '" QUEUES_GROUP "', id) end\n"
+	"    if not f and p[1] then redis.call('XACK', key, '" QUEUES_GROUP "', bid) end\n"
 	"    ix_rebuild(key)\n"
 	"  end\n"
 	"end\n"
@@ -257,7 +262,6 @@ static const char script_ack[] =
  * so leases are found per reviewer. An entry that comes back past its
  * deadline is raised then: the sweeper passed it while it was claimed. */
 static const char script_reclaim[] =
-	"for b = 1, #KEYS do ix_ensure(KEYS[b]) end\n"
 	"local n, raised, now = 0, 0, tonumber(ARGV[2])\n"
 	"for b = 1, #KEYS do\n"
 	"  local cs = redis.pcall('XINFO', 'CONSUMERS', KEYS[b], '" QUEUES_GROUP "')\n"
@@ -297,7 +301,6 @@ static const char script_reclaim[] =
  * instance sweeps; those waiting in a lower band move to urgent. One that a
  * reviewer holds stays with them; reclaim raises it if it comes back. */
 static const char script_sweep[] =
-	"for b = 1, 4 do ix_ensure(KEYS[b]) end\n"
 	"local due = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])\n"
 	"local overdue, raised = 0, 0\n"
 	"local bands = {urgent = 1, high = 2, normal = 3, low = 4}\n"
@@ -434,11 +437,11 @@ static const char lua_index[] = QUEUES_LUA_INDEX, lua_ensure[] = QUEUES_LUA_ENSU
 		  lua_decisions_max[] = "local DEC_MAX = " QUEUES_STR(QUEUES_DECISIONS_MAX) "\n";
 #define QUEUES_SCRIPT_PIECES 5
 static const char *const script_pieces[QUEUES__SCRIPTS][QUEUES_SCRIPT_PIECES] = {
-	[QUEUES_ENQUEUE] = {lua_index, lua_ensure, script_enqueue},
+	[QUEUES_ENQUEUE] = {lua_index, script_enqueue},
 	[QUEUES_CLAIM] = {lua_index, lua_ensure, script_claim},
 	[QUEUES_ACK] = {script_ack},
-	[QUEUES_RECLAIM] = {lua_index, lua_ensure, lua_raise, script_reclaim},
-	[QUEUES_SWEEP] = {lua_index, lua_ensure, lua_raise, script_sweep},
+	[QUEUES_RECLAIM] = {lua_index, lua_raise, script_reclaim},
+	[QUEUES_SWEEP] = {lua_index, lua_raise, script_sweep},
 	[QUEUES_DECISION] = {lua_decisions_max, lua_decisions, script_decision},
 	[QUEUES_APPEAL_FILE] = {lua_decisions_max, lua_decisions, script_appeal_file},
 	[QUEUES_APPEAL_RESOLVE] = {lua_decisions_max, lua_decisions, script_appeal_resolve},
