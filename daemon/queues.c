@@ -114,26 +114,47 @@
 	"  if n > 0 then redis.call('INCRBY', key .. ':ix:n', add and 1 or -1) end\n"              \
 	"end\n"
 
-/* The second half of it: rebuilding and checking a stream's index. */
+/* The second half of it: rebuilding and checking a stream's index. A
+ * rebuild reads the pool a thousand entries at a time, their fields with one
+ * XRANGE, and writes each page with a few ZADDs; the heads last. */
 #define QUEUES_LUA_ENSURE                                                                          \
 	"local function ix_rebuild(key)\n"                                                         \
-	"  redis.call('DEL', key .. ':ix', key .. ':ix:heads', key .. ':ix:n')\n"                  \
-	"  local start = '-'\n"                                                                    \
+	"  local ix, hk = key .. ':ix', key .. ':ix:heads'\n"                                      \
+	"  redis.call('DEL', ix, hk, key .. ':ix:n')\n"                                            \
+	"  local start, n, xs = '-', 0, {}\n"                                                      \
 	"  while true do\n"                                                                        \
 	"    local pend = redis.pcall('XPENDING', key, '" QUEUES_GROUP "', start, '+', 1000,"      \
 	" '" QUEUES_POOL "')\n"                                                                    \
 	"    if type(pend) ~= 'table' or pend.err or #pend == 0 then break end\n"                  \
-	"    for _, p in ipairs(pend) do\n"                                                        \
-	"      start = '(' .. p[1]\n"                                                              \
-	"      local e = redis.call('XRANGE', key, p[1], p[1])\n"                                  \
-	"      if #e == 1 then\n"                                                                  \
-	"        local lang, excl = ix_fields(e[1][2])\n"                                          \
-	"        ix_change(key, p[1], lang, excl, true)\n"                                         \
-	"      else\n"                                                                             \
-	"        redis.call('XACK', key, '" QUEUES_GROUP "', p[1])\n"                              \
+	"    local waiting, args = {}, {}\n"                                                       \
+	"    for _, p in ipairs(pend) do waiting[p[1]] = true end\n"                               \
+	"    start = '(' .. pend[#pend][1]\n"                                                      \
+	"    for _, e in ipairs(redis.call('XRANGE', key, pend[1][1], pend[#pend][1])) do\n"       \
+	"      local pos = waiting[e[1]] and ix_pos(e[1])\n"                                       \
+	"      waiting[e[1]] = nil\n"                                                              \
+	"      if pos then\n"                                                                      \
+	"        local lang, excl = ix_fields(e[2])\n"                                             \
+	"        n = n + 1\n"                                                                      \
+	"        for _, l in ipairs(ix_langs(lang)) do\n"                                          \
+	"          args[#args + 1] = 0\n"                                                          \
+	"          if excl == '' then args[#args + 1] = l .. '\\0' .. pos .. '\\0' .. e[1]\n"      \
+	"          else\n"                                                                         \
+	"            args[#args + 1] = l .. '\\1' .. excl .. '\\0' .. pos .. '\\0' .. e[1]\n"      \
+	"            xs[l .. '\\1' .. excl] = {l, excl}\n"                                         \
+	"          end\n"                                                                          \
+	"        end\n"                                                                            \
 	"      end\n"                                                                              \
 	"    end\n"                                                                                \
+	"    for id in pairs(waiting) do redis.call('XACK', key, '" QUEUES_GROUP "', id) end\n"    \
+	"    for i = 1, #args, 2000 do\n"                                                          \
+	"      redis.call('ZADD', ix, unpack(args, i, math.min(i + 1999, #args)))\n"               \
+	"    end\n"                                                                                \
 	"  end\n"                                                                                  \
+	"  for _, x in pairs(xs) do\n"                                                             \
+	"    local h = ix_xhead(ix, x[1], x[2])\n"                                                 \
+	"    if h then redis.call('ZADD', hk, 0, x[1] .. '\\0' .. h .. '\\0' .. x[2]) end\n"       \
+	"  end\n"                                                                                  \
+	"  if n > 0 then redis.call('SET', key .. ':ix:n', n) end\n"                               \
 	"end\n"                                                                                    \
 	"local function ix_ensure(key)\n"                                                          \
 	"  local pool = 0\n"                                                                       \
