@@ -4,6 +4,7 @@
 #endif
 #include "config.h"
 #include "country.h"
+#include "langtag.h"
 #include "ydoc.h"
 
 #include <arpa/inet.h>
@@ -1053,18 +1054,22 @@ static int get_codes(struct loader *ld, const char *key, const struct ydoc_node 
 					    countries ? "a country code" : "a language tag");
 		size_t len = s ? strlen(s) : 0;
 		bool ok = s && len > 0 && len <= 16;
-		for (size_t j = 0; ok && j < len; j++)
-			ok = countries ? ((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z') :
-					 (s[j] != ' ' && s[j] != ',');
+		const char *why = NULL;
+		for (size_t j = 0; ok && countries && j < len; j++)
+			ok = (s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z';
 		if (ok && countries) {
 			char up[3] = {(char)(s[0] & ~0x20), len == 2 ? (char)(s[1] & ~0x20) : 0, 0};
 			ok = len == 2 && country_is_iso3166(up);
 		}
+		if (ok && !countries)
+			ok = langtag_check_range(s, &why, NULL) == 0;
 		if (!ok) {
 			if (s)
-				ld_error(ld, ip, key, "expected %s, got %s",
+				ld_error(ld, ip, key, "expected %s%s%s, got %s",
 					 countries ? "an ISO 3166-1 alpha-2 country code" :
-						     "a language tag",
+						     "a BCP 47 language tag language[-script][-region] "
+						     "such as sw, sw-KE or sr-Latn",
+					 why ? ": " : "", why ? why : "",
 					 ydoc_describe(item, buf, sizeof(buf)));
 			rc = -EINVAL;
 			continue;

@@ -15,6 +15,7 @@
 #include "arbiter/v1/moderation_decision.pb-c.h"
 #include "config.h"
 #include "ctl.h"
+#include "langtag.h"
 #include "log.h"
 #include "pbjson.h"
 #include "queues.h"
@@ -224,24 +225,47 @@ static json_t *ctl_review_entry_json(const redisReply *fields, const char *strea
 	return o;
 }
 
+/* Splits the --lang list "sw, sr-Latn" into RANGES (pointing into BUF).
+ * Returns their number, or -1 when one is not a range (said). */
+static int ctl_review_ranges(const char *langs, char *buf, size_t len, char **ranges, int max)
+{
+	int n = 0;
+	snprintf(buf, len, "%s", langs ? langs : "");
+	for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t;
+	     t = strtok_r(NULL, ", ", &save)) {
+		const char *why;
+		if (n == max) {
+			fprintf(stderr, "arbiterctl review claim: --lang: at most %d languages\n",
+				max);
+			return -1;
+		}
+		if (langtag_check_range(t, &why, NULL) < 0) {
+			fprintf(stderr,
+				"arbiterctl review claim: --lang: \"%s\" is not a language tag "
+				"language[-script][-region] such as sw, sw-KE or sr-Latn: %s\n",
+				t, why);
+			return -1;
+		}
+		ranges[n++] = t;
+	}
+	return n;
+}
+
 static int ctl_review_claim(const struct ctl_review_redis *s, const char *queue,
 			    const char *reviewer, const char *langs)
 {
-	char keys[CONFIG_BANDS][QUEUES_KEY_MAX], filter[512] = "", scan[16];
-	ctl_review_band_keys(s->cfg, queue, keys);
-	if (langs && *langs) {
-		/* ",sw,bs,": the script looks for ",LANG," in it, without case. */
-		size_t n = 0;
-		filter[n++] = ',';
-		for (const char *p = langs; *p && n + 2 < sizeof(filter); p++)
-			if (*p != ' ')
-				filter[n++] = *p;
-		filter[n++] = ',';
-		filter[n] = '\0';
+	char buf[512], *ranges[32];
+	int n = ctl_review_ranges(langs, buf, sizeof(buf), ranges, 32);
+	if (n < 0)
+		return 2;
+	struct queues_cmd cmd;
+	if (queues_claim_cmd(s->cfg, queue, reviewer, ranges, (size_t)n, &cmd) < 0) {
+		fprintf(stderr, "arbiterctl review claim: out of memory\n");
+		return 1;
 	}
-	snprintf(scan, sizeof(scan), "%d", QUEUES_CLAIM_SCAN);
-	const char *argv[] = {"4", keys[0], keys[1], keys[2], keys[3], reviewer, filter, scan};
-	redisReply *r = ctl_review_script(s, QUEUES_CLAIM, 8, argv);
+	/* argv[0..1] are EVALSHA and the hash; the helper adds them again. */
+	redisReply *r = ctl_review_script(s, QUEUES_CLAIM, cmd.argc - 2, cmd.argv + 2);
+	queues_cmd_free(&cmd);
 	if (!r)
 		return 1;
 	int rc = 0;
@@ -655,11 +679,13 @@ static const struct {
 } ctl_review_help[] = {
 	{"claim", "claim   --config CONFIG --queue Q --reviewer R [--lang L,...]",
 	 "claim    takes the waiting entry of queue Q that R may review, most urgent band\n"
-	 "         first and oldest first within a band, skipping entries whose language\n"
-	 "         is not in --lang (compared without case: pt-br takes pt-BR) and\n"
-	 "         appeals of R's own decisions, which stay for other reviewers. Prints it\n"
-	 "         as one JSON object (the queue fields, stream_id and the escalation) and\n"
-	 "         holds it for R for review.lease. Exit 3 when there is none.\n"},
+	 "         first and oldest first within a band, whatever waits before it. With\n"
+	 "         --lang, only entries whose language one of L covers (BCP 47 tags\n"
+	 "         language[-script][-region], any case: sw takes sw and sw-KE, sr-Latn\n"
+	 "         takes sr-Latn-RS but not sr-Cyrl or sr); never appeals of R's own\n"
+	 "         decisions, which stay for other reviewers. Prints it as one JSON\n"
+	 "         object (the queue fields, stream_id and the escalation) and holds it\n"
+	 "         for R for review.lease. Exit 3 when there is none.\n"},
 	{"decide",
 	 "decide  --config CONFIG --queue Q --id ID --reviewer R --action A\n"
 	 "                                 [--category C] [--ground G] [--legal-ground TEXT]\n"
@@ -763,6 +789,9 @@ static int ctl_review_parse(int argc, char **argv, struct ctl_review_opts *o)
 			r);
 		return 2;
 	}
+	char lang_buf[512], *lang_ranges[32];
+	if (claim && ctl_review_ranges(o->langs, lang_buf, sizeof(lang_buf), lang_ranges, 32) < 0)
+		return 2; /* before anything is connected */
 	return CTL_RUN;
 }
 

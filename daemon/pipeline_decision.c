@@ -61,15 +61,9 @@ void pipeline_decision_record_state(struct pipeline *p, struct pipeline_msg *m, 
 				    Arbiter__V1__Action action, Arbiter__V1__Actor actor,
 				    const char *reviewer, const char *d_id, int64_t at)
 {
-	char at_s[24];
-	snprintf(at_s, sizeof(at_s), "%" PRId64, at);
-	const ProtobufCEnumValue *a =
-		protobuf_c_enum_descriptor_get_value(&arbiter__v1__action__descriptor, action);
-	const ProtobufCEnumValue *w =
-		protobuf_c_enum_descriptor_get_value(&arbiter__v1__actor__descriptor, actor);
-	const char *args[] = {at_s, a ? a->name : "NONE", w ? w->name : "", reviewer, d_id};
 	struct queues_cmd cmd;
-	if (queues_decision_cmd(p->cfg, QUEUES_DECISION, content, NULL, args, 5, &cmd) < 0) {
+	if (queues_decision_state_cmd(p->cfg, content, d_id, action, actor, reviewer, at, &cmd) <
+	    0) {
 		pipeline_oom(p, "recording a decision");
 		return;
 	}
@@ -115,11 +109,18 @@ static void pipeline_decision_appeal_answered(void *arg, const redisReply *r)
 		pipeline_decision_ctx_free(x);
 		return;
 	}
-	struct records_appeal a = {.pseudonym_key = p->cfg->monitors.pseudonym_key};
-	const char *refusal = NULL;
-	int parsed = queues_appeal_reply_parse(r, &a, &refusal);
-	if (parsed == -EPERM) {
-		pipeline_decision_refuse(p, x, refusal);
+	struct queues_appeal qa;
+	int parsed = queues_appeal_reply(r, &qa);
+	struct records_appeal a = {
+		.pseudonym_key = p->cfg->monitors.pseudonym_key,
+		.original_action = qa.original_action,
+		.original_reviewer = qa.original_reviewer,
+		.decision_id = qa.decision_id,
+		.filed_at_ms = qa.filed_ms,
+	};
+	if (parsed == -EPERM || parsed == -ENOENT) {
+		/* ENOENT: the appeal names a decision this content does not have. */
+		pipeline_decision_refuse(p, x, qa.reason);
 	} else if (parsed < 0) {
 		log_error("pipeline", "unexpected reply to an appeal script");
 		pipeline_decision_refuse(p, x, "the appeal could not be recorded");
@@ -146,20 +147,18 @@ static void pipeline_decision_appeal_answered(void *arg, const redisReply *r)
 static int pipeline_decision_appeal(struct pipeline *p, struct pipeline_decision_ctx *x)
 {
 	const Arbiter__V1__ModerationDecision *d = x->d;
-	char at[24];
-	snprintf(at, sizeof(at), "%" PRId64, d->decided_at_ms ? d->decided_at_ms : log_now_ms());
-	const ProtobufCEnumValue *oc = protobuf_c_enum_descriptor_get_value(
-		&arbiter__v1__appeal_outcome__descriptor, d->appeal_outcome);
-	const ProtobufCEnumValue *na =
-		protobuf_c_enum_descriptor_get_value(&arbiter__v1__action__descriptor, d->action);
-	const char *file_args[] = {d->content_id, at};
-	const char *resolve_args[] = {d->reviewer_id, oc ? oc->name : "", na ? na->name : "", at,
-				      d->decision_id};
-	bool filed = d->kind == ARBITER__V1__DECISION_KIND__APPEAL_FILED;
+	int64_t at = d->decided_at_ms ? d->decided_at_ms : log_now_ms();
 	struct queues_cmd cmd;
-	if (queues_decision_cmd(p->cfg, filed ? QUEUES_APPEAL_FILE : QUEUES_APPEAL_RESOLVE,
-				d->content_id, d->appeal_id, filed ? file_args : resolve_args,
-				filed ? 2 : 5, &cmd) < 0)
+	/* A named decision (DSA Art. 20: a complaint is against a decision) is the one appealed;
+	 * without one, the content's current decision, which a later automated action never
+	 * displaces from a human one. */
+	int rc = d->kind == ARBITER__V1__DECISION_KIND__APPEAL_FILED ?
+			 queues_appeal_file_cmd(p->cfg, d->content_id, d->appeal_id, at,
+						d->appealed_decision_id, &cmd) :
+			 queues_appeal_resolve_cmd(p->cfg, d->content_id, d->appeal_id,
+						   d->reviewer_id, d->appeal_outcome, d->action, at,
+						   d->decision_id, &cmd);
+	if (rc < 0)
 		return -ENOMEM;
 	x->m->pending++;
 	review_call(p->review, &cmd, pipeline_decision_appeal_answered, x);

@@ -2,14 +2,19 @@
  */
 #pragma once
 
+#include <hiredis/hiredis.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "arbiter/v1/escalation.pb-c.h"
+#include "arbiter/v1/moderation_decision.pb-c.h"
 #include "config.h"
 
 /* Layout (PREFIX is redis.prefix, "arbiter:" by default):
  *   PREFIX q:QUEUE:BAND      stream of entries; consumer group "reviewers"
+ *   PREFIX q:QUEUE:BAND:ix*  the claim index of its waiting entries, by
+ *                            language and by the reviewer an entry excludes
+ *                            (queues.c, QUEUES_LUA_INDEX, says which keys)
  *   PREFIX sla:QUEUE         sorted set: escalation id by deadline (ms), of
  *                            every entry not yet decided
  *   PREFIX sla:QUEUE:todo    the same, less the entries the SLA sweeper has
@@ -19,42 +24,65 @@
  *                            STREAM-ID", with no expiry; once a reviewer
  *                            decided it, "decided" for review.dedupe_ttl
  *
- * The sweeper reads seen keys it cannot declare in advance: the scripts
- * run on one Redis (or a primary with replicas), not on Redis Cluster.
- *   PREFIX decision:CONTENT  hash: the content's last decision (action, actor,
- *                            reviewer, decision_id, decided_ms), with a TTL
- *   PREFIX appeal:APPEAL     hash: an appeal (content_id, filed_ms, the original
- *                            action, reviewer and decision_id, and once
- *                            resolved: resolved_by, outcome, resolved_ms)
+ * The sweeper reads seen keys, and every script the index keys, that it
+ * cannot declare in advance: the scripts run on one Redis (or a primary with
+ * replicas), not on Redis Cluster.
+ *   PREFIX decision:CONTENT  hash: every decision on the content by id,
+ *                            "d:ID" = "DECIDED_MS ACTOR ACTION REVIEWER",
+ *                            and "current" = the id of the one an appeal
+ *                            naming none is against; with a TTL
+ *   PREFIX appeal:APPEAL     hash: an appeal (content_id, filed_ms, the
+ *                            decision it is against: decision_id,
+ *                            original_action, original_reviewer,
+ *                            original_actor, original_decided_ms, named;
+ *                            once resolved: resolved_by, outcome,
+ *                            resolved_ms)
  *
  * The appeal scripts answer a refusal as an error starting "ARBITER ": the
  * appeal is wrong, not Redis; it goes to the dead-letter topic with the rest
- * of the message as the reason.
+ * of the message as the reason (queues_appeal_reply tells them apart).
  *
  * Every entry is pending in the group from the moment it is added: unclaimed
  * entries belong to the consumer "pool", a claim moves one to the reviewer
  * (XCLAIM) and its idle time is the lease, reclaim moves expired leases back
  * to the pool. Claims can then skip entries a reviewer must not or cannot
  * take (another language, an appeal of their own decision), which reading
- * with ">" could not. */
+ * with ">" could not; the claim index finds the one they may take without
+ * looking at the others. */
 
 #define QUEUES_GROUP "reviewers"
 #define QUEUES_POOL "pool" /* not a reviewer name: the CLI refuses it */
 #define QUEUES_KEY_MAX 192
-/* Entries a claim looks at per band before giving up: bounds the script. */
-#define QUEUES_CLAIM_SCAN 1000
+/* Decisions remembered per content: a producer that sends many cannot grow
+ * a hash without bound; the oldest but the current one goes first. */
+#define QUEUES_DECISIONS_MAX 100
+#define QUEUES_STR_(x) #x
+#define QUEUES_STR(x) QUEUES_STR_(x)
+
+/* The appeal scripts' refusals (error replies; the text after "ARBITER " is
+ * the dead letter's reason). UNKNOWN_DECISION is followed by the decision id
+ * and content id the appeal named. */
+#define QUEUES_REFUSAL_NO_DECISION "ARBITER appeal for content with no known decision"
+#define QUEUES_REFUSAL_UNKNOWN_DECISION "ARBITER appeal against unknown decision"
+#define QUEUES_REFUSAL_NO_APPEAL "ARBITER no such appeal was filed"
+#define QUEUES_REFUSAL_SAME_REVIEWER                                                               \
+	"ARBITER appeal resolved by the reviewer whose decision is under appeal"
 
 enum queues_script {
 	QUEUES_ENQUEUE, /* KEYS seen stream sla todo u h n l; ARGV deadline max id location f v...
-			 */
-	QUEUES_CLAIM,   /* KEYS u h n l; ARGV reviewer langs scan -> {band, id, fields} or nil */
+			 * -> 1 added, 0 known (dedupe key), -1 full */
+	QUEUES_CLAIM,   /* KEYS u h n l; ARGV reviewer ranges -> {band, stream-id, fields} or nil */
 	QUEUES_ACK, /* KEYS stream sla todo seen; ARGV stream-id reviewer escalation-id ttl-ms -> 1
 		     */
 	QUEUES_RECLAIM,     /* KEYS u h n l; ARGV lease-ms now seen-prefix -> {returned, raised} */
 	QUEUES_SWEEP,       /* KEYS u h n l todo; ARGV now seen-prefix max -> {overdue, raised} */
-	QUEUES_DECISION,    /* KEYS decision; ARGV ttl-s decided action actor reviewer id -> 0|1 */
-	QUEUES_APPEAL_FILE, /* KEYS decision appeal; ARGV ttl-s content filed -> the original */
-	QUEUES_APPEAL_RESOLVE, /* KEYS appeal decision; ARGV ttl-s reviewer outcome action at id */
+	QUEUES_DECISION,    /* KEYS decision; ARGV ttl-s decided action actor reviewer id -> 1 when
+			     * it is now the current decision, else 0 */
+	QUEUES_APPEAL_FILE, /* KEYS decision appeal; ARGV ttl-s content filed [decision-id]
+			     * -> {action, reviewer, decision-id, filed} of the decision under
+			     * appeal, or a refusal */
+	QUEUES_APPEAL_RESOLVE, /* KEYS appeal decision; ARGV ttl-s reviewer outcome action at id
+				* -> the same, or a refusal */
 	QUEUES__SCRIPTS
 };
 
@@ -65,9 +93,11 @@ const char *queues_script_name(enum queues_script s);
 
 /* The queue an escalation that rules send to QUEUE goes to, for an event in
  * LANG from COUNTRY: the declared queue serving QUEUE whose languages and
- * countries both match (languages weigh more than countries when several
- * match; declaration order breaks ties), else QUEUE itself. NULL when QUEUE
- * is not declared (queues_check prevents that). */
+ * countries both match, else QUEUE itself. A queue's language covers LANG by
+ * BCP 47 basic filtering (langtag_match: "sw" serves "sw-KE"). When several
+ * match, the one whose covering language has more subtags wins ("sr-Latn"
+ * over "sr"), then one that also names countries; declaration order breaks
+ * ties. NULL when QUEUE is not declared (queues_check prevents that). */
 const struct config_queue *queues_route(const struct config *cfg, const char *queue,
 					const char *lang, const char *country);
 
@@ -125,25 +155,73 @@ int queues_sweep_cmd(const struct config *cfg, const struct config_queue *q, int
 		     struct queues_cmd *out);
 /* Builds the EVALSHA of a decision script: QUEUES_DECISION with ARGS
  * (decided_ms action actor reviewer decision_id) for content CONTENT,
- * QUEUES_APPEAL_FILE with (content_id filed_ms) for appeal APPEAL of
- * CONTENT, QUEUES_APPEAL_RESOLVE with (reviewer outcome new_action
- * resolved_ms decision_id). Returns 0 or -ENOMEM. */
+ * QUEUES_APPEAL_FILE with (content_id filed_ms [decision_id]) for appeal
+ * APPEAL of CONTENT, QUEUES_APPEAL_RESOLVE with (reviewer outcome new_action
+ * resolved_ms decision_id). The typed builders below are the same with
+ * checked arguments. Returns 0 or -ENOMEM. */
 int queues_decision_cmd(const struct config *cfg, enum queues_script s, const char *content,
 			const char *appeal, const char *const *args, size_t n_args,
 			struct queues_cmd *out);
 
-struct redisReply;
-struct records_appeal;
+/* Builds the EVALSHA of QUEUES_CLAIM for REVIEWER in queue QUEUE: the
+ * waiting entry of the most urgent band, oldest first, that REVIEWER may
+ * take. An entry is theirs to take when it does not exclude them and, given
+ * RANGES (N_RANGES language ranges language[-script][-region], any case), one
+ * covers its language (langtag_match: "sw" takes "sw-KE", "sr-Latn" takes
+ * "sr-Latn-RS" but not "sr-Cyrl"); with none, any entry, with or without a
+ * language. Returns 0, -EINVAL (a range langtag_check_range refuses) or
+ * -ENOMEM. */
+int queues_claim_cmd(const struct config *cfg, const char *queue, const char *reviewer,
+		     char *const *ranges, size_t n_ranges, struct queues_cmd *out);
 
-/* Reads R, the answer of an appeal script (QUEUES_APPEAL_FILE or
- * QUEUES_APPEAL_RESOLVE): the decision under appeal as an array of four
- * strings {original action, original reviewer, decision id, filed_ms}.
- * Returns 0 with A's original_action (NONE for a name it does not know),
- * original_reviewer, decision_id (both pointing into R) and filed_at_ms set;
- * -EPERM with *REFUSAL pointing at the reason in R when the script refused
- * the appeal (an error "ARBITER reason"); -EINVAL for any other reply. */
-int queues_appeal_reply_parse(const struct redisReply *r, struct records_appeal *a,
-			      const char **refusal);
+/* Builds the EVALSHA of QUEUES_DECISION: decision DECISION_ID on CONTENT_ID,
+ * ACTION by ACTOR (REVIEWER, "" when automated), taken at DECIDED_MS. Every
+ * decision is kept by id; the current one (what an appeal naming none is
+ * against) is the best by: human over automated (any actor but AUTOMATED is
+ * human), then later DECIDED_MS, then greater id; whatever order they arrive
+ * in. The reply is 1 when this one is now current, else 0. Returns 0 or
+ * -ENOMEM. */
+int queues_decision_state_cmd(const struct config *cfg, const char *content_id,
+			      const char *decision_id, Arbiter__V1__Action action,
+			      Arbiter__V1__Actor actor, const char *reviewer, int64_t decided_ms,
+			      struct queues_cmd *out);
+
+/* Builds the EVALSHA of QUEUES_APPEAL_FILE: appeal APPEAL_ID of CONTENT_ID
+ * filed at FILED_MS, against decision DECISION_ID (a reviewer's decision_id,
+ * or the decision_id of the audit record of a rule's action), or when it is
+ * NULL or "", against the content's current decision. A redelivered appeal
+ * gets what was recorded the first time. Read the reply with
+ * queues_appeal_reply. Returns 0 or -ENOMEM. */
+int queues_appeal_file_cmd(const struct config *cfg, const char *content_id, const char *appeal_id,
+			   int64_t filed_ms, const char *decision_id, struct queues_cmd *out);
+
+/* Builds the EVALSHA of QUEUES_APPEAL_RESOLVE: REVIEWER resolves appeal
+ * APPEAL_ID of CONTENT_ID with OUTCOME at RESOLVED_MS in decision
+ * DECISION_ID; unless UPHELD, NEW_ACTION becomes a human decision on the
+ * content (as queues_decision_state_cmd). Read the reply with
+ * queues_appeal_reply. Returns 0 or -ENOMEM. */
+int queues_appeal_resolve_cmd(const struct config *cfg, const char *content_id,
+			      const char *appeal_id, const char *reviewer,
+			      Arbiter__V1__AppealOutcome outcome, Arbiter__V1__Action new_action,
+			      int64_t resolved_ms, const char *decision_id, struct queues_cmd *out);
+
+/* An appeal as the appeal scripts answer it. Strings point into the reply. */
+struct queues_appeal {
+	Arbiter__V1__Action original_action; /* of the decision under appeal */
+	const char *original_reviewer;       /* "" when that decision was automated */
+	const char *decision_id;             /* the decision under appeal */
+	int64_t filed_ms;
+	const char *reason; /* a refusal: the dead letter's reason, without "ARBITER " */
+};
+
+/* Reads R, the reply of QUEUES_APPEAL_FILE or QUEUES_APPEAL_RESOLVE, into
+ * OUT. Returns 0 (the appeal and the decision it is against), -ENOENT (the
+ * decision the appeal names is not known for its content), -EPERM (another
+ * refusal: no decision known for the content, no such appeal, resolved by
+ * the reviewer under appeal), with OUT->reason set for both, or -EPROTO (not
+ * an answer of these scripts: log it; Redis errors other than "ARBITER "
+ * refusals are retried by review_call and never reach here). */
+int queues_appeal_reply(const redisReply *r, struct queues_appeal *out);
 
 /* Turns an EVALSHA into the same EVAL with the script's body: the fallback
  * when Redis answers NOSCRIPT (restarted, or SCRIPT FLUSH). */

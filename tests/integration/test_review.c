@@ -277,6 +277,58 @@ START_TEST(claims_follow_band_then_age_with_filters)
 }
 END_TEST
 
+/* Issue 11's reproduction: a Swahili reviewer claiming from a mixed queue
+ * whose urgent band holds 1,000 English entries before the Swahili ones. */
+START_TEST(claims_see_past_a_thousand_entries_of_other_languages)
+{
+	struct fixture f;
+	fixture_start(&f, "    mixed: {}\n");
+	for (int i = 0; i < 1000; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "en-%d", i);
+		ck_assert_int_eq(
+			enqueue(&f, "mixed", id, ARBITER__V1__BAND__URGENT, "en", NULL, FAR), 1);
+	}
+	enqueue(&f, "mixed", "sw-urgent", ARBITER__V1__BAND__URGENT, "sw", NULL, FAR);
+	enqueue(&f, "mixed", "sw-high", ARBITER__V1__BAND__HIGH, "sw", NULL, FAR);
+	char *id = claim(&f, "mixed", "amina", "sw");
+	ck_assert_str_eq(id, "sw-urgent");
+	free(id);
+	id = claim(&f, "mixed", "amina", "sw");
+	ck_assert_str_eq(id, "sw-high");
+	free(id);
+	ck_assert_ptr_null(claim(&f, "mixed", "amina", "sw"));
+	/* Regional and script subtags: sw takes sw-KE; sr-Latn takes
+	 * sr-Latn-RS, not sr-Cyrl. */
+	enqueue(&f, "mixed", "sr-cyrl", ARBITER__V1__BAND__URGENT, "sr-Cyrl", NULL, FAR);
+	enqueue(&f, "mixed", "sr-latn-rs", ARBITER__V1__BAND__URGENT, "sr-Latn-RS", NULL, FAR);
+	enqueue(&f, "mixed", "sw-ke", ARBITER__V1__BAND__LOW, "sw-KE", NULL, FAR);
+	id = claim(&f, "mixed", "amina", "sw");
+	ck_assert_str_eq(id, "sw-ke");
+	free(id);
+	id = claim(&f, "mixed", "dragan", "SR-latn");
+	ck_assert_str_eq(id, "sr-latn-rs");
+	free(id);
+	ck_assert_ptr_null(claim(&f, "mixed", "dragan", "sr-Latn"));
+	id = claim(&f, "mixed", "dragan", "'bs, sr'"); /* spaces allowed */
+	ck_assert_str_eq(id, "sr-cyrl");
+	free(id);
+	/* --lang takes tags, checked before anything is connected. */
+	struct harness_run run;
+	ck_assert_int_eq(harness_ctl(&run, NULL,
+				     "review claim --config %s --queue mixed --reviewer amina --lang "
+				     "sw,sr_Latn",
+				     f.h.config),
+			 2);
+	ck_assert_msg(strstr(run.err, "\"sr_Latn\" is not a language tag"), "%s", run.err);
+	harness_run_free(&run);
+	id = claim(&f, "mixed", "ana", NULL);
+	ck_assert_str_eq(id, "en-0");
+	free(id);
+	fixture_stop(&f);
+}
+END_TEST
+
 START_TEST(expired_lease_is_reclaimed)
 {
 	struct fixture f;
@@ -621,6 +673,7 @@ static Suite *review_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, enqueue_is_idempotent_and_bounded);
 	tcase_add_test(tc, claims_follow_band_then_age_with_filters);
+	tcase_add_test(tc, claims_see_past_a_thousand_entries_of_other_languages);
 	tcase_add_test(tc, expired_lease_is_reclaimed);
 	tcase_add_test(tc, overdue_entries_are_raised_once);
 	tcase_add_test(tc, an_earlier_deadline_after_a_sweep_is_still_raised);

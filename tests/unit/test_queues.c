@@ -6,6 +6,7 @@
 #include <check.h>
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,111 @@ START_TEST(routing_prefers_language_then_country_and_falls_back)
 	ck_assert_str_eq(queues_route(c, "hate", "sw", "KE")->name, "hate");
 	ck_assert_ptr_null(queues_route(c, "missing", "sw", "KE"));
 	config_free(c);
+}
+END_TEST
+
+/* BCP 47: a queue's tag serves the tags it is a prefix of; the longer of two
+ * covering tags wins, and a language match weighs more than a country. */
+START_TEST(routing_follows_regional_and_script_subtags)
+{
+	struct config *c = load(
+		"review:\n"
+		"  queues:\n"
+		"    incitement: {}\n"
+		"    incitement-sw: {serves: incitement, languages: [sw]}\n"
+		"    incitement-sw-ke: {serves: incitement, languages: [sw], countries: [KE]}\n"
+		"    incitement-bcs: {serves: incitement, languages: [bs, hr, sr]}\n"
+		"    incitement-sr-rs: {serves: incitement, languages: [sr], countries: [RS]}\n"
+		"    incitement-sr-latn: {serves: incitement, languages: [SR-LATN]}\n"
+		"    incitement-pt-br: {serves: incitement, languages: [pt-BR]}\n");
+	static const struct {
+		const char *lang, *country, *queue;
+	} cases[] = {
+		{"sw-KE", "TZ", "incitement-sw"},
+		{"sw-TZ", "", "incitement-sw"},
+		{"SW-tz", "TZ", "incitement-sw"},
+		{"sw-KE", "KE", "incitement-sw-ke"},
+		{"sw", "KE", "incitement-sw-ke"},
+		{"swh", "TZ", "incitement"}, /* another language, not a subtag */
+		{"bs-Latn", "BA", "incitement-bcs"},
+		{"bs-Cyrl", "BA", "incitement-bcs"},
+		{"hr-HR", "", "incitement-bcs"},
+		{"sr", "", "incitement-bcs"},
+		{"sr-Cyrl", "", "incitement-bcs"},
+		{"sr-Cyrl", "RS", "incitement-sr-rs"},      /* sr and RS over sr alone */
+		{"sr-Latn", "", "incitement-sr-latn"},      /* sr-Latn over sr */
+		{"sr-Latn-RS", "RS", "incitement-sr-latn"}, /* over sr and RS, too */
+		{"sr-latn-ba", "BA", "incitement-sr-latn"},
+		{"pt-BR", "", "incitement-pt-br"},
+		{"pt", "BR", "incitement"}, /* pt-BR does not cover pt */
+		{"pt-PT", "", "incitement"},
+		{"", "KE", "incitement"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct config_queue *q =
+			queues_route(c, "incitement", cases[i].lang, cases[i].country);
+		ck_assert_msg(q && !strcmp(q->name, cases[i].queue), "%s from %s: %s, not %s",
+			      cases[i].lang, cases[i].country, q ? q->name : "NULL",
+			      cases[i].queue);
+	}
+	config_free(c);
+}
+END_TEST
+
+/* The demo's Bosnian content (config/samples, the shipped rule tests) goes to
+ * incitement-bcs with the shipped config. */
+START_TEST(shipped_config_routes_bosnian_to_bcs)
+{
+	struct diag_list errs = {0};
+	struct config *c = NULL;
+	int rc = config_load(TEST_CONFIGDIR "/arbiter.yaml", &c, &errs);
+	diag_print(&errs, stderr);
+	ck_assert_int_eq(rc, 0);
+	diag_clear(&errs);
+	ck_assert_str_eq(queues_route(c, "incitement", "bs-Latn", "BA")->name, "incitement-bcs");
+	ck_assert_str_eq(queues_route(c, "incitement", "bs-Cyrl", "BA")->name, "incitement-bcs");
+	ck_assert_str_eq(queues_route(c, "incitement", "sr-Latn", "RS")->name, "incitement-bcs");
+	ck_assert_str_eq(queues_route(c, "incitement", "sw-KE", "KE")->name, "incitement-sw");
+	ck_assert_str_eq(queues_route(c, "hate-speech", "sw-TZ", "TZ")->name, "hate-speech-sw");
+	config_free(c);
+}
+END_TEST
+
+START_TEST(queue_languages_must_be_well_formed_tags)
+{
+	/* Accepted: language[-script][-region]. */
+	struct config *c =
+		load("review:\n"
+		     "  queues:\n"
+		     "    a: {}\n"
+		     "    b: {serves: a, languages: [sw, sw-KE, sr-Latn, sr-Latn-RS, es-419]}\n");
+	config_free(c);
+	char *path = unit_write_file(NULL, "bad.yaml",
+				"review:\n"
+				"  queues:\n"
+				"    a: {}\n"
+				"    b: {serves: a, languages: [sw, sr_Latn, sr-Latn-Cyrl]}\n"
+				"    c: {serves: a, languages: [english]}\n");
+	struct diag_list errs = {0};
+	ck_assert_int_eq(config_load(path, &c, &errs), -EINVAL);
+	ck_assert_ptr_null(c);
+	ck_assert_uint_eq(errs.n, 3);
+	/* Each at its item, saying what a tag is and what is wrong with it. */
+	ck_assert_int_eq(errs.v[0].line, 4);
+	ck_assert_int_eq(errs.v[0].col, 36);
+	ck_assert_msg(strstr(errs.v[0].msg, "language[-script][-region]") &&
+			      strstr(errs.v[0].msg, "2 or 3 letters") &&
+			      strstr(errs.v[0].msg, "sr_Latn"),
+		      "%s", errs.v[0].msg);
+	ck_assert_int_eq(errs.v[1].line, 4);
+	ck_assert_int_eq(errs.v[1].col, 45);
+	ck_assert_msg(strstr(errs.v[1].msg, "after the script") &&
+			      strstr(errs.v[1].msg, "sr-Latn-Cyrl"),
+		      "%s", errs.v[1].msg);
+	ck_assert_int_eq(errs.v[2].line, 5);
+	ck_assert_msg(strstr(errs.v[2].msg, "english"), "%s", errs.v[2].msg);
+	diag_clear(&errs);
+	free(path);
 }
 END_TEST
 
@@ -185,6 +291,181 @@ START_TEST(enqueue_command_carries_keys_and_entry)
 }
 END_TEST
 
+START_TEST(claim_command_carries_the_ranges_lowercased)
+{
+	struct config *c = load(routed);
+	struct queues_cmd cmd;
+	char *ranges[] = {"sw", "SR-Latn", "es-419"};
+	ck_assert_int_eq(queues_claim_cmd(c, "incitement", "amina", ranges, 3, &cmd), 0);
+	ck_assert_int_eq(cmd.argc, 9);
+	ck_assert_str_eq(cmd.argv[0], "EVALSHA");
+	ck_assert_str_eq(cmd.argv[1], queues_script_sha(QUEUES_CLAIM));
+	ck_assert_str_eq(cmd.argv[2], "4");
+	ck_assert_str_eq(cmd.argv[3], "arbiter:q:incitement:urgent");
+	ck_assert_str_eq(cmd.argv[6], "arbiter:q:incitement:low");
+	ck_assert_str_eq(cmd.argv[7], "amina");
+	ck_assert_str_eq(cmd.argv[8], "sw,sr-latn,es-419");
+	queues_cmd_free(&cmd);
+	/* No range: any language. */
+	ck_assert_int_eq(queues_claim_cmd(c, "incitement", "amina", NULL, 0, &cmd), 0);
+	ck_assert_str_eq(cmd.argv[8], "");
+	queues_cmd_free(&cmd);
+	/* A range that could name another key, or is no tag, is refused. */
+	char *bad[] = {"sw", "en:x:amina"};
+	ck_assert_int_eq(queues_claim_cmd(c, "incitement", "amina", bad, 2, &cmd), -EINVAL);
+	char *star[] = {"*"};
+	ck_assert_int_eq(queues_claim_cmd(c, "incitement", "amina", star, 1, &cmd), -EINVAL);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(decision_commands_carry_their_arguments)
+{
+	struct config *c = load("redis: {prefix: \"x:\"}\n"
+				"review: {queues: {appeals: {}}, appeals_queue: appeals,"
+				" decision_ttl: 30d}\n");
+	struct queues_cmd cmd;
+	ck_assert_int_eq(queues_decision_state_cmd(c, "post-1", "d-1", ARBITER__V1__ACTION__REMOVE,
+						   ARBITER__V1__ACTOR__HUMAN, "rita", 1234, &cmd),
+			 0);
+	static const char *const state[] = {"EVALSHA", NULL,   "1",      "x:decision:post-1",
+					    "2592000", "1234", "REMOVE", "HUMAN",
+					    "rita",    "d-1"};
+	ck_assert_int_eq(cmd.argc, 10);
+	ck_assert_str_eq(cmd.argv[1], queues_script_sha(QUEUES_DECISION));
+	for (int i = 0; i < 10; i++)
+		if (state[i])
+			ck_assert_str_eq(cmd.argv[i], state[i]);
+	queues_cmd_free(&cmd);
+	/* An automated action has no reviewer. */
+	ck_assert_int_eq(queues_decision_state_cmd(c, "post-1", "audit-9",
+						   ARBITER__V1__ACTION__GEO_BLOCK,
+						   ARBITER__V1__ACTOR__AUTOMATED, NULL, -5, &cmd),
+			 0);
+	ck_assert_str_eq(cmd.argv[5], "-5");
+	ck_assert_str_eq(cmd.argv[6], "GEO_BLOCK");
+	ck_assert_str_eq(cmd.argv[7], "AUTOMATED");
+	ck_assert_str_eq(cmd.argv[8], "");
+	queues_cmd_free(&cmd);
+
+	ck_assert_int_eq(queues_appeal_file_cmd(c, "post-1", "ap-1", 99, "d-1", &cmd), 0);
+	static const char *const file[] = {
+		"EVALSHA", NULL, "2",  "x:decision:post-1", "x:appeal:ap-1", "2592000",
+		"post-1",  "99", "d-1"};
+	ck_assert_int_eq(cmd.argc, 9);
+	ck_assert_str_eq(cmd.argv[1], queues_script_sha(QUEUES_APPEAL_FILE));
+	for (int i = 0; i < 9; i++)
+		if (file[i])
+			ck_assert_str_eq(cmd.argv[i], file[i]);
+	queues_cmd_free(&cmd);
+	/* None named: the script falls back to the current decision. */
+	ck_assert_int_eq(queues_appeal_file_cmd(c, "post-1", "ap-1", 99, NULL, &cmd), 0);
+	ck_assert_str_eq(cmd.argv[8], "");
+	queues_cmd_free(&cmd);
+
+	ck_assert_int_eq(queues_appeal_resolve_cmd(c, "post-1", "ap-1", "sam",
+						   ARBITER__V1__APPEAL_OUTCOME__REVERSED,
+						   ARBITER__V1__ACTION__RESTORE, 555, "d-2", &cmd),
+			 0);
+	static const char *const resolve[] = {
+		"EVALSHA",           NULL,      "2",   "x:appeal:ap-1",
+		"x:decision:post-1", "2592000", "sam", "REVERSED",
+		"RESTORE",           "555",     "d-2"};
+	ck_assert_int_eq(cmd.argc, 11);
+	ck_assert_str_eq(cmd.argv[1], queues_script_sha(QUEUES_APPEAL_RESOLVE));
+	for (int i = 0; i < 11; i++)
+		if (resolve[i])
+			ck_assert_str_eq(cmd.argv[i], resolve[i]);
+	queues_cmd_free(&cmd);
+	config_free(c);
+}
+END_TEST
+
+/* A reply as hiredis would build it: STR for a string, an error or an integer. */
+static redisReply *reply(int type, const char *str)
+{
+	redisReply *r = calloc(1, sizeof(*r));
+	r->type = type;
+	if (str) {
+		r->str = strdup(str);
+		r->len = strlen(str);
+	}
+	return r;
+}
+
+static redisReply *reply_array(size_t n, ...)
+{
+	redisReply *r = reply(REDIS_REPLY_ARRAY, NULL);
+	r->elements = n;
+	r->element = calloc(n, sizeof(*r->element));
+	va_list ap;
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++)
+		r->element[i] = va_arg(ap, redisReply *);
+	va_end(ap);
+	return r;
+}
+
+static void reply_free(redisReply *r)
+{
+	for (size_t i = 0; i < r->elements; i++)
+		reply_free(r->element[i]);
+	free(r->element);
+	free(r->str);
+	free(r);
+}
+
+START_TEST(appeal_replies_are_read_and_refusals_told_apart)
+{
+	struct queues_appeal a;
+	redisReply *r = reply_array(
+		4, reply(REDIS_REPLY_STRING, "GEO_BLOCK"), reply(REDIS_REPLY_STRING, "rita"),
+		reply(REDIS_REPLY_STRING, "d-1"), reply(REDIS_REPLY_STRING, "5000"));
+	ck_assert_int_eq(queues_appeal_reply(r, &a), 0);
+	ck_assert_int_eq(a.original_action, ARBITER__V1__ACTION__GEO_BLOCK);
+	ck_assert_str_eq(a.original_reviewer, "rita");
+	ck_assert_str_eq(a.decision_id, "d-1");
+	ck_assert_int_eq(a.filed_ms, 5000);
+	ck_assert_ptr_null(a.reason);
+	reply_free(r);
+
+	r = reply(REDIS_REPLY_ERROR, QUEUES_REFUSAL_UNKNOWN_DECISION " d-7, which content post-1"
+								     " does not have");
+	ck_assert_int_eq(queues_appeal_reply(r, &a), -ENOENT);
+	ck_assert_str_eq(a.reason, "appeal against unknown decision d-7, which content post-1 "
+				   "does not have");
+	reply_free(r);
+	static const char *const refusals[] = {QUEUES_REFUSAL_NO_DECISION, QUEUES_REFUSAL_NO_APPEAL,
+					       QUEUES_REFUSAL_SAME_REVIEWER};
+	for (size_t i = 0; i < 3; i++) {
+		r = reply(REDIS_REPLY_ERROR, refusals[i]);
+		ck_assert_int_eq(queues_appeal_reply(r, &a), -EPERM);
+		ck_assert_str_eq(a.reason, refusals[i] + 8);
+		reply_free(r);
+	}
+	/* Anything else is not these scripts' answer. */
+	r = reply(REDIS_REPLY_ERROR, "ERR unknown command");
+	ck_assert_int_eq(queues_appeal_reply(r, &a), -EPROTO);
+	reply_free(r);
+	r = reply(REDIS_REPLY_INTEGER, NULL);
+	ck_assert_int_eq(queues_appeal_reply(r, &a), -EPROTO);
+	reply_free(r);
+	r = reply_array(3, reply(REDIS_REPLY_STRING, "REMOVE"), reply(REDIS_REPLY_STRING, ""),
+			reply(REDIS_REPLY_STRING, "d"));
+	ck_assert_int_eq(queues_appeal_reply(r, &a), -EPROTO);
+	reply_free(r);
+	r = reply_array(4, reply(REDIS_REPLY_STRING, "REMOVE"), reply(REDIS_REPLY_NIL, NULL),
+			reply(REDIS_REPLY_STRING, "d"), reply(REDIS_REPLY_STRING, "1"));
+	ck_assert_int_eq(queues_appeal_reply(r, &a), -EPROTO);
+	reply_free(r);
+	r = reply_array(4, reply(REDIS_REPLY_STRING, "REMOVE"), reply(REDIS_REPLY_STRING, ""),
+			reply(REDIS_REPLY_STRING, "d"), reply(REDIS_REPLY_STRING, "12x"));
+	ck_assert_int_eq(queues_appeal_reply(r, &a), -EPROTO);
+	reply_free(r);
+	ck_assert_int_eq(queues_appeal_reply(NULL, &a), -EPROTO);
+}
+END_TEST
+
 START_TEST(check_names_rules_escalating_to_undeclared_queues)
 {
 	char *rules = unit_write_file(NULL, "rules.yaml", "modes: {election-ke: {countries: [KE]}}\n"
@@ -301,48 +582,44 @@ static redisReply array_reply(redisReply *el, redisReply **ptrs, const char *con
 	return r;
 }
 
-/* Parses the array of the N strings V: the result, and A and REFUSAL. */
-static int parse_strings(const char *const *v, size_t n, struct records_appeal *a,
-			 const char **refusal)
+/* Parses the array of the N strings V into A. */
+static int parse_strings(const char *const *v, size_t n, struct queues_appeal *a)
 {
 	redisReply el[8], *ptrs[8];
 	ck_assert_uint_le(n, 8);
 	redisReply r = array_reply(el, ptrs, v, n);
-	return queues_appeal_reply_parse(&r, a, refusal);
+	return queues_appeal_reply(&r, a);
 }
 
 START_TEST(appeal_replies_give_the_decision_under_appeal)
 {
-	struct records_appeal a = {.pseudonym_key = "k"};
-	const char *refusal = NULL;
+	struct queues_appeal a;
 	const char *filed[] = {"REMOVE", "rev-7", "d-42", "1700000000123"};
-	ck_assert_int_eq(parse_strings(filed, 4, &a, &refusal), 0);
+	ck_assert_int_eq(parse_strings(filed, 4, &a), 0);
 	ck_assert_int_eq(a.original_action, ARBITER__V1__ACTION__REMOVE);
 	ck_assert_str_eq(a.original_reviewer, "rev-7");
 	ck_assert_str_eq(a.decision_id, "d-42");
-	ck_assert_int_eq(a.filed_at_ms, 1700000000123LL);
-	ck_assert_str_eq(a.pseudonym_key, "k"); /* left alone */
-	ck_assert_ptr_null(refusal);
+	ck_assert_int_eq(a.filed_ms, 1700000000123LL);
+	ck_assert_ptr_null(a.reason);
 
 	/* An automated decision has no reviewer; an action name this build
 	 * does not know stands for no action. */
 	const char *automated[] = {"FROBNICATE", "", "audit-id", "0"};
-	ck_assert_int_eq(parse_strings(automated, 4, &a, &refusal), 0);
+	ck_assert_int_eq(parse_strings(automated, 4, &a), 0);
 	ck_assert_int_eq(a.original_action, ARBITER__V1__ACTION__NONE);
 	ck_assert_str_eq(a.original_reviewer, "");
-	ck_assert_int_eq(a.filed_at_ms, 0);
+	ck_assert_int_eq(a.filed_ms, 0);
 }
 END_TEST
 
 START_TEST(appeal_refusals_carry_their_reason)
 {
-	struct records_appeal a = {0};
-	const char *refusal = NULL;
+	struct queues_appeal a;
 	redisReply r =
 		str_reply(REDIS_REPLY_ERROR,
 			  "ARBITER appeal resolved by the reviewer whose decision is under appeal");
-	ck_assert_int_eq(queues_appeal_reply_parse(&r, &a, &refusal), -EPERM);
-	ck_assert_str_eq(refusal, "appeal resolved by the reviewer whose decision is under appeal");
+	ck_assert_int_eq(queues_appeal_reply(&r, &a), -EPERM);
+	ck_assert_str_eq(a.reason, "appeal resolved by the reviewer whose decision is under appeal");
 
 	/* Errors of Redis's own, or a refusal without a reason, are not
 	 * refusals of the appeal. */
@@ -350,38 +627,35 @@ START_TEST(appeal_refusals_carry_their_reason)
 		"ERR unknown command",         "ARBITER", "ARBITER ", "ARBITERX y",
 		"NOSCRIPT No matching script", ""};
 	for (size_t i = 0; i < sizeof(not_refusals) / sizeof(not_refusals[0]); i++) {
-		refusal = NULL;
 		r = str_reply(REDIS_REPLY_ERROR, not_refusals[i]);
-		ck_assert_msg(queues_appeal_reply_parse(&r, &a, &refusal) == -EINVAL, "\"%s\"",
-			      not_refusals[i]);
-		ck_assert_ptr_null(refusal);
+		ck_assert_msg(queues_appeal_reply(&r, &a) == -EPROTO, "\"%s\"", not_refusals[i]);
+		ck_assert_ptr_null(a.reason);
 	}
 }
 END_TEST
 
 START_TEST(malformed_appeal_replies_are_rejected)
 {
-	struct records_appeal a = {0};
-	const char *refusal = NULL;
+	struct queues_appeal a;
 	/* Too few and too many fields. */
 	const char *v[] = {"REMOVE", "rev-7", "d-42", "1700000000123", "extra"};
-	ck_assert_int_eq(parse_strings(v, 3, &a, &refusal), -EINVAL);
-	ck_assert_int_eq(parse_strings(v, 5, &a, &refusal), -EINVAL);
-	ck_assert_int_eq(parse_strings(v, 0, &a, &refusal), -EINVAL);
+	ck_assert_int_eq(parse_strings(v, 3, &a), -EPROTO);
+	ck_assert_int_eq(parse_strings(v, 5, &a), -EPROTO);
+	ck_assert_int_eq(parse_strings(v, 0, &a), -EPROTO);
 	/* filed_ms that is not a whole number of milliseconds. */
 	const char *bad_ms[] = {"", "12x", "x12", "1.5", "99999999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad_ms) / sizeof(bad_ms[0]); i++) {
 		const char *w[] = {"REMOVE", "rev-7", "d-42", bad_ms[i]};
-		ck_assert_msg(parse_strings(w, 4, &a, &refusal) == -EINVAL, "filed_ms \"%s\"",
+		ck_assert_msg(parse_strings(w, 4, &a) == -EPROTO, "filed_ms \"%s\"",
 			      bad_ms[i]);
 	}
 	/* A field that is not a string: HMGET answers nil for a missing one. */
 	redisReply el[4], *ptrs[4];
 	redisReply r = array_reply(el, ptrs, v, 4);
 	el[1] = (redisReply){.type = REDIS_REPLY_NIL};
-	ck_assert_int_eq(queues_appeal_reply_parse(&r, &a, &refusal), -EINVAL);
+	ck_assert_int_eq(queues_appeal_reply(&r, &a), -EPROTO);
 	el[1] = (redisReply){.type = REDIS_REPLY_INTEGER, .integer = 7};
-	ck_assert_int_eq(queues_appeal_reply_parse(&r, &a, &refusal), -EINVAL);
+	ck_assert_int_eq(queues_appeal_reply(&r, &a), -EPROTO);
 	/* Not an array at all. */
 	redisReply other[] = {
 		{.type = REDIS_REPLY_NIL},
@@ -390,8 +664,8 @@ START_TEST(malformed_appeal_replies_are_rejected)
 		str_reply(REDIS_REPLY_STATUS, "OK"),
 	};
 	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
-		ck_assert_int_eq(queues_appeal_reply_parse(&other[i], &a, &refusal), -EINVAL);
-	ck_assert_ptr_null(refusal);
+		ck_assert_int_eq(queues_appeal_reply(&other[i], &a), -EPROTO);
+	ck_assert_ptr_null(a.reason);
 }
 END_TEST
 
@@ -417,6 +691,12 @@ static Suite *queues_suite(void)
 	Suite *s = suite_create("queues");
 	TCase *tc = tcase_create("pure");
 	tcase_add_test(tc, routing_prefers_language_then_country_and_falls_back);
+	tcase_add_test(tc, routing_follows_regional_and_script_subtags);
+	tcase_add_test(tc, shipped_config_routes_bosnian_to_bcs);
+	tcase_add_test(tc, queue_languages_must_be_well_formed_tags);
+	tcase_add_test(tc, claim_command_carries_the_ranges_lowercased);
+	tcase_add_test(tc, decision_commands_carry_their_arguments);
+	tcase_add_test(tc, appeal_replies_are_read_and_refusals_told_apart);
 	tcase_add_test(tc, deadline_is_the_shorter_sla);
 	tcase_add_test(tc, bands_and_keys);
 	tcase_add_test(tc, enqueue_command_carries_keys_and_entry);
