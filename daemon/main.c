@@ -32,6 +32,7 @@ struct daemon {
 	struct metrics_server *metrics;
 	struct reload *reload;
 	struct notify *notify;
+	bool ready_told; /* READY=1 sent */
 	uv_signal_t sigterm, sigint, sighup;
 	int exit_code;
 };
@@ -82,6 +83,17 @@ static void daemon_stopped(void *opaque, bool fatal)
 	if (fatal)
 		d->exit_code = 1;
 	uv_stop(&d->loop);
+}
+
+/* The first assignment makes the daemon useful: tell systemd, once. */
+static void daemon_assigned(void *opaque, size_t partitions)
+{
+	struct daemon *d = opaque;
+	if (d->ready_told)
+		return;
+	d->ready_told = true;
+	notify_ready(d->notify, "serving: %zu partition(s) assigned, ruleset %.12s", partitions,
+		     rules_version(d->policy->rules));
 }
 
 static void daemon_on_stop_signal(uv_signal_t *sig, int signum)
@@ -302,7 +314,9 @@ int main(int argc, char **argv)
 		goto out_mock;
 	if (daemon_start_metrics(&d) < 0)
 		goto out_mock;
-	if (pipeline_new(&d.loop, d.policy->cfg, d.policy->rules, daemon_stopped, &d, &d.pipeline) <
+	static const struct pipeline_hooks hooks = {
+		.stopped = daemon_stopped, .assigned = daemon_assigned, .opaque = &d};
+	if (pipeline_new(&d.loop, d.policy->cfg, d.policy->rules, &hooks, &d.pipeline) <
 	    0)
 		goto out_handles;
 	if (notify_new(&d.loop, &d.notify) < 0 ||

@@ -520,7 +520,7 @@ static void pipeline_fatal_cb(uv_async_t *a)
 	p->stopped_called = true;
 	uv_timer_stop(&p->commit_timer);
 	uv_timer_stop(&p->drain_timer);
-	p->stopped(p->opaque, true);
+	p->hooks.stopped(p->hooks.opaque, true);
 }
 
 static void pipeline_on_review(void *opaque, bool up)
@@ -562,7 +562,7 @@ static void pipeline_handle_closed(uv_handle_t *h)
 }
 
 int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset *rules,
-		 pipeline_stopped_cb stopped, void *opaque, struct pipeline **out)
+		 const struct pipeline_hooks *hooks, struct pipeline **out)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -576,8 +576,7 @@ int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset
 	metrics_set(rules_loaded, (int_fast64_t)rules_count(rules));
 	p->loop = loop;
 	p->cfg = cfg;
-	p->stopped = stopped;
-	p->opaque = opaque;
+	p->hooks = *hooks;
 	p->retry_backoff_ms = 500;
 	/* The only handle whose init can fail (it needs an eventfd) comes
 	 * first: on failure nothing is on the loop yet. */
@@ -696,7 +695,7 @@ static void pipeline_drain_finish(struct pipeline *p)
 	if (kafka_outq_len(p->kafka) > 0)
 		kafka_purge(p->kafka);
 	log_info("pipeline", "drained");
-	p->stopped(p->opaque, false);
+	p->hooks.stopped(p->hooks.opaque, false);
 }
 
 static void pipeline_drain_timeout_cb(uv_timer_t *t)
@@ -718,7 +717,7 @@ void pipeline_drain(struct pipeline *p)
 	metrics_set(draining, true);
 	if (!p->kafka) {
 		p->stopped_called = true;
-		p->stopped(p->opaque, false);
+		p->hooks.stopped(p->hooks.opaque, false);
 		return;
 	}
 	log_info("pipeline", "draining %zu in-flight message(s), up to %u ms", p->inflight,

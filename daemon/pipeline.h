@@ -11,15 +11,22 @@
 
 struct pipeline;
 
-/* Called once when the pipeline stops for good: after pipeline_drain
- * finished (FATAL false) or after an unrecoverable client error (FATAL true). */
-typedef void (*pipeline_stopped_cb)(void *opaque, bool fatal);
+/* What the pipeline tells its owner, on the loop. */
+struct pipeline_hooks {
+	/* Once, when the pipeline stops for good: after pipeline_drain finished (FATAL
+	 * false) or after an unrecoverable client error (FATAL true). */
+	void (*stopped)(void *opaque, bool fatal);
+	/* At every assignment of partitions by the consumer group (may be NULL): the
+	 * daemon is serving from the first one on. */
+	void (*assigned)(void *opaque, size_t partitions);
+	void *opaque;
+};
 
 /* Creates a pipeline for CFG and the ruleset RULES on LOOP. Both must
  * outlive the pipeline or be replaced (pipeline_set_config, pipeline_set_rules).
- * Returns 0 and *out, or a negative errno. */
+ * HOOKS is copied. Returns 0 and *out, or a negative errno. */
 int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset *rules,
-		 pipeline_stopped_cb stopped, void *opaque, struct pipeline **out);
+		 const struct pipeline_hooks *hooks, struct pipeline **out);
 
 /* Swaps in RULES, evaluated with CTX (made for it; the pipeline owns CTX
  * from now on and frees the previous one). Takes effect between two events:

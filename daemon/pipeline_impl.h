@@ -55,8 +55,7 @@ struct pipeline {
 	struct rules_ctx *rctx;
 	struct kafka *kafka;
 	struct review *review; /* NULL when no review queue is declared */
-	pipeline_stopped_cb stopped;
-	void *opaque;
+	struct pipeline_hooks hooks;
 
 	struct pipeline_part **parts[KAFKA_IN__COUNT]; /* indexed by partition id */
 	size_t n_parts[KAFKA_IN__COUNT];

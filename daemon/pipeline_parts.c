@@ -171,6 +171,8 @@ void pipeline_parts_assigned(void *opaque, const rd_kafka_topic_partition_list_t
 		metrics_add(assigned_partitions, 1);
 	}
 	metrics_set(ready, true);
+	if (p->hooks.assigned)
+		p->hooks.assigned(p->hooks.opaque, (size_t)parts->cnt);
 }
 
 void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t *parts)
