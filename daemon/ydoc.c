@@ -406,10 +406,12 @@ static yaml_mark_t ydoc_offset_mark(const char *text, size_t len, size_t off)
 {
 	yaml_mark_t m = {.index = off};
 	for (size_t i = 0; i < off && i < len; i++) {
-		if (text[i] == '\n') {
+		/* Line breaks as YAML counts them: \n, \r\n, and a lone \r. */
+		bool crlf = text[i] == '\r' && i + 1 < len && text[i + 1] == '\n';
+		if ((text[i] == '\n' || text[i] == '\r') && !crlf) {
 			m.line++;
 			m.column = 0;
-		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+		} else if (((unsigned char)text[i] & 0xC0) != 0x80 && !crlf) {
 			m.column++;
 		}
 	}

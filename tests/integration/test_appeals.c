@@ -26,6 +26,7 @@
 
 /* A time inside the range input times must fall in (2000 to 3000). */
 #define T0_MS 1800000000000LL
+#define AUDIT_TOPIC "moderation.audit"
 
 static const char config_extra[] = "rules: {files: [rules.yaml]}\n"
 				   "review:\n"
@@ -388,6 +389,187 @@ START_TEST(resolution_records_the_outcome_and_the_wait)
 }
 END_TEST
 
+/* Every appeal record and audit record read so far, by id. */
+struct ledger_seen {
+	Arbiter__V1__AppealRecord *appeals[16];
+	int n_appeals;
+	char auto_id[8][128]; /* decision ids of automated audit records */
+	char auto_content[8][64];
+	int n_auto;
+};
+
+static void read_appeals(void *opaque, const rd_kafka_message_t *m)
+{
+	struct ledger_seen *s = opaque;
+	Arbiter__V1__AppealRecord *r = arbiter__v1__appeal_record__unpack(NULL, m->len, m->payload);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_lt(s->n_appeals, 16);
+	s->appeals[s->n_appeals++] = r;
+}
+
+static void read_automated(void *opaque, const rd_kafka_message_t *m)
+{
+	struct ledger_seen *s = opaque;
+	Arbiter__V1__AuditRecord *r = arbiter__v1__audit_record__unpack(NULL, m->len, m->payload);
+	ck_assert_ptr_nonnull(r);
+	if (r->actor == ARBITER__V1__ACTOR__AUTOMATED && s->n_auto < 8) {
+		snprintf(s->auto_id[s->n_auto], sizeof(s->auto_id[0]), "%s", r->decision_id);
+		snprintf(s->auto_content[s->n_auto++], sizeof(s->auto_content[0]), "%s",
+			 r->content_id);
+	}
+	arbiter__v1__audit_record__free_unpacked(r, NULL);
+}
+
+static const Arbiter__V1__AppealRecord *appeal_of(const struct ledger_seen *s, const char *id)
+{
+	for (int i = 0; i < s->n_appeals; i++)
+		if (!strcmp(s->appeals[i]->appeal_id, id) && !s->appeals[i]->resolved)
+			return s->appeals[i];
+	ck_abort_msg("no appeal record for %s", id);
+	return NULL;
+}
+
+/* Content CONTENT a rule removes (automated) and a reviewer geo-blocks, in the order
+ * HUMAN_FIRST says, each processed before the other arrives. */
+static void decide_both_ways(struct harness *h, const char *content, bool human_first)
+{
+	Arbiter__V1__ContentEvent ev = ARBITER__V1__CONTENT_EVENT__INIT;
+	Arbiter__V1__ContentEvent__SignalsEntry sig =
+		ARBITER__V1__CONTENT_EVENT__SIGNALS_ENTRY__INIT;
+	Arbiter__V1__ContentEvent__SignalsEntry *sigs[] = {&sig};
+	sig.key = "violence";
+	sig.value = 0.95f;
+	char ev_id[64], d_id[64];
+	snprintf(ev_id, sizeof(ev_id), "ev-%s", content);
+	snprintf(d_id, sizeof(d_id), "human-%s", content);
+	ev.event_id = ev_id;
+	ev.content_id = (char *)content;
+	ev.created_at_ms = T0_MS;
+	ev.n_signals = 1;
+	ev.signals = sigs;
+	Arbiter__V1__ModerationDecision d = ARBITER__V1__MODERATION_DECISION__INIT;
+	d.decision_id = d_id;
+	d.content_id = (char *)content;
+	d.kind = ARBITER__V1__DECISION_KIND__ACTION;
+	d.action = ARBITER__V1__ACTION__GEO_BLOCK;
+	d.actor = ARBITER__V1__ACTOR__HUMAN;
+	d.reviewer_id = "rev-a";
+	d.category = "STATEMENT_CATEGORY_VIOLENCE";
+	d.legal_ground = "Terms 4.1";
+	d.explanation = "threat";
+	d.decided_at_ms = T0_MS + 1000;
+	for (int step = 0; step < 2; step++) {
+		if ((step == 0) == human_first) {
+			produce_decision(h, &d);
+			ck_assert(harness_wait_committed(h, "moderation.decisions", 30));
+		} else {
+			harness_produce_msg(h, "content.events", content, &ev.base);
+			harness_flush(h);
+			ck_assert(harness_wait_committed(h, "content.events", 30));
+		}
+	}
+}
+
+static void file_appeal(struct harness *h, const char *content, const char *appeal,
+			const char *against)
+{
+	Arbiter__V1__ModerationDecision d = ARBITER__V1__MODERATION_DECISION__INIT;
+	char id[64];
+	snprintf(id, sizeof(id), "filed-%s", appeal);
+	d.decision_id = id;
+	d.content_id = (char *)content;
+	d.kind = ARBITER__V1__DECISION_KIND__APPEAL_FILED;
+	d.appeal_id = (char *)appeal;
+	d.appealed_decision_id = (char *)against;
+	d.decided_at_ms = T0_MS + 5000;
+	produce_decision(h, &d);
+}
+
+/* DSA Art. 20: an appeal is against the decision the author received. A rule acting on content
+ * a reviewer already decided (a backlog) must not make the appeal about the rule's action,
+ * whatever the order of arrival; an appeal may name its decision, and an unknown one is
+ * refused. */
+START_TEST(an_appeal_is_against_the_decision_the_author_received)
+{
+	struct harness h;
+	struct redis_server rs;
+	harness_start(&h, 1);
+	redis_server_start(&rs);
+	h.redis_address = rs.address;
+	char path[400];
+	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
+	FILE *f = fopen(path, "w");
+	fputs("rules:\n"
+	      "  - {id: threat, description: d, when: signal.violence >= 0.9, action: remove,\n"
+	      "     category: STATEMENT_CATEGORY_VIOLENCE, legal_ground: Terms 4.1}\n",
+	      f);
+	fclose(f);
+	harness_write_config(&h, config_extra);
+	harness_daemon_start(&h);
+
+	decide_both_ways(&h, "c-human-first", true);
+	decide_both_ways(&h, "c-rule-first", false);
+	struct ledger_seen seen = {0};
+	harness_read(&h, AUDIT_TOPIC, read_automated, &seen);
+	ck_assert_int_eq(seen.n_auto, 2);
+	const char *auto_id = seen.auto_id[0];
+
+	file_appeal(&h, "c-human-first", "ap-1", NULL);
+	file_appeal(&h, "c-rule-first", "ap-2", NULL);
+	file_appeal(&h, "c-human-first", "ap-3",
+		    strcmp(seen.auto_content[0], "c-human-first") ? seen.auto_id[1] : auto_id);
+	file_appeal(&h, "c-human-first", "ap-4", "no-such-decision");
+	ck_assert(harness_wait_committed(&h, "moderation.decisions", 30));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+
+	harness_read(&h, "moderation.appeals", read_appeals, &seen);
+	/* Without a name: the reviewer's decision, in both orders, and its reviewer excluded. */
+	for (int i = 0; i < 2; i++) {
+		const Arbiter__V1__AppealRecord *a = appeal_of(&seen, i ? "ap-2" : "ap-1");
+		ck_assert_int_eq(a->original_action, ARBITER__V1__ACTION__GEO_BLOCK);
+		ck_assert_str_eq(a->decision_id, i ? "human-c-rule-first" : "human-c-human-first");
+	}
+	/* Named: exactly that decision, the rule's, which no reviewer took. */
+	const Arbiter__V1__AppealRecord *named = appeal_of(&seen, "ap-3");
+	ck_assert_int_eq(named->original_action, ARBITER__V1__ACTION__REMOVE);
+	/* rev-a may review only the appeal of the rule's action; rev-b takes the two others,
+	 * which exclude rev-a. */
+	struct harness_run run;
+	ck_assert_int_eq(harness_ctl(&run, NULL,
+				     "review claim --config %s --queue appeals --reviewer rev-a",
+				     h.config),
+			 0);
+	json_t *entry = json_loads(run.out, 0, NULL);
+	harness_run_free(&run);
+	ck_assert_str_eq(field(entry, "appeal_id"), "ap-3");
+	json_decref(entry);
+	ck_assert_int_eq(harness_ctl(NULL, NULL,
+				     "review claim --config %s --queue appeals --reviewer rev-a",
+				     h.config),
+			 3);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(harness_ctl(&run, NULL,
+					     "review claim --config %s --queue appeals "
+					     "--reviewer rev-b",
+					     h.config),
+				 0);
+		entry = json_loads(run.out, 0, NULL);
+		harness_run_free(&run);
+		ck_assert_str_eq(field(entry, "exclude"), "rev-a");
+		json_decref(entry);
+	}
+	struct reasons dl = {0};
+	harness_read(&h, "arbiter.deadletter", read_deadletter, &dl);
+	ck_assert_int_eq(dl.n, 1);
+	ck_assert_msg(strstr(dl.text[0], "appeal against unknown decision no-such-decision"), "%s",
+		      dl.text[0]);
+	for (int i = 0; i < seen.n_appeals; i++)
+		arbiter__v1__appeal_record__free_unpacked(seen.appeals[i], NULL);
+	harness_stop(&h);
+	redis_server_stop(&rs);
+}
+END_TEST
+
 static Suite *appeals_suite(void)
 {
 	Suite *s = suite_create("appeals");
@@ -395,6 +577,7 @@ static Suite *appeals_suite(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, full_loop_with_an_independent_appeal);
 	tcase_add_test(tc, resolution_records_the_outcome_and_the_wait);
+	tcase_add_test(tc, an_appeal_is_against_the_decision_the_author_received);
 	suite_add_tcase(s, tc);
 	return s;
 }
