@@ -349,7 +349,8 @@ static int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const
 	link.writer = p->writer;
 	int rc = a->d ? records_audit_decision(a->src, a->d, p->cfg->monitors.pseudonym_key, a->now,
 					       &link, &buf) :
-			records_audit_verdict(a->src, a->ev, p->rules, a->v, a->now, &link, &buf);
+			records_audit_verdict(a->src, a->ev, p->rules, a->v,
+					      p->cfg->monitors.pseudonym_key, a->now, &link, &buf);
 	if (rc < 0)
 		return rc;
 	if (rc == 1)
