@@ -152,6 +152,7 @@ struct ledger_chain {
 	 * missing until every one arrives late, which makes it a reordering. */
 	bool gap_open;
 	uint64_t gap_lo, gap_hi, gap_filled, gap_seq;
+	enum ledger_break last; /* the kind of the latest break noted */
 };
 
 struct ledger_verifier {
@@ -224,6 +225,7 @@ __attribute__((format(printf, 4, 5))) static bool ledger_note(struct ledger_chai
 							      const char *fmt, ...)
 {
 	c->rep.breaks++;
+	c->last = kind;
 	if (c->rep.first != LEDGER_OK)
 		return false;
 	c->rep.first = kind;
@@ -375,6 +377,14 @@ static struct ledger_chain *ledger_orphan_chain(struct ledger_verifier *v, int32
 int ledger_verify_add(struct ledger_verifier *v, int32_t partition, int64_t offset,
 		      const uint8_t *data, size_t len)
 {
+	return ledger_verify_feed(v, partition, offset, data, len, NULL);
+}
+
+int ledger_verify_feed(struct ledger_verifier *v, int32_t partition, int64_t offset,
+		       const uint8_t *data, size_t len, struct ledger_fed *out)
+{
+	if (out)
+		*out = (struct ledger_fed){.brk = LEDGER_OK};
 	if (partition < 0 || partition > LEDGER_MAX_PARTITION)
 		return -EINVAL;
 	if ((size_t)partition >= v->n_last) {
@@ -407,6 +417,8 @@ int ledger_verify_add(struct ledger_verifier *v, int32_t partition, int64_t offs
 		} else {
 			c->rep.records++;
 			ledger_note(c, LEDGER_UNDECODABLE, pos, "%s", why);
+			if (out)
+				out->brk = LEDGER_UNDECODABLE;
 		}
 	} else {
 		uint32_t index;
@@ -416,7 +428,12 @@ int ledger_verify_add(struct ledger_verifier *v, int32_t partition, int64_t offs
 		} else {
 			v->last[partition] = index;
 			bool clean = c->rep.first == LEDGER_OK;
+			uint64_t breaks = c->rep.breaks, dups = c->rep.duplicates;
 			rc = ledger_chain_add(c, pos, r, computed);
+			if (out) {
+				out->duplicate = c->rep.duplicates > dups;
+				out->brk = c->rep.breaks > breaks ? c->last : LEDGER_OK;
+			}
 			/* The first break names who wrote the record it shows at. */
 			if (clean && c->rep.first != LEDGER_OK && r->writer && r->writer[0] &&
 			    c->rep.at.partition == pos.partition &&
@@ -426,6 +443,10 @@ int ledger_verify_add(struct ledger_verifier *v, int32_t partition, int64_t offs
 					 " (written by %s)", r->writer);
 			}
 		}
+	}
+	if (r && out && !rc) {
+		out->record = r;
+		r = NULL;
 	}
 	if (r)
 		arbiter__v1__audit_record__free_unpacked(r, NULL);
