@@ -37,6 +37,8 @@ static const struct {
 	 "queues --config CONFIG [--json]   depth, claims, age and overdue per queue"},
 	{"audit", ctl_audit,
 	 "audit verify|export --brokers B ...   check the audit ledger, export DSA statements"},
+	{"report", ctl_report,
+	 "report --brokers B --out DIR ...   transparency reports from the verified ledger"},
 	{"mock-kafka", ctl_mock_kafka,
 	 "mock-kafka [--brokers N] [--partitions P] [--bootstrap-file F]"},
 };
@@ -93,14 +95,21 @@ rd_kafka_conf_t *ctl_kafka_conf(const char *brokers)
 int ctl_read_topic(const char *brokers, const char *topic,
 		   int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque)
 {
-	char err[256];
 	rd_kafka_conf_t *conf = ctl_kafka_conf(brokers);
-	if (!conf)
-		return -EIO;
-	/* A group id is needed to consume, though nothing is committed. */
+	return conf ? ctl_read_topic_conf(conf, topic, fn, opaque) : -EIO;
+}
+
+int ctl_read_topic_conf(rd_kafka_conf_t *conf, const char *topic,
+			int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque)
+{
+	char err[256];
+	/* A group id is needed to consume, though nothing is committed; only
+	 * committed records count (read_committed is librdkafka's default,
+	 * said here so that no property can change it). */
 	if (rd_kafka_conf_set(conf, "group.id", "arbiterctl-read", err, sizeof(err)) ||
 	    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err))) {
+	    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof(err))) {
 		fprintf(stderr, "arbiterctl: %s\n", err);
 		rd_kafka_conf_destroy(conf);
 		return -EIO;

@@ -14,6 +14,7 @@ int ctl_eval(int argc, char **argv);
 int ctl_review(int argc, char **argv);
 int ctl_queues(int argc, char **argv);
 int ctl_audit(int argc, char **argv);
+int ctl_report(int argc, char **argv);
 
 /* The message type carried by a topic, by name or by its default name
  * ("content", "decision", "escalation", "audit", "appeal", "deadletter"
@@ -31,3 +32,8 @@ rd_kafka_conf_t *ctl_kafka_conf(const char *brokers);
  * (said on stderr). */
 int ctl_read_topic(const char *brokers, const char *topic,
 		   int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque);
+
+/* ctl_read_topic with a client config of the caller's (consumed, whatever
+ * the outcome); reads committed records only. */
+int ctl_read_topic_conf(rd_kafka_conf_t *conf, const char *topic,
+			int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque);

@@ -181,14 +181,21 @@ static void html_frame_draw(FILE *out, const struct report_figures *f, const str
 			size_t end = d;
 			while (end < f->days && (f->mode_days[end] & bit))
 				end++;
+			/* Behind the bars, and as a labelled strip above the plot. */
+			double x = html_x(fr, d), w = html_x(fr, end) - html_x(fr, d);
 			fprintf(out,
 				"<rect class=\"mode\" data-mode=\"%d\" x=\"%.1f\" y=\"%.1f\" "
 				"width=\"%.1f\" height=\"%.1f\" fill=\"%s\" fill-opacity=\"0.45\">"
 				"<title>",
-				row->bit, html_x(fr, d), fr->y0, html_x(fr, end) - html_x(fr, d),
-				fr->h, colour);
+				row->bit, x, fr->y0, w, fr->h, colour);
 			html_esc(out, row->name);
-			fputs("</title></rect>\n", out);
+			fprintf(out,
+				"</title></rect><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+				"height=\"14\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" "
+				"class=\"ax\">",
+				x, fr->y0 - 16, w, colour, x + 3, fr->y0 - 5);
+			html_esc(out, row->name);
+			fputs("</text>\n", out);
 			d = end;
 		}
 	}
@@ -251,14 +258,14 @@ static void html_actions_over_time(FILE *out, const struct report_figures *f)
 			max = sum;
 	}
 	struct html_frame fr = {.x0 = 56,
-				.y0 = 10,
+				.y0 = 24,
 				.w = HTML_W - 70,
 				.h = 220,
 				.days = f->days,
 				.top = html_axis_top(max)};
 	fprintf(out,
-		"<svg id=\"chart-actions\" class=\"chart\" viewBox=\"0 0 %d 260\" width=\"%d\" "
-		"height=\"260\" role=\"img\" aria-label=\"Actions per day by category\">\n",
+		"<svg id=\"chart-actions\" class=\"chart\" viewBox=\"0 0 %d 274\" width=\"%d\" "
+		"height=\"274\" role=\"img\" aria-label=\"Actions per day by category\">\n",
 		HTML_W, HTML_W);
 	html_frame_draw(out, f, &fr);
 	double bw = fr.w / (double)f->days;
@@ -300,14 +307,14 @@ static void html_appeals_over_time(FILE *out, const struct report_figures *f)
 			if (f->daily[d][c] > max)
 				max = f->daily[d][c];
 	struct html_frame fr = {.x0 = 56,
-				.y0 = 10,
+				.y0 = 24,
 				.w = HTML_W - 70,
 				.h = 160,
 				.days = f->days,
 				.top = html_axis_top(max)};
 	fprintf(out,
-		"<svg id=\"chart-appeals\" class=\"chart\" viewBox=\"0 0 %d 200\" width=\"%d\" "
-		"height=\"200\" role=\"img\" aria-label=\"Appeals per day\">\n",
+		"<svg id=\"chart-appeals\" class=\"chart\" viewBox=\"0 0 %d 214\" width=\"%d\" "
+		"height=\"214\" role=\"img\" aria-label=\"Appeals per day\">\n",
 		HTML_W, HTML_W);
 	html_frame_draw(out, f, &fr);
 	static const struct {
