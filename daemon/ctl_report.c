@@ -207,6 +207,7 @@ struct ctl_report_run {
 	struct report *report;
 	struct ledger_verifier *verifier;
 	struct report_dataset *dataset;
+	struct report_arena arena; /* each audit record is decoded into it */
 	uint64_t appeals_undecodable;
 	int rc;
 };
@@ -228,7 +229,9 @@ static int ctl_report_audit_msg(void *opaque, const rd_kafka_message_t *m)
 {
 	struct ctl_report_run *x = opaque;
 	struct ledger_fed fed;
-	int rc = ledger_verify_feed(x->verifier, m->partition, m->offset, m->payload, m->len, &fed);
+	report_arena_reset(&x->arena);
+	int rc = ledger_verify_feed(x->verifier, m->partition, m->offset, m->payload, m->len,
+				    &x->arena.base, &fed);
 	if (rc)
 		return rc;
 	if (!fed.record) {
@@ -244,7 +247,7 @@ static int ctl_report_audit_msg(void *opaque, const rd_kafka_message_t *m)
 			rc = w < 0 ? w : 0;
 		}
 	}
-	arbiter__v1__audit_record__free_unpacked(fed.record, NULL);
+	arbiter__v1__audit_record__free_unpacked(fed.record, &x->arena.base);
 	return rc;
 }
 
@@ -385,6 +388,7 @@ static int ctl_report_run(const struct ctl_report_args *a)
 	int status = 1;
 	char *key = NULL;
 	struct ctl_report_run x = {0};
+	report_arena_init(&x.arena);
 	FILE *dataset_out = NULL;
 	const char *brokers = a->brokers ? a->brokers : cfg->kafka.brokers;
 	const char *audit = cfg ? cfg->kafka.topics.audit.name : CTL_REPORT_AUDIT;
@@ -503,6 +507,7 @@ done:
 		ctl_report_close(dataset_out, a->out, "dataset.csv", false);
 	report_dataset_free(x.dataset);
 	ledger_verifier_free(x.verifier);
+	report_arena_deinit(&x.arena);
 	report_free(x.report);
 	free(key);
 	config_free(cfg);

@@ -135,9 +135,11 @@ struct ledger_fed {
 
 /* ledger_verify_add that also says what the message was, into *OUT, and
  * hands over its decoded record, so that a reader of the ledger decodes
- * each message once. OUT->record is NULL whenever the return is not 0. */
+ * each message once: decoded with ALLOC (NULL: malloc), to be freed with it.
+ * OUT->record is NULL whenever the return is not 0. */
 int ledger_verify_feed(struct ledger_verifier *v, int32_t partition, int64_t offset,
-		       const uint8_t *data, size_t len, struct ledger_fed *out);
+		       const uint8_t *data, size_t len, ProtobufCAllocator *alloc,
+		       struct ledger_fed *out);
 
 /* The reports of every chain so far, sorted by chain name, into *OUT; valid
  * until the next call on V. Returns their number. */

@@ -317,6 +317,25 @@ int report_set_verification(struct report *r, const struct ledger_chain_report *
  * report_free. */
 const struct report_figures *report_finish(struct report *r);
 
+/* An allocator for decoding one record at a time (protobuf-c's
+ * ProtobufCAllocator): allocations are carved from one block, and
+ * report_arena_reset frees them all at once, so that decoding a record costs
+ * no malloc or free. Pass &A->base to protobuf-c; its frees do nothing. */
+struct report_arena {
+	ProtobufCAllocator base;
+	char *block;
+	size_t cap, used;
+	void **big; /* allocations that did not fit in the block, freed at reset */
+	size_t n_big, cap_big;
+};
+
+void report_arena_init(struct report_arena *a);
+
+/* Frees every allocation made since the last reset. */
+void report_arena_reset(struct report_arena *a);
+
+void report_arena_deinit(struct report_arena *a);
+
 /* Whole UTC days: the start of DATE (YYYY-MM-DD) in ms; -EINVAL when DATE is
  * not a date from 1970 to 9999. */
 int report_day_start(const char *date, int64_t *ms);

@@ -12,7 +12,14 @@
 #include "report_csv.h"
 #include "report_santaclara.h"
 
-#define DATASET_BLOCK 64 /* SHA-256's block: HMAC pads its key to it */
+#define DATASET_BLOCK 64    /* SHA-256's block: HMAC pads its key to it */
+#define DATASET_MEMO 4096   /* pseudonyms remembered */
+#define DATASET_MEMO_KEY 64 /* of values up to this long */
+
+struct dataset_memo {
+	char value[DATASET_MEMO_KEY + 1];
+	char pseudonym[65];
+};
 
 struct report_dataset {
 	FILE *out;
@@ -21,6 +28,12 @@ struct report_dataset {
 	 * pseudonym then costs two copies and two short hashes. */
 	EVP_MD_CTX *inner, *outer, *work;
 	uint64_t rows;
+	char *row; /* the row being written */
+	size_t n, cap;
+	bool failed;
+	int64_t day; /* of DATE */
+	char date[11];
+	struct dataset_memo memo[DATASET_MEMO];
 };
 
 static const char *const dataset_columns[] = {
@@ -148,6 +161,7 @@ void report_dataset_free(struct report_dataset *ds)
 	EVP_MD_CTX_free(ds->inner);
 	EVP_MD_CTX_free(ds->outer);
 	EVP_MD_CTX_free(ds->work);
+	free(ds->row);
 	free(ds);
 }
 
@@ -159,42 +173,112 @@ uint64_t report_dataset_rows(const struct report_dataset *ds)
 /* --- Cells -------------------------------------------------------------------------------------
  */
 
+/* A row is assembled in DS->row and written with one fwrite: the data set
+ * is written at the rate records are read. */
+static void dataset_grow(struct report_dataset *ds, size_t more)
+{
+	if (ds->n + more <= ds->cap || ds->failed)
+		return;
+	size_t cap = ds->cap ? ds->cap : 4096;
+	while (cap < ds->n + more)
+		cap *= 2;
+	char *row = realloc(ds->row, cap);
+	if (!row) {
+		ds->failed = true;
+		return;
+	}
+	ds->row = row;
+	ds->cap = cap;
+}
+
+static void dataset_raw(struct report_dataset *ds, const char *s, size_t len)
+{
+	dataset_grow(ds, len);
+	if (ds->failed)
+		return;
+	memcpy(ds->row + ds->n, s, len);
+	ds->n += len;
+}
+
+/* A separator and S, quoted as RFC 4180 says when it must be. */
 static void dataset_sep(struct report_dataset *ds, const char *s)
 {
-	fputc(',', ds->out);
-	report_csv_cell(ds->out, s);
+	dataset_raw(ds, ",", 1);
+	if (!s || !s[0])
+		return;
+	size_t len = strlen(s);
+	if (!s[strcspn(s, ",\"\r\n")]) {
+		dataset_raw(ds, s, len);
+		return;
+	}
+	dataset_raw(ds, "\"", 1);
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			dataset_raw(ds, "\"", 1);
+		dataset_raw(ds, p, 1);
+	}
+	dataset_raw(ds, "\"", 1);
 }
 
 static void dataset_i64(struct report_dataset *ds, int64_t v)
 {
-	fprintf(ds->out, ",%" PRId64, v);
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), ",%" PRId64, v);
+	dataset_raw(ds, buf, n > 0 ? (size_t)n : 0);
 }
 
-/* An instant as ISO 8601 UTC with milliseconds; empty for 0. */
+/* An instant as ISO 8601 UTC with milliseconds; empty for 0. The date of
+ * the last day written is kept. */
 static void dataset_time(struct report_dataset *ds, int64_t ms)
 {
-	fputc(',', ds->out);
+	dataset_raw(ds, ",", 1);
 	if (ms <= 0)
 		return;
-	char date[11];
-	report_format_date(date, ms);
-	int64_t in_day = ms % REPORT_DAY_MS;
-	fprintf(ds->out, "%sT%02d:%02d:%02d.%03dZ", date, (int)(in_day / 3600000),
-		(int)(in_day / 60000 % 60), (int)(in_day / 1000 % 60), (int)(in_day % 1000));
+	int64_t day = ms / REPORT_DAY_MS, in_day = ms % REPORT_DAY_MS;
+	if (day != ds->day || !ds->date[0]) {
+		report_format_date(ds->date, ms);
+		ds->day = day;
+	}
+	char t[32];
+	unsigned h = (unsigned)(in_day / 3600000), m = (unsigned)(in_day / 60000 % 60),
+		 sec = (unsigned)(in_day / 1000 % 60), milli = (unsigned)(in_day % 1000);
+	memcpy(t, ds->date, 10);
+	t[10] = 'T';
+	t[11] = (char)('0' + h / 10);
+	t[12] = (char)('0' + h % 10);
+	t[13] = ':';
+	t[14] = (char)('0' + m / 10);
+	t[15] = (char)('0' + m % 10);
+	t[16] = ':';
+	t[17] = (char)('0' + sec / 10);
+	t[18] = (char)('0' + sec % 10);
+	t[19] = '.';
+	t[20] = (char)('0' + milli / 100);
+	t[21] = (char)('0' + milli / 10 % 10);
+	t[22] = (char)('0' + milli % 10);
+	t[23] = 'Z';
+	dataset_raw(ds, t, 24);
 }
 
 /* Values joined with ';' as one cell. */
 static void dataset_list(struct report_dataset *ds, char **v, size_t n)
 {
-	fputc(',', ds->out);
+	if (n == 1) {
+		dataset_sep(ds, v[0]);
+		return;
+	}
 	size_t len = 0;
 	for (size_t i = 0; i < n; i++)
 		len += strlen(v[i]) + 1;
-	if (!len)
+	if (!len) {
+		dataset_raw(ds, ",", 1);
 		return;
+	}
 	char *buf = malloc(len);
-	if (!buf)
+	if (!buf) {
+		ds->failed = true;
 		return;
+	}
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		size_t l = strlen(v[i]);
@@ -204,8 +288,29 @@ static void dataset_list(struct report_dataset *ds, char **v, size_t n)
 		o += l;
 	}
 	buf[o] = '\0';
-	report_csv_cell(ds->out, buf);
+	dataset_sep(ds, buf);
 	free(buf);
+}
+
+/* The pseudonym of VALUE as a cell; pseudonyms of values that repeat
+ * (authors, reviewers) are remembered. */
+static void dataset_pseudonym(struct report_dataset *ds, const char *value, bool repeats)
+{
+	char p[65];
+	if (!repeats || !value || !value[0] || strlen(value) > DATASET_MEMO_KEY) {
+		report_dataset_pseudonym(ds, value, p);
+		dataset_sep(ds, p);
+		return;
+	}
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *c = value; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	struct dataset_memo *m = &ds->memo[h % DATASET_MEMO];
+	if (strcmp(m->value, value)) {
+		snprintf(m->value, sizeof(m->value), "%s", value);
+		report_dataset_pseudonym(ds, value, m->pseudonym);
+	}
+	dataset_sep(ds, m->pseudonym);
 }
 
 static const char *dataset_enum(const ProtobufCEnumDescriptor *d, int v)
@@ -236,13 +341,13 @@ int report_dataset_add(struct report_dataset *ds, const Arbiter__V1__AuditRecord
 										  NULL;
 	if (!row || !dataset_keep(ds, rec))
 		return 0;
-	FILE *out = ds->out;
-	char p[65];
-	fputs(row, out);
+	ds->n = 0;
+	ds->failed = false;
+	dataset_raw(ds, row, strlen(row));
 	dataset_sep(ds, rec->record_id);
 	dataset_sep(ds, rec->chain);
-	fprintf(out, ",%" PRIu64, rec->sequence);
-	fprintf(out, ",%" PRId32, partition);
+	dataset_i64(ds, (int64_t)rec->sequence);
+	dataset_i64(ds, partition);
 	dataset_i64(ds, offset);
 	dataset_time(ds, rec->decided_at_ms);
 	dataset_time(ds, rec->recorded_at_ms);
@@ -277,19 +382,15 @@ int report_dataset_add(struct report_dataset *ds, const Arbiter__V1__AuditRecord
 	if (rec->kind == ARBITER__V1__DECISION_KIND__ACTION && rec->latency_ms > 0)
 		dataset_i64(ds, rec->latency_ms);
 	else
-		fputc(',', out);
-	report_dataset_pseudonym(ds, rec->content_id, p);
-	dataset_sep(ds, p);
-	report_dataset_pseudonym(ds, rec->author_pseudonym, p);
-	dataset_sep(ds, p);
-	report_dataset_pseudonym(ds, rec->reviewer_pseudonym, p);
-	dataset_sep(ds, p);
-	report_dataset_pseudonym(ds,
-				 rec->appeal_id && rec->appeal_id[0] ? rec->appeal_id :
-				 ap                                  ? ap->appeal_id :
-								       "",
-				 p);
-	dataset_sep(ds, p);
+		dataset_raw(ds, ",", 1);
+	dataset_pseudonym(ds, rec->content_id, false);
+	dataset_pseudonym(ds, rec->author_pseudonym, true);
+	dataset_pseudonym(ds, rec->reviewer_pseudonym, true);
+	dataset_pseudonym(ds,
+			  rec->appeal_id && rec->appeal_id[0] ? rec->appeal_id :
+			  ap                                  ? ap->appeal_id :
+								"",
+			  false);
 	bool decided = rec->kind == ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED;
 	dataset_sep(ds, decided ? dataset_enum(&arbiter__v1__appeal_outcome__descriptor,
 					       rec->appeal_outcome) :
@@ -300,13 +401,14 @@ int report_dataset_add(struct report_dataset *ds, const Arbiter__V1__AuditRecord
 	if (decided && ap && ap->filed_at_ms > 0 && report_record_time(rec) >= ap->filed_at_ms)
 		dataset_i64(ds, report_record_time(rec) - ap->filed_at_ms);
 	else
-		fputc(',', out);
+		dataset_raw(ds, ",", 1);
 	dataset_sep(ds, appeal && ap ? dataset_enum(&arbiter__v1__action__descriptor,
 						    ap->original_action) :
 				       "");
-	report_dataset_pseudonym(ds, appeal && ap ? ap->original_reviewer : "", p);
-	dataset_sep(ds, p);
-	report_csv_end(out);
+	dataset_pseudonym(ds, appeal && ap ? ap->original_reviewer : "", true);
+	dataset_raw(ds, "\r\n", 2);
+	if (ds->failed || fwrite(ds->row, 1, ds->n, ds->out) != ds->n)
+		return -EIO;
 	ds->rows++;
-	return ferror(out) ? -EIO : 1;
+	return 1;
 }

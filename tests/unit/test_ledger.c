@@ -510,7 +510,7 @@ START_TEST(feed_says_what_each_message_was)
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		const struct rec *r = order[i];
 		ck_assert_int_eq(ledger_verify_feed(v, 0, (int64_t)i, r ? r->data : garbage,
-						    r ? r->len : sizeof(garbage) - 1, &f),
+						    r ? r->len : sizeof(garbage) - 1, NULL, &f),
 				 0);
 		ck_assert_msg(f.duplicate == dup[i], "message %zu", i);
 		ck_assert_msg(f.brk == brk[i], "message %zu: %s", i, ledger_break_name(f.brk));

@@ -207,9 +207,9 @@ static struct report *run(struct ledger *l, int64_t from, int64_t to, struct rep
 	struct ledger_verifier *v = ledger_verifier_new();
 	for (size_t i = 0; i < l->n; i++) {
 		struct ledger_fed fed;
-		ck_assert_int_eq(
-			ledger_verify_feed(v, 0, (int64_t)i, l->msg[i].data, l->msg[i].len, &fed),
-			0);
+		ck_assert_int_eq(ledger_verify_feed(v, 0, (int64_t)i, l->msg[i].data, l->msg[i].len,
+						    NULL, &fed),
+				 0);
 		if (!fed.record) {
 			report_add_undecodable(r);
 			continue;
@@ -1188,6 +1188,121 @@ START_TEST(breakdowns_are_bounded)
 }
 END_TEST
 
+/* Counts REC (and, before it, ALSO when not NULL) in a fresh report; true
+ * when REC was counted as an incomplete statement. */
+static bool counted_incomplete(const Arbiter__V1__AuditRecord *also,
+			       const Arbiter__V1__AuditRecord *rec)
+{
+	struct report *r;
+	ck_assert_int_eq(report_new(AUG1, AUG1 + 31 * DAY, NULL, &r), 0);
+	uint64_t before = 0;
+	if (also) {
+		ck_assert_int_eq(report_add_audit(r, also, false), 0);
+		before = report_finish(r)->statements_incomplete;
+		report_free(r);
+		ck_assert_int_eq(report_new(AUG1, AUG1 + 31 * DAY, NULL, &r), 0);
+		ck_assert_int_eq(report_add_audit(r, also, false), 0);
+	}
+	ck_assert_int_eq(report_add_audit(r, rec, false), 0);
+	const struct report_figures *f = report_finish(r);
+	ck_assert_uint_eq(f->statements, also ? 2 : 1);
+	uint64_t n = f->statements_incomplete - before;
+	report_free(r);
+	return n == 1;
+}
+
+START_TEST(incomplete_statements_are_counted_as_dsa_check_says)
+{
+	struct ledger l;
+	ledger_init(&l);
+	put(&l, &(struct spec){.action = ARBITER__V1__ACTION__REMOVE,
+			       .category = "STATEMENT_CATEGORY_VIOLENCE",
+			       .ground = ARBITER__V1__GROUND__ILLEGAL_CONTENT,
+			       .lang = "de",
+			       .country = "DE",
+			       .decided = AUG1 + HOUR,
+			       .created = AUG1 - DAY});
+	Arbiter__V1__AuditRecord *base =
+		arbiter__v1__audit_record__unpack(NULL, l.msg[0].len, l.msg[0].data);
+	ck_assert_int_eq(dsa_check(base, NULL, 0), 0);
+	char *scope_mixed[] = {"KE", "FR"};
+	struct {
+		const char *what;
+		char **field;
+		char *value;
+	} cases[] = {
+		{"as it is", NULL, NULL},
+		{"explanation not UTF-8", &base->explanation, "caf\xc3"},
+		{"explanation a surrogate", &base->explanation, "\xed\xa0\x80"},
+		{"explanation in Swahili and Thai", &base->explanation, "uchochezi \xe0\xb8\x81"},
+		{"no legal ground", &base->legal_ground, ""},
+		{"legal ground too long to send whole", &base->legal_ground, NULL},
+		{"puid with a space", &base->puid, "bad puid"},
+		{"puid empty", &base->puid, ""},
+		{"content date before 2000", &base->content_date, "1999-12-31"},
+		{"content date 2000-01-01", &base->content_date, "2000-01-01"},
+		{"content date not a date", &base->content_date, "2027-02-30"},
+		{"application date before 2020", &base->application_date, "2019-12-31"},
+		{"application date after 2038-01-01", &base->application_date, "2038-01-02"},
+		{"application date 2038-01-01", &base->application_date, "2038-01-01"},
+		{"category unknown", &base->category, "STATEMENT_CATEGORY_NONE"},
+		{"content language unknown", &base->content_language, "XX"},
+		{"no automated decision", &base->automated_decision, ""},
+		{"no decision facts", &base->decision_facts, ""},
+	};
+	char long_ground[1200];
+	memset(long_ground, 'a', sizeof(long_ground) - 1);
+	long_ground[sizeof(long_ground) - 1] = '\0';
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		Arbiter__V1__AuditRecord rec = *base;
+		size_t off = cases[i].field ? (size_t)((char *)cases[i].field - (char *)base) : 0;
+		if (cases[i].field)
+			*(char **)((char *)&rec + off) =
+				cases[i].value ? cases[i].value : long_ground;
+		bool want = dsa_check(&rec, NULL, 0) != 0;
+		ck_assert_msg(counted_incomplete(NULL, &rec) == want, "%s", cases[i].what);
+		/* After the base record (a complete statement of the same shape
+		 * but for this field) too. */
+		ck_assert_msg(counted_incomplete(base, &rec) == want, "%s, after another",
+			      cases[i].what);
+	}
+	/* A scope partly outside the EEA. */
+	Arbiter__V1__AuditRecord rec = *base;
+	rec.n_territorial_scope = 2;
+	rec.territorial_scope = scope_mixed;
+	ck_assert(counted_incomplete(base, &rec) == (dsa_check(&rec, NULL, 0) != 0));
+	arbiter__v1__audit_record__free_unpacked(base, NULL);
+	ledger_clear(&l);
+}
+END_TEST
+
+START_TEST(the_arena_decodes_records_without_leaks)
+{
+	struct ledger l;
+	ledger_init(&l);
+	august(&l);
+	struct report_arena a;
+	report_arena_init(&a);
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < l.n; i++) {
+			report_arena_reset(&a);
+			Arbiter__V1__AuditRecord *rec = arbiter__v1__audit_record__unpack(
+				&a.base, l.msg[i].len, l.msg[i].data);
+			ck_assert_ptr_nonnull(rec);
+			ck_assert_uint_eq(arbiter__v1__audit_record__get_packed_size(rec),
+					  l.msg[i].len);
+			arbiter__v1__audit_record__free_unpacked(rec, &a.base);
+		}
+	}
+	/* An allocation larger than the block. */
+	void *big = a.base.alloc(a.base.allocator_data, 1 << 20);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 1, 1 << 20);
+	report_arena_deinit(&a);
+	ledger_clear(&l);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
 	Suite *s = suite_create("report");
@@ -1208,6 +1323,8 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, the_page_holds_the_figures_and_escapes_the_ledger);
 	tcase_add_test(tc, the_data_set_is_pseudonymised_filtered_and_textless);
 	tcase_add_test(tc, breakdowns_are_bounded);
+	tcase_add_test(tc, incomplete_statements_are_counted_as_dsa_check_says);
+	tcase_add_test(tc, the_arena_decodes_records_without_leaks);
 	suite_add_tcase(s, tc);
 	return s;
 }
