@@ -145,16 +145,40 @@ static uint64_t html_axis_top(uint64_t max)
 	return 10 * p;
 }
 
-/* Geometry of a time chart: days along x. */
+/* Geometry of a time chart: slots of SPAN days along x. Periods longer
+ * than a quarter are drawn by week, longer than two years by 30 days. */
 struct html_frame {
 	double x0, y0, w, h; /* plot area */
-	size_t days;
+	size_t days, span, slots;
 	uint64_t top;
 };
 
-static double html_x(const struct html_frame *fr, size_t day)
+static void html_frame_init(struct html_frame *fr, const struct report_figures *f, double y0,
+			    double h)
 {
-	return fr->x0 + fr->w * (double)day / (double)fr->days;
+	*fr = (struct html_frame){.x0 = 56, .y0 = y0, .w = HTML_W - 70, .h = h, .days = f->days};
+	fr->span = f->days <= 92 ? 1 : f->days <= 731 ? 7 : 30;
+	fr->slots = (f->days + fr->span - 1) / fr->span;
+}
+
+static const char *html_slot_name(const struct html_frame *fr)
+{
+	return fr->span == 1 ? "day" : fr->span == 7 ? "week" : "30 days";
+}
+
+/* The sum of column COL over the days of SLOT. */
+static uint64_t html_slot(const struct report_figures *f, const struct html_frame *fr, size_t slot,
+			  int col)
+{
+	uint64_t v = 0;
+	for (size_t d = slot * fr->span; d < f->days && d < (slot + 1) * fr->span; d++)
+		v += f->daily[d][col];
+	return v;
+}
+
+static double html_x(const struct html_frame *fr, size_t slot)
+{
+	return fr->x0 + fr->w * (double)slot / (double)fr->slots;
 }
 
 static double html_y(const struct html_frame *fr, uint64_t v)
@@ -162,7 +186,17 @@ static double html_y(const struct html_frame *fr, uint64_t v)
 	return fr->y0 + fr->h - fr->h * (double)v / (double)fr->top;
 }
 
-/* The shaded days of each mode behind a time chart, and its y axis. */
+/* True when a record of slot SLOT carried the mode of BIT. */
+static bool html_slot_mode(const struct report_figures *f, const struct html_frame *fr, size_t slot,
+			   uint32_t bit)
+{
+	for (size_t d = slot * fr->span; d < f->days && d < (slot + 1) * fr->span; d++)
+		if (f->mode_days[d] & bit)
+			return true;
+	return false;
+}
+
+/* The shaded slots of each mode behind a time chart, and its axes. */
 static void html_frame_draw(FILE *out, const struct report_figures *f, const struct html_frame *fr)
 {
 	for (size_t m = 0; m < f->modes.n; m++) {
@@ -173,13 +207,13 @@ static void html_frame_draw(FILE *out, const struct report_figures *f, const str
 			html_mode_colours[(size_t)row->bit % (sizeof(html_mode_colours) /
 							      sizeof(html_mode_colours[0]))];
 		uint32_t bit = 1u << row->bit;
-		for (size_t d = 0; d < f->days;) {
-			if (!(f->mode_days[d] & bit)) {
+		for (size_t d = 0; d < fr->slots;) {
+			if (!html_slot_mode(f, fr, d, bit)) {
 				d++;
 				continue;
 			}
 			size_t end = d;
-			while (end < f->days && (f->mode_days[end] & bit))
+			while (end < fr->slots && html_slot_mode(f, fr, end, bit))
 				end++;
 			/* Behind the bars, and as a labelled strip above the plot. */
 			double x = html_x(fr, d), w = html_x(fr, end) - html_x(fr, d);
@@ -193,28 +227,32 @@ static void html_frame_draw(FILE *out, const struct report_figures *f, const str
 				"</title></rect><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 				"height=\"14\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" "
 				"class=\"ax\">",
-				x, fr->y0 - 16, w, colour, x + 3, fr->y0 - 5);
+				x, fr->y0 - 16, w < 2 ? 2 : w, colour, x + 3, fr->y0 - 5);
 			html_esc(out, row->name);
 			fputs("</text>\n", out);
 			d = end;
 		}
 	}
+	/* Gridlines at whole numbers: five steps, or four, or one per unit. */
+	uint64_t steps = fr->top % 5 == 0 ? 5 : fr->top % 4 == 0 ? 4 : fr->top;
 	char n[32];
-	for (int i = 0; i <= 4; i++) {
-		uint64_t v = fr->top * (uint64_t)i / 4;
+	for (uint64_t i = 0; i <= steps; i++) {
+		uint64_t v = fr->top * i / steps;
 		double y = html_y(fr, v);
 		fprintf(out,
 			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
 			"<text x=\"%.1f\" y=\"%.1f\" class=\"ax\" text-anchor=\"end\">%s</text>\n",
 			fr->x0, fr->x0 + fr->w, y, y, fr->x0 - 6, y + 4, html_num(n, v));
 	}
-	/* Up to eight dates along x. */
-	size_t step = fr->days <= 8 ? 1 : (fr->days + 7) / 8;
-	for (size_t d = 0; d < fr->days; d += step) {
+	/* Up to eight dates along x: month and day, with the year when the
+	 * period spans more than one. */
+	bool years = f->days > 365 || strncmp(f->from, f->to, 4);
+	size_t step = fr->slots <= 8 ? 1 : (fr->slots + 7) / 8;
+	for (size_t d = 0; d < fr->slots; d += step) {
 		char date[11];
-		report_format_date(date, f->from_ms + (int64_t)d * REPORT_DAY_MS);
+		report_format_date(date, f->from_ms + (int64_t)(d * fr->span) * REPORT_DAY_MS);
 		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" class=\"ax\">%s</text>\n",
-			html_x(fr, d) + 1, fr->y0 + fr->h + 16, date + 5);
+			html_x(fr, d) + 1, fr->y0 + fr->h + 16, years ? date : date + 5);
 	}
 }
 
@@ -227,7 +265,7 @@ static void html_mode_legend(FILE *out, const struct report_figures *f)
 		if (row->bit < 0)
 			continue;
 		if (!any)
-			fputs("<p class=\"legend\">Shaded: days with records made while a mode was "
+			fputs("<p class=\"legend\">Shaded: when records were made while a mode was "
 			      "active: ",
 			      out);
 		any = true;
@@ -246,34 +284,33 @@ static void html_mode_legend(FILE *out, const struct report_figures *f)
 
 static void html_actions_over_time(FILE *out, const struct report_figures *f)
 {
+	struct html_frame fr;
+	html_frame_init(&fr, f, 24, 220);
 	uint64_t max = 0;
 	uint64_t per_cat[DSA_CATEGORIES + 1] = {0};
-	for (size_t d = 0; d < f->days; d++) {
+	for (size_t d = 0; d < fr.slots; d++) {
 		uint64_t sum = 0;
 		for (size_t c = 0; c <= DSA_CATEGORIES; c++) {
-			sum += f->daily[d][REPORT_D_CATEGORY + c];
-			per_cat[c] += f->daily[d][REPORT_D_CATEGORY + c];
+			uint64_t v = html_slot(f, &fr, d, REPORT_D_CATEGORY + (int)c);
+			sum += v;
+			per_cat[c] += v;
 		}
 		if (sum > max)
 			max = sum;
 	}
-	struct html_frame fr = {.x0 = 56,
-				.y0 = 24,
-				.w = HTML_W - 70,
-				.h = 220,
-				.days = f->days,
-				.top = html_axis_top(max)};
+	fr.top = html_axis_top(max);
+	fprintf(out, "<h2>Actions per %s, by category</h2>\n", html_slot_name(&fr));
 	fprintf(out,
 		"<svg id=\"chart-actions\" class=\"chart\" viewBox=\"0 0 %d 274\" width=\"%d\" "
-		"height=\"274\" role=\"img\" aria-label=\"Actions per day by category\">\n",
-		HTML_W, HTML_W);
+		"height=\"274\" role=\"img\" aria-label=\"Actions per %s by category\">\n",
+		HTML_W, HTML_W, html_slot_name(&fr));
 	html_frame_draw(out, f, &fr);
-	double bw = fr.w / (double)f->days;
+	double bw = fr.w / (double)fr.slots;
 	double gap = bw > 4 ? 1 : 0;
-	for (size_t d = 0; d < f->days; d++) {
+	for (size_t d = 0; d < fr.slots; d++) {
 		uint64_t base = 0;
 		for (size_t c = 0; c <= DSA_CATEGORIES; c++) {
-			uint64_t v = f->daily[d][REPORT_D_CATEGORY + c];
+			uint64_t v = html_slot(f, &fr, d, REPORT_D_CATEGORY + (int)c);
 			if (!v)
 				continue;
 			double y1 = html_y(&fr, base), y2 = html_y(&fr, base + v);
@@ -301,21 +338,19 @@ static void html_actions_over_time(FILE *out, const struct report_figures *f)
 
 static void html_appeals_over_time(FILE *out, const struct report_figures *f)
 {
+	struct html_frame fr;
+	html_frame_init(&fr, f, 24, 160);
 	uint64_t max = 0;
-	for (size_t d = 0; d < f->days; d++)
+	for (size_t d = 0; d < fr.slots; d++)
 		for (int c = REPORT_D_FILED; c <= REPORT_D_REVERSED; c++)
-			if (f->daily[d][c] > max)
-				max = f->daily[d][c];
-	struct html_frame fr = {.x0 = 56,
-				.y0 = 24,
-				.w = HTML_W - 70,
-				.h = 160,
-				.days = f->days,
-				.top = html_axis_top(max)};
+			if (html_slot(f, &fr, d, c) > max)
+				max = html_slot(f, &fr, d, c);
+	fr.top = html_axis_top(max);
+	fprintf(out, "<h3>Appeals per %s</h3>\n", html_slot_name(&fr));
 	fprintf(out,
 		"<svg id=\"chart-appeals\" class=\"chart\" viewBox=\"0 0 %d 214\" width=\"%d\" "
-		"height=\"214\" role=\"img\" aria-label=\"Appeals per day\">\n",
-		HTML_W, HTML_W);
+		"height=\"214\" role=\"img\" aria-label=\"Appeals per %s\">\n",
+		HTML_W, HTML_W, html_slot_name(&fr));
 	html_frame_draw(out, f, &fr);
 	static const struct {
 		int col;
@@ -323,13 +358,13 @@ static void html_appeals_over_time(FILE *out, const struct report_figures *f)
 	} lines[] = {{REPORT_D_FILED, "#4e79a7"},
 		     {REPORT_D_DECIDED, "#59a14f"},
 		     {REPORT_D_REVERSED, "#e15759"}};
-	double bw = fr.w / (double)f->days;
+	double bw = fr.w / (double)fr.slots;
 	for (size_t l = 0; l < 3; l++) {
 		fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
 			lines[l].colour);
-		for (size_t d = 0; d < f->days; d++)
+		for (size_t d = 0; d < fr.slots; d++)
 			fprintf(out, "%.1f,%.1f ", html_x(&fr, d) + bw / 2,
-				html_y(&fr, f->daily[d][lines[l].col]));
+				html_y(&fr, html_slot(f, &fr, d, lines[l].col)));
 		fputs("\"/>\n", out);
 	}
 	fputs("</svg>\n<p class=\"legend\"><span><i style=\"background:#4e79a7\"></i>filed</span> "
@@ -795,7 +830,7 @@ int report_html_write(const struct report_figures *f, FILE *out)
 		f->from, f->to, generated);
 	html_verification(out, f);
 	html_summary(out, f);
-	fputs("<section id=\"over-time\"><h2>Actions per day, by category</h2>\n", out);
+	fputs("<section id=\"over-time\">\n", out);
 	html_actions_over_time(out, f);
 	fputs("</section>\n", out);
 	html_time_to_action(out, f);
