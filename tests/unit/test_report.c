@@ -1303,6 +1303,73 @@ START_TEST(the_arena_decodes_records_without_leaks)
 }
 END_TEST
 
+START_TEST(hostile_records_are_counted_or_refused_never_a_crash)
+{
+	struct ledger l;
+	ledger_init(&l);
+	august(&l);
+	struct report *r;
+	ck_assert_int_eq(report_new(AUG1, AUG1 + 31 * DAY, NULL, &r), 0);
+	char *csv = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&csv, &len);
+	struct report_dataset *ds;
+	ck_assert_int_eq(report_dataset_new(m, "k", NULL, &ds), 0);
+	struct ledger_verifier *v = ledger_verifier_new();
+	struct report_arena a;
+	report_arena_init(&a);
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	size_t decoded = 0;
+	for (int i = 0; i < 20000; i++) {
+		size_t k = (size_t)i % l.n;
+		uint8_t buf[4096];
+		size_t n = l.msg[k].len < sizeof(buf) ? l.msg[k].len : sizeof(buf);
+		memcpy(buf, l.msg[k].data, n);
+		/* Flip a few bytes, or cut the message short. */
+		for (int f = 0; f < 3; f++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[x % n] = (uint8_t)(x >> 24);
+		}
+		if (i % 7 == 0)
+			n = (size_t)(x >> 40) % n;
+		report_arena_reset(&a);
+		struct ledger_fed fed;
+		ck_assert_int_eq(ledger_verify_feed(v, (int32_t)(i % 3), i, buf, n, &a.base, &fed),
+				 0);
+		if (!fed.record) {
+			report_add_undecodable(r);
+			continue;
+		}
+		decoded++;
+		ck_assert_int_eq(report_add_audit(r, fed.record, fed.brk != LEDGER_OK), 0);
+		if (report_in_period(r, fed.record))
+			ck_assert_int_ge(report_dataset_add(ds, fed.record,
+							    report_appeal_of(r, fed.record), 0, i),
+					 0);
+		arbiter__v1__audit_record__free_unpacked(fed.record, &a.base);
+	}
+	ck_assert_uint_gt(decoded, 1000);
+	const struct ledger_chain_report *reps;
+	size_t nr = ledger_verify_reports(v, &reps);
+	ck_assert_int_eq(report_set_verification(r, reps, nr), 0);
+	const struct report_figures *f = report_finish(r);
+	for (int part = 1; part <= REPORT_CSV_PARTS; part++)
+		ck_assert_int_eq(report_csv_part(f, part, m), 0);
+	ck_assert_int_eq(report_santaclara_write_json(f, m), 0);
+	ck_assert_int_eq(report_santaclara_write_csv(f, m), 0);
+	ck_assert_int_eq(report_html_write(f, m), 0);
+	report_dataset_free(ds);
+	fclose(m);
+	free(csv);
+	report_arena_deinit(&a);
+	ledger_verifier_free(v);
+	report_free(r);
+	ledger_clear(&l);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
 	Suite *s = suite_create("report");
@@ -1325,6 +1392,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, breakdowns_are_bounded);
 	tcase_add_test(tc, incomplete_statements_are_counted_as_dsa_check_says);
 	tcase_add_test(tc, the_arena_decodes_records_without_leaks);
+	tcase_add_test(tc, hostile_records_are_counted_or_refused_never_a_crash);
 	suite_add_tcase(s, tc);
 	return s;
 }
