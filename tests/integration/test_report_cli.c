@@ -246,6 +246,18 @@ START_TEST(report_agrees_with_verify_and_export_on_the_samples_ledger)
 	ck_assert_uint_eq(count_lines(text), records + 1);
 	ck_assert_ptr_null(strstr(text, "Credible threat of physical harm"));
 	ck_assert_ptr_null(strstr(text, "c-89ab358f3bb2")); /* a content id of the samples */
+	/* The rules' records name their author (monitors.pseudonym_key is set):
+	 * the data set has its pseudonym, column author_pseudonym. */
+	size_t authors = 0;
+	for (char *line = strstr(text, "\r\n") + 2; *line; line = strstr(line, "\r\n") + 2) {
+		char *cell = line;
+		for (int col = 0; col < 36 && cell; col++)
+			cell = strchr(cell, ',') ? strchr(cell, ',') + 1 : NULL;
+		ck_assert_ptr_nonnull(cell);
+		authors += !strncmp(line, "action,", 7) && cell[0] != ',' &&
+			   strspn(cell, "0123456789abcdef") == 64;
+	}
+	ck_assert_uint_gt(authors, 0);
 	free(text);
 	/* Every output, and nothing left half-written. */
 	static const char *const files[] = {"dsa_part01_summary.csv",
