@@ -39,6 +39,8 @@ static const struct {
 	 "queues --config CONFIG [--json]   depth, claims, age and overdue per queue"},
 	{"audit", ctl_audit,
 	 "audit verify|export --brokers B ...   check the audit ledger, export DSA statements"},
+	{"report", ctl_report,
+	 "report --brokers B --out DIR ...   transparency reports from the verified ledger"},
 	{"mock-kafka", ctl_mock_kafka,
 	 "mock-kafka [--brokers N] [--partitions P] [--bootstrap-file F]"},
 };
@@ -180,15 +182,17 @@ int ctl_number(const char *s, long min, long max, long *out)
 	return 0;
 }
 
-rd_kafka_t *ctl_consumer(const char *brokers, const char *group)
+rd_kafka_t *ctl_consumer_conf(rd_kafka_conf_t *conf, const char *group)
 {
 	char err[256];
-	rd_kafka_conf_t *conf = ctl_kafka_conf(brokers);
 	if (!conf)
 		return NULL;
+	/* Nothing is committed, and only committed records count: read_committed is
+	 * librdkafka's default, said here so that no property can change it. */
 	if (rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err)) ||
 	    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err))) {
+	    rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof(err))) {
 		fprintf(stderr, "arbiterctl: %s\n", err);
 		rd_kafka_conf_destroy(conf);
 		return NULL;
@@ -199,6 +203,11 @@ rd_kafka_t *ctl_consumer(const char *brokers, const char *group)
 		rd_kafka_conf_destroy(conf);
 	}
 	return rk;
+}
+
+rd_kafka_t *ctl_consumer(const char *brokers, const char *group)
+{
+	return ctl_consumer_conf(ctl_kafka_conf(brokers), group);
 }
 
 int ctl_partition_count(rd_kafka_t *rk, const char *topic)
@@ -252,8 +261,14 @@ static int ctl_read_assign(rd_kafka_t *rk, const char *topic, int np, int64_t *e
 int ctl_read_topic(const char *brokers, const char *topic,
 		   int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque)
 {
+	return ctl_read_topic_conf(ctl_kafka_conf(brokers), topic, fn, opaque);
+}
+
+int ctl_read_topic_conf(rd_kafka_conf_t *conf, const char *topic,
+			int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque)
+{
 	/* A group id is needed to consume, though nothing is committed. */
-	rd_kafka_t *rk = ctl_consumer(brokers, "arbiterctl-read");
+	rd_kafka_t *rk = ctl_consumer_conf(conf, "arbiterctl-read");
 	if (!rk)
 		return -EIO;
 	int np = ctl_partition_count(rk, topic);

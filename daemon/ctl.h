@@ -16,6 +16,7 @@ int ctl_eval(int argc, char **argv);
 int ctl_review(int argc, char **argv);
 int ctl_queues(int argc, char **argv);
 int ctl_audit(int argc, char **argv);
+int ctl_report(int argc, char **argv);
 
 /* The message type carried by a topic, by name or by its default name
  * ("content", "decision", "escalation", "audit", "appeal", "deadletter"
@@ -33,6 +34,11 @@ rd_kafka_conf_t *ctl_kafka_conf(const char *brokers);
  * (said on stderr). */
 int ctl_read_topic(const char *brokers, const char *topic,
 		   int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque);
+
+/* ctl_read_topic with a client config of the caller's (consumed, whatever
+ * the outcome); reads committed records only. */
+int ctl_read_topic_conf(rd_kafka_conf_t *conf, const char *topic,
+			int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque);
 
 /* ---- options ---- */
 
@@ -100,6 +106,8 @@ int ctl_number(const char *s, long min, long max, long *out);
 /* A consumer of GROUP on BROKERS that commits nothing and reports partition
  * ends; NULL when it cannot be made (said on stderr). */
 rd_kafka_t *ctl_consumer(const char *brokers, const char *group);
+/* The same with a client config of the caller's (consumed, whatever the outcome). */
+rd_kafka_t *ctl_consumer_conf(rd_kafka_conf_t *conf, const char *group);
 
 /* The number of partitions of TOPIC, or -1 (said on stderr). */
 int ctl_partition_count(rd_kafka_t *rk, const char *topic);

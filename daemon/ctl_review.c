@@ -605,6 +605,10 @@ static int ctl_review_decide(const struct ctl_review_redis *s, const char *queue
 		d.content_type = es->content_type;
 		d.content_created_at_ms = es->content_created_at_ms;
 		d.automated_detection = es->automated_detection;
+		d.n_modes = es->n_modes;
+		d.modes = es->modes;
+		d.review_deadline_ms = es->deadline_ms;
+		d.author_pseudonym = es->author_pseudonym;
 	}
 
 	/* Delivered first, acknowledged second: a decision that does not reach

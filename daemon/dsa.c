@@ -186,6 +186,22 @@ bool dsa_category_valid(const char *s)
 	return dsa_in((struct dsa_enum)DSA_ENUM(dsa_categories), s);
 }
 
+_Static_assert(sizeof(dsa_categories) / sizeof(dsa_categories[0]) == DSA_CATEGORIES,
+	       "DSA_CATEGORIES is the number of categories");
+
+const char *dsa_category_at(size_t i)
+{
+	return i < DSA_CATEGORIES ? dsa_categories[i] : NULL;
+}
+
+int dsa_category_index(const char *s)
+{
+	for (int i = 0; s && i < DSA_CATEGORIES; i++)
+		if (!strcmp(dsa_categories[i], s))
+			return i;
+	return -1;
+}
+
 /* --- Mapping ------------------------------------------------------------------ */
 
 const struct dsa_action *dsa_action_map(Arbiter__V1__Action action)

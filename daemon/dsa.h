@@ -120,6 +120,13 @@ const struct dsa_action *dsa_action_map(Arbiter__V1__Action action);
 /* True when S is one of the API's STATEMENT_CATEGORY_* values. */
 bool dsa_category_valid(const char *s);
 
+/* The API's STATEMENT_CATEGORY_* values, in its order: their number, the
+ * I-th (NULL when I is out of range), and the index of S (-1 when S is not
+ * one of them). */
+#define DSA_CATEGORIES 16
+const char *dsa_category_at(size_t i);
+int dsa_category_index(const char *s);
+
 /* DECISION_GROUND_* for GROUND; NULL when unspecified. */
 const char *dsa_ground_name(Arbiter__V1__Ground ground);
 

@@ -36,12 +36,13 @@ static bool ledger_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 	return false;
 }
 
-int ledger_hash(const uint8_t *data, size_t len, uint8_t out[LEDGER_HASH_LEN])
+/* ledger_hash with a context and digest of the caller's: a verifier reuses
+ * them for every record. */
+static int ledger_hash_with(EVP_MD_CTX *ctx, const EVP_MD *md, const uint8_t *data, size_t len,
+			    uint8_t out[LEDGER_HASH_LEN])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!ctx)
+	if (!EVP_DigestInit_ex(ctx, md, NULL))
 		return -ENOMEM;
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 	const uint8_t *p = data, *end = data + len, *kept = data;
 	int rc = 0;
 	/* Hash the spans between hash fields as they are, without re-encoding. */
@@ -88,6 +89,15 @@ skip:
 		EVP_DigestUpdate(ctx, kept, (size_t)(end - kept));
 		EVP_DigestFinal_ex(ctx, out, NULL);
 	}
+	return rc;
+}
+
+int ledger_hash(const uint8_t *data, size_t len, uint8_t out[LEDGER_HASH_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	int rc = ledger_hash_with(ctx, EVP_sha256(), data, len, out);
 	EVP_MD_CTX_free(ctx);
 	return rc;
 }
@@ -156,6 +166,7 @@ struct ledger_chain {
 	 * missing until every one arrives late, which makes it a reordering. */
 	bool gap_open;
 	uint64_t gap_lo, gap_hi, gap_filled, gap_seq;
+	enum ledger_break last; /* the kind of the latest break noted */
 };
 
 struct ledger_verifier {
@@ -165,11 +176,19 @@ struct ledger_verifier {
 	uint32_t *last; /* by partition: the chain last read there, UINT32_MAX none */
 	size_t n_last;
 	struct ledger_chain_report *out;
+	/* SHA-256, fetched once, and a context for every record. */
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
 };
 
 struct ledger_verifier *ledger_verifier_new(void)
 {
-	return calloc(1, sizeof(struct ledger_verifier));
+	struct ledger_verifier *v = calloc(1, sizeof(struct ledger_verifier));
+	if (v && (!(v->md = EVP_MD_fetch(NULL, "SHA256", NULL)) || !(v->ctx = EVP_MD_CTX_new()))) {
+		ledger_verifier_free(v);
+		return NULL;
+	}
+	return v;
 }
 
 void ledger_verifier_free(struct ledger_verifier *v)
@@ -186,6 +205,8 @@ void ledger_verifier_free(struct ledger_verifier *v)
 	strmap_free(&v->names);
 	free(v->last);
 	free(v->out);
+	EVP_MD_CTX_free(v->ctx);
+	EVP_MD_free(v->md);
 	free(v);
 }
 
@@ -229,6 +250,7 @@ __attribute__((format(printf, 4, 5))) static bool ledger_note(struct ledger_chai
 							      const char *fmt, ...)
 {
 	c->rep.breaks++;
+	c->last = kind;
 	if (c->rep.first != LEDGER_OK)
 		return false;
 	c->rep.first = kind;
@@ -403,6 +425,15 @@ static struct ledger_chain *ledger_orphan_chain(struct ledger_verifier *v, int32
 int ledger_verify_add(struct ledger_verifier *v, int32_t partition, int64_t offset,
 		      const uint8_t *data, size_t len)
 {
+	return ledger_verify_feed(v, partition, offset, data, len, NULL, NULL);
+}
+
+int ledger_verify_feed(struct ledger_verifier *v, int32_t partition, int64_t offset,
+		       const uint8_t *data, size_t len, ProtobufCAllocator *alloc,
+		       struct ledger_fed *out)
+{
+	if (out)
+		*out = (struct ledger_fed){.brk = LEDGER_OK};
 	if (partition < 0 || partition > LEDGER_MAX_PARTITION)
 		return -EINVAL;
 	if ((size_t)partition >= v->n_last) {
@@ -417,11 +448,11 @@ int ledger_verify_add(struct ledger_verifier *v, int32_t partition, int64_t offs
 	}
 	struct ledger_pos pos = {partition, offset};
 	uint8_t computed[LEDGER_HASH_LEN];
-	int hrc = ledger_hash(data, len, computed);
+	int hrc = ledger_hash_with(v->ctx, v->md, data, len, computed);
 	if (hrc == -ENOMEM)
 		return hrc;
 	Arbiter__V1__AuditRecord *r =
-		hrc ? NULL : arbiter__v1__audit_record__unpack(NULL, len, data);
+		hrc ? NULL : arbiter__v1__audit_record__unpack(alloc, len, data);
 	const char *why = !r           ? "not an AuditRecord" :
 			  !r->chain[0] ? "no chain" :
 			  r->prev_hash.len != LEDGER_HASH_LEN || r->hash.len != LEDGER_HASH_LEN ?
@@ -435,6 +466,8 @@ int ledger_verify_add(struct ledger_verifier *v, int32_t partition, int64_t offs
 		} else {
 			c->rep.records++;
 			ledger_note(c, LEDGER_UNDECODABLE, pos, "%s", why);
+			if (out)
+				out->brk = LEDGER_UNDECODABLE;
 		}
 	} else {
 		uint32_t index;
@@ -444,7 +477,12 @@ int ledger_verify_add(struct ledger_verifier *v, int32_t partition, int64_t offs
 		} else {
 			v->last[partition] = index;
 			bool clean = c->rep.first == LEDGER_OK;
+			uint64_t breaks = c->rep.breaks, dups = c->rep.duplicates;
 			rc = ledger_chain_add(c, pos, r, computed);
+			if (out) {
+				out->duplicate = c->rep.duplicates > dups;
+				out->brk = c->rep.breaks > breaks ? c->last : LEDGER_OK;
+			}
 			/* The first break names who wrote the record it shows at. */
 			if (clean && c->rep.first != LEDGER_OK && r->writer && r->writer[0] &&
 			    c->rep.at.partition == pos.partition &&
@@ -455,8 +493,12 @@ int ledger_verify_add(struct ledger_verifier *v, int32_t partition, int64_t offs
 			}
 		}
 	}
+	if (r && out && !rc) {
+		out->record = r;
+		r = NULL;
+	}
 	if (r)
-		arbiter__v1__audit_record__free_unpacked(r, NULL);
+		arbiter__v1__audit_record__free_unpacked(r, alloc);
 	return rc;
 }
 

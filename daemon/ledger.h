@@ -123,6 +123,24 @@ void ledger_verifier_free(struct ledger_verifier *v);
 int ledger_verify_add(struct ledger_verifier *v, int32_t partition, int64_t offset,
 		      const uint8_t *data, size_t len);
 
+/* What ledger_verify_feed made of one message. */
+struct ledger_fed {
+	bool duplicate;        /* an exact duplicate: counted apart, not as a record */
+	enum ledger_break brk; /* LEDGER_OK, or what is wrong at this message */
+	/* The message decoded, NULL when it is not an AuditRecord; the caller
+	 * owns it (arbiter__v1__audit_record__free_unpacked). A record at a
+	 * break is decoded all the same. */
+	Arbiter__V1__AuditRecord *record;
+};
+
+/* ledger_verify_add that also says what the message was, into *OUT, and
+ * hands over its decoded record, so that a reader of the ledger decodes
+ * each message once: decoded with ALLOC (NULL: malloc), to be freed with it.
+ * OUT->record is NULL whenever the return is not 0. */
+int ledger_verify_feed(struct ledger_verifier *v, int32_t partition, int64_t offset,
+		       const uint8_t *data, size_t len, ProtobufCAllocator *alloc,
+		       struct ledger_fed *out);
+
 /* The reports of every chain so far, sorted by chain name, into *OUT; valid
  * until the next call on V. Returns their number. */
 size_t ledger_verify_reports(struct ledger_verifier *v, const struct ledger_chain_report **out);

@@ -248,7 +248,8 @@ int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *
 	link.writer = p->writer;
 	int rc = a->d ? records_audit_decision(a->src, a->d, p->cfg->monitors.pseudonym_key, a->now,
 					       &link, &buf) :
-			records_audit_verdict(a->src, a->ev, p->rules, a->v, a->now, &link, &buf);
+			records_audit_verdict(a->src, a->ev, p->rules, a->v,
+					      p->cfg->monitors.pseudonym_key, a->now, &link, &buf);
 	if (rc < 0)
 		return rc;
 	if (rc == 1)

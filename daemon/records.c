@@ -126,6 +126,14 @@ int records_audit_decision(const struct records_source *src,
 	ar.recorded_at_ms = now_ms;
 	if (d->kind == ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED)
 		ar.appeal_outcome = d->appeal_outcome;
+	if (d->kind != ARBITER__V1__DECISION_KIND__ACTION)
+		ar.appeal_id = d->appeal_id;
+	/* What the review entry said, for transparency reports. */
+	ar.n_modes = d->n_modes;
+	ar.modes = d->modes;
+	ar.queue = d->queue;
+	ar.review_deadline_ms = d->review_deadline_ms;
+	ar.author_pseudonym = d->author_pseudonym;
 	struct dsa_input in = {
 		.content_type = d->content_type,
 		.created_at_ms = d->content_created_at_ms,
@@ -138,10 +146,11 @@ int records_audit_decision(const struct records_source *src,
 }
 
 int records_audit_verdict(const struct records_source *src, const Arbiter__V1__ContentEvent *ev,
-			  const struct ruleset *rs, const struct rules_verdict *v, int64_t now_ms,
-			  struct records_link *link, struct records_buf *out)
+			  const struct ruleset *rs, const struct rules_verdict *v,
+			  const char *pseudonym_key, int64_t now_ms, struct records_link *link,
+			  struct records_buf *out)
 {
-	char id[RECORDS_ID_LEN + 1];
+	char id[RECORDS_ID_LEN + 1], author[65];
 	records_id(id, "audit", src);
 	const char **ids = calloc(v->n_matched + 1, sizeof(*ids));
 	if (!ids)
@@ -169,6 +178,12 @@ int records_audit_verdict(const struct records_source *src, const Arbiter__V1__C
 	ar.source_partition = src->partition;
 	ar.source_offset = src->offset;
 	ar.recorded_at_ms = now_ms;
+	ar.n_modes = v->n_modes;
+	ar.modes = (char **)v->modes;
+	if (pseudonym_key && ev->author_id[0]) {
+		records_pseudonym(author, pseudonym_key, ev->author_id);
+		ar.author_pseudonym = author;
+	}
 	struct dsa_input in = {.event = ev, .automated_detection = true};
 	int rc = records_audit_finish(&ar, &in, link, out);
 	free(ids);

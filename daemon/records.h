@@ -50,7 +50,8 @@ struct records_link {
 
 /* Packs the AuditRecord of decision D, with its DSA statement fields and,
  * with LINK, its chain fields (none without). The reviewer is pseudonymised
- * with PSEUDONYM_KEY (left out without one). Returns 0; 1 when the record is
+ * with PSEUDONYM_KEY (left out without one); D's queue, modes, review
+ * deadline, author pseudonym and appeal id are copied. Returns 0; 1 when the record is
  * due a DSA statement that lacks what the database requires (the record is
  * packed all the same: the ledger holds every action; dsa_check says what is
  * missing); -ENOMEM. */
@@ -60,12 +61,14 @@ int records_audit_decision(const struct records_source *src,
 
 /* Packs the AuditRecord of the action verdict V applied to EV (actor
  * AUTOMATED, detected and decided by the rules): the deciding rule's
- * category and grounds, every matched rule id, the ruleset version, the DSA
- * statement fields and, with LINK, the chain fields. Returns as
- * records_audit_decision. */
+ * category and grounds, every matched rule id, the ruleset version, the
+ * active modes, the author pseudonymised with PSEUDONYM_KEY (left out
+ * without one), the DSA statement fields and, with LINK, the chain fields.
+ * Returns as records_audit_decision. */
 int records_audit_verdict(const struct records_source *src, const Arbiter__V1__ContentEvent *ev,
-			  const struct ruleset *rs, const struct rules_verdict *v, int64_t now_ms,
-			  struct records_link *link, struct records_buf *out);
+			  const struct ruleset *rs, const struct rules_verdict *v,
+			  const char *pseudonym_key, int64_t now_ms, struct records_link *link,
+			  struct records_buf *out);
 
 /* How an escalation leaves the daemon: the routing, SLA and monitors
  * settings decided by the caller. Zero/NULL fields keep the defaults. */

@@ -244,7 +244,10 @@ START_TEST(malformed_protobuf_has_no_hash)
 {
 	uint8_t h[LEDGER_HASH_LEN];
 	/* Field 1, length 5, 2 bytes. */
-	ck_assert_int_eq(ledger_hash((const uint8_t *)"\x0a\x05" "ab", 4, h), -EINVAL);
+	ck_assert_int_eq(ledger_hash((const uint8_t *)"\x0a\x05"
+						      "ab",
+				     4, h),
+			 -EINVAL);
 	/* Wire type 3 (a group). */
 	ck_assert_int_eq(ledger_hash((const uint8_t *)"\x0b", 1, h), -EINVAL);
 	/* A varint cut short. */
@@ -491,6 +494,50 @@ START_TEST(chains_are_verified_apart)
 }
 END_TEST
 
+START_TEST(feed_says_what_each_message_was)
+{
+	struct rec recs[N], altered;
+	chain_make(recs, "c");
+	rec_alter(&altered, &recs[4]);
+	struct ledger_verifier *v = ledger_verifier_new();
+	struct ledger_fed f;
+	static const uint8_t garbage[] = "garbage\xff";
+	/* 0..3, 1 again (a rewrite), the altered 4, then 5, then garbage. */
+	const struct rec *order[] = {&recs[0], &recs[1], &recs[2], &recs[3],
+				     &recs[1], &altered, &recs[5], NULL};
+	const bool dup[] = {false, false, false, false, true, false, false, false};
+	const enum ledger_break brk[] = {LEDGER_OK, LEDGER_OK,      LEDGER_OK, LEDGER_OK,
+					 LEDGER_OK, LEDGER_ALTERED, LEDGER_OK, LEDGER_UNDECODABLE};
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		const struct rec *r = order[i];
+		ck_assert_int_eq(ledger_verify_feed(v, 0, (int64_t)i, r ? r->data : garbage,
+						    r ? r->len : sizeof(garbage) - 1, NULL, &f),
+				 0);
+		ck_assert_msg(f.duplicate == dup[i], "message %zu", i);
+		ck_assert_msg(f.brk == brk[i], "message %zu: %s", i, ledger_break_name(f.brk));
+		/* The decoded record is handed over, at a break too. */
+		if (r) {
+			ck_assert_ptr_nonnull(f.record);
+			ck_assert_str_eq(f.record->chain, "c");
+			ck_assert_uint_eq(f.record->sequence, i == 4 ? 1 :
+							      i == 5 ? 4 :
+							      i == 6 ? 5 :
+								       i);
+			arbiter__v1__audit_record__free_unpacked(f.record, NULL);
+		} else {
+			ck_assert_ptr_null(f.record);
+		}
+	}
+	const struct ledger_chain_report *rep = only(v);
+	ck_assert_uint_eq(rep->records, 7); /* the garbage counts for the chain last read */
+	ck_assert_uint_eq(rep->duplicates, 1);
+	ck_assert_uint_eq(rep->breaks, 2);
+	ledger_verifier_free(v);
+	chain_free(recs, N);
+	free(altered.data);
+}
+END_TEST
+
 static Suite *ledger_suite(void)
 {
 	Suite *s = suite_create("ledger");
@@ -507,6 +554,7 @@ static Suite *ledger_suite(void)
 	tcase_add_test(tc, reordered_records_are_told_from_missing_ones);
 	tcase_add_test(tc, undecodable_records_count_for_their_partition);
 	tcase_add_test(tc, chains_are_verified_apart);
+	tcase_add_test(tc, feed_says_what_each_message_was);
 	suite_add_tcase(s, tc);
 	return s;
 }

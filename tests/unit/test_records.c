@@ -119,6 +119,12 @@ START_TEST(audit_record_copies_the_decision)
 	d.decided_at_ms = 1790000060000LL;
 	d.automated_detection = true;
 	d.reviewer_id = "zawadi";
+	char *modes[] = {"election-de"};
+	d.n_modes = 1;
+	d.modes = modes;
+	d.queue = "hate-speech-de";
+	d.review_deadline_ms = 1790000030000LL;
+	d.author_pseudonym = "ab12";
 	uint8_t prev[LEDGER_HASH_LEN];
 	memset(prev, 7, sizeof(prev));
 	struct records_link link = {
@@ -141,8 +147,28 @@ START_TEST(audit_record_copies_the_decision)
 	ck_assert_str_eq(r->automated_decision, "AUTOMATED_DECISION_PARTIALLY");
 	ck_assert_str_eq(r->content_date, "2026-09-21");
 	ck_assert_int_eq(r->latency_ms, 60000);
+	/* What the transparency report needs, from the review entry. */
+	ck_assert_uint_eq(r->n_modes, 1);
+	ck_assert_str_eq(r->modes[0], "election-de");
+	ck_assert_str_eq(r->queue, "hate-speech-de");
+	ck_assert_int_eq(r->review_deadline_ms, 1790000030000LL);
+	ck_assert_str_eq(r->author_pseudonym, "ab12");
+	ck_assert_str_eq(r->appeal_id, ""); /* an action, not an appeal */
 	char why[200];
 	ck_assert_msg(dsa_check(r, why, sizeof(why)) == 0, "%s", why);
+	arbiter__v1__audit_record__free_unpacked(r, NULL);
+	free(buf.data);
+
+	/* An appeal's record names the appeal. */
+	d.kind = ARBITER__V1__DECISION_KIND__APPEAL_RESOLVED;
+	d.appeal_id = "ap-3";
+	d.appeal_outcome = ARBITER__V1__APPEAL_OUTCOME__REVERSED;
+	d.action = ARBITER__V1__ACTION__RESTORE;
+	ck_assert_int_ge(records_audit_decision(&src, &d, "k", 99, NULL, &buf), 0);
+	r = arbiter__v1__audit_record__unpack(NULL, buf.len, buf.data);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->appeal_id, "ap-3");
+	ck_assert_int_eq(r->appeal_outcome, ARBITER__V1__APPEAL_OUTCOME__REVERSED);
 	arbiter__v1__audit_record__free_unpacked(r, NULL);
 	free(buf.data);
 }

@@ -1,0 +1,522 @@
+/* arbiterctl report: transparency reports of a period from the verified audit ledger. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arbiter/v1/appeal_record.pb-c.h"
+#include "config.h"
+#include "ctl.h"
+#include "ledger.h"
+#include "log.h"
+#include "report.h"
+#include "report_csv.h"
+#include "report_dataset.h"
+#include "report_html.h"
+#include "report_santaclara.h"
+
+#define CTL_REPORT_AUDIT "moderation.audit"
+#define CTL_REPORT_APPEALS "moderation.appeals"
+#define CTL_REPORT_KEY_MAX 65536
+
+/* What the command line asked for. */
+struct ctl_report_args {
+	const char *config;  /* or NULL */
+	const char *brokers; /* or NULL: the config's */
+	const char *from, *to;
+	const char *out;
+	bool dsa, santaclara, html, dataset;
+	bool allow_breaks;
+	const char *key_file;
+	const char *country, *mode;
+	const char *provider, *service;
+};
+
+static void ctl_report_usage(FILE *out)
+{
+	fputs("Usage: arbiterctl report --out DIR [--brokers B] [--config CONFIG]\n"
+	      "           [--from DATE] [--to DATE] [--format dsa,santaclara,html]\n"
+	      "           [--dataset [--key-file F] [--country CC] [--mode MODE]]\n"
+	      "           [--allow-breaks] [--provider NAME] [--service NAME]\n"
+	      "\n"
+	      "Reads the audit ledger (moderation.audit) and the appeal records\n"
+	      "(moderation.appeals) from their start, read committed, verifies every hash\n"
+	      "chain, and writes the transparency reports of the period into DIR:\n"
+	      "  dsa_part01_summary.csv ... dsa_part11_qualitative.csv\n"
+	      "                  the DSA harmonised template (Implementing Regulation (EU)\n"
+	      "                  2024/2835, Annex I), one file per part; rows the ledger\n"
+	      "                  cannot know are present and say \"Not from this source\"\n"
+	      "  santaclara.json, santaclara.csv   Santa Clara Principles numbers\n"
+	      "  report.html     one self-contained page with charts\n"
+	      "  dataset.csv     (--dataset) one row per action or appeal, pseudonymised\n"
+	      "A ledger with a break gives no report (exit 1) unless --allow-breaks; the\n"
+	      "report then says where the breaks are on its first page. It states each\n"
+	      "chain's head (sequence and hash) at the period's end.\n"
+	      "\n"
+	      "  -b, --brokers B      bootstrap servers (default: kafka.brokers of CONFIG)\n"
+	      "  -c, --config CONFIG  topics, brokers, kafka.properties and\n"
+	      "                       monitors.pseudonym_key of the daemon's config\n"
+	      "      --from DATE      first day of the period, YYYY-MM-DD (UTC)\n"
+	      "      --to DATE        last day of the period, inclusive (default: the last\n"
+	      "                       calendar month)\n"
+	      "  -o, --out DIR        where the files go (made if missing)\n"
+	      "      --format LIST    dsa, santaclara, html, comma-separated (default: all)\n"
+	      "      --dataset        also the research data set\n"
+	      "      --key-file F     its pseudonym key (default: monitors.pseudonym_key)\n"
+	      "      --country CC     data set rows of this country only\n"
+	      "      --mode MODE      data set rows made while MODE was active only\n"
+	      "      --allow-breaks   report a broken ledger, saying where it is broken\n"
+	      "      --provider NAME, --service NAME   for the DSA template and the page\n"
+	      "Exit 0 when written, 1 on a break or a read error, 2 on a usage error.\n",
+	      out);
+}
+
+/* Parses ARGV into A. Returns -1 to go on, or the exit status. */
+static int ctl_report_parse(int argc, char **argv, struct ctl_report_args *a)
+{
+	enum {
+		OPT_FROM = 256,
+		OPT_TO,
+		OPT_FORMAT,
+		OPT_DATASET,
+		OPT_KEY_FILE,
+		OPT_COUNTRY,
+		OPT_MODE,
+		OPT_ALLOW,
+		OPT_PROVIDER,
+		OPT_SERVICE,
+	};
+	static const struct option opts[] = {
+		{"brokers", required_argument, NULL, 'b'},
+		{"config", required_argument, NULL, 'c'},
+		{"out", required_argument, NULL, 'o'},
+		{"from", required_argument, NULL, OPT_FROM},
+		{"to", required_argument, NULL, OPT_TO},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"dataset", no_argument, NULL, OPT_DATASET},
+		{"key-file", required_argument, NULL, OPT_KEY_FILE},
+		{"country", required_argument, NULL, OPT_COUNTRY},
+		{"mode", required_argument, NULL, OPT_MODE},
+		{"allow-breaks", no_argument, NULL, OPT_ALLOW},
+		{"provider", required_argument, NULL, OPT_PROVIDER},
+		{"service", required_argument, NULL, OPT_SERVICE},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	*a = (struct ctl_report_args){.dsa = true, .santaclara = true, .html = true};
+	const char *format = NULL, *bad = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "b:c:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			a->brokers = optarg;
+			break;
+		case 'c':
+			a->config = optarg;
+			break;
+		case 'o':
+			a->out = optarg;
+			break;
+		case OPT_FROM:
+			a->from = optarg;
+			break;
+		case OPT_TO:
+			a->to = optarg;
+			break;
+		case OPT_FORMAT:
+			format = optarg;
+			break;
+		case OPT_DATASET:
+			a->dataset = true;
+			break;
+		case OPT_KEY_FILE:
+			a->key_file = optarg;
+			break;
+		case OPT_COUNTRY:
+			a->country = optarg;
+			break;
+		case OPT_MODE:
+			a->mode = optarg;
+			break;
+		case OPT_ALLOW:
+			a->allow_breaks = true;
+			break;
+		case OPT_PROVIDER:
+			a->provider = optarg;
+			break;
+		case OPT_SERVICE:
+			a->service = optarg;
+			break;
+		case 'h':
+			ctl_report_usage(stdout);
+			return 0;
+		default:
+			ctl_report_usage(stderr);
+			return 2;
+		}
+	}
+	if (format) {
+		a->dsa = a->santaclara = a->html = false;
+		char *list = strdup(format), *save = NULL;
+		for (char *w = list ? strtok_r(list, ",", &save) : NULL; w;
+		     w = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(w, "dsa"))
+				a->dsa = true;
+			else if (!strcmp(w, "santaclara"))
+				a->santaclara = true;
+			else if (!strcmp(w, "html"))
+				a->html = true;
+			else
+				bad = "--format takes dsa, santaclara and html";
+		}
+		free(list);
+		if (!bad && !a->dsa && !a->santaclara && !a->html)
+			bad = "--format names no format";
+	}
+	if (!bad)
+		bad = optind < argc             ? "unexpected argument" :
+		      !a->out                   ? "--out is required" :
+		      !a->brokers && !a->config ? "--brokers or --config is required" :
+		      (a->from && !dsa_is_date(a->from)) || (a->to && !dsa_is_date(a->to)) ?
+						  "--from and --to take a date YYYY-MM-DD" :
+		      !a->from != !a->to ? "--from and --to go together" :
+		      a->from && strcmp(a->from, a->to) > 0 ?
+					   "--from is after --to" :
+		      (a->key_file || a->country || a->mode) && !a->dataset ?
+					   "--key-file, --country and --mode are for --dataset" :
+		      a->country && (strlen(a->country) != 2) ? "--country takes an ISO 3166-1 "
+								"alpha-2 code" :
+								NULL;
+	if (bad) {
+		fprintf(stderr, "arbiterctl report: %s\n\n", bad);
+		ctl_report_usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+/* --- Reading ---------------------------------------------------------------------------- */
+
+struct ctl_report_run {
+	struct report *report;
+	struct ledger_verifier *verifier;
+	struct report_dataset *dataset;
+	struct report_arena arena; /* each audit record is decoded into it */
+	uint64_t appeals_undecodable;
+	int rc;
+};
+
+static int ctl_report_appeal_msg(void *opaque, const rd_kafka_message_t *m)
+{
+	struct ctl_report_run *x = opaque;
+	Arbiter__V1__AppealRecord *a = arbiter__v1__appeal_record__unpack(NULL, m->len, m->payload);
+	if (!a) {
+		x->appeals_undecodable++;
+		return 0;
+	}
+	int rc = report_add_appeal(x->report, a);
+	arbiter__v1__appeal_record__free_unpacked(a, NULL);
+	return rc;
+}
+
+static int ctl_report_audit_msg(void *opaque, const rd_kafka_message_t *m)
+{
+	struct ctl_report_run *x = opaque;
+	struct ledger_fed fed;
+	report_arena_reset(&x->arena);
+	int rc = ledger_verify_feed(x->verifier, m->partition, m->offset, m->payload, m->len,
+				    &x->arena.base, &fed);
+	if (rc)
+		return rc;
+	if (!fed.record) {
+		report_add_undecodable(x->report);
+		return 0;
+	}
+	if (!fed.duplicate) {
+		rc = report_add_audit(x->report, fed.record, fed.brk != LEDGER_OK);
+		if (!rc && x->dataset && report_in_period(x->report, fed.record)) {
+			int w = report_dataset_add(x->dataset, fed.record,
+						   report_appeal_of(x->report, fed.record),
+						   m->partition, m->offset);
+			rc = w < 0 ? w : 0;
+		}
+	}
+	arbiter__v1__audit_record__free_unpacked(fed.record, &x->arena.base);
+	return rc;
+}
+
+/* The client config: BROKERS, then the config's kafka.properties. */
+static rd_kafka_conf_t *ctl_report_conf(const char *brokers, const struct config *cfg)
+{
+	rd_kafka_conf_t *conf = ctl_kafka_conf(brokers);
+	char err[256];
+	for (size_t i = 0; conf && cfg && i < cfg->kafka.n_properties; i++) {
+		const struct config_kv *kv = &cfg->kafka.properties[i];
+		if (rd_kafka_conf_set(conf, kv->key, kv->value, err, sizeof(err))) {
+			fprintf(stderr, "arbiterctl report: kafka.properties.%s: %s\n", kv->key,
+				err);
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
+	}
+	return conf;
+}
+
+/* Reads the secret in PATH as a {file: PATH} secret is read: trailing
+ * newlines dropped; not empty, not binary, at most 64 KiB. NULL (said) when
+ * not. */
+static char *ctl_report_read_key(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "arbiterctl report: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = malloc(CTL_REPORT_KEY_MAX + 1);
+	size_t n = buf ? fread(buf, 1, CTL_REPORT_KEY_MAX + 1, f) : 0;
+	fclose(f);
+	if (!buf)
+		return NULL;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	const char *why = n > CTL_REPORT_KEY_MAX ? "longer than 64 KiB" :
+			  !n                     ? "empty" :
+			  memchr(buf, '\0', n)   ? "binary" :
+						   NULL;
+	if (why) {
+		fprintf(stderr, "arbiterctl report: key file %s: %s\n", path, why);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* --- Writing ---------------------------------------------------------------------------- */
+
+/* DIR/NAME into PATH. */
+static void ctl_report_path(char *path, size_t size, const char *dir, const char *name,
+			    const char *suffix)
+{
+	snprintf(path, size, "%s/%s%s", dir, name, suffix);
+}
+
+/* Opens DIR/NAME.tmp for writing. */
+static FILE *ctl_report_open(const char *dir, const char *name)
+{
+	char path[4096];
+	ctl_report_path(path, sizeof(path), dir, name, ".tmp");
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "arbiterctl report: %s: %s\n", path, strerror(errno));
+	return f;
+}
+
+/* Closes F and moves DIR/NAME.tmp to DIR/NAME when KEEP and all went well;
+ * removes it otherwise. Returns 0 or -EIO. */
+static int ctl_report_close(FILE *f, const char *dir, const char *name, bool keep)
+{
+	char tmp[4096], path[4096];
+	ctl_report_path(tmp, sizeof(tmp), dir, name, ".tmp");
+	ctl_report_path(path, sizeof(path), dir, name, "");
+	bool ok = !ferror(f);
+	if (fclose(f))
+		ok = false;
+	if (keep && ok && rename(tmp, path) == 0) {
+		printf("  %s\n", path);
+		return 0;
+	}
+	if (keep)
+		fprintf(stderr, "arbiterctl report: could not write %s\n", path);
+	unlink(tmp);
+	return keep ? -EIO : 0;
+}
+
+typedef int (*ctl_report_writer)(const struct report_figures *f, FILE *out);
+
+static int ctl_report_file(const char *dir, const char *name, const struct report_figures *f,
+			   ctl_report_writer write, int part)
+{
+	FILE *out = ctl_report_open(dir, name);
+	if (!out)
+		return -EIO;
+	int rc = write ? write(f, out) : report_csv_part(f, part, out);
+	return ctl_report_close(out, dir, name, rc == 0) ? -EIO : rc;
+}
+
+static void ctl_report_chains(const struct report_figures *f, FILE *out)
+{
+	for (size_t i = 0; i < f->n_chains; i++) {
+		const struct report_chain *c = &f->chains[i];
+		char hex[2 * LEDGER_HASH_LEN + 1];
+		fprintf(out, "  %s: %" PRIu64 " record(s) in the period; ", c->name, c->counted);
+		if (c->has_head) {
+			report_hex(hex, c->head_hash);
+			fprintf(out, "head at the period's end %" PRIu64 " %s", c->head_sequence,
+				hex);
+		} else {
+			fputs("no record before the period's end", out);
+		}
+		if (c->verified && c->verify.first != LEDGER_OK)
+			fprintf(out, "; %s at partition %" PRId32 " offset %" PRId64 ": %s",
+				ledger_break_name(c->verify.first), c->verify.at.partition,
+				c->verify.at.offset, c->verify.detail);
+		fputc('\n', out);
+	}
+}
+
+/* --- Running ---------------------------------------------------------------------------- */
+
+static int ctl_report_run(const struct ctl_report_args *a)
+{
+	struct config *cfg = NULL;
+	if (a->config) {
+		struct diag_list errs = {0};
+		if (config_load(a->config, &cfg, &errs) < 0) {
+			diag_print(&errs, stderr);
+			diag_clear(&errs);
+			return 1;
+		}
+		diag_clear(&errs);
+	}
+	int status = 1;
+	char *key = NULL;
+	struct ctl_report_run x = {0};
+	report_arena_init(&x.arena);
+	FILE *dataset_out = NULL;
+	const char *brokers = a->brokers ? a->brokers : cfg->kafka.brokers;
+	const char *audit = cfg ? cfg->kafka.topics.audit.name : CTL_REPORT_AUDIT;
+	const char *appeals = cfg ? cfg->kafka.topics.appeals.name : CTL_REPORT_APPEALS;
+	if (!a->brokers && cfg->kafka.mock_brokers) {
+		fprintf(stderr,
+			"arbiterctl report: kafka.brokers is \"%s\": give --brokers with the mock "
+			"cluster's address\n",
+			cfg->kafka.brokers);
+		status = 2;
+		goto done;
+	}
+	int64_t from, to;
+	if (a->from) {
+		report_day_start(a->from, &from);
+		report_day_start(a->to, &to);
+		to += REPORT_DAY_MS;
+	} else {
+		report_last_month(log_now_ms(), &from, &to);
+	}
+	struct report_meta meta = {
+		.provider = a->provider, .service = a->service, .generated_ms = log_now_ms()};
+	int rc = report_new(from, to, &meta, &x.report);
+	if (rc) {
+		fprintf(stderr, "arbiterctl report: %s\n",
+			rc == -EINVAL ? "the period is longer than ten years" : "out of memory");
+		status = rc == -EINVAL ? 2 : 1;
+		goto done;
+	}
+	if (a->dataset) {
+		key = a->key_file                        ? ctl_report_read_key(a->key_file) :
+		      cfg && cfg->monitors.pseudonym_key ? strdup(cfg->monitors.pseudonym_key) :
+							   NULL;
+		if (!key) {
+			if (!a->key_file)
+				fprintf(stderr,
+					"arbiterctl report: --dataset needs a pseudonym key: "
+					"--key-file, or monitors.pseudonym_key in --config\n");
+			status = a->key_file ? 1 : 2;
+			goto done;
+		}
+	}
+	if (mkdir(a->out, 0755) && errno != EEXIST) {
+		fprintf(stderr, "arbiterctl report: %s: %s\n", a->out, strerror(errno));
+		goto done;
+	}
+	if (a->dataset) {
+		dataset_out = ctl_report_open(a->out, "dataset.csv");
+		struct report_dataset_filter filter = {.country = a->country, .mode = a->mode};
+		if (!dataset_out || report_dataset_new(dataset_out, key, &filter, &x.dataset))
+			goto done;
+	}
+	x.verifier = ledger_verifier_new();
+	if (!x.verifier)
+		goto done;
+
+	/* Appeal records first: the audit records of appeals join them. */
+	rd_kafka_conf_t *conf = ctl_report_conf(brokers, cfg);
+	rc = conf ? ctl_read_topic_conf(conf, appeals, ctl_report_appeal_msg, &x) : -EIO;
+	conf = rc ? NULL : ctl_report_conf(brokers, cfg);
+	if (!rc)
+		rc = conf ? ctl_read_topic_conf(conf, audit, ctl_report_audit_msg, &x) : -EIO;
+	if (rc) {
+		fprintf(stderr, "arbiterctl report: %s; no report written\n",
+			rc == -ENOMEM ? "out of memory" : "could not read the ledger to its end");
+		goto done;
+	}
+	const struct ledger_chain_report *reps;
+	size_t n = ledger_verify_reports(x.verifier, &reps);
+	if (report_set_verification(x.report, reps, n))
+		goto done;
+	const struct report_figures *f = report_finish(x.report);
+	printf("arbiterctl report: %s to %s: %" PRIu64 " record(s) in %zu chain(s), %" PRIu64
+	       " exact duplicate(s): %s\n",
+	       f->from, f->to, f->ledger_records, n, f->ledger_duplicates,
+	       f->chains_broken ? "BROKEN" : "intact");
+	if (f->chains_broken && !a->allow_breaks) {
+		fprintf(stderr,
+			"arbiterctl report: %zu chain(s) broken; no report written (--allow-breaks "
+			"writes one that says where):\n",
+			f->chains_broken);
+		ctl_report_chains(f, stderr);
+		goto done;
+	}
+	ctl_report_chains(f, stdout);
+	printf("%" PRIu64 " record(s) in the period: %" PRIu64 " action(s), %" PRIu64
+	       " statement(s) of reasons, %" PRIu64 " appeal(s) filed and %" PRIu64 " decided\n",
+	       f->in_period, f->actions, f->statements, f->complaints[REPORT_C_ALL].filed,
+	       f->complaints[REPORT_C_ALL].decided);
+	if (x.appeals_undecodable)
+		fprintf(stderr,
+			"arbiterctl report: %" PRIu64 " message(s) of %s were no appeal "
+			"record; left out\n",
+			x.appeals_undecodable, appeals);
+	int wrc = 0;
+	for (int part = 1; a->dsa && part <= REPORT_CSV_PARTS && !wrc; part++)
+		wrc = ctl_report_file(a->out, report_csv_part_name(part), f, NULL, part);
+	if (!wrc && a->santaclara)
+		wrc = ctl_report_file(a->out, "santaclara.json", f, report_santaclara_write_json,
+				      0);
+	if (!wrc && a->santaclara)
+		wrc = ctl_report_file(a->out, "santaclara.csv", f, report_santaclara_write_csv, 0);
+	if (!wrc && a->html)
+		wrc = ctl_report_file(a->out, "report.html", f, report_html_write, 0);
+	if (!wrc && a->dataset) {
+		uint64_t rows = report_dataset_rows(x.dataset);
+		FILE *d = dataset_out;
+		dataset_out = NULL;
+		wrc = ctl_report_close(d, a->out, "dataset.csv", true);
+		if (!wrc)
+			printf("  (%" PRIu64 " data set row(s))\n", rows);
+	}
+	status = wrc ? 1 : 0;
+done:
+	if (dataset_out)
+		ctl_report_close(dataset_out, a->out, "dataset.csv", false);
+	report_dataset_free(x.dataset);
+	ledger_verifier_free(x.verifier);
+	report_arena_deinit(&x.arena);
+	report_free(x.report);
+	free(key);
+	config_free(cfg);
+	return status;
+}
+
+int ctl_report(int argc, char **argv)
+{
+	struct ctl_report_args a;
+	int status = ctl_report_parse(argc, argv, &a);
+	return status >= 0 ? status : ctl_report_run(&a);
+}
