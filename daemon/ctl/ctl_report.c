@@ -77,122 +77,83 @@ static void ctl_report_usage(FILE *out)
 }
 
 /* Parses ARGV into A. Returns -1 to go on, or the exit status. */
+static void ctl_report_usage_cmd(FILE *out, const char *name)
+{
+	(void)name;
+	ctl_report_usage(out);
+}
+
+/* Sets A's formats from the --format list FORMAT. Returns NULL or what is wrong. */
+static const char *ctl_report_formats(struct ctl_report_args *a, const char *format)
+{
+	a->dsa = a->santaclara = a->html = false;
+	const char *bad = NULL;
+	char *list = strdup(format), *save = NULL;
+	for (char *w = list ? strtok_r(list, ",", &save) : NULL; w && !bad;
+	     w = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(w, "dsa"))
+			a->dsa = true;
+		else if (!strcmp(w, "santaclara"))
+			a->santaclara = true;
+		else if (!strcmp(w, "html"))
+			a->html = true;
+		else
+			bad = "--format takes dsa, santaclara and html";
+	}
+	free(list);
+	if (!bad && !a->dsa && !a->santaclara && !a->html)
+		bad = "--format names no format";
+	return bad;
+}
+
+/* What is wrong with A as a whole, or NULL. */
+static const char *ctl_report_check(const struct ctl_report_args *a)
+{
+	if (!a->brokers && !a->config)
+		return "--brokers or --config is required";
+	if ((a->from && !dsa_is_date(a->from)) || (a->to && !dsa_is_date(a->to)))
+		return "--from and --to take a date YYYY-MM-DD";
+	if (!a->from != !a->to)
+		return "--from and --to go together";
+	if (a->from && strcmp(a->from, a->to) > 0)
+		return "--from is after --to";
+	if ((a->key_file || a->country || a->mode) && !a->dataset)
+		return "--key-file, --country and --mode are for --dataset";
+	if (a->country && strlen(a->country) != 2)
+		return "--country takes an ISO 3166-1 alpha-2 code";
+	return NULL;
+}
+
+/* Returns -1 to run, or the exit status. */
 static int ctl_report_parse(int argc, char **argv, struct ctl_report_args *a)
 {
-	enum {
-		OPT_FROM = 256,
-		OPT_TO,
-		OPT_FORMAT,
-		OPT_DATASET,
-		OPT_KEY_FILE,
-		OPT_COUNTRY,
-		OPT_MODE,
-		OPT_ALLOW,
-		OPT_PROVIDER,
-		OPT_SERVICE,
-	};
-	static const struct option opts[] = {
-		{"brokers", required_argument, NULL, 'b'},
-		{"config", required_argument, NULL, 'c'},
-		{"out", required_argument, NULL, 'o'},
-		{"from", required_argument, NULL, OPT_FROM},
-		{"to", required_argument, NULL, OPT_TO},
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"dataset", no_argument, NULL, OPT_DATASET},
-		{"key-file", required_argument, NULL, OPT_KEY_FILE},
-		{"country", required_argument, NULL, OPT_COUNTRY},
-		{"mode", required_argument, NULL, OPT_MODE},
-		{"allow-breaks", no_argument, NULL, OPT_ALLOW},
-		{"provider", required_argument, NULL, OPT_PROVIDER},
-		{"service", required_argument, NULL, OPT_SERVICE},
-		{"help", no_argument, NULL, 'h'},
+	*a = (struct ctl_report_args){.dsa = true, .santaclara = true, .html = true};
+	const char *format = NULL;
+	const struct ctl_opt opts[] = {
+		CTL_BROKERS(&a->brokers, CTL_OPTIONAL),
+		CTL_CONFIG(&a->config, CTL_OPTIONAL),
+		CTL_VALUE("out", 'o', &a->out, CTL_REQUIRED),
+		CTL_VALUE("from", 0, &a->from, CTL_OPTIONAL),
+		CTL_VALUE("to", 0, &a->to, CTL_OPTIONAL),
+		CTL_VALUE("format", 0, &format, CTL_OPTIONAL),
+		CTL_FLAG("dataset", 0, &a->dataset),
+		CTL_VALUE("key-file", 0, &a->key_file, CTL_OPTIONAL),
+		CTL_VALUE("country", 0, &a->country, CTL_OPTIONAL),
+		CTL_VALUE("mode", 0, &a->mode, CTL_OPTIONAL),
+		CTL_FLAG("allow-breaks", 0, &a->allow_breaks),
+		CTL_VALUE("provider", 0, &a->provider, CTL_OPTIONAL),
+		CTL_VALUE("service", 0, &a->service, CTL_OPTIONAL),
 		{0},
 	};
-	*a = (struct ctl_report_args){.dsa = true, .santaclara = true, .html = true};
-	const char *format = NULL, *bad = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:c:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			a->brokers = optarg;
-			break;
-		case 'c':
-			a->config = optarg;
-			break;
-		case 'o':
-			a->out = optarg;
-			break;
-		case OPT_FROM:
-			a->from = optarg;
-			break;
-		case OPT_TO:
-			a->to = optarg;
-			break;
-		case OPT_FORMAT:
-			format = optarg;
-			break;
-		case OPT_DATASET:
-			a->dataset = true;
-			break;
-		case OPT_KEY_FILE:
-			a->key_file = optarg;
-			break;
-		case OPT_COUNTRY:
-			a->country = optarg;
-			break;
-		case OPT_MODE:
-			a->mode = optarg;
-			break;
-		case OPT_ALLOW:
-			a->allow_breaks = true;
-			break;
-		case OPT_PROVIDER:
-			a->provider = optarg;
-			break;
-		case OPT_SERVICE:
-			a->service = optarg;
-			break;
-		case 'h':
-			ctl_report_usage(stdout);
-			return 0;
-		default:
-			ctl_report_usage(stderr);
-			return 2;
-		}
-	}
-	if (format) {
-		a->dsa = a->santaclara = a->html = false;
-		char *list = strdup(format), *save = NULL;
-		for (char *w = list ? strtok_r(list, ",", &save) : NULL; w;
-		     w = strtok_r(NULL, ",", &save)) {
-			if (!strcmp(w, "dsa"))
-				a->dsa = true;
-			else if (!strcmp(w, "santaclara"))
-				a->santaclara = true;
-			else if (!strcmp(w, "html"))
-				a->html = true;
-			else
-				bad = "--format takes dsa, santaclara and html";
-		}
-		free(list);
-		if (!bad && !a->dsa && !a->santaclara && !a->html)
-			bad = "--format names no format";
-	}
+	int first;
+	int rc = ctl_options(argc, argv, opts, ctl_report_usage_cmd, &first);
+	if (rc != CTL_RUN)
+		return rc;
+	const char *bad = first < argc ? "unexpected argument" :
+			  format       ? ctl_report_formats(a, format) :
+					 NULL;
 	if (!bad)
-		bad = optind < argc             ? "unexpected argument" :
-		      !a->out                   ? "--out is required" :
-		      !a->brokers && !a->config ? "--brokers or --config is required" :
-		      (a->from && !dsa_is_date(a->from)) || (a->to && !dsa_is_date(a->to)) ?
-						  "--from and --to take a date YYYY-MM-DD" :
-		      !a->from != !a->to ? "--from and --to go together" :
-		      a->from && strcmp(a->from, a->to) > 0 ?
-					   "--from is after --to" :
-		      (a->key_file || a->country || a->mode) && !a->dataset ?
-					   "--key-file, --country and --mode are for --dataset" :
-		      a->country && (strlen(a->country) != 2) ? "--country takes an ISO 3166-1 "
-								"alpha-2 code" :
-								NULL;
+		bad = ctl_report_check(a);
 	if (bad) {
 		fprintf(stderr, "arbiterctl report: %s\n\n", bad);
 		ctl_report_usage(stderr);
@@ -373,34 +334,47 @@ static void ctl_report_chains(const struct report_figures *f, FILE *out)
 
 /* --- Running ---------------------------------------------------------------------------- */
 
-static int ctl_report_run(const struct ctl_report_args *a)
+/* Everything one run holds, freed by ctl_report_done. */
+struct ctl_report_job {
+	const struct ctl_report_args *a;
+	struct config *cfg;
+	const char *brokers, *audit, *appeals;
+	char *key;
+	FILE *dataset_out;
+	struct ctl_report_run x;
+};
+
+/* The config, the brokers and topics. Returns 0, or the exit status. */
+static int ctl_report_setup(struct ctl_report_job *j)
 {
-	struct config *cfg = NULL;
+	const struct ctl_report_args *a = j->a;
 	if (a->config) {
 		struct diag_list errs = {0};
-		if (config_load(a->config, &cfg, &errs) < 0) {
+		int rc = config_load(a->config, &j->cfg, &errs);
+		if (rc < 0)
 			diag_print(&errs, stderr);
-			diag_clear(&errs);
-			return 1;
-		}
 		diag_clear(&errs);
+		if (rc < 0)
+			return 1;
 	}
-	int status = 1;
-	char *key = NULL;
-	struct ctl_report_run x = {0};
-	report_arena_init(&x.arena);
-	FILE *dataset_out = NULL;
-	const char *brokers = a->brokers ? a->brokers : cfg->kafka.brokers;
-	const char *audit = cfg ? cfg->kafka.topics.audit.name : CTL_REPORT_AUDIT;
-	const char *appeals = cfg ? cfg->kafka.topics.appeals.name : CTL_REPORT_APPEALS;
-	if (!a->brokers && cfg->kafka.mock_brokers) {
+	j->brokers = a->brokers ? a->brokers : j->cfg->kafka.brokers;
+	j->audit = j->cfg ? j->cfg->kafka.topics.audit.name : CTL_REPORT_AUDIT;
+	j->appeals = j->cfg ? j->cfg->kafka.topics.appeals.name : CTL_REPORT_APPEALS;
+	if (!a->brokers && j->cfg->kafka.mock_brokers) {
 		fprintf(stderr,
 			"arbiterctl report: kafka.brokers is \"%s\": give --brokers with the mock "
 			"cluster's address\n",
-			cfg->kafka.brokers);
-		status = 2;
-		goto done;
+			j->cfg->kafka.brokers);
+		return 2;
 	}
+	return 0;
+}
+
+/* The period's report, the data set's key and file, the verifier. Returns 0, or the exit
+ * status. */
+static int ctl_report_prepare(struct ctl_report_job *j)
+{
+	const struct ctl_report_args *a = j->a;
 	int64_t from, to;
 	if (a->from) {
 		report_day_start(a->from, &from);
@@ -411,78 +385,70 @@ static int ctl_report_run(const struct ctl_report_args *a)
 	}
 	struct report_meta meta = {
 		.provider = a->provider, .service = a->service, .generated_ms = log_now_ms()};
-	int rc = report_new(from, to, &meta, &x.report);
+	int rc = report_new(from, to, &meta, &j->x.report);
 	if (rc) {
 		fprintf(stderr, "arbiterctl report: %s\n",
 			rc == -EINVAL ? "the period is longer than ten years" : "out of memory");
-		status = rc == -EINVAL ? 2 : 1;
-		goto done;
+		return rc == -EINVAL ? 2 : 1;
 	}
 	if (a->dataset) {
-		key = a->key_file                        ? ctl_report_read_key(a->key_file) :
-		      cfg && cfg->monitors.pseudonym_key ? strdup(cfg->monitors.pseudonym_key) :
-							   NULL;
-		if (!key) {
+		const struct config *cfg = j->cfg;
+		j->key = a->key_file                        ? ctl_report_read_key(a->key_file) :
+			 cfg && cfg->monitors.pseudonym_key ? strdup(cfg->monitors.pseudonym_key) :
+							      NULL;
+		if (!j->key) {
 			if (!a->key_file)
 				fprintf(stderr,
 					"arbiterctl report: --dataset needs a pseudonym key: "
 					"--key-file, or monitors.pseudonym_key in --config\n");
-			status = a->key_file ? 1 : 2;
-			goto done;
+			return a->key_file ? 1 : 2;
 		}
 	}
 	if (mkdir(a->out, 0755) && errno != EEXIST) {
 		fprintf(stderr, "arbiterctl report: %s: %s\n", a->out, strerror(errno));
-		goto done;
+		return 1;
 	}
 	if (a->dataset) {
-		dataset_out = ctl_report_open(a->out, "dataset.csv");
+		j->dataset_out = ctl_report_open(a->out, "dataset.csv");
 		struct report_dataset_filter filter = {.country = a->country, .mode = a->mode};
-		if (!dataset_out || report_dataset_new(dataset_out, key, &filter, &x.dataset))
-			goto done;
+		if (!j->dataset_out ||
+		    report_dataset_new(j->dataset_out, j->key, &filter, &j->x.dataset))
+			return 1;
 	}
-	x.verifier = ledger_verifier_new();
-	if (!x.verifier)
-		goto done;
+	j->x.verifier = ledger_verifier_new();
+	return j->x.verifier ? 0 : 1;
+}
 
-	/* Appeal records first: the audit records of appeals join them. */
-	rd_kafka_conf_t *conf = ctl_report_conf(brokers, cfg);
-	rc = conf ? ctl_read_topic_conf(conf, appeals, ctl_report_appeal_msg, &x) : -EIO;
-	conf = rc ? NULL : ctl_report_conf(brokers, cfg);
+/* Reads the appeal records, then the ledger (the audit records of appeals join the appeal
+ * records), and verifies it. Returns the figures, or NULL (said). */
+static const struct report_figures *ctl_report_read(struct ctl_report_job *j)
+{
+	rd_kafka_conf_t *conf = ctl_report_conf(j->brokers, j->cfg);
+	int rc = conf ? ctl_read_topic_conf(conf, j->appeals, ctl_report_appeal_msg, &j->x) : -EIO;
+	conf = rc ? NULL : ctl_report_conf(j->brokers, j->cfg);
 	if (!rc)
-		rc = conf ? ctl_read_topic_conf(conf, audit, ctl_report_audit_msg, &x) : -EIO;
+		rc = conf ? ctl_read_topic_conf(conf, j->audit, ctl_report_audit_msg, &j->x) : -EIO;
 	if (rc) {
 		fprintf(stderr, "arbiterctl report: %s; no report written\n",
 			rc == -ENOMEM ? "out of memory" : "could not read the ledger to its end");
-		goto done;
+		return NULL;
 	}
 	const struct ledger_chain_report *reps;
-	size_t n = ledger_verify_reports(x.verifier, &reps);
-	if (report_set_verification(x.report, reps, n))
-		goto done;
-	const struct report_figures *f = report_finish(x.report);
+	size_t n = ledger_verify_reports(j->x.verifier, &reps);
+	if (report_set_verification(j->x.report, reps, n))
+		return NULL;
+	const struct report_figures *f = report_finish(j->x.report);
 	printf("arbiterctl report: %s to %s: %" PRIu64 " record(s) in %zu chain(s), %" PRIu64
 	       " exact duplicate(s): %s\n",
 	       f->from, f->to, f->ledger_records, n, f->ledger_duplicates,
 	       f->chains_broken ? "BROKEN" : "intact");
-	if (f->chains_broken && !a->allow_breaks) {
-		fprintf(stderr,
-			"arbiterctl report: %zu chain(s) broken; no report written (--allow-breaks "
-			"writes one that says where):\n",
-			f->chains_broken);
-		ctl_report_chains(f, stderr);
-		goto done;
-	}
-	ctl_report_chains(f, stdout);
-	printf("%" PRIu64 " record(s) in the period: %" PRIu64 " action(s), %" PRIu64
-	       " statement(s) of reasons, %" PRIu64 " appeal(s) filed and %" PRIu64 " decided\n",
-	       f->in_period, f->actions, f->statements, f->complaints[REPORT_C_ALL].filed,
-	       f->complaints[REPORT_C_ALL].decided);
-	if (x.appeals_undecodable)
-		fprintf(stderr,
-			"arbiterctl report: %" PRIu64 " message(s) of %s were no appeal "
-			"record; left out\n",
-			x.appeals_undecodable, appeals);
+	return f;
+}
+
+/* Writes the files A asks for. Returns the exit status. */
+static int ctl_report_write(struct ctl_report_job *j, const struct report_figures *f)
+{
+	const struct ctl_report_args *a = j->a;
 	int wrc = 0;
 	for (int part = 1; a->dsa && part <= REPORT_CSV_PARTS && !wrc; part++)
 		wrc = ctl_report_file(a->out, report_csv_part_name(part), f, NULL, part);
@@ -494,23 +460,60 @@ static int ctl_report_run(const struct ctl_report_args *a)
 	if (!wrc && a->html)
 		wrc = ctl_report_file(a->out, "report.html", f, report_html_write, 0);
 	if (!wrc && a->dataset) {
-		uint64_t rows = report_dataset_rows(x.dataset);
-		FILE *d = dataset_out;
-		dataset_out = NULL;
+		uint64_t rows = report_dataset_rows(j->x.dataset);
+		FILE *d = j->dataset_out;
+		j->dataset_out = NULL;
 		wrc = ctl_report_close(d, a->out, "dataset.csv", true);
 		if (!wrc)
 			printf("  (%" PRIu64 " data set row(s))\n", rows);
 	}
-	status = wrc ? 1 : 0;
-done:
-	if (dataset_out)
-		ctl_report_close(dataset_out, a->out, "dataset.csv", false);
-	report_dataset_free(x.dataset);
-	ledger_verifier_free(x.verifier);
-	report_arena_deinit(&x.arena);
-	report_free(x.report);
-	free(key);
-	config_free(cfg);
+	return wrc ? 1 : 0;
+}
+
+static void ctl_report_done(struct ctl_report_job *j)
+{
+	if (j->dataset_out)
+		ctl_report_close(j->dataset_out, j->a->out, "dataset.csv", false);
+	report_dataset_free(j->x.dataset);
+	ledger_verifier_free(j->x.verifier);
+	report_arena_deinit(&j->x.arena);
+	report_free(j->x.report);
+	free(j->key);
+	config_free(j->cfg);
+}
+
+static int ctl_report_run(const struct ctl_report_args *a)
+{
+	struct ctl_report_job j = {.a = a};
+	report_arena_init(&j.x.arena);
+	int status = ctl_report_setup(&j);
+	if (!status)
+		status = ctl_report_prepare(&j);
+	const struct report_figures *f = status ? NULL : ctl_report_read(&j);
+	if (!status && !f)
+		status = 1;
+	if (f && f->chains_broken && !a->allow_breaks) {
+		fprintf(stderr,
+			"arbiterctl report: %zu chain(s) broken; no report written (--allow-breaks "
+			"writes one that says where):\n",
+			f->chains_broken);
+		ctl_report_chains(f, stderr);
+		status = 1;
+	} else if (f) {
+		ctl_report_chains(f, stdout);
+		printf("%" PRIu64 " record(s) in the period: %" PRIu64 " action(s), %" PRIu64
+		       " statement(s) of reasons, %" PRIu64 " appeal(s) filed and %" PRIu64
+		       " decided\n",
+		       f->in_period, f->actions, f->statements, f->complaints[REPORT_C_ALL].filed,
+		       f->complaints[REPORT_C_ALL].decided);
+		if (j.x.appeals_undecodable)
+			fprintf(stderr,
+				"arbiterctl report: %" PRIu64 " message(s) of %s were no appeal "
+				"record; left out\n",
+				j.x.appeals_undecodable, j.appeals);
+		status = ctl_report_write(&j, f);
+	}
+	ctl_report_done(&j);
 	return status;
 }
 
