@@ -20,6 +20,7 @@
 #define SUGGEST_MAX_DIST 2
 
 static_assert(sizeof(enum log_level) == sizeof(int), "enum fields are stored as int");
+static_assert(sizeof(enum log_format) == sizeof(int), "enum fields are stored as int");
 static_assert(sizeof(enum config_format) == sizeof(int), "enum fields are stored as int");
 
 enum config_type {
@@ -60,6 +61,7 @@ struct config_entry {
 
 static const char *const format_names[] = {"protobuf", "json", NULL};
 static const char *const level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_format_names[] = {"text", "json", NULL};
 
 static int validate_brokers(struct config *cfg, char *msg, size_t len);
 static int validate_redis_address(struct config *cfg, char *msg, size_t len);
@@ -152,6 +154,7 @@ static const struct config_entry config_table[] = {
 	UINT32("pipeline.poll_batch", pipeline.poll_batch, 1, 100000, 1000),
 
 	ENUM("log.level", log.level, level_names, LOG_INFO),
+	ENUM("log.format", log.format, log_format_names, LOG_FORMAT_TEXT),
 
 	STRING("metrics.listen", metrics.listen, "127.0.0.1:9464", CF_NULLABLE,
 	       validate_metrics_listen),
@@ -1066,9 +1069,10 @@ static int get_codes(struct loader *ld, const char *key, const struct ydoc_node 
 		if (!ok) {
 			if (s)
 				ld_error(ld, ip, key, "expected %s%s%s, got %s",
-					 countries ? "an ISO 3166-1 alpha-2 country code" :
-						     "a BCP 47 language tag language[-script][-region] "
-						     "such as sw, sw-KE or sr-Latn",
+					 countries ?
+						 "an ISO 3166-1 alpha-2 country code" :
+						 "a BCP 47 language tag language[-script][-region] "
+						 "such as sw, sw-KE or sr-Latn",
 					 why ? ": " : "", why ? why : "",
 					 ydoc_describe(item, buf, sizeof(buf)));
 			rc = -EINVAL;

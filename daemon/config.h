@@ -112,6 +112,7 @@ struct config {
 
 	struct {
 		enum log_level level;
+		enum log_format format; /* text, or one JSON object a line */
 	} log;
 
 	struct {

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-
 static char *diag_strdup0(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -62,7 +60,7 @@ void diag_print(const struct diag_list *list, FILE *out)
 		fputs("(some findings were lost: out of memory)\n", out);
 }
 
-void diag_log(const struct diag_list *list, const char *subsys)
+void diag_log(const struct diag_list *list, enum log_subsys subsys)
 {
 	for (size_t i = 0; i < list->n; i++) {
 		const struct diag *d = &list->v[i];

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "log.h"
+
 enum diag_severity { DIAG_ERROR = 0, DIAG_WARNING };
 
 /* One finding, positioned in FILE. */
@@ -41,7 +43,7 @@ void diag_print(const struct diag_list *list, FILE *out);
 
 /* Logs each entry as one line "file:line:col: key: msg" under SUBSYS, errors at the error
  * level and warnings at the warn level. */
-void diag_log(const struct diag_list *list, const char *subsys);
+void diag_log(const struct diag_list *list, enum log_subsys subsys);
 
 /* Moves every entry of FROM to the end of TO; FROM is left empty. */
 void diag_move(struct diag_list *to, struct diag_list *from);

@@ -52,10 +52,10 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const
 	/* kafka.properties go to both clients; each says it ignores the
 	 * other's. That is expected, not worth a warning. */
 	if (!strcmp(fac, "CONFWARN") && strstr(buf, "will be ignored by this")) {
-		log_debug("kafka", "%s: %s", rd_kafka_name(rk), buf);
+		log_debug(kafka, "%s: %s", rd_kafka_name(rk), buf);
 		return;
 	}
-	log_write(kafka_log_level(level), "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+	log_write(kafka_log_level(level), LOG_SUB_kafka, "%s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
 static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -64,7 +64,7 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *op
 	if (err == RD_KAFKA_RESP_ERR__FATAL) {
 		char why[512];
 		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof(why));
-		log_error("kafka", "%s: fatal error %s: %s", rd_kafka_name(rk),
+		log_error(kafka, "%s: fatal error %s: %s", rd_kafka_name(rk),
 			  rd_kafka_err2name(orig), why);
 		if (k->h.fatal && !k->detached)
 			k->h.fatal(k->h.opaque, why);
@@ -72,7 +72,7 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *op
 	}
 	/* Everything else (brokers down, transport errors) librdkafka retries
 	 * by itself; it is worth a warning, not an action. */
-	log_warn("kafka", "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
+	log_warn(kafka, "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
 }
 
 static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
@@ -100,7 +100,7 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 	switch (err) {
 	case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-		log_info("kafka", "assigned %d partition(s)", parts->cnt);
+		log_info(kafka, "assigned %d partition(s)", parts->cnt);
 		if (!k->detached)
 			k->h.assigned(k->h.opaque, parts);
 		if (cooperative)
@@ -116,7 +116,7 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_resume_partitions(rk, parts);
 		break;
 	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-		log_info("kafka", "revoking %d partition(s)%s", parts->cnt,
+		log_info(kafka, "revoking %d partition(s)%s", parts->cnt,
 			 rd_kafka_assignment_lost(rk) ? " (assignment lost)" : "");
 		if (!k->detached)
 			k->h.revoked(k->h.opaque, parts);
@@ -126,7 +126,7 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			aerr = rd_kafka_assign(rk, NULL);
 		break;
 	default:
-		log_error("kafka", "rebalance failed: %s", rd_kafka_err2str(err));
+		log_error(kafka, "rebalance failed: %s", rd_kafka_err2str(err));
 		if (parts && !k->detached)
 			k->h.revoked(k->h.opaque, parts);
 		if (cooperative)
@@ -136,11 +136,10 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		break;
 	}
 	if (error) {
-		log_error("kafka", "incremental (un)assign failed: %s",
-			  rd_kafka_error_string(error));
+		log_error(kafka, "incremental (un)assign failed: %s", rd_kafka_error_string(error));
 		rd_kafka_error_destroy(error);
 	} else if (aerr) {
-		log_error("kafka", "(un)assign failed: %s", rd_kafka_err2str(aerr));
+		log_error(kafka, "(un)assign failed: %s", rd_kafka_err2str(aerr));
 	}
 }
 
@@ -148,7 +147,7 @@ static int kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value)
 {
 	char err[512];
 	if (rd_kafka_conf_set(conf, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-		log_error("kafka", "property %s: %s", key, err);
+		log_error(kafka, "property %s: %s", key, err);
 		return -EINVAL;
 	}
 	return 0;
@@ -243,7 +242,7 @@ static void kafka_consumer_drain(struct kafka *k)
 	}
 	ssize_t n = rd_kafka_consume_batch_queue(k->cq, 0, k->batch, budget);
 	if (n < 0) {
-		log_error("kafka", "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+		log_error(kafka, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
 		return;
 	}
 	for (ssize_t i = 0; i < n; i++) {
@@ -263,13 +262,13 @@ static void kafka_consumer_drain(struct kafka *k)
 		}
 		if (m->err) {
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-				log_warn("kafka", "consumer: %s", rd_kafka_message_errstr(m));
+				log_warn(kafka, "consumer: %s", rd_kafka_message_errstr(m));
 			rd_kafka_message_destroy(m);
 			continue;
 		}
 		if (in == KAFKA_IN__COUNT || k->detached) {
 			if (!k->detached)
-				log_error("kafka", "message from unexpected topic %s",
+				log_error(kafka, "message from unexpected topic %s",
 					  m->rkt ? rd_kafka_topic_name(m->rkt) : "?");
 			rd_kafka_message_destroy(m);
 			continue;
@@ -350,7 +349,7 @@ static rd_kafka_t *kafka_client_new(struct kafka *k, const struct config *cfg,
 		return NULL;
 	rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof(err));
 	if (!rk) {
-		log_error("kafka", "cannot create the %s: %s",
+		log_error(kafka, "cannot create the %s: %s",
 			  reader                    ? "audit reader" :
 			  type == RD_KAFKA_CONSUMER ? "consumer" :
 						      "producer",
@@ -395,7 +394,7 @@ int kafka_new(uv_loop_t *loop, const struct config *cfg, const char *bootstrap,
 	for (int i = 0; i < KAFKA_OUT__COUNT; i++) {
 		k->out[i] = rd_kafka_topic_new(k->producer, outs[i], NULL);
 		if (!k->out[i]) {
-			log_error("kafka", "topic %s: %s", outs[i],
+			log_error(kafka, "topic %s: %s", outs[i],
 				  rd_kafka_err2str(rd_kafka_last_error()));
 			goto fail;
 		}
@@ -438,11 +437,10 @@ int kafka_subscribe(struct kafka *k)
 	rd_kafka_resp_err_t err = rd_kafka_subscribe(k->consumer, topics);
 	rd_kafka_topic_partition_list_destroy(topics);
 	if (err) {
-		log_error("kafka", "subscribe: %s", rd_kafka_err2str(err));
+		log_error(kafka, "subscribe: %s", rd_kafka_err2str(err));
 		return -EIO;
 	}
-	log_info("kafka", "subscribed to %s and %s as group member", k->in_names[0],
-		 k->in_names[1]);
+	log_info(kafka, "subscribed to %s and %s as group member", k->in_names[0], k->in_names[1]);
 	return 0;
 }
 
@@ -482,7 +480,7 @@ int kafka_produce_to(struct kafka *k, enum kafka_output o, const char *suffix, i
 		return -ENOBUFS;
 	if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
 		return -EMSGSIZE;
-	log_error("kafka", "produce to %s: %s", topic, rd_kafka_err2str(err));
+	log_error(kafka, "produce to %s: %s", topic, rd_kafka_err2str(err));
 	return -EIO;
 }
 
@@ -491,7 +489,7 @@ int kafka_partition_count(struct kafka *k, enum kafka_output o, int timeout_ms)
 	const struct rd_kafka_metadata *md = NULL;
 	rd_kafka_resp_err_t err = rd_kafka_metadata(k->producer, 0, k->out[o], &md, timeout_ms);
 	if (err) {
-		log_error("kafka", "metadata of %s: %s", rd_kafka_topic_name(k->out[o]),
+		log_error(kafka, "metadata of %s: %s", rd_kafka_topic_name(k->out[o]),
 			  rd_kafka_err2str(err));
 		return -EIO;
 	}
@@ -518,7 +516,7 @@ int kafka_committed(struct kafka *k, enum kafka_input in, int32_t partition, int
 		err = e->err;
 	*offset = e->offset;
 	if (err)
-		log_error("kafka", "committed offset of %s[%" PRId32 "]: %s",
+		log_error(kafka, "committed offset of %s[%" PRId32 "]: %s",
 			  kafka_input_topic(k, in), partition, rd_kafka_err2str(err));
 	rd_kafka_topic_partition_list_destroy(tp);
 	return err ? -EIO : 0;
@@ -532,7 +530,7 @@ int kafka_read_tail(struct kafka *k, enum kafka_output o, int32_t partition, int
 	rd_kafka_resp_err_t err =
 		rd_kafka_query_watermark_offsets(k->reader, topic, partition, &lo, &hi, timeout_ms);
 	if (err) {
-		log_error("kafka", "watermarks of %s[%" PRId32 "]: %s", topic, partition,
+		log_error(kafka, "watermarks of %s[%" PRId32 "]: %s", topic, partition,
 			  rd_kafka_err2str(err));
 		return -EIO;
 	}
@@ -545,7 +543,7 @@ int kafka_read_tail(struct kafka *k, enum kafka_output o, int32_t partition, int
 	err = rd_kafka_assign(k->reader, tp);
 	rd_kafka_topic_partition_list_destroy(tp);
 	if (err) {
-		log_error("kafka", "reading %s[%" PRId32 "]: %s", topic, partition,
+		log_error(kafka, "reading %s[%" PRId32 "]: %s", topic, partition,
 			  rd_kafka_err2str(err));
 		return -EIO;
 	}
@@ -564,7 +562,7 @@ int kafka_read_tail(struct kafka *k, enum kafka_output o, int32_t partition, int
 		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 			last = true;
 		} else if (m->err) {
-			log_warn("kafka", "reading %s[%" PRId32 "]: %s", topic, partition,
+			log_warn(kafka, "reading %s[%" PRId32 "]: %s", topic, partition,
 				 rd_kafka_message_errstr(m));
 		} else if (m->offset < hi) {
 			cb(opaque, m);
@@ -601,7 +599,7 @@ int kafka_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets
 {
 	rd_kafka_resp_err_t err = rd_kafka_commit(k->consumer, offsets, !sync);
 	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-		log_warn("kafka", "commit: %s", rd_kafka_err2str(err));
+		log_warn(kafka, "commit: %s", rd_kafka_err2str(err));
 		return -EIO;
 	}
 	return 0;
@@ -646,7 +644,7 @@ void kafka_close_consumer(struct kafka *k)
 	uv_timer_stop(&k->tick);
 	rd_kafka_resp_err_t err = rd_kafka_consumer_close(k->consumer);
 	if (err)
-		log_warn("kafka", "consumer close: %s", rd_kafka_err2str(err));
+		log_warn(kafka, "consumer close: %s", rd_kafka_err2str(err));
 }
 
 void kafka_detach(struct kafka *k)

@@ -15,7 +15,7 @@ struct kafka_mock {
 
 static void kafka_mock_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	log_write(kafka_log_level(level), "mock", "%s: %s", fac, buf);
+	log_write(kafka_log_level(level), LOG_SUB_mock, "%s: %s", fac, buf);
 }
 
 int kafka_mock_start(int brokers, struct kafka_mock **out)
@@ -34,14 +34,14 @@ int kafka_mock_start(int brokers, struct kafka_mock **out)
 	}
 	m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
 	if (!m->rk) {
-		log_error("mock", "cannot create the mock cluster's handle: %s", err);
+		log_error(mock, "cannot create the mock cluster's handle: %s", err);
 		rd_kafka_conf_destroy(conf);
 		free(m);
 		return -EIO;
 	}
 	m->cluster = rd_kafka_mock_cluster_new(m->rk, brokers);
 	if (!m->cluster) {
-		log_error("mock", "cannot start a mock cluster of %d brokers", brokers);
+		log_error(mock, "cannot start a mock cluster of %d brokers", brokers);
 		rd_kafka_destroy(m->rk);
 		free(m);
 		return -EIO;
@@ -61,7 +61,7 @@ int kafka_mock_topic_create(struct kafka_mock *m, const char *topic, int partiti
 	int rf = m->brokers < 3 ? m->brokers : 3;
 	rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(m->cluster, topic, partitions, rf);
 	if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-		log_error("mock", "cannot create topic %s: %s", topic, rd_kafka_err2str(err));
+		log_error(mock, "cannot create topic %s: %s", topic, rd_kafka_err2str(err));
 		return -EIO;
 	}
 	return 0;

@@ -100,12 +100,12 @@ static void daemon_on_stop_signal(uv_signal_t *sig, int signum)
 {
 	struct daemon *d = sig->data;
 	if (metrics.draining) {
-		log_warn("main", "%s again: exiting without waiting for in-flight work",
+		log_warn(main, "%s again: exiting without waiting for in-flight work",
 			 strsignal(signum));
 		uv_stop(&d->loop);
 		return;
 	}
-	log_info("main", "%s: shutting down", strsignal(signum));
+	log_info(main, "%s: shutting down", strsignal(signum));
 	notify_stopping(d->notify);
 	pipeline_drain(d->pipeline);
 }
@@ -122,16 +122,17 @@ static void daemon_reloaded(void *opaque, struct policy *p, struct rules_ctx *ct
 	const struct config *old = d->policy->cfg;
 	if (strcmp(p->cfg->metrics.listen ? p->cfg->metrics.listen : "",
 		   old->metrics.listen ? old->metrics.listen : ""))
-		log_warn("main", "metrics.listen changed: it takes effect after a restart");
+		log_warn(main, "metrics.listen changed: it takes effect after a restart");
 	pipeline_set_config(d->pipeline, p->cfg);
 	pipeline_set_rules(d->pipeline, p->rules, ctx);
 	if (!d->log_level)
 		log_set_level(p->cfg->log.level);
+	log_set_format(p->cfg->log.format);
 	bool same = !strcmp(rules_version(d->policy->rules), rules_version(p->rules));
 	policy_free(d->policy);
 	d->policy = p;
 	metrics_inc(reloads);
-	log_info("main", "reloaded %s: %zu rule(s), ruleset %.12s%s", d->config_path,
+	log_info(main, "reloaded %s: %zu rule(s), ruleset %.12s%s", d->config_path,
 		 rules_count(p->rules), rules_version(p->rules), same ? " (unchanged)" : "");
 	reload_watch(d->reload, p->rules);
 }
@@ -139,7 +140,7 @@ static void daemon_reloaded(void *opaque, struct policy *p, struct rules_ctx *ct
 static void daemon_on_hup(uv_signal_t *sig, int signum)
 {
 	struct daemon *d = sig->data;
-	log_info("main", "SIGHUP: reloading %s", d->config_path);
+	log_info(main, "SIGHUP: reloading %s", d->config_path);
 	reload_request(d->reload);
 }
 
@@ -220,14 +221,14 @@ static int daemon_load(struct daemon *d)
 		diag_clear(&diags);
 		return rc;
 	}
+	log_set_format(d->policy->cfg->log.format);
 	enum log_level l = d->policy->cfg->log.level;
 	if (d->log_level)
 		log_level_parse(d->log_level, &l);
 	log_set_level(l);
-	log_info("main", "arbiterd %s starting with %s: %zu rule(s), ruleset %.12s",
-		 ARBITER_VERSION, d->config_path, rules_count(d->policy->rules),
-		 rules_version(d->policy->rules));
-	diag_log(&diags, "config"); /* warnings */
+	log_info(main, "arbiterd %s starting with %s: %zu rule(s), ruleset %.12s", ARBITER_VERSION,
+		 d->config_path, rules_count(d->policy->rules), rules_version(d->policy->rules));
+	diag_log(&diags, LOG_SUB_config); /* warnings */
 	diag_clear(&diags);
 	return 0;
 }
@@ -239,7 +240,7 @@ static int daemon_start_mock(struct daemon *d, const char **bootstrap)
 	*bootstrap = cfg->kafka.brokers;
 	if (cfg->kafka.mock_brokers <= 0)
 		return 0;
-	log_warn("main",
+	log_warn(main,
 		 "kafka.brokers is %s: an in-process mock cluster whose data dies with "
 		 "the process, for development and tests only",
 		 cfg->kafka.brokers);
@@ -255,8 +256,8 @@ static int daemon_start_mock(struct daemon *d, const char **bootstrap)
 		    0)
 			return -1;
 	*bootstrap = kafka_mock_bootstraps(d->mock);
-	log_info("main", "embedded mock Kafka cluster (%d broker(s)) at %s",
-		 cfg->kafka.mock_brokers, *bootstrap);
+	log_info(main, "embedded mock Kafka cluster (%d broker(s)) at %s", cfg->kafka.mock_brokers,
+		 *bootstrap);
 	return 0;
 }
 
@@ -267,7 +268,7 @@ static int daemon_start_metrics(struct daemon *d)
 		return 0;
 	int rc = metrics_server_start(listen, &d->metrics);
 	if (rc < 0)
-		log_error("main", "metrics.listen %s: %s", listen, strerror(-rc));
+		log_error(main, "metrics.listen %s: %s", listen, strerror(-rc));
 	return rc;
 }
 
@@ -278,7 +279,7 @@ static int daemon_signal(struct daemon *d, uv_signal_t *h, uv_signal_cb cb, int 
 	if (rc == 0)
 		rc = uv_signal_start(h, cb, signum);
 	if (rc < 0)
-		log_error("main", "cannot handle %s: %s", strsignal(signum), uv_strerror(rc));
+		log_error(main, "cannot handle %s: %s", strsignal(signum), uv_strerror(rc));
 	return rc;
 }
 
@@ -307,7 +308,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG; /* systemd: RestartPreventExitStatus=78, no restart loop */
 	rc = uv_loop_init(&d.loop);
 	if (rc < 0) {
-		log_error("main", "uv_loop_init: %s", uv_strerror(rc));
+		log_error(main, "uv_loop_init: %s", uv_strerror(rc));
 		goto out_policy;
 	}
 	if (daemon_start_mock(&d, &bootstrap) < 0)
@@ -316,8 +317,7 @@ int main(int argc, char **argv)
 		goto out_mock;
 	static const struct pipeline_hooks hooks = {
 		.stopped = daemon_stopped, .assigned = daemon_assigned, .opaque = &d};
-	if (pipeline_new(&d.loop, d.policy->cfg, d.policy->rules, &hooks, &d.pipeline) <
-	    0)
+	if (pipeline_new(&d.loop, d.policy->cfg, d.policy->rules, &hooks, &d.pipeline) < 0)
 		goto out_handles;
 	if (notify_new(&d.loop, &d.notify) < 0 ||
 	    reload_new(&d.loop, d.config_path, d.notify, daemon_reloaded, &d, &d.reload) < 0)
@@ -342,9 +342,9 @@ out_handles:
 out_mock:
 	kafka_mock_stop(d.mock);
 	if (uv_loop_close(&d.loop) == UV_EBUSY)
-		log_warn("main", "loop closed with handles still open");
+		log_warn(main, "loop closed with handles still open");
 out_policy:
 	policy_free(d.policy);
-	log_info("main", "exit %d", d.exit_code);
+	log_info(main, "exit %d", d.exit_code);
 	return d.exit_code;
 }

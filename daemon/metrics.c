@@ -263,7 +263,7 @@ static void metrics_mhd_log(void *cls, const char *fmt, va_list ap)
 	}
 	window_ms = now;
 	if (suppressed)
-		log_warn("metrics", "http: %u more message(s) in the last second not logged",
+		log_warn(metrics, "http: %u more message(s) in the last second not logged",
 			 suppressed);
 	suppressed = 0;
 	char msg[512];
@@ -273,7 +273,7 @@ static void metrics_mhd_log(void *cls, const char *fmt, va_list ap)
 	size_t len = strlen(msg);
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		msg[--len] = '\0';
-	log_warn("metrics", "http: %s", msg);
+	log_warn(metrics, "http: %s", msg);
 }
 
 static enum MHD_Result metrics_reply(struct MHD_Connection *conn, unsigned int status,
@@ -356,7 +356,7 @@ int metrics_server_start(const char *listen, struct metrics_server **out)
 	struct sockaddr_in sa;
 	int rc = metrics_parse_listen(listen, &sa);
 	if (rc < 0) {
-		log_error("metrics", "bad listen address '%s': want host:port, host '*' or IPv4",
+		log_error(metrics, "bad listen address '%s': want host:port, host '*' or IPv4",
 			  listen ? listen : "(null)");
 		return rc;
 	}
@@ -379,7 +379,7 @@ int metrics_server_start(const char *listen, struct metrics_server **out)
 		rc = metrics_probe_bind(&sa);
 		if (rc == 0)
 			rc = -EIO;
-		log_error("metrics", "cannot serve http on %s: %s", listen, strerror(-rc));
+		log_error(metrics, "cannot serve http on %s: %s", listen, strerror(-rc));
 		free(srv);
 		return rc;
 	}
@@ -387,7 +387,7 @@ int metrics_server_start(const char *listen, struct metrics_server **out)
 		MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	char addr[INET_ADDRSTRLEN] = "?";
 	inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof(addr));
-	log_info("metrics", "serving /metrics and /healthz on %s:%u", addr,
+	log_info(metrics, "serving /metrics and /healthz on %s:%u", addr,
 		 info ? (unsigned)info->port : (unsigned)ntohs(sa.sin_port));
 	*out = srv;
 	return 0;
@@ -398,7 +398,7 @@ void metrics_server_stop(struct metrics_server *srv)
 	if (!srv)
 		return;
 	MHD_stop_daemon(srv->daemon);
-	log_info("metrics", "http server on %s stopped", srv->listen);
+	log_info(metrics, "http server on %s stopped", srv->listen);
 	free(srv);
 }
 
@@ -415,7 +415,7 @@ int metrics_server_start(const char *listen, struct metrics_server **out)
 {
 	(void)listen;
 	(void)out;
-	log_error("metrics", "built without libmicrohttpd: no /metrics or /healthz");
+	log_error(metrics, "built without libmicrohttpd: no /metrics or /healthz");
 	return -ENOTSUP;
 }
 

@@ -27,7 +27,7 @@ static void notify_send(const char *state)
 #if ARBITER_WITH_SYSTEMD
 	int rc = sd_notify(0, state);
 	if (rc < 0)
-		log_warn("main", "sd_notify: %s", strerror(-rc));
+		log_warn(main, "sd_notify: %s", strerror(-rc));
 #else
 	(void)state;
 #endif
@@ -56,7 +56,7 @@ int notify_new(uv_loop_t *loop, struct notify **out)
 		uint64_t every_ms = usec / 2000;
 		uv_timer_start(&n->watchdog, notify_watchdog_cb, every_ms, every_ms);
 		n->watching = true;
-		log_info("main", "systemd watchdog: keep-alive every %llu ms",
+		log_info(main, "systemd watchdog: keep-alive every %llu ms",
 			 (unsigned long long)every_ms);
 	}
 #endif

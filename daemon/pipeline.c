@@ -39,7 +39,7 @@ void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t se
 {
 	/* Only a bug finishes a message twice: the window refuses it. */
 	if (!log_assert(offsets_window_done(part->win, seq) == 0))
-		log_error("pipeline", "%s[%" PRId32 "] seq %" PRIu64 " finished twice",
+		log_error(pipeline, "%s[%" PRId32 "] seq %" PRIu64 " finished twice",
 			  kafka_input_topic(p->kafka, part->input), part->partition, seq);
 	pipeline_parts_unref(part);
 	p->inflight--;
@@ -47,7 +47,7 @@ void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t se
 	if (p->backpressure && p->inflight <= p->cfg->pipeline.max_inflight / 2) {
 		p->backpressure = false;
 		pipeline_update_pause(p);
-		log_debug("pipeline", "resumed at %zu in flight", p->inflight);
+		log_debug(pipeline, "resumed at %zu in flight", p->inflight);
 	}
 	if (p->draining)
 		pipeline_check_stopped(p);
@@ -83,7 +83,7 @@ void pipeline_msg_abandon(struct pipeline *p, struct pipeline_msg *m)
  * a restart redelivers everything uncommitted. */
 void pipeline_oom(struct pipeline *p, const char *what)
 {
-	log_error("pipeline", "out of memory %s: stopping", what);
+	log_error(pipeline, "out of memory %s: stopping", what);
 	p->fatal = true;
 	uv_async_send(&p->fatal_async);
 }
@@ -113,8 +113,12 @@ static void pipeline_reject(struct pipeline *p, struct pipeline_msg *m, enum kaf
 		struct records_buf buf;
 		snprintf(reason, sizeof(reason), "cannot write the %s record: %s",
 			 kafka_output_topic(p->kafka, out), why);
-		log_error("pipeline", "%s[%" PRId32 "]@%" PRId64 ": %s", src.topic, src.partition,
-			  src.offset, reason);
+		log_error_at(pipeline,
+			     LOG_FIELDS(LOG_STR("topic", src.topic),
+					LOG_NUM("partition", src.partition),
+					LOG_NUM("offset", src.offset)),
+			     "%s[%" PRId32 "]@%" PRId64 ": %s", src.topic, src.partition,
+			     src.offset, reason);
 		if (records_deadletter(&src, NULL, 0, data, len, reason,
 				       p->cfg->pipeline.deadletter_max_bytes, log_now_ms(),
 				       &buf) < 0) {
@@ -124,11 +128,14 @@ static void pipeline_reject(struct pipeline *p, struct pipeline_msg *m, enum kaf
 		metrics_inc(deadletters);
 		pipeline_emit(p, m, KAFKA_OUT_DEADLETTER, NULL, 0, &buf);
 	} else {
-		log_error("pipeline",
-			  "dead letter for %s[%" PRId32 "]@%" PRId64
-			  " refused by Kafka (%s): dropped",
-			  kafka_input_topic(p->kafka, m->part->input), m->part->partition,
-			  m->offset, why);
+		const char *topic = kafka_input_topic(p->kafka, m->part->input);
+		log_error_at(pipeline,
+			     LOG_FIELDS(LOG_STR("topic", topic),
+					LOG_NUM("partition", m->part->partition),
+					LOG_NUM("offset", m->offset)),
+			     "dead letter for %s[%" PRId32 "]@%" PRId64
+			     " refused by Kafka (%s): dropped",
+			     topic, m->part->partition, m->offset, why);
 	}
 	pipeline_msg_settle(m);
 }
@@ -138,7 +145,7 @@ static void pipeline_retry_later(struct pipeline *p, struct pipeline_retry *r)
 	r->next = p->retries;
 	p->retries = r;
 	if (!uv_is_active((uv_handle_t *)&p->retry_timer)) {
-		log_warn("pipeline", "retrying failed records in %" PRIu64 " ms",
+		log_warn(pipeline, "retrying failed records in %" PRIu64 " ms",
 			 p->retry_backoff_ms);
 		uv_timer_start(&p->retry_timer, pipeline_retry_cb, p->retry_backoff_ms, 0);
 	}
@@ -270,7 +277,7 @@ int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *
 		pipeline_reject(p, m, KAFKA_OUT_AUDIT, buf.data, buf.len,
 				"Broker: Message size too large");
 	} else {
-		log_error("pipeline",
+		log_error(pipeline,
 			  "audit record for %s[%" PRId32 "]@%" PRId64
 			  " refused by the producer: stopping",
 			  kafka_input_topic(p->kafka, m->part->input), m->part->partition,
@@ -289,8 +296,13 @@ void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, uint64_
 	struct records_source src = {kafka_input_topic(p->kafka, part->input), rkm->partition,
 				     rkm->offset};
 	struct records_buf buf;
-	log_debug("pipeline", "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", src.topic,
-		  src.partition, src.offset, reason);
+	if (log_get_level(LOG_SUB_pipeline) >= LOG_DEBUG)
+		log_write_fields(LOG_DEBUG, LOG_SUB_pipeline,
+				 LOG_FIELDS(LOG_STR("topic", src.topic),
+					    LOG_NUM("partition", src.partition),
+					    LOG_NUM("offset", src.offset)),
+				 "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", src.topic,
+				 src.partition, src.offset, reason);
 	struct pipeline_msg *m = pipeline_msg_new(p, part, seq, rkm->offset);
 	if (!m ||
 	    records_deadletter(&src, rkm->key, rkm->key_len, rkm->payload, rkm->len, reason,
@@ -348,7 +360,7 @@ static void pipeline_on_message(void *opaque, enum kafka_input in, rd_kafka_mess
 	if (trc < 0) {
 		/* Not ours (any more), or a re-fetch of an offset already
 		 * tracked: it was or will be handled, drop this copy. */
-		log_debug("pipeline", "ignoring %s[%" PRId32 "]@%" PRId64,
+		log_debug(pipeline, "ignoring %s[%" PRId32 "]@%" PRId64,
 			  kafka_input_topic(p->kafka, in), rkm->partition, rkm->offset);
 		rd_kafka_message_destroy(rkm);
 		return;
@@ -366,7 +378,7 @@ static void pipeline_on_message(void *opaque, enum kafka_input in, rd_kafka_mess
 		p->backpressure = true;
 		metrics_inc(pauses);
 		pipeline_update_pause(p);
-		log_debug("pipeline", "paused at %zu in flight", p->inflight);
+		log_debug(pipeline, "paused at %zu in flight", p->inflight);
 	}
 }
 
@@ -399,7 +411,7 @@ static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
 		 * next start recovers the chain from what the topic holds and
 		 * writes the record where the chain is then. */
 		metrics_inc(produce_errors);
-		log_error("pipeline",
+		log_error(pipeline,
 			  "audit record for %s[%" PRId32 "]@%" PRId64
 			  " not delivered: %s; stopping, so that its chain stays in order",
 			  kafka_input_topic(p->kafka, m->part->input), m->part->partition,
@@ -412,7 +424,7 @@ static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
 	 * deployment's to fix: keep the record and retry, so that nothing is
 	 * ever dropped; the partition's lag shows it. */
 	metrics_inc(produce_errors);
-	log_error("pipeline", "delivery to %s failed: %s; retrying", rd_kafka_topic_name(rkm->rkt),
+	log_error(pipeline, "delivery to %s failed: %s; retrying", rd_kafka_topic_name(rkm->rkt),
 		  rd_kafka_err2str(rkm->err));
 	struct pipeline_retry *r =
 		out == KAFKA_OUT__COUNT ?
@@ -481,7 +493,7 @@ static void pipeline_on_committed(void *opaque, rd_kafka_resp_err_t err,
 		return;
 	}
 	metrics_inc(commit_errors);
-	log_warn("pipeline", "commit failed: %s; will retry", rd_kafka_err2str(err));
+	log_warn(pipeline, "commit failed: %s; will retry", rd_kafka_err2str(err));
 	/* Make the partitions dirty again so the next tick retries. */
 	for (int i = 0; offsets && i < offsets->cnt; i++) {
 		enum kafka_input in = pipeline_parts_input(p, offsets->elems[i].topic);
@@ -516,8 +528,8 @@ static void pipeline_fatal_cb(uv_async_t *a)
 	struct pipeline *p = a->data;
 	if (!p->fatal || p->stopped_called)
 		return;
-	log_error("pipeline", "stopping after a fatal Kafka error; uncommitted input will be "
-			      "redelivered after restart");
+	log_error(pipeline, "stopping after a fatal Kafka error; uncommitted input will be "
+			    "redelivered after restart");
 	p->stopped_called = true;
 	uv_timer_stop(&p->commit_timer);
 	uv_timer_stop(&p->drain_timer);
@@ -531,9 +543,9 @@ static void pipeline_on_review(void *opaque, bool up)
 		return;
 	p->redis_down = !up;
 	if (up)
-		log_info("pipeline", "review queues reachable: input resumed");
+		log_info(pipeline, "review queues reachable: input resumed");
 	else
-		log_warn("pipeline",
+		log_warn(pipeline,
 			 "review queues unreachable: input paused; %zu escalation(s) "
 			 "held, nothing committed past them",
 			 review_pending(p->review));
@@ -546,7 +558,7 @@ static int pipeline_review_start(struct pipeline *p)
 		return 0;
 	/* Until the first connection, escalations could not be acknowledged. */
 	p->redis_down = true;
-	log_info("pipeline", "waiting for Redis at %s before consuming", p->cfg->redis.address);
+	log_info(pipeline, "waiting for Redis at %s before consuming", p->cfg->redis.address);
 	return review_new(p->loop, p->cfg, pipeline_on_review, p, &p->review);
 }
 
@@ -583,7 +595,7 @@ int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset
 	 * first: on failure nothing is on the loop yet. */
 	int rc = uv_async_init(loop, &p->fatal_async, pipeline_fatal_cb);
 	if (rc < 0) {
-		log_error("pipeline", "uv_async_init: %s", uv_strerror(rc));
+		log_error(pipeline, "uv_async_init: %s", uv_strerror(rc));
 		rules_ctx_free(p->rctx);
 		free(p);
 		return rc;
@@ -620,7 +632,7 @@ int pipeline_start(struct pipeline *p, const char *bootstrap)
 	 * (and the topic exist) before the first assignment. */
 	p->audit_partitions = kafka_partition_count(p->kafka, KAFKA_OUT_AUDIT, 10000);
 	if (p->audit_partitions <= 0) {
-		log_error("pipeline", "the audit topic %s must exist before arbiterd starts",
+		log_error(pipeline, "the audit topic %s must exist before arbiterd starts",
 			  kafka_output_topic(p->kafka, KAFKA_OUT_AUDIT));
 		return -EIO;
 	}
@@ -641,12 +653,12 @@ void pipeline_set_config(struct pipeline *p, const struct config *cfg)
 	    strcmp(old->kafka.topics.content.name, cfg->kafka.topics.content.name) ||
 	    strcmp(old->kafka.topics.decisions.name, cfg->kafka.topics.decisions.name) ||
 	    old->kafka.n_properties != cfg->kafka.n_properties)
-		log_warn("pipeline", "kafka settings changed: they take effect after a restart");
+		log_warn(pipeline, "kafka settings changed: they take effect after a restart");
 	p->cfg = cfg;
 	if (p->review)
 		review_set_config(p->review, cfg);
 	else if (p->kafka && pipeline_review_start(p) < 0)
-		log_error("pipeline", "out of memory starting the review queues");
+		log_error(pipeline, "out of memory starting the review queues");
 	pipeline_update_pause(p);
 	if (uv_is_active((uv_handle_t *)&p->commit_timer))
 		uv_timer_start(&p->commit_timer, pipeline_commit_cb,
@@ -678,7 +690,7 @@ static void pipeline_drain_finish(struct pipeline *p)
 	uv_timer_stop(&p->commit_timer);
 	uv_timer_stop(&p->retry_timer);
 	if (p->inflight)
-		log_warn("pipeline",
+		log_warn(pipeline,
 			 "drain deadline passed with %zu message(s) in flight; they "
 			 "will be redelivered",
 			 p->inflight);
@@ -687,7 +699,7 @@ static void pipeline_drain_finish(struct pipeline *p)
 	uint64_t now = uv_now(p->loop);
 	int left = p->drain_deadline > now ? (int)(p->drain_deadline - now) : 0;
 	if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, left) < 0)
-		log_warn("pipeline",
+		log_warn(pipeline,
 			 "%d record(s) not acknowledged at exit; their inputs stay "
 			 "uncommitted",
 			 kafka_outq_len(p->kafka));
@@ -695,7 +707,7 @@ static void pipeline_drain_finish(struct pipeline *p)
 	kafka_close_consumer(p->kafka);
 	if (kafka_outq_len(p->kafka) > 0)
 		kafka_purge(p->kafka);
-	log_info("pipeline", "drained");
+	log_info(pipeline, "drained");
 	p->hooks.stopped(p->hooks.opaque, false);
 }
 
@@ -721,7 +733,7 @@ void pipeline_drain(struct pipeline *p)
 		p->hooks.stopped(p->hooks.opaque, false);
 		return;
 	}
-	log_info("pipeline", "draining %zu in-flight message(s), up to %u ms", p->inflight,
+	log_info(pipeline, "draining %zu in-flight message(s), up to %u ms", p->inflight,
 		 p->cfg->pipeline.drain_timeout_ms);
 	pipeline_update_pause(p);
 	p->drain_deadline = uv_now(p->loop) + p->cfg->pipeline.drain_timeout_ms;

@@ -33,7 +33,7 @@ static void pipeline_decision_refuse(struct pipeline *p, struct pipeline_decisio
 				     const char *reason)
 {
 	struct records_buf buf;
-	log_debug("pipeline", "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", x->src.topic,
+	log_debug(pipeline, "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", x->src.topic,
 		  x->src.partition, x->src.offset, reason);
 	if (records_deadletter(&x->src, x->d->content_id, strlen(x->d->content_id), x->raw,
 			       x->raw_len, reason, p->cfg->pipeline.deadletter_max_bytes,
@@ -122,7 +122,7 @@ static void pipeline_decision_appeal_answered(void *arg, const redisReply *r)
 		/* ENOENT: the appeal names a decision this content does not have. */
 		pipeline_decision_refuse(p, x, qa.reason);
 	} else if (parsed < 0) {
-		log_error("pipeline", "unexpected reply to an appeal script");
+		log_error(pipeline, "unexpected reply to an appeal script");
 		pipeline_decision_refuse(p, x, "the appeal could not be recorded");
 	} else {
 		struct records_buf buf;

@@ -39,7 +39,7 @@ static void pipeline_parts_chain_record(void *opaque, const rd_kafka_message_t *
 {
 	struct audit_chain *c = opaque;
 	if (audit_chain_recover(c, m) < 0)
-		log_warn("pipeline",
+		log_warn(pipeline,
 			 "audit chain %s: out of memory remembering its records; "
 			 "redelivered messages may write theirs again",
 			 audit_chain_name(c));
@@ -74,7 +74,7 @@ static struct audit_chain *pipeline_parts_chain_recover(struct pipeline *p, enum
 		int rc = kafka_read_tail(p->kafka, KAFKA_OUT_AUDIT, audit_chain_partition(c), count,
 					 30000, pipeline_parts_chain_record, c, &whole);
 		if (rc < 0) {
-			log_error("pipeline",
+			log_error(pipeline,
 				  "audit chain %s: cannot read its head from %s[%" PRId32 "]: %s",
 				  audit_chain_name(c), audit, audit_chain_partition(c),
 				  strerror(-rc));
@@ -85,7 +85,7 @@ static struct audit_chain *pipeline_parts_chain_recover(struct pipeline *p, enum
 			break;
 		count *= 8;
 	}
-	log_info("pipeline",
+	log_info(pipeline,
 		 "audit chain %s continues at sequence %" PRIu64 " in %s[%" PRId32
 		 "] (%zu record(s) of uncommitted input known)",
 		 audit_chain_name(c), audit_chain_next_sequence(c), audit, audit_chain_partition(c),
@@ -130,7 +130,7 @@ static struct pipeline_part *pipeline_parts_new(struct pipeline *p, enum kafka_i
 		part->win = offsets_window_new();
 	if (!part || !part->win) {
 		free(part);
-		log_error("pipeline", "out of memory on assignment");
+		log_error(pipeline, "out of memory on assignment");
 		return NULL;
 	}
 	part->input = in;
@@ -141,7 +141,7 @@ static struct pipeline_part *pipeline_parts_new(struct pipeline *p, enum kafka_i
 		/* Writing a chain whose head is unknown would fork it. */
 		offsets_window_free(part->win);
 		free(part);
-		log_error("pipeline", "cannot recover the audit chain of %s[%" PRId32 "]: stopping",
+		log_error(pipeline, "cannot recover the audit chain of %s[%" PRId32 "]: stopping",
 			  kafka_input_topic(p->kafka, in), partition);
 		pipeline_on_fatal(p, "audit chain recovery failed");
 		return NULL;
@@ -159,7 +159,7 @@ void pipeline_parts_assigned(void *opaque, const rd_kafka_topic_partition_list_t
 		if (in == KAFKA_IN__COUNT || tp->partition < 0)
 			continue;
 		if (pipeline_parts_grow(p, in, tp->partition) < 0) {
-			log_error("pipeline", "out of memory on assignment");
+			log_error(pipeline, "out of memory on assignment");
 			continue;
 		}
 		if (p->parts[in][tp->partition])
@@ -183,13 +183,13 @@ void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t 
 	 * records it produces carry the same ids. A lost assignment is owned
 	 * by someone else already: its commit would be refused. */
 	if (kafka_assignment_lost(p->kafka)) {
-		log_warn("pipeline", "assignment lost: finished messages since the last commit "
+		log_warn(pipeline, "assignment lost: finished messages since the last commit "
 				     "will be redelivered");
 	} else {
 		/* The next owner reads each chain's head back from the audit
 		 * topic: what we produced must be there before it does. */
 		if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, 10000) < 0)
-			log_warn("pipeline",
+			log_warn(pipeline,
 				 "%d record(s) still unacknowledged at revoke: the next owner "
 				 "may find a gap in an audit chain",
 				 kafka_outq_len(p->kafka));

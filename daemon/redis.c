@@ -80,11 +80,11 @@ static void redis_lost(struct redis *r, const char *why)
 	if (r->closing)
 		return;
 	if (!r->logged_down) {
-		log_error("redis", "%s: %s; retrying with backoff up to %d ms",
+		log_error(redis, "%s: %s; retrying with backoff up to %d ms",
 			  r->cfg->redis.address, why, REDIS_BACKOFF_MAX_MS);
 		r->logged_down = true;
 	} else {
-		log_debug("redis", "%s: %s", r->cfg->redis.address, why);
+		log_debug(redis, "%s: %s", r->cfg->redis.address, why);
 	}
 	uv_timer_start(&r->timer, redis_backoff_cb, r->backoff_ms, 0);
 	r->backoff_ms =
@@ -125,9 +125,9 @@ static void redis_reply(redisAsyncContext *ac, void *reply, void *privdata)
 		}
 		if (--r->handshake_left == 0) {
 			if (r->logged_down)
-				log_info("redis", "%s: connected again", r->cfg->redis.address);
+				log_info(redis, "%s: connected again", r->cfg->redis.address);
 			else
-				log_info("redis", "%s: connected", r->cfg->redis.address);
+				log_info(redis, "%s: connected", r->cfg->redis.address);
 			r->logged_down = false;
 			r->backoff_ms = REDIS_BACKOFF_MIN_MS;
 			redis_set_state(r, REDIS_UP);

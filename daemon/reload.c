@@ -65,9 +65,9 @@ static void reload_work(uv_work_t *w)
 static void reload_log_rejected(const struct reload *r, const struct reload_job *j)
 {
 	metrics_inc(reload_failures);
-	log_error("main", "reload of %s rejected with %zu error(s); keeping the running policy",
+	log_error(main, "reload of %s rejected with %zu error(s); keeping the running policy",
 		  r->path, j->diags.n_errors);
-	diag_log(&j->diags, "config");
+	diag_log(&j->diags, LOG_SUB_config);
 }
 
 static void reload_after(uv_work_t *w, int status)
@@ -85,7 +85,7 @@ static void reload_after(uv_work_t *w, int status)
 			     j->diags.n_errors);
 		policy_free(j->policy);
 	} else {
-		diag_log(&j->diags, "config"); /* warnings, at every load */
+		diag_log(&j->diags, LOG_SUB_config); /* warnings, at every load */
 		notify_ready(r->notify, "running ruleset %.12s (%zu rule(s))",
 			     rules_version(j->policy->rules), rules_count(j->policy->rules));
 		r->done(r->opaque, j->policy, j->ctx);
@@ -109,14 +109,14 @@ void reload_request(struct reload *r)
 	}
 	struct reload_job *j = calloc(1, sizeof(*j));
 	if (!j) {
-		log_error("main", "out of memory: reload skipped");
+		log_error(main, "out of memory: reload skipped");
 		return;
 	}
 	j->r = r;
 	j->work.data = j;
 	int rc = uv_queue_work(r->loop, &j->work, reload_work, reload_after);
 	if (rc < 0) {
-		log_error("main", "reload of %s not started: %s", r->path, uv_strerror(rc));
+		log_error(main, "reload of %s not started: %s", r->path, uv_strerror(rc));
 		free(j);
 		return;
 	}
@@ -127,7 +127,7 @@ void reload_request(struct reload *r)
 static void reload_debounce_cb(uv_timer_t *t)
 {
 	struct reload *r = t->data;
-	log_info("main", "rule files changed: reloading %s", r->path);
+	log_info(main, "rule files changed: reloading %s", r->path);
 	reload_request(r);
 }
 
@@ -136,7 +136,7 @@ static void reload_on_change(uv_fs_event_t *h, const char *filename, int events,
 	struct reload *r = h->data;
 	(void)events;
 	if (status < 0) {
-		log_warn("main", "watching %s: %s", h->path ? h->path : "?", uv_strerror(status));
+		log_warn(main, "watching %s: %s", h->path ? h->path : "?", uv_strerror(status));
 		return;
 	}
 	/* Only files of the ruleset count (editors leave swap files about). */
@@ -179,14 +179,14 @@ static void reload_watch_dir(struct reload *r, const char *dir)
 	uv_fs_event_t *w = malloc(sizeof(*w));
 	if (!w || uv_fs_event_init(r->loop, w) < 0) {
 		free(w);
-		log_warn("main", "cannot watch %s; reload with SIGHUP", dir);
+		log_warn(main, "cannot watch %s; reload with SIGHUP", dir);
 		return;
 	}
 	w->data = r;
 	r->open_handles++;
 	int rc = uv_fs_event_start(w, reload_on_change, dir, 0);
 	if (rc < 0) {
-		log_warn("main", "cannot watch %s: %s; reload with SIGHUP", dir, uv_strerror(rc));
+		log_warn(main, "cannot watch %s: %s; reload with SIGHUP", dir, uv_strerror(rc));
 		uv_close((uv_handle_t *)w, reload_handle_closed);
 		return;
 	}
@@ -205,7 +205,7 @@ void reload_watch(struct reload *r, const struct ruleset *rules)
 	if (names)
 		r->watched_files = names;
 	if (!w || !names) {
-		log_warn("main", "out of memory: rule files are not watched; reload with SIGHUP");
+		log_warn(main, "out of memory: rule files are not watched; reload with SIGHUP");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {

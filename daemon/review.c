@@ -130,11 +130,11 @@ static void review_sweep_reply(struct review *rv, struct review_op *op, const re
 		metrics_add(sla_overdue, (uint_fast64_t)overdue);
 		metrics_add(sla_raised, (uint_fast64_t)raised);
 		if (overdue)
-			log_warn("review",
+			log_warn(review,
 				 "%s: %lld entr%s past the deadline, %lld raised to urgent",
 				 op->queue, overdue, overdue == 1 ? "y" : "ies", raised);
 	} else {
-		log_error("review", "%s: SLA sweep: unexpected reply", op->queue);
+		log_error(review, "%s: SLA sweep: unexpected reply", op->queue);
 	}
 	review_op_free(op);
 }
@@ -168,7 +168,7 @@ static void review_reply(void *arg, const redisReply *r)
 		op->reply_cb(op->arg, r);
 		review_op_free(op);
 	} else if (r->type == REDIS_REPLY_ERROR) {
-		log_error("review", "%s: %s failed: %s", op->queue,
+		log_error(review, "%s: %s failed: %s", op->queue,
 			  queues_script_name(op->cmd.script), r->str);
 		if (sweep)
 			review_op_free(op);
@@ -180,7 +180,7 @@ static void review_reply(void *arg, const redisReply *r)
 		/* Full: never trimmed, never dropped; the input waits. */
 		metrics_inc(review_full);
 		if (!rv->logged_full)
-			log_warn("review",
+			log_warn(review,
 				 "%s is full (review.queues max_length): holding its "
 				 "escalations until reviewers catch up",
 				 op->queue);
@@ -202,7 +202,7 @@ static void review_ignore_reply(void *arg, const redisReply *r)
 {
 	const char *what = arg;
 	if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9))
-		log_error("review", "%s: %s", what, r->str);
+		log_error(review, "%s: %s", what, r->str);
 }
 
 /* Creates each queue's streams and group up front, so that reviewers can
@@ -242,7 +242,7 @@ static void review_on_redis(void *opaque, bool up)
 		review_create_groups(rv);
 	rv->up = up;
 	if (up && rv->n_waiting)
-		log_info("review", "sending %zu escalation(s) held while Redis was away",
+		log_info(review, "sending %zu escalation(s) held while Redis was away",
 			 rv->n_waiting);
 	rv->state_cb(rv->opaque, up);
 	review_flush(rv);

@@ -74,7 +74,7 @@ const ProtobufCMessageDescriptor *ctl_type_for(const char *name)
 
 static void ctl_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	log_write(kafka_log_level(level), "kafka", "%s: %s", fac, buf);
+	log_write(kafka_log_level(level), LOG_SUB_kafka, "%s: %s", fac, buf);
 }
 
 rd_kafka_conf_t *ctl_kafka_conf(const char *brokers)
@@ -84,7 +84,7 @@ rd_kafka_conf_t *ctl_kafka_conf(const char *brokers)
 	rd_kafka_conf_set_log_cb(conf, ctl_kafka_log);
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err)) ||
 	    rd_kafka_conf_set(conf, "client.id", "arbiterctl", err, sizeof(err))) {
-		log_error("ctl", "%s", err);
+		log_error(ctl, "%s", err);
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}

@@ -34,7 +34,7 @@ static void ctl_produce_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
 {
 	if (m->err) {
 		ctl_produce_failed++;
-		log_error("produce", "delivery failed: %s", rd_kafka_err2str(m->err));
+		log_error(ctl, "delivery failed: %s", rd_kafka_err2str(m->err));
 	}
 }
 
