@@ -900,6 +900,20 @@ static int check_switch(struct loader *ld, struct ydoc_pos p, const char *key, c
 	return -EINVAL;
 }
 
+/* For a collection entry: 1 when V is a mapping to walk, 0 when it is null (nothing to
+ * set), or -EINVAL with an error "expected WHAT". */
+static int want_mapping(struct loader *ld, const struct config_entry *e, const struct ydoc_node *v,
+			struct ydoc_pos p, const char *what)
+{
+	char buf[96];
+	if (ydoc_is_null(v))
+		return 0;
+	if (ydoc_is_map(v))
+		return 1;
+	ld_error(ld, p, e->key, "expected %s, got %s", what, ydoc_describe(v, buf, sizeof(buf)));
+	return -EINVAL;
+}
+
 /* The properties read so far, for set_properties' walk. */
 struct properties_walk {
 	struct loader *ld;
@@ -945,21 +959,14 @@ static int set_properties(struct loader *ld, const struct config_entry *e,
 {
 	struct config_kv **slot = field_ptr(ld->cfg, e->off);
 	size_t *n_slot = field_ptr(ld->cfg, e->off_n);
-	char buf[96];
-	if (ydoc_is_null(v))
-		return 0;
-	if (!ydoc_is_map(v)) {
-		ld_error(ld, p, e->key, "expected a mapping of librdkafka properties, got %s",
-			 ydoc_describe(v, buf, sizeof(buf)));
-		return -EINVAL;
-	}
+	int rc = want_mapping(ld, e, v, p, "a mapping of librdkafka properties");
+	if (rc <= 0)
+		return rc;
 	struct properties_walk w = {.ld = ld, .e = e, .kv = calloc(v->n + 1, sizeof(*w.kv))};
-	if (!w.kv) {
-		ld->oom = true;
-		return -ENOMEM;
-	}
-	ydoc_map_each(v, p, property_key, &w);
-	if (w.rc || ld->oom) {
+	if (w.kv)
+		ydoc_map_each(v, p, property_key, &w);
+	if (!w.kv || w.rc || ld->oom) {
+		ld->oom |= !w.kv;
 		free_properties(w.kv, w.n);
 		return w.rc ? w.rc : -ENOMEM;
 	}
@@ -1264,23 +1271,16 @@ static int set_queues(struct loader *ld, const struct config_entry *e, const str
 {
 	struct config_queue **slot = field_ptr(ld->cfg, e->off);
 	size_t *n_slot = field_ptr(ld->cfg, e->off_n);
-	char buf[96];
-	if (ydoc_is_null(v))
-		return 0;
-	if (!ydoc_is_map(v)) {
-		ld_error(ld, p, e->key,
-			 "expected a mapping of queue names to {serves, languages, "
-			 "countries, sla, max_length}, got %s",
-			 ydoc_describe(v, buf, sizeof(buf)));
-		return -EINVAL;
-	}
+	int rc = want_mapping(ld, e, v, p,
+			      "a mapping of queue names to {serves, languages, countries, sla, "
+			      "max_length}");
+	if (rc <= 0)
+		return rc;
 	struct queues_walk w = {.ld = ld, .e = e, .qs = calloc(v->n + 1, sizeof(*w.qs))};
-	if (!w.qs) {
-		ld->oom = true;
-		return -ENOMEM;
-	}
-	ydoc_map_each(v, p, queues_entry, &w);
-	if (w.rc || ld->oom) {
+	if (w.qs)
+		ydoc_map_each(v, p, queues_entry, &w);
+	if (!w.qs || w.rc || ld->oom) {
+		ld->oom |= !w.qs;
 		free_queues(w.qs, w.n);
 		return w.rc ? w.rc : -ENOMEM;
 	}

@@ -310,6 +310,19 @@ static void rl_list_file(struct rules_loader *rl, struct rules_list *l, const ch
 	free(text);
 }
 
+/* A top-level section KEY that must be a mapping (WHAT, for the error): each entry to FN. */
+static void rl_section(struct rules_loader *rl, const struct ydoc_node *v, struct ydoc_pos p,
+		       const char *key, const char *what, ydoc_pair_fn fn)
+{
+	char buf[96];
+	if (!ydoc_is_map(v)) {
+		rl_error(rl, ydoc_pos_of(v, p), key, "expected %s, got %s", what,
+			 ydoc_describe(v, buf, sizeof(buf)));
+		return;
+	}
+	ydoc_map_each(v, p, fn, rl);
+}
+
 /* One entry of lists: NAME: [terms], {file: PATH} or {terms: [...], kind: ...}. */
 static int rl_list(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
 		   const struct ydoc_node *lv, struct ydoc_pos vp)
@@ -384,13 +397,7 @@ static int rl_list(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
 
 static void rl_lists_section(struct rules_loader *rl, const struct ydoc_node *v, struct ydoc_pos p)
 {
-	char buf[96];
-	if (!ydoc_is_map(v)) {
-		rl_error(rl, ydoc_pos_of(v, p), "lists", "expected a mapping of lists, got %s",
-			 ydoc_describe(v, buf, sizeof(buf)));
-		return;
-	}
-	ydoc_map_each(v, p, rl_list, rl);
+	rl_section(rl, v, p, "lists", "a mapping of lists", rl_list);
 }
 
 static int rl_date(struct rules_loader *rl, const struct ydoc_node *v, struct ydoc_pos p,
@@ -444,15 +451,8 @@ static int rl_attribute(void *arg, const struct ydoc_node *k, struct ydoc_pos kp
 static void rl_attributes_section(struct rules_loader *rl, const struct ydoc_node *v,
 				  struct ydoc_pos p)
 {
-	char buf[96];
-	if (!ydoc_is_map(v)) {
-		rl_error(rl, ydoc_pos_of(v, p), "attributes",
-			 "expected a mapping of attribute names to int, float, string or bool, "
-			 "got %s",
-			 ydoc_describe(v, buf, sizeof(buf)));
-		return;
-	}
-	ydoc_map_each(v, p, rl_attribute, rl);
+	rl_section(rl, v, p, "attributes",
+		   "a mapping of attribute names to int, float, string or bool", rl_attribute);
 }
 
 /* One entry of modes: NAME: {countries, from, until, enabled, description}. */
@@ -538,13 +538,7 @@ static int rl_mode(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
 
 static void rl_modes_section(struct rules_loader *rl, const struct ydoc_node *v, struct ydoc_pos p)
 {
-	char buf[96];
-	if (!ydoc_is_map(v)) {
-		rl_error(rl, ydoc_pos_of(v, p), "modes", "expected a mapping of modes, got %s",
-			 ydoc_describe(v, buf, sizeof(buf)));
-		return;
-	}
-	ydoc_map_each(v, p, rl_mode, rl);
+	rl_section(rl, v, p, "modes", "a mapping of modes", rl_mode);
 }
 
 /* ---- rules ---- */

@@ -195,17 +195,28 @@ static bool ydoc_tag_is_explicit(const yaml_char_t *tag)
 	return tag && tag[0];
 }
 
-static void ydoc_on_scalar(struct ydoc_builder *b, const yaml_event_t *ev)
+/* A new node of KIND for EV, counted against the bound; NULL when refused or out of memory. */
+static struct ydoc_node *ydoc_node_new(struct ydoc_builder *b, const yaml_event_t *ev,
+				       enum ydoc_kind kind)
 {
 	if (!ydoc_count(b, 1, &ev->start_mark))
-		return;
+		return NULL;
 	struct ydoc_node *n = ydoc_alloc(b->doc, sizeof(*n));
 	if (!n) {
 		b->oom = true;
-		return;
+		return NULL;
 	}
 	memset(n, 0, sizeof(*n));
-	n->kind = YDOC_SCALAR;
+	n->kind = kind;
+	n->pos = ydoc_mark_pos(&ev->start_mark);
+	return n;
+}
+
+static void ydoc_on_scalar(struct ydoc_builder *b, const yaml_event_t *ev)
+{
+	struct ydoc_node *n = ydoc_node_new(b, ev, YDOC_SCALAR);
+	if (!n)
+		return;
 	switch (ev->data.scalar.style) {
 	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
 	case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
@@ -259,16 +270,9 @@ static void ydoc_open(struct ydoc_builder *b, const yaml_event_t *ev, enum ydoc_
 		ydoc_error(b, &ev->start_mark, "nested deeper than %d levels", YDOC_MAX_DEPTH);
 		return;
 	}
-	if (!ydoc_count(b, 1, &ev->start_mark))
+	struct ydoc_node *n = ydoc_node_new(b, ev, kind);
+	if (!n)
 		return;
-	struct ydoc_node *n = ydoc_alloc(b->doc, sizeof(*n));
-	if (!n) {
-		b->oom = true;
-		return;
-	}
-	memset(n, 0, sizeof(*n));
-	n->kind = kind;
-	n->pos = ydoc_mark_pos(&ev->start_mark);
 	struct ydoc_frame *f = &b->stack[b->depth++];
 	/* Counted from here: the collection's size is what an alias to it repeats. */
 	*f = (struct ydoc_frame){.node = n, .nodes_from = b->nodes - 1};
