@@ -20,6 +20,11 @@
  * partition (audit_chain_recover) before it handles a message of the input
  * partition; on revoke the old owner flushes what it produced first.
  *
+ * Each owner writes under an ownership epoch one above the highest it recovered, so
+ * that records a previous owner still writes after the takeover (a zombie: paused past
+ * its session timeout, then resumed) are told apart: the verifier counts them as
+ * fenced, and recovery neither takes them as the head nor as records the chain holds.
+ *
  * A restart redelivers the messages after the last committed offset; their
  * records may be in the chain already. Recovery remembers the record ids of
  * the chain from those offsets on, and audit_chain_holds() tells the writer
@@ -54,7 +59,11 @@ bool audit_chain_recovered(const struct audit_chain *c);
 /* The number of records of the chain recovery remembers. */
 size_t audit_chain_remembered(const struct audit_chain *c);
 
-/* True when the chain holds the record RECORD_ID already. */
+/* The ownership epoch this writer's records carry: one above the highest recovery read
+ * (1 for a new chain). */
+uint64_t audit_chain_epoch(const struct audit_chain *c);
+
+/* True when the chain holds the record RECORD_ID already (not a fenced writer's copy). */
 bool audit_chain_holds(const struct audit_chain *c, const char *record_id);
 
 /* The place of the chain's next record: its chain name, sequence and the

@@ -148,9 +148,11 @@ const char *ledger_break_name(enum ledger_break b)
  * is, to name it in a report. */
 struct ledger_entry {
 	uint64_t seq;
+	uint64_t epoch;
 	uint8_t hash[LEDGER_KEPT];
 	uint8_t prev[LEDGER_KEPT];
 	struct ledger_pos pos;
+	bool fenced; /* a previous owner's, written after the chain moved on: not in the chain */
 };
 
 struct ledger_chain {
@@ -158,6 +160,11 @@ struct ledger_chain {
 	char *name;
 	struct ledger_entry *e; /* in the order read */
 	size_t n, cap;
+	/* Where each ownership epoch starts (its lowest sequence), by epoch ascending. */
+	struct {
+		uint64_t epoch, seq;
+	} * starts;
+	size_t n_starts;
 	/* Sequence -> index into e + 1 (0: empty), open addressing: a record needs only its own
 	 * sequence and its two neighbours', so any order of arrival costs O(1) a record. */
 	uint32_t *slots;
@@ -199,6 +206,7 @@ void ledger_verifier_free(struct ledger_verifier *v)
 		free(v->chains[i]->name);
 		free(v->chains[i]->e);
 		free(v->chains[i]->slots);
+		free(v->chains[i]->starts);
 		free(v->chains[i]);
 	}
 	free(v->chains);
@@ -277,7 +285,7 @@ static struct ledger_entry *ledger_find(const struct ledger_chain *c, uint64_t s
 		uint32_t k = c->slots[i];
 		if (!k)
 			return NULL;
-		if (c->e[k - 1].seq == seq)
+		if (c->e[k - 1].seq == seq && !c->e[k - 1].fenced)
 			return &c->e[k - 1];
 	}
 }
@@ -301,7 +309,7 @@ static int ledger_grow_slots(struct ledger_chain *c)
 	return 0;
 }
 
-static int ledger_place(struct ledger_chain *c, uint64_t seq, const uint8_t *prev,
+static int ledger_place(struct ledger_chain *c, uint64_t seq, uint64_t epoch, const uint8_t *prev,
 			const uint8_t *hash, struct ledger_pos pos)
 {
 	if (c->n >= UINT32_MAX - 1)
@@ -318,6 +326,8 @@ static int ledger_place(struct ledger_chain *c, uint64_t seq, const uint8_t *pre
 		return -ENOMEM;
 	struct ledger_entry *e = &c->e[c->n];
 	e->seq = seq;
+	e->epoch = epoch;
+	e->fenced = false;
 	memcpy(e->hash, hash, LEDGER_KEPT);
 	memcpy(e->prev, prev, LEDGER_KEPT);
 	e->pos = pos;
@@ -333,6 +343,66 @@ static int ledger_place(struct ledger_chain *c, uint64_t seq, const uint8_t *pre
 	return 0;
 }
 
+/* True when a record of EPOCH at SEQ was written after a later epoch took the chain over. */
+static bool ledger_fenced(const struct ledger_chain *c, uint64_t epoch, uint64_t seq)
+{
+	for (size_t i = c->n_starts; i-- > 0 && c->starts[i].epoch > epoch;)
+		if (c->starts[i].seq <= seq)
+			return true;
+	return false;
+}
+
+/* The head after records were fenced: the highest sequence still in the chain. */
+static void ledger_rehead(struct ledger_chain *c)
+{
+	c->rep.has_head = false;
+	for (size_t k = 0; k < c->n; k++) {
+		const struct ledger_entry *e = &c->e[k];
+		if (e->fenced || (c->rep.has_head && e->seq <= c->rep.head_sequence))
+			continue;
+		c->rep.has_head = true;
+		c->rep.head_sequence = e->seq;
+		memcpy(c->rep.head_hash, e->hash, LEDGER_KEPT);
+	}
+}
+
+/* EPOCH is seen at SEQ. A later epoch than any before starts a takeover: the records of
+ * earlier epochs already read from SEQ on were a previous owner's, written after the chain
+ * moved on, and are fenced now. Returns 0 or -ENOMEM. */
+static int ledger_note_epoch(struct ledger_chain *c, uint64_t epoch, uint64_t seq)
+{
+	size_t i = 0;
+	while (i < c->n_starts && c->starts[i].epoch < epoch)
+		i++;
+	if (i < c->n_starts && c->starts[i].epoch == epoch) {
+		if (seq >= c->starts[i].seq)
+			return 0;
+		c->starts[i].seq = seq;
+	} else {
+		void *v = realloc(c->starts, (c->n_starts + 1) * sizeof(*c->starts));
+		if (!v)
+			return -ENOMEM;
+		c->starts = v;
+		memmove(&c->starts[i + 1], &c->starts[i], (c->n_starts - i) * sizeof(*c->starts));
+		c->starts[i].epoch = epoch;
+		c->starts[i].seq = seq;
+		c->n_starts++;
+	}
+	bool moved = false;
+	for (size_t k = 0; k < c->n; k++) {
+		struct ledger_entry *e = &c->e[k];
+		if (!e->fenced && e->epoch < epoch && e->seq >= seq) {
+			e->fenced = true;
+			c->rep.records--;
+			c->rep.fenced++;
+			moved = true;
+		}
+	}
+	if (moved)
+		ledger_rehead(c);
+	return 0;
+}
+
 /* Where R fits in C, or what is wrong with it (see ledger.h). COMPUTED is the
  * hash of its canonical encoding. */
 static int ledger_chain_add(struct ledger_chain *c, struct ledger_pos pos,
@@ -341,6 +411,12 @@ static int ledger_chain_add(struct ledger_chain *c, struct ledger_pos pos,
 	uint64_t s = r->sequence;
 	const uint8_t *p = r->prev_hash.data, *h = r->hash.data;
 	bool intact = !memcmp(computed, h, LEDGER_HASH_LEN);
+	if (intact && ledger_fenced(c, r->chain_epoch, s)) {
+		c->rep.fenced++;
+		return 0;
+	}
+	if (intact && ledger_note_epoch(c, r->chain_epoch, s) < 0)
+		return -ENOMEM;
 	const struct ledger_entry *found = ledger_find(c, s);
 	if (found && intact && !memcmp(found->hash, h, LEDGER_KEPT) &&
 	    !memcmp(found->prev, p, LEDGER_KEPT)) {
@@ -352,7 +428,7 @@ static int ledger_chain_add(struct ledger_chain *c, struct ledger_pos pos,
 		ledger_note(c, LEDGER_ALTERED, pos,
 			    "sequence %" PRIu64 ": its hash does not match its content", s);
 		/* Taken as it stands, so that its successor still links. */
-		return found ? 0 : ledger_place(c, s, p, h, pos);
+		return found ? 0 : ledger_place(c, s, r->chain_epoch, p, h, pos);
 	}
 	if (found) {
 		ledger_note(c, LEDGER_INSERTED, pos,
@@ -408,7 +484,7 @@ static int ledger_chain_add(struct ledger_chain *c, struct ledger_pos pos,
 				    head);
 		}
 	}
-	return ledger_place(c, s, p, h, pos);
+	return ledger_place(c, s, r->chain_epoch, p, h, pos);
 }
 
 /* The chain an undecodable record at PARTITION counts for. */
@@ -477,10 +553,15 @@ int ledger_verify_feed(struct ledger_verifier *v, int32_t partition, int64_t off
 		} else {
 			v->last[partition] = index;
 			bool clean = c->rep.first == LEDGER_OK;
-			uint64_t breaks = c->rep.breaks, dups = c->rep.duplicates;
+			uint64_t breaks = c->rep.breaks, dups = c->rep.duplicates,
+				 fenced = c->rep.fenced;
 			rc = ledger_chain_add(c, pos, r, computed);
 			if (out) {
 				out->duplicate = c->rep.duplicates > dups;
+				/* Only this one: records fenced retroactively were handed
+				 * over before (see ledger.h). */
+				out->fenced = c->rep.fenced > fenced && !out->duplicate &&
+					      ledger_fenced(c, r->chain_epoch, r->sequence);
 				out->brk = c->rep.breaks > breaks ? c->last : LEDGER_OK;
 			}
 			/* The first break names who wrote the record it shows at. */

@@ -59,6 +59,13 @@ int ledger_link(Arbiter__V1__AuditRecord *r, const char *chain, uint64_t sequenc
  *   duplicate    not a break: a record with the chain, sequence and hash of
  *                one already read — the daemon rewriting a record after a
  *                crash. Counted apart; it does not count as a record.
+ *   fenced       not a break: an intact record whose chain_epoch is lower than
+ *                that of a record at or before its sequence — a previous owner
+ *                still writing after another took the chain over (a zombie,
+ *                paused past its session timeout). Counted apart; it is not in
+ *                the chain, which goes on in the later epoch. A record read
+ *                before the takeover that turns out to be fenced leaves the
+ *                chain when the later epoch's first record is read.
  *   inserted     the record does not fit where it claims to be: its sequence
  *                is already held by a different record; or its prev_hash is
  *                not the hash of the record one below it (when that one has
@@ -100,8 +107,9 @@ struct ledger_pos {
 /* One chain, as read so far. */
 struct ledger_chain_report {
 	const char *chain;
-	uint64_t records;        /* every record read but exact duplicates */
+	uint64_t records;        /* every record in the chain: not duplicates nor fenced */
 	uint64_t duplicates;     /* exact duplicates */
+	uint64_t fenced;         /* a previous owner's records written after a takeover */
 	uint64_t breaks;         /* records at which something was wrong */
 	enum ledger_break first; /* the first break, LEDGER_OK when none */
 	struct ledger_pos at;    /* where the first break shows */
@@ -126,6 +134,7 @@ int ledger_verify_add(struct ledger_verifier *v, int32_t partition, int64_t offs
 /* What ledger_verify_feed made of one message. */
 struct ledger_fed {
 	bool duplicate;        /* an exact duplicate: counted apart, not as a record */
+	bool fenced;           /* a fenced writer's record: not in the chain */
 	enum ledger_break brk; /* LEDGER_OK, or what is wrong at this message */
 	/* The message decoded, NULL when it is not an AuditRecord; the caller
 	 * owns it (arbiter__v1__audit_record__free_unpacked). A record at a

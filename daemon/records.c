@@ -87,6 +87,7 @@ static int records_audit_finish(Arbiter__V1__AuditRecord *ar, const struct dsa_i
 	if (drc == -ENOMEM)
 		return -ENOMEM;
 	if (link) {
+		ar->chain_epoch = link->epoch;
 		int lrc = ledger_link(ar, link->chain, link->sequence, link->prev_hash, link->hash);
 		if (lrc < 0)
 			return lrc;

@@ -45,6 +45,7 @@ struct records_link {
 	uint64_t sequence;
 	const uint8_t *prev_hash; /* NULL at the chain's start, sequence 0 */
 	const char *writer;       /* the writing instance, or NULL */
+	uint64_t epoch;           /* the writer's ownership epoch of the chain */
 	uint8_t hash[LEDGER_HASH_LEN];
 };
 

@@ -26,7 +26,9 @@ static void ctl_audit_usage(FILE *out, const char *name)
 		"'CHAIN: N records, OK' with its head (sequence and hash, to compare with a\n"
 		"head published earlier) or the first break (altered, missing, inserted,\n"
 		"reordered, undecodable) with its partition and offset; then a summary.\n"
-		"Exact duplicates (a record rewritten after a crash) are counted, not breaks.\n"
+		"Exact duplicates (a record rewritten after a crash) and fenced records (a\n"
+		"previous owner's, written after another took its chain over: a lower\n"
+		"chain_epoch) are counted, not breaks, and are not in the chain.\n"
 		"Exit 0 when every chain is intact, 1 on any break or read error.\n"
 		"\n"
 		"export --dsa writes the statements of reasons of the records, as the DSA\n"
@@ -62,12 +64,13 @@ static int ctl_audit_verify(const char *brokers, const char *topic)
 		fprintf(stderr, "arbiterctl audit verify: out of memory\n");
 	const struct ledger_chain_report *reps;
 	size_t n = ledger_verify_reports(v, &reps);
-	uint64_t records = 0, duplicates = 0;
+	uint64_t records = 0, duplicates = 0, fenced = 0;
 	size_t broken = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct ledger_chain_report *r = &reps[i];
 		records += r->records;
 		duplicates += r->duplicates;
+		fenced += r->fenced;
 		printf("%s: %" PRIu64 " records, ", r->chain, r->records);
 		if (r->first == LEDGER_OK) {
 			printf("OK");
@@ -81,6 +84,9 @@ static int ctl_audit_verify(const char *brokers, const char *topic)
 		}
 		if (r->duplicates)
 			printf("; %" PRIu64 " exact duplicate(s)", r->duplicates);
+		if (r->fenced)
+			printf("; %" PRIu64 " fenced (a previous owner's, after the takeover)",
+			       r->fenced);
 		if (r->has_head) {
 			printf("; head %" PRIu64 " ", r->head_sequence);
 			for (size_t k = 0; k < LEDGER_HASH_LEN; k++)
@@ -88,8 +94,9 @@ static int ctl_audit_verify(const char *brokers, const char *topic)
 		}
 		printf("\n");
 	}
-	printf("%zu chain(s), %" PRIu64 " record(s), %" PRIu64 " exact duplicate(s): %s\n", n,
-	       records, duplicates,
+	printf("%zu chain(s), %" PRIu64 " record(s), %" PRIu64 " exact duplicate(s), %" PRIu64
+	       " fenced: %s\n",
+	       n, records, duplicates, fenced,
 	       rc     ? "could not read the whole topic" :
 	       broken ? "BROKEN" :
 			"intact");

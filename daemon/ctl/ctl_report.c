@@ -199,7 +199,7 @@ static int ctl_report_audit_msg(void *opaque, const rd_kafka_message_t *m)
 		report_add_undecodable(x->report);
 		return 0;
 	}
-	if (!fed.duplicate) {
+	if (!fed.duplicate && !fed.fenced) {
 		rc = report_add_audit(x->report, fed.record, fed.brk != LEDGER_OK);
 		if (!rc && x->dataset && report_in_period(x->report, fed.record)) {
 			int w = report_dataset_add(x->dataset, fed.record,

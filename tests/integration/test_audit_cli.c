@@ -97,7 +97,7 @@ START_TEST(verify_passes_clean_chains_with_duplicates)
 	ck_assert_msg(r.status == 0, "verify exited %d:\n%s%s", r.status, r.out, r.err);
 	assert_contains(r.out, "audit-0: 12 records, OK; 1 exact duplicate(s); head 11 ");
 	assert_contains(r.out, "audit-1: 5 records, OK; head 4 ");
-	assert_contains(r.out, "2 chain(s), 17 record(s), 1 exact duplicate(s): intact");
+	assert_contains(r.out, "2 chain(s), 17 record(s), 1 exact duplicate(s), 0 fenced: intact");
 	harness_run_free(&r);
 	harness_stop(&h);
 }

@@ -221,27 +221,65 @@ START_TEST(a_short_window_asks_for_more)
 }
 END_TEST
 
-/* A writer that did not recover (a zombie that lost its partition, or a
- * bug) forks the chain: the verifier finds it. */
+/* A writer that never recovered the chain (a bug) forks it at the genesis: the verifier finds
+ * it and names it. */
 START_TEST(a_second_writer_shows_as_a_break)
 {
 	struct partition p = {0};
 	struct audit_chain *a = audit_chain_new("content.events", 0, 0, -1001, 0);
 	for (int64_t off = 0; off < 4; off++)
 		ck_assert(write_decision(a, &p, "content.events", 0, off));
-	struct audit_chain *zombie = audit_chain_new("content.events", 0, 0, -1001, 0);
-	recover(zombie, &p, 0);
-	ck_assert(write_decision(a, &p, "content.events", 0, 4));
-	ck_assert(write_as(zombie, &p, "content.events", 0, 5, "host-z/7/member-0"));
+	struct audit_chain *stray = audit_chain_new("content.events", 0, 0, -1001, 0);
+	ck_assert(write_as(stray, &p, "content.events", 0, 9, "host-z/7/member-0"));
 	size_t chains;
 	uint64_t records;
 	ck_assert_uint_gt(verify(&p, &chains, &records), 0);
-	/* The break names the zombie. */
-	ck_assert_msg(strstr(first_detail, "sequence 4 is already held") &&
+	ck_assert_msg(strstr(first_detail, "sequence 0 is already held") &&
 			      strstr(first_detail, "(written by host-z/7/member-0)"),
 		      "%s", first_detail);
 	audit_chain_free(a);
-	audit_chain_free(zombie);
+	audit_chain_free(stray);
+	partition_free(&p);
+}
+END_TEST
+
+/* A takeover while the previous owner is paused (a zombie): the new owner recovers under a
+ * higher epoch; what the old one writes after is fenced. The next owner after that takes the
+ * new owner's head, not the zombie's, and does not count the zombie's copy of a record as
+ * held. */
+START_TEST(a_takeover_fences_the_previous_owner)
+{
+	struct partition p = {0};
+	struct audit_chain *a = audit_chain_new("content.events", 0, 0, -1001, 100);
+	for (int64_t off = 0; off < 4; off++)
+		ck_assert(write_decision(a, &p, "content.events", 0, off));
+	ck_assert_uint_eq(audit_chain_epoch(a), 1);
+	/* B takes over: committed up to 4. */
+	struct audit_chain *b = audit_chain_new("content.events", 0, 0, 4, 100);
+	recover(b, &p, 0);
+	ck_assert_uint_eq(audit_chain_epoch(b), 2);
+	ck_assert(write_as(b, &p, "content.events", 0, 4, "host-b/2/member-2"));
+	/* A, resumed, still writes 4 and 5 after B's 4. */
+	ck_assert(write_as(a, &p, "content.events", 0, 4, "host-a/1/member-1"));
+	ck_assert(write_as(a, &p, "content.events", 0, 5, "host-a/1/member-1"));
+	ck_assert(write_as(b, &p, "content.events", 0, 5, "host-b/2/member-2"));
+	size_t chains;
+	uint64_t records;
+	ck_assert_msg(verify(&p, &chains, &records) == 0, "%s", first_detail);
+	ck_assert_uint_eq(records, 6); /* 0..3 by A, 4 and 5 by B */
+	/* C takes over from B: B's head, epoch 3; B's records of 4 and 5 are held, A's copies
+	 * are not what makes them held. */
+	struct audit_chain *c = audit_chain_new("content.events", 0, 0, 4, 100);
+	recover(c, &p, 0);
+	ck_assert_uint_eq(audit_chain_epoch(c), 3);
+	ck_assert_uint_eq(audit_chain_next_sequence(c), 6);
+	ck_assert(!write_as(c, &p, "content.events", 0, 5, "host-c/3/member-3"));
+	ck_assert(write_as(c, &p, "content.events", 0, 6, "host-c/3/member-3"));
+	ck_assert_msg(verify(&p, &chains, &records) == 0, "%s", first_detail);
+	ck_assert_uint_eq(records, 7);
+	audit_chain_free(a);
+	audit_chain_free(b);
+	audit_chain_free(c);
 	partition_free(&p);
 }
 END_TEST
@@ -255,6 +293,7 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, redelivered_messages_write_nothing_twice);
 	tcase_add_test(tc, a_short_window_asks_for_more);
 	tcase_add_test(tc, a_second_writer_shows_as_a_break);
+	tcase_add_test(tc, a_takeover_fences_the_previous_owner);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -50,6 +50,19 @@ static void rec_make(struct rec *out, const char *chain, uint64_t seq, const uin
 	rec_pack(out, &r);
 }
 
+/* Record SEQ of CHAIN after PREV by the owner of EPOCH, with WHO in its content (two owners
+ * writing one sequence write different records). */
+static void rec_epoch(struct rec *out, const char *chain, uint64_t seq, const uint8_t *prev,
+		      uint64_t epoch, const char *who)
+{
+	char id[64];
+	Arbiter__V1__AuditRecord r = content(id, chain, seq);
+	r.chain_epoch = epoch;
+	r.writer = (char *)who;
+	ck_assert_int_eq(ledger_link(&r, chain, seq, prev, out->hash), 0);
+	rec_pack(out, &r);
+}
+
 /* Records 0..N-1 of CHAIN. */
 static void chain_make(struct rec recs[N], const char *chain)
 {
@@ -538,6 +551,56 @@ START_TEST(feed_says_what_each_message_was)
 }
 END_TEST
 
+/* A zombie: owner A (epoch 1) writes 0..4; B takes the chain over at 5 (epoch 2); A, resumed,
+ * still writes 5 and 6 after it. Its late records are fenced, not breaks, in either order of
+ * arrival, and the chain's head is B's. */
+START_TEST(a_zombie_writer_is_fenced_not_a_break)
+{
+	struct rec a[7], b[3];
+	for (uint64_t i = 0; i < 7; i++)
+		rec_epoch(&a[i], "c-0", i, i ? a[i - 1].hash : NULL, 1, "A");
+	rec_epoch(&b[0], "c-0", 5, a[4].hash, 2, "B");
+	rec_epoch(&b[1], "c-0", 6, b[0].hash, 2, "B");
+	rec_epoch(&b[2], "c-0", 7, b[1].hash, 2, "B");
+
+	/* B's records first, A's late ones after: fenced as they arrive. */
+	const struct rec *order1[] = {&a[0], &a[1], &a[2], &a[3], &a[4],
+				      &b[0], &a[5], &b[1], &a[6], &b[2]};
+	/* A's late ones first: fenced when B's first record of epoch 2 arrives. */
+	const struct rec *order2[] = {&a[0], &a[1], &a[2], &a[3], &a[4],
+				      &a[5], &a[6], &b[0], &b[1], &b[2]};
+	const struct rec *const *orders[] = {order1, order2};
+	for (int k = 0; k < 2; k++) {
+		struct ledger_verifier *v = ledger_verifier_new();
+		feed(v, 0, orders[k], 10);
+		const struct ledger_chain_report *r = only(v);
+		ck_assert_msg(r->first == LEDGER_OK, "order %d: %s: %s", k,
+			      ledger_break_name(r->first), r->detail);
+		ck_assert_uint_eq(r->records, 8);
+		ck_assert_uint_eq(r->fenced, 2);
+		ck_assert(r->has_head);
+		ck_assert_uint_eq(r->head_sequence, 7);
+		ck_assert_mem_eq(r->head_hash, b[2].hash, LEDGER_HASH_LEN);
+		ledger_verifier_free(v);
+	}
+	/* Without epochs (records from before them) the same fork is what it is: a break. */
+	chain_free(a, 7);
+	struct rec legacy[2];
+	for (uint64_t i = 0; i < 5; i++)
+		rec_epoch(&a[i], "c-0", i, i ? a[i - 1].hash : NULL, 0, "A");
+	rec_epoch(&legacy[0], "c-0", 5, a[4].hash, 0, "B");
+	rec_epoch(&legacy[1], "c-0", 5, a[4].hash, 0, "A");
+	const struct rec *order3[] = {&a[0], &a[1], &a[2], &a[3], &a[4], &legacy[0], &legacy[1]};
+	struct ledger_verifier *v = ledger_verifier_new();
+	feed(v, 0, order3, 7);
+	assert_break(only(v), LEDGER_INSERTED, 6, "sequence 5 is already held");
+	ledger_verifier_free(v);
+	chain_free(a, 5);
+	chain_free(b, 3);
+	chain_free(legacy, 2);
+}
+END_TEST
+
 static Suite *ledger_suite(void)
 {
 	Suite *s = suite_create("ledger");
@@ -555,6 +618,7 @@ static Suite *ledger_suite(void)
 	tcase_add_test(tc, undecodable_records_count_for_their_partition);
 	tcase_add_test(tc, chains_are_verified_apart);
 	tcase_add_test(tc, feed_says_what_each_message_was);
+	tcase_add_test(tc, a_zombie_writer_is_fenced_not_a_break);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -692,6 +692,7 @@ START_TEST(deep_and_large_conditions_are_bounded)
 {
 	size_t n = 30000;
 	char *src = malloc(n * 9 + 16);
+	ck_assert_ptr_nonnull(src);
 	memset(src, '(', n);
 	strcpy(src + n, "true");
 	expect_error(src, 32, "condition nested deeper than 32 levels of ( and not");

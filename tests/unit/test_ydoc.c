@@ -127,6 +127,7 @@ START_TEST(depth_is_bounded)
 {
 	size_t depth = 100000;
 	char *text = malloc(depth + 1);
+	ck_assert_ptr_nonnull(text);
 	memset(text, '[', depth);
 	text[depth] = '\0';
 	expect_error(text, depth, 1, 65, "nested deeper than 64 levels");
