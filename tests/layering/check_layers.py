@@ -16,7 +16,7 @@ LAYERS = [
     ("base", ["log", "diag", "strmap", "ydoc", "country"]),
     ("core", ["config", "normalise", "pbjson", "event", "rules_expr", "rules", "rules_impl",
               "rules_load", "rules_compile", "rules_eval", "rules_test", "dsa", "ledger",
-              "records", "audit", "queues", "offsets", "policy", "report*"]),
+              "records", "audit", "queues", "offsets", "policy", "report*", "hashbank"]),
     ("shell", ["metrics", "kafka", "kafka_mock", "redis", "review", "pipeline*", "reload",
                "main"]),
     ("tools", ["ctl", "ctl_*", "ctl/*"]),
