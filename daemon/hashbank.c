@@ -31,9 +31,6 @@
 #define HB_KEYS 65536u
 #define HB_INDEX_MAX_DISTANCE 63 /* floor(t / 2) <= 3: at most 697 keys per table */
 #define HB_MAX_MASKS 697         /* 16-bit masks of at most 3 bits */
-/* Below this, a PDQ bank is scanned: 32 KiB of hashes scan faster than the index's 272 bucket
- * reads, and its 4 MiB of bucket offsets would outweigh the bank. */
-#define HB_INDEX_MIN_ENTRIES 1024
 
 struct hb_table {
 	uint32_t *off; /* HB_KEYS + 1 bucket starts */
@@ -509,7 +506,7 @@ static void hb_build_exact(struct hashbank *bank, uint8_t *at, const uint32_t *s
 static int hb_build(struct hashbank *bank, struct hb_builder *b, const uint32_t *sorted)
 {
 	size_t n = bank->n = b->n, hbytes = hb_round64(n * b->hlen), size = hbytes;
-	bool pdq = bank->algo == HASHBANK_PDQ, index = !pdq || n >= HB_INDEX_MIN_ENTRIES;
+	bool pdq = bank->algo == HASHBANK_PDQ, index = !pdq || n >= HASHBANK_INDEX_MIN_ENTRIES;
 	if (!pdq)
 		size += hb_round64(n * sizeof(uint32_t)) + hb_round64((HB_KEYS + 1) * 4);
 	else if (index)
@@ -814,21 +811,132 @@ static size_t hb_masks(unsigned maxbits, uint16_t *m, uint8_t *bits)
 	return n;
 }
 
-/* Every entry whose chunk C is HI:LO, from the high-half table (LO sorted in each bucket). */
-HB_INLINE void hb_chunk_value(const struct hashbank *bank, int c, uint16_t hi, uint16_t lo,
-			      const uint8_t *q, struct hb_best *best, bool hw)
+/* Candidates that passed a bucket's filter, on their way to the full comparison. Each step is
+ * a dependent memory read, a likely cache miss, so a candidate takes one step per chunk
+ * scanned (its next read asked for in the meantime) rather than all at once:
+ *   HB_OFF:  chunk value HI:LO, passed in the low-half table: bucket HI of the high-half
+ *            table is to be read;
+ *   HB_SIB:  that bucket is [POS, END), where LO is to be found (sorted there);
+ *   HB_ID:   the entry number at POS of the high-half table is to be read;
+ *   HB_HASH: entry POS is to be compared over 256 bits. */
+enum hb_stage { HB_OFF, HB_SIB, HB_ID, HB_HASH };
+
+struct hb_cand {
+	uint8_t stage, chunk;
+	uint16_t hi, lo;
+	uint32_t pos, end;
+};
+
+#define HB_QUEUE 64
+
+struct hb_queue {
+	struct hb_cand v[HB_QUEUE];
+	size_t n;
+};
+
+/* The first position of [L, R) of H's siblings holding LO or more. */
+HB_INLINE size_t hb_lower_bound(const struct hb_table *H, size_t l, size_t r, uint16_t lo)
 {
-	const struct hb_table *H = &bank->hi[c];
-	size_t l = H->off[hi], r = H->off[hi + 1];
-	while (l < r) { /* first sibling >= LO */
+	while (l < r) {
 		size_t mid = l + (r - l) / 2;
 		if (H->sib[mid] < lo)
 			l = mid + 1;
 		else
 			r = mid;
 	}
-	for (size_t e = H->off[hi + 1]; l < e && H->sib[l] == lo; l++)
-		hb_consider(bank, q, bank->hi_ids[c][l], best, hw);
+	return l;
+}
+
+/* Takes C through its remaining steps at once: the queue is full. */
+HB_INLINE void hb_finish(const struct hashbank *bank, const uint8_t *q, struct hb_cand c,
+			 struct hb_best *best, bool hw)
+{
+	const struct hb_table *H = &bank->hi[c.chunk];
+	switch (c.stage) {
+	case HB_OFF:
+	case HB_SIB:
+		if (c.stage == HB_OFF) {
+			c.pos = H->off[c.hi];
+			c.end = H->off[c.hi + 1];
+		}
+		for (size_t l = hb_lower_bound(H, c.pos, c.end, c.lo);
+		     l < c.end && H->sib[l] == c.lo; l++)
+			hb_consider(bank, q, bank->hi_ids[c.chunk][l], best, hw);
+		break;
+	case HB_ID:
+		hb_consider(bank, q, bank->hi_ids[c.chunk][c.pos], best, hw);
+		break;
+	default:
+		hb_consider(bank, q, c.pos, best, hw);
+		break;
+	}
+}
+
+/* Queues C, asking for what its next step reads; finishes it at once when the queue is full. */
+HB_INLINE void hb_enqueue(const struct hashbank *bank, const uint8_t *q, struct hb_queue *qu,
+			  struct hb_cand c, struct hb_best *best, bool hw)
+{
+	if (qu->n == HB_QUEUE) {
+		hb_finish(bank, q, c, best, hw);
+		return;
+	}
+	switch (c.stage) {
+	case HB_OFF:
+		__builtin_prefetch(&bank->hi[c.chunk].off[c.hi]);
+		break;
+	case HB_SIB:
+		__builtin_prefetch(&bank->hi[c.chunk].sib[c.pos]);
+		__builtin_prefetch(&bank->hi[c.chunk].sib[c.end - 1]);
+		break;
+	case HB_ID:
+		__builtin_prefetch(&bank->hi_ids[c.chunk][c.pos]);
+		break;
+	default:
+		__builtin_prefetch(bank->hashes + (size_t)c.pos * 32);
+		break;
+	}
+	qu->v[qu->n++] = c;
+}
+
+/* Takes every candidate of QU one step; those compared leave the queue. */
+HB_INLINE void hb_step(const struct hashbank *bank, const uint8_t *q, struct hb_queue *qu,
+		       struct hb_best *best, bool hw)
+{
+	size_t n = qu->n;
+	struct hb_cand v[HB_QUEUE];
+	memcpy(v, qu->v, n * sizeof(v[0]));
+	qu->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct hb_cand c = v[i];
+		const struct hb_table *H = &bank->hi[c.chunk];
+		switch (c.stage) {
+		case HB_OFF:
+			c.pos = H->off[c.hi];
+			c.end = H->off[c.hi + 1];
+			c.stage = HB_SIB;
+			if (c.pos < c.end)
+				hb_enqueue(bank, q, qu, c, best, hw);
+			break;
+		case HB_SIB: {
+			/* Equal chunk values are neighbours: a candidate each. */
+			size_t l = hb_lower_bound(H, c.pos, c.end, c.lo), e = c.end;
+			c.stage = HB_ID;
+			for (; l < e && H->sib[l] == c.lo; l++) {
+				c.pos = (uint32_t)l;
+				hb_enqueue(bank, q, qu, c, best, hw);
+			}
+			break;
+		}
+		case HB_ID:
+			c.pos = bank->hi_ids[c.chunk][c.pos];
+			c.stage = HB_HASH;
+			hb_enqueue(bank, q, qu, c, best, hw);
+			break;
+		default:
+			hb_consider(bank, q, c.pos, best, hw);
+			break;
+		}
+	}
 }
 
 /* Prefetches are macros: GCC drops __builtin_prefetch from a helper it finds pure. */
@@ -883,6 +991,8 @@ HB_INLINE void hb_match_pdq(const struct hashbank *bank, const uint8_t *q, struc
 	uint16_t masks[HB_MAX_MASKS];
 	uint8_t bits[HB_MAX_MASKS];
 	struct hb_spans spans[2];
+	struct hb_queue qu;
+	qu.n = 0;
 	unsigned have_half = best->d / HB_CHUNKS / 2;
 	size_t n_masks = hb_masks(have_half, masks, bits);
 	HB_PREFETCH_OFFSETS(bank, q, 0, masks, n_masks);
@@ -902,12 +1012,17 @@ HB_INLINE void hb_match_pdq(const struct hashbank *bank, const uint8_t *q, struc
 		const struct hb_spans *sp = &spans[c & 1];
 		uint16_t qh = hb_hi(q, c), ql = hb_lo(q, c);
 		const struct hb_table *H = &bank->hi[c], *L = &bank->lo[c];
-		const uint32_t *ids = bank->hi_ids[c];
+		hb_step(bank, q, &qu, best, hw);
+		if (best->id != UINT32_MAX && best->d == 0)
+			return; /* hashes are unique: nothing nearer, nothing as near */
 		for (size_t m = 0; m < n_masks; m++) {
 			unsigned lim = t - bits[m];
 			for (size_t p = sp->hs[m]; p < sp->he[m]; p++)
 				if (hb_within(H->sib[p] ^ ql, lim, hw))
-					hb_consider(bank, q, ids[p], best, hw);
+					hb_enqueue(bank, q, &qu,
+						   (struct hb_cand){HB_ID, (uint8_t)c, 0, 0,
+								    (uint32_t)p, 0},
+						   best, hw);
 		}
 		/* Entries whose high half is within HALF of the query's were found above. */
 		for (size_t m = 0; m < n_masks; m++) {
@@ -917,14 +1032,17 @@ HB_INLINE void hb_match_pdq(const struct hashbank *bank, const uint8_t *q, struc
 				uint32_t x = L->sib[p] ^ qh;
 				if (!hb_within(x, lim, hw) || hb_within(x, half, hw))
 					continue;
-				hb_chunk_value(bank, c, L->sib[p], lo, q, best, hw);
+				hb_enqueue(
+					bank, q, &qu,
+					(struct hb_cand){HB_OFF, (uint8_t)c, L->sib[p], lo, 0, 0},
+					best, hw);
 				while (p + 1 < e && L->sib[p + 1] == L->sib[p])
 					p++;
 			}
 		}
-		if (best->id != UINT32_MAX && best->d == 0)
-			return; /* hashes are unique: nothing nearer, nothing as near */
 	}
+	while (qu.n && !(best->id != UINT32_MAX && best->d == 0))
+		hb_step(bank, q, &qu, best, hw);
 }
 
 HB_INLINE void hb_query_pdq(const struct hashbank *bank, const uint8_t *q, struct hb_best *best,

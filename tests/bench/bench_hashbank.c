@@ -1,5 +1,6 @@
 /* Benchmark of hash banks: build time, memory and lookups/s on one core for a PDQ bank of random
- * hashes (random queries, and bank entries with k bits flipped) and for exact SHA-256 banks. */
+ * hashes (random queries, and bank entries with k bits flipped) and for exact MD5 and SHA-256
+ * banks. Times are the thread's CPU time, so that other processes on the machine count less. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,28 +74,36 @@ static struct hashbank *bench_load(enum hashbank_algo algo, size_t n, double *ms
 	return bank;
 }
 
-/* Queries Q (N of them, 32 bytes each) within MAX; lookups/s, and the hits in *HITS. */
+/* Queries Q (N of them, 32 bytes each) within MAX: lookups per CPU second, the best of three
+ * runs (other processes share the machine), and the hits in *HITS. */
 static double bench_queries(const struct hashbank *bank, const uint8_t *q, size_t n, unsigned max,
 			    size_t *hits)
 {
 	struct hashbank_hit hit;
-	*hits = 0;
-	double t0 = bench_now();
-	for (size_t i = 0; i < n; i++)
-		*hits += hashbank_match(bank, q + 32 * i, max, &hit) == 1;
-	return (double)n / (bench_now() - t0);
+	double best = 0;
+	for (int run = 0; run < 3; run++) {
+		*hits = 0;
+		double t0 = bench_now();
+		for (size_t i = 0; i < n; i++)
+			*hits += hashbank_match(bank, q + 32 * i, max, &hit) == 1;
+		double rate = (double)n / (bench_now() - t0);
+		if (rate > best)
+			best = rate;
+	}
+	return best;
 }
 
-/* Entries of BANK with K distinct random bits flipped, N of them, into Q. */
+/* Entries of BANK with K distinct random bits flipped, N of them, into Q (32 bytes apart). */
 static void bench_near(const struct hashbank *bank, uint8_t *q, size_t n, unsigned k)
 {
+	size_t len = hashbank_hash_bytes(hashbank_algo(bank));
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *h;
 		hashbank_entry(bank, bench_rand() % hashbank_size(bank), &h, NULL);
-		memcpy(q + 32 * i, h, 32);
+		memcpy(q + 32 * i, h, len);
 		uint8_t flipped[32] = {0};
 		for (unsigned f = 0; f < k;) {
-			unsigned bit = (unsigned)(bench_rand() % 256);
+			unsigned bit = (unsigned)(bench_rand() % (8 * len));
 			if (flipped[bit / 8] & (1u << (bit % 8)))
 				continue;
 			flipped[bit / 8] |= (uint8_t)(1u << (bit % 8));
@@ -171,6 +180,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_hashbank [HASHES [QUERIES]]\n");
 		return 2;
 	}
+	printf("hashbank lookups/s: one thread's CPU time, best of 3 runs of %zu queries\n", nq);
 	bench_pdq(n / 10, nq);
 	bench_pdq(n, nq);
 	bench_exact(HASHBANK_SHA256, n, nq);

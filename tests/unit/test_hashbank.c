@@ -11,8 +11,8 @@
 
 #include "hashbank.h"
 
-/* More entries than this and a PDQ bank is indexed (HB_INDEX_MIN_ENTRIES in hashbank.c). */
-#define INDEXED 3000
+/* A PDQ bank large enough to be indexed. */
+#define INDEXED (HASHBANK_INDEX_MIN_ENTRIES + 100)
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
@@ -212,6 +212,45 @@ START_TEST(every_chunk_split_at_the_edge)
 	}
 	hashbank_free(b);
 	free(hashes);
+}
+END_TEST
+
+START_TEST(entries_sharing_a_chunk)
+{
+	/* Three entries share chunk 7, 3 bits from the query's in its high half (so only the
+	 * low-half table finds them there), and are at least 4 bits off in every other chunk:
+	 * 38, 38 and 31 bits from the query. The third must be found behind the other two. */
+	uint8_t q[32], e[3][32];
+	random_hash(q, 32);
+	struct text t = {0};
+	for (int i = 0; i < 3; i++) {
+		memcpy(e[i], q, 32);
+		for (unsigned b = 0; b < 3; b++)
+			flip(e[i], 28 * 8 + b);
+		unsigned per = i < 2 ? 5 : 4;
+		for (unsigned c = 0; c < 7; c++)
+			for (unsigned b = 0; b < per; b++)
+				flip(e[i], 32 * c + (b * 6 + (unsigned)i) % 32);
+		add_hash(&t, e[i], 32, NULL);
+	}
+	ck_assert_uint_eq(distance(e[0], q), 38);
+	ck_assert_uint_eq(distance(e[1], q), 38);
+	ck_assert_uint_eq(distance(e[2], q), 31);
+	for (size_t i = 0; i < INDEXED; i++) {
+		uint8_t r[32];
+		random_hash(r, 32);
+		add_hash(&t, r, 32, NULL);
+	}
+	struct hashbank *b = load(HASHBANK_PDQ, t.s, t.len);
+	struct hashbank_hit hit;
+	ck_assert_int_eq(hashbank_match(b, q, 31, &hit), 1);
+	ck_assert_uint_eq(hit.index, 2);
+	ck_assert_uint_eq(hit.distance, 31);
+	ck_assert_int_eq(hashbank_match(b, q, 38, &hit), 1);
+	ck_assert_uint_eq(hit.index, 2);
+	ck_assert_int_eq(hashbank_match(b, q, 30, &hit), 0);
+	hashbank_free(b);
+	free(t.s);
 }
 END_TEST
 
@@ -651,8 +690,10 @@ static struct hashbank *cross_bank(size_t n, bool clustered, uint8_t *hashes)
 START_TEST(index_agrees_with_a_linear_scan)
 {
 	static const unsigned maxes[] = {0, 5, 8, 15, 16, 23, 31, 32, 40, 47, 48, 63, 64, 100};
-	for (int clustered = 0; clustered < 2; clustered++) {
-		size_t n = clustered ? 1500 : INDEXED;
+	/* Uniform and clustered banks through the index, and a clustered one scanned. */
+	for (int run = 0; run < 3; run++) {
+		bool clustered = run > 0;
+		size_t n = run == 2 ? 500 : INDEXED;
 		uint8_t *hashes = malloc(32 * n);
 		struct hashbank *b = cross_bank(n, clustered, hashes);
 		size_t hits = 0;
@@ -772,6 +813,7 @@ static Suite *hashbank_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, threshold_edges);
 	tcase_add_test(tc, every_chunk_split_at_the_edge);
+	tcase_add_test(tc, entries_sharing_a_chunk);
 	tcase_add_test(tc, nearest_of_several);
 	tcase_add_test(tc, exact_algorithms);
 	tcase_add_test(tc, hex_in_either_case);
