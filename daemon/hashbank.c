@@ -18,14 +18,19 @@
  * differs in at most t = floor(r / 8) bits, and within that chunk one of its two 16-bit halves
  * differs in at most floor(t / 2). So for each chunk there are two tables, one keyed by the
  * high half and one by the low half, and a query probes in each the keys within floor(t / 2)
- * of its own half (17 keys for r = 31). A bucket holds the other half of each entry's chunk
- * ("sibling"), contiguous, so that the chunk's full distance filters the bucket without
- * touching the entries: on random data about one entry in 200 of those scanned passes, and
- * only those are fetched and compared over 256 bits. The high-half table also holds entry
- * numbers; the low-half one does not: a sibling that passes there gives the whole chunk value,
- * which is found in the high-half table by binary search (chunk values sorted in each bucket).
- * Memory per entry: 32 bytes of hash, 8 x (2 + 4 + 2) bytes of tables, plus 16 x 256 KiB of
- * bucket offsets per bank.
+ * of its own half (17 keys for r = 31: 272 buckets of some n / 65536 entries). A bucket holds
+ * the other half of each entry's chunk ("sibling"), contiguous, so that the chunk's distance
+ * filters the bucket without touching the entries: on random data one entry in 400 of those
+ * scanned passes (some 10 per query at r = 31 in a bank of a million), and only those are
+ * fetched and compared over 256 bits. Plain multi-index hashing (16 tables of 16-bit keys,
+ * entry numbers only) costs the same memory but compares every entry of every bucket probed,
+ * some 4,000 random reads per query: about 8 times slower here.
+ * The high-half table also holds entry numbers; the low-half one does not: a sibling that
+ * passes there gives the whole chunk value, which is found in the high-half table by binary
+ * search (chunk values sorted in each bucket).
+ * Memory per entry: 32 bytes of hash and 8 x (2 + 4 + 2) of tables; per bank, 16 x 256 KiB of
+ * bucket offsets. Almost every read is a cache miss: queries prefetch a chunk ahead, and pass
+ * candidates through a pipeline of prefetched steps (see hb_match_pdq and struct hb_cand).
  */
 #define HB_CHUNKS 8
 #define HB_KEYS 65536u
@@ -658,6 +663,8 @@ int hashbank_load_file(const char *name, enum hashbank_algo algo, const char *pa
 		return -EINVAL;
 	size_t max = limits && limits->max_file_bytes ? limits->max_file_bytes :
 							HASHBANK_DEFAULT_MAX_FILE_BYTES;
+	if (max > INT_MAX)
+		max = INT_MAX;
 	FILE *fp = fopen(path, "rb");
 	if (!fp) {
 		int rc = -errno;
@@ -694,11 +701,12 @@ int hashbank_load_file(const char *name, enum hashbank_algo algo, const char *pa
 			buf = nb;
 			cap = ncap;
 		}
+		errno = 0;
 		size_t got = fread(buf + len, 1, cap - len, fp);
 		len += got;
 		if (got == 0) {
 			if (ferror(fp))
-				rc = -EIO;
+				rc = errno ? -errno : -EIO;
 			break;
 		}
 	}

@@ -56,15 +56,19 @@ int hashbank_parse_hex(enum hashbank_algo algo, const char *hex, size_t len,
 
 /* Builds bank NAME of ALGO from TEXT (LEN bytes, no terminator needed), the content of PATH
  * (PATH only names the file in findings). The format is that of hash-sharing exports such as
- * ThreatExchange and HMA: one hex hash per line (either case), optionally followed by
- * whitespace or a comma and a label (the rest of the line, trimmed; UTF-8 without control
- * characters); blank lines, lines whose first non-blank is '#', leading blanks and CR before a
- * newline are ignored. A hash given twice is one entry, numbered where it first appeared, with
- * the first non-empty label given for it.
+ * ThreatExchange and HMA: one hex hash per line (either case), optionally followed by blanks
+ * or a comma (or both) and a label: the rest of the line, trimmed, UTF-8 without control
+ * characters. Blank lines, lines whose first non-blank is '#', leading blanks and a CR before
+ * the newline are ignored; anything else (a CSV header line too) is a bad line. A hash given
+ * twice is one entry, numbered where it first appeared, with the first non-empty label given
+ * for it. Findings name PATH and carry NAME as their key.
  * Every bad line gets an error in ERRS with its line and column (the first HASHBANK_MAX_ERRORS
- * one by one, then one count of the rest); a text over the file bound or with more hash lines
- * than the entry bound is refused with one error. A bank without entries loads, with a warning.
- * Returns 0 with *OUT set, or -EINVAL (errors in ERRS) or -ENOMEM with *OUT NULL. */
+ * one by one, then one count of the rest), and the bank is refused. A text over the byte bound
+ * is refused unread, a line with more hashes than the entry bound stops the load, each with one
+ * error. A bank without entries loads, with a warning.
+ * Returns 0 with *OUT set; or, with *OUT NULL, -EINVAL (bad lines or too many hashes), -EFBIG
+ * (over the byte bound) or -ENOMEM. Memory while loading peaks near twice the bank's
+ * hashbank_memory(); the bank keeps the result only. */
 int hashbank_load(const char *name, enum hashbank_algo algo, const char *path, const char *text,
 		  size_t len, const struct hashbank_limits *limits, struct diag_list *errs,
 		  struct hashbank **out);
@@ -100,8 +104,11 @@ int hashbank_entry(const struct hashbank *bank, size_t index, const uint8_t **ha
  * distance, if it is within MAX_DISTANCE bits (values over 256 count as 256); of equally near
  * entries, the one first in the file. For MD5 and SHA-256: the entry equal to Q; MAX_DISTANCE is
  * ignored. Returns 1 with *HIT filled, 0 when nothing matches, -EINVAL for a NULL argument.
- * BANK is never written: any number of threads may query one bank at once. A PDQ query within
- * 63 bits goes through the index (within 31 on random data: a few hundred small bucket reads);
- * wider ones scan every entry. */
+ * BANK is never written: any number of threads may query one bank at once; a query uses about
+ * 28 KiB of stack and no heap.
+ * Cost: an indexed PDQ bank (HASHBANK_INDEX_MIN_ENTRIES or more) answers a query within 63 bits
+ * through its index (within 31 on a million random hashes: about 10 us); wider queries and
+ * smaller banks scan every entry. A bank built to defeat the index (a million hashes all
+ * within a few bits of each other) costs up to 16 scans' worth per query. */
 int hashbank_match(const struct hashbank *bank, const uint8_t *q, unsigned max_distance,
 		   struct hashbank_hit *hit);

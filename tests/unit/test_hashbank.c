@@ -730,6 +730,43 @@ START_TEST(index_agrees_with_a_linear_scan)
 }
 END_TEST
 
+START_TEST(degenerate_bank_agrees_with_a_scan)
+{
+	/* Every entry shares chunks 0 to 6 with every other: buckets of the whole bank, every
+	 * entry a candidate in seven chunks. Slow by design, still right. */
+	uint8_t base[32], *hashes = malloc(32 * INDEXED);
+	random_hash(base, 32);
+	struct text t = {0};
+	for (size_t i = 0; i < INDEXED; i++) {
+		uint8_t *h = hashes + 32 * i;
+		memcpy(h, base, 28);
+		uint32_t v = (uint32_t)i * 2654435761u; /* distinct for distinct i */
+		memcpy(h + 28, &v, 4);
+		add_hash(&t, h, 32, NULL);
+	}
+	struct hashbank *b = load(HASHBANK_PDQ, t.s, t.len);
+	ck_assert_uint_eq(hashbank_size(b), INDEXED);
+	for (int i = 0; i < 200; i++) {
+		uint8_t q[32];
+		memcpy(q, hashes + 32 * (rnd() % INDEXED), 32);
+		flip_random(q, (unsigned)(rnd() % 40));
+		unsigned max = (unsigned)(rnd() % 40);
+		size_t wi = 0;
+		unsigned wd = 0;
+		int want = scan(hashes, INDEXED, q, max, &wi, &wd);
+		struct hashbank_hit hit;
+		ck_assert_int_eq(hashbank_match(b, q, max, &hit), want);
+		if (want) {
+			ck_assert_uint_eq(hit.index, wi);
+			ck_assert_uint_eq(hit.distance, wd);
+		}
+	}
+	hashbank_free(b);
+	free(hashes);
+	free(t.s);
+}
+END_TEST
+
 struct thread_job {
 	const struct hashbank *bank;
 	const uint8_t *queries;
@@ -825,6 +862,7 @@ static Suite *hashbank_suite(void)
 	tcase_add_test(tc, empty_bank_loads_with_a_warning);
 	tcase_add_test(tc, algorithm_names);
 	tcase_add_test(tc, index_agrees_with_a_linear_scan);
+	tcase_add_test(tc, degenerate_bank_agrees_with_a_scan);
 	tcase_add_test(tc, queries_from_two_threads);
 	tcase_add_test(tc, memory_is_accounted);
 	suite_add_tcase(s, tc);
