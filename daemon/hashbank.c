@@ -34,8 +34,13 @@
  */
 #define HB_CHUNKS 8
 #define HB_KEYS 65536u
-#define HB_INDEX_MAX_DISTANCE 63 /* floor(t / 2) <= 3: at most 697 keys per table */
-#define HB_MAX_MASKS 697         /* 16-bit masks of at most 3 bits */
+#define HB_MAX_MASKS 697 /* 16-bit masks of at most 3 bits: floor(t / 2) <= 3, r <= 63 */
+/* Wider queries compare more candidates (a chunk within t bits grows fast with t): past 47
+ * bits the index beats a scan of a million hashes (twice as fast at 55) but not one of
+ * 100,000, and past 55 neither (bench_hashbank's "random queries within" line). */
+#define HB_INDEX_MAX_DISTANCE 47
+#define HB_INDEX_WIDE_DISTANCE 55
+#define HB_INDEX_WIDE_MIN_ENTRIES (1u << 18)
 
 struct hb_table {
 	uint32_t *off; /* HB_KEYS + 1 bucket starts */
@@ -534,6 +539,8 @@ static int hb_build(struct hashbank *bank, struct hb_builder *b, const uint32_t 
 	bank->memory += size;
 	bank->hashes = bank->arena;
 	memcpy(bank->hashes, b->hashes, n * b->hlen);
+	free(b->hashes); /* a third of the peak of a large load */
+	b->hashes = NULL;
 	if (!pdq)
 		hb_build_exact(bank, bank->arena + hbytes, sorted);
 	else if (index)
@@ -1056,7 +1063,9 @@ HB_INLINE void hb_match_pdq(const struct hashbank *bank, const uint8_t *q, struc
 HB_INLINE void hb_query_pdq(const struct hashbank *bank, const uint8_t *q, struct hb_best *best,
 			    bool hw)
 {
-	if (bank->indexed && best->d <= HB_INDEX_MAX_DISTANCE) {
+	if (bank->indexed &&
+	    (best->d <= HB_INDEX_MAX_DISTANCE ||
+	     (best->d <= HB_INDEX_WIDE_DISTANCE && bank->n >= HB_INDEX_WIDE_MIN_ENTRIES))) {
 		hb_match_pdq(bank, q, best, hw);
 		return;
 	}

@@ -141,6 +141,15 @@ static void bench_pdq(size_t n, size_t nq)
 		       100.0 * (double)hits / (double)nq);
 	}
 	printf("\n");
+	/* Other thresholds rules may choose, on random queries (a tenth as many). */
+	size_t nt = nq / 10 ? nq / 10 : 1;
+	for (size_t i = 0; i < nt; i++)
+		bench_random_hash(q + 32 * i, 32);
+	printf("hashbank pdq %zu hashes  random queries", n);
+	static const unsigned maxes[] = {15, 23, 31, 39, 47, 55, 63};
+	for (size_t i = 0; i < sizeof(maxes) / sizeof(maxes[0]); i++)
+		printf("  within %u %.0f/s", maxes[i], bench_queries(bank, q, nt, maxes[i], &hits));
+	printf("\n");
 	/* For scale: the same bank without its index (a query beyond 63 bits scans). */
 	size_t nl = nq / 1000 ? nq / 1000 : 1;
 	rate = bench_queries(bank, q, nl, 64, &hits);

@@ -68,6 +68,9 @@ static unsigned distance(const uint8_t *a, const uint8_t *b)
 	return d;
 }
 
+static int scan(const uint8_t *hashes, size_t n, const uint8_t *q, unsigned max, size_t *index,
+		unsigned *d);
+
 /* A growing bank file. */
 struct text {
 	char *s;
@@ -176,15 +179,12 @@ START_TEST(threshold_edges)
 }
 END_TEST
 
-START_TEST(every_chunk_split_at_the_edge)
+/* For t in [T0, T1]: a query 8t + 7 bits from entry 0 of B (TARGET): t + 1 bits in seven
+ * chunks and t in the last, those t split between its halves in every way. Only that chunk can
+ * find the entry, through either table; one bit less may not find it. */
+static void chunk_splits(const struct hashbank *b, const uint8_t *target, unsigned t0, unsigned t1)
 {
-	/* 8t + 7 bits (7, 15, ... 63): t + 1 in seven chunks and t in the last, those t split
-	 * between its halves in every way. Only that chunk can find the entry, through either
-	 * table; one bit less may not find it. */
-	uint8_t target[32], *hashes = malloc(32 * INDEXED);
-	random_hash(target, 32);
-	struct hashbank *b = random_bank(INDEXED, hashes, target);
-	for (unsigned t = 0; t <= 7; t++) {
+	for (unsigned t = t0; t <= t1; t++) {
 		for (unsigned last = 0; last < 8; last++) {
 			for (unsigned hi = 0; hi <= t; hi++) {
 				uint8_t q[32];
@@ -208,6 +208,43 @@ START_TEST(every_chunk_split_at_the_edge)
 				ck_assert_uint_eq(hit.distance, max);
 				ck_assert_int_eq(hashbank_match(b, q, max - 1, &hit), 0);
 			}
+		}
+	}
+}
+
+START_TEST(every_chunk_split_at_the_edge)
+{
+	uint8_t target[32], *hashes = malloc(32 * INDEXED);
+	random_hash(target, 32);
+	struct hashbank *b = random_bank(INDEXED, hashes, target);
+	chunk_splits(b, target, 0, 7);
+	hashbank_free(b);
+	free(hashes);
+}
+END_TEST
+
+START_TEST(wide_queries_on_a_large_bank)
+{
+	/* From 1 << 18 hashes (HB_INDEX_WIDE_MIN_ENTRIES in hashbank.c) queries within 48 to 55
+	 * bits go through the index too, probing keys within 3 bits. */
+	enum { N = (1 << 18) + 16 };
+	uint8_t target[32], *hashes = malloc(32 * (size_t)N);
+	random_hash(target, 32);
+	struct hashbank *b = random_bank(N, hashes, target);
+	chunk_splits(b, target, 6, 6);
+	for (int i = 0; i < 40; i++) {
+		uint8_t q[32];
+		memcpy(q, hashes + 32 * (rnd() % N), 32);
+		flip_random(q, 40 + (unsigned)(rnd() % 20));
+		unsigned max = 48 + (unsigned)(rnd() % 8);
+		size_t wi = 0;
+		unsigned wd = 0;
+		int want = scan(hashes, N, q, max, &wi, &wd);
+		struct hashbank_hit hit;
+		ck_assert_int_eq(hashbank_match(b, q, max, &hit), want);
+		if (want) {
+			ck_assert_uint_eq(hit.index, wi);
+			ck_assert_uint_eq(hit.distance, wd);
 		}
 	}
 	hashbank_free(b);
@@ -850,6 +887,7 @@ static Suite *hashbank_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, threshold_edges);
 	tcase_add_test(tc, every_chunk_split_at_the_edge);
+	tcase_add_test(tc, wide_queries_on_a_large_bank);
 	tcase_add_test(tc, entries_sharing_a_chunk);
 	tcase_add_test(tc, nearest_of_several);
 	tcase_add_test(tc, exact_algorithms);
