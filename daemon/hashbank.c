@@ -101,14 +101,17 @@ size_t hashbank_hash_bytes(enum hashbank_algo algo)
 	return (unsigned)algo <= HASHBANK_SHA256 ? hb_algos[algo].bytes : 0;
 }
 
-static int hb_hexval(unsigned char c)
+/* Hex digit values, -1 for anything else: a bank of a million lines is 64 million digits. */
+static const int8_t hb_hex[256] = {
+	['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+	['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12,
+	['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+static inline int hb_hexval(unsigned char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return hb_hex[c] - 1; /* the table holds value + 1, so that 0 means "not a digit" */
 }
 
 int hashbank_parse_hex(enum hashbank_algo algo, const char *hex, size_t len,
@@ -363,12 +366,24 @@ static void hb_parse_line(struct hb_builder *b, const char *s, size_t len, int l
 	b->n++;
 }
 
+/* Hash order (bytes compared as unsigned, first byte first), then entry order. */
 static int hb_cmp_hash(const void *x, const void *y, void *ctx)
 {
 	const struct hb_builder *b = ctx;
 	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
-	int c = memcmp(b->hashes + i * b->hlen, b->hashes + j * b->hlen, b->hlen);
-	return c ? c : (i > j) - (i < j);
+	const uint8_t *hi = b->hashes + (size_t)i * b->hlen, *hj = b->hashes + (size_t)j * b->hlen;
+	uint64_t a, c;
+	memcpy(&a, hi, 8);
+	memcpy(&c, hj, 8);
+	int r = a == c ? memcmp(hi + 8, hj + 8, b->hlen - 8) : 0;
+	if (a != c) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		a = __builtin_bswap64(a); /* the first byte the most significant */
+		c = __builtin_bswap64(c);
+#endif
+		r = a < c ? -1 : 1;
+	}
+	return r ? r : (i > j) - (i < j);
 }
 
 /* Merges repeated hashes into their first entry, which takes the first non-empty label of
