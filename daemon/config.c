@@ -108,6 +108,8 @@ static const struct config_entry config_table[] = {
 	INT("kafka.mock_partitions", kafka.mock_partitions, 1, 256, 4),
 	STRING("kafka.group_id", kafka.group_id, "arbiter", CF_NONEMPTY, NULL),
 	STRING("kafka.client_id", kafka.client_id, "arbiterd", CF_NONEMPTY, NULL),
+	BOOL("kafka.exactly_once", kafka.exactly_once, true),
+	STRING("kafka.transactional_id", kafka.transactional_id, NULL, CF_NULLABLE, NULL),
 	PROPERTIES("kafka.properties", kafka.properties, kafka.n_properties, 0),
 	TOPIC("kafka.topics.content", kafka.topics.content, "content.events", CF_FORMAT),
 	TOPIC("kafka.topics.decisions", kafka.topics.decisions, "moderation.decisions", CF_FORMAT),
@@ -839,6 +841,8 @@ static const struct {
 	{"bootstrap.servers", "set kafka.brokers instead"},
 	{"group.id", "set kafka.group_id instead"},
 	{"client.id", "set kafka.client_id instead"},
+	{"transactional.id", "set kafka.transactional_id instead (with kafka.exactly_once)"},
+	{"isolation.level", "arbiterd reads committed records only"},
 	{"enable.auto.commit", "arbiterd commits offsets only once a message's side effects are "
 			       "acknowledged"},
 	{"enable.auto.offset.store", "arbiterd commits offsets only once a message's side effects "

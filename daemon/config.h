@@ -58,6 +58,10 @@ struct config {
 		int mock_partitions; /* partitions of each topic the embedded mock creates */
 		char *group_id;
 		char *client_id;
+		/* Records and the input offsets that caused them commit in one Kafka
+		 * transaction (KIP-447); false: the idempotent producer alone. */
+		bool exactly_once;
+		char *transactional_id;       /* NULL: "GROUP-HOST-PID", unique per instance */
 		struct config_kv *properties; /* passed to both consumer and producer */
 		size_t n_properties;
 		struct {

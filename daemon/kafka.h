@@ -109,6 +109,22 @@ enum kafka_output kafka_output_of(const struct kafka *k, const char *topic, cons
  * the broker answers; use it only on revoke and at shutdown. Returns 0 or -EIO. */
 int kafka_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets, bool sync);
 
+/* With kafka.exactly_once: commits the open transaction, with OFFSETS (the input offsets whose
+ * every record is in it; may be NULL or empty) sent to it under the consumer group's current
+ * generation, then opens the next one. Blocks up to the transaction timeout. Returns 0;
+ * -EAGAIN when it may be tried again (the transaction is still open); -ECANCELED when it was
+ * aborted (its records are gone and its offsets uncommitted: the input since the last commit
+ * must be handled again; a new transaction is open); -EPERM when the producer is fenced or
+ * broken for good (the instance must stop); -EINVAL without kafka.exactly_once. */
+int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets);
+/* Aborts the open transaction and opens the next one: for a revoke that lost its assignment.
+ * Returns 0, -EPERM (fatal) or -EIO. */
+int kafka_txn_abort(struct kafka *k);
+bool kafka_transactional(const struct kafka *k);
+/* Leaves the group and joins it again: every partition is revoked and assigned afresh from
+ * its committed offset. For after an aborted transaction. Returns 0 or -EIO. */
+int kafka_rejoin(struct kafka *k);
+
 /* Pauses (or resumes) fetching on every assigned partition, and on
  * partitions assigned later while paused. Pausing drops what was pre-fetched;
  * resuming fetches again from the last message handed out. */

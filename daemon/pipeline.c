@@ -26,11 +26,16 @@ struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *
 	struct pipeline_msg *m = malloc(sizeof(*m));
 	if (!m)
 		return NULL;
-	m->p = p;
-	m->part = part;
-	m->seq = seq;
-	m->offset = offset;
-	m->pending = 0;
+	*m = (struct pipeline_msg){.p = p, .part = part, .seq = seq, .offset = offset};
+	m->held_last = &m->held;
+	m->released = !p->transactional;
+	if (!m->released) {
+		if (part->held_tail)
+			part->held_tail->held_next = m;
+		else
+			part->held_head = m;
+		part->held_tail = m;
+	}
 	return m;
 }
 
@@ -59,10 +64,27 @@ static void pipeline_msg_done(struct pipeline *p, struct pipeline_msg *m)
 	free(m);
 }
 
+static void pipeline_release(struct pipeline *p, struct pipeline_part *part);
+static void pipeline_msg_forget(struct pipeline *p, struct pipeline_msg *m);
+static void pipeline_commit_soon_cb(uv_idle_t *idle);
+
 void pipeline_msg_settle(struct pipeline_msg *m)
 {
-	if (--m->pending == 0)
+	m->pending--;
+	if (!m->released) {
+		pipeline_release(m->p, m->part);
+		return;
+	}
+	if (m->pending == 0 && m->abandoned)
+		pipeline_msg_forget(m->p, m);
+	else if (m->pending == 0)
 		pipeline_msg_done(m->p, m);
+}
+
+void pipeline_msg_record_done(struct pipeline_msg *m)
+{
+	m->n_out--;
+	pipeline_msg_settle(m);
 }
 
 /* One record of M will never be acknowledged (purged at exit): drop the
@@ -70,8 +92,17 @@ void pipeline_msg_settle(struct pipeline_msg *m)
  * committed and so redelivered after restart. */
 void pipeline_msg_abandon(struct pipeline *p, struct pipeline_msg *m)
 {
-	if (--m->pending)
+	m->pending--;
+	m->abandoned = true;
+	/* Unreleased, it stays in its partition's queue, which it blocks as it blocks the
+	 * partition's commits: pipeline_msg_drop_held frees it. */
+	if (m->pending || !m->released)
 		return;
+	pipeline_msg_forget(p, m);
+}
+
+static void pipeline_msg_forget(struct pipeline *p, struct pipeline_msg *m)
+{
 	pipeline_parts_unref(m->part);
 	p->inflight--;
 	metrics_set(inflight, (int_fast64_t)p->inflight);
@@ -160,6 +191,7 @@ static struct pipeline_retry *pipeline_retry_new(enum kafka_output out, const ch
 		return NULL;
 	r->next = NULL;
 	r->out = out;
+	r->partition = RD_KAFKA_PARTITION_UA;
 	snprintf(r->suffix, sizeof(r->suffix), "%s", suffix ? suffix : "");
 	r->key_len = key_len;
 	if (key_len)
@@ -168,6 +200,104 @@ static struct pipeline_retry *pipeline_retry_new(enum kafka_output out, const ch
 	r->buf.data = NULL;
 	r->buf.len = 0;
 	return r;
+}
+
+/* Keeps record BUF (taking it) of unreleased M for its release. */
+static void pipeline_hold(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
+			  const char *suffix, int32_t partition, const void *key, size_t key_len,
+			  struct records_buf *buf)
+{
+	struct pipeline_retry *r = pipeline_retry_new(out, suffix, key, key_len, m);
+	if (!r) {
+		free(buf->data);
+		buf->data = NULL;
+		pipeline_oom(p, "holding a record");
+		return;
+	}
+	r->partition = partition;
+	r->buf = *buf;
+	buf->data = NULL;
+	*m->held_last = r;
+	m->held_last = &r->next;
+}
+
+/* Produces held record R of M, now released; R is taken. */
+static void pipeline_produce_held(struct pipeline *p, struct pipeline_msg *m,
+				  struct pipeline_retry *r)
+{
+	const void *key = r->key_len ? r->key : NULL;
+	int rc;
+	p->produced_since = true;
+	rc = kafka_produce_to(p->kafka, r->out, r->suffix, r->partition, key, r->key_len, &r->buf,
+			      m);
+	if (rc == 0) {
+		free(r);
+	} else if (rc == -EMSGSIZE) {
+		pipeline_reject(p, m, r->out, r->buf.data, r->buf.len,
+				"Broker: Message size too large");
+		free(r->buf.data);
+		free(r);
+	} else {
+		pipeline_retry_later(p, r);
+	}
+}
+
+/* Releases the messages at the head of PART's queue whose only work left is their records:
+ * their held records go to the producer, in offset order. */
+static void pipeline_release(struct pipeline *p, struct pipeline_part *part)
+{
+	struct pipeline_msg *m;
+	/* Producing can serve delivery reports (a full queue is waited out), which settle other
+	 * messages of the partition: this loop releases them, in order. */
+	if (part->releasing)
+		return;
+	part->releasing = true;
+	while ((m = part->held_head) && m->pending == m->n_out && !m->abandoned) {
+		part->held_head = m->held_next;
+		if (!part->held_head)
+			part->held_tail = NULL;
+		m->released = true;
+		p->released_since++;
+		m->pending++; /* ours while its records go out: it cannot finish under us */
+		struct pipeline_retry *list = m->held;
+		m->held = NULL;
+		m->held_last = &m->held;
+		while (list) {
+			struct pipeline_retry *r = list;
+			list = r->next;
+			r->next = NULL;
+			pipeline_produce_held(p, m, r);
+		}
+		if (--m->pending == 0)
+			pipeline_msg_done(p, m);
+	}
+	part->releasing = false;
+	if (p->released_since >= p->cfg->pipeline.max_inflight &&
+	    !uv_is_active((uv_handle_t *)&p->commit_soon))
+		uv_idle_start(&p->commit_soon, pipeline_commit_soon_cb);
+}
+
+void pipeline_msg_drop_held(struct pipeline *p, struct pipeline_part *part)
+{
+	struct pipeline_msg *m;
+	while ((m = part->held_head)) {
+		part->held_head = m->held_next;
+		while (m->held) {
+			struct pipeline_retry *r = m->held;
+			m->held = r->next;
+			free(r->buf.data);
+			free(r);
+			m->pending--;
+			m->n_out--;
+		}
+		m->held_last = &m->held;
+		m->released = true;
+		if (m->pending == 0 && m->abandoned)
+			pipeline_msg_forget(p, m);
+		else if (m->pending == 0)
+			pipeline_msg_done(p, m);
+	}
+	part->held_tail = NULL;
 }
 
 void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
@@ -182,7 +312,20 @@ void pipeline_emit(struct pipeline *p, struct pipeline_msg *m, enum kafka_output
 void pipeline_emit_to(struct pipeline *p, struct pipeline_msg *m, enum kafka_output out,
 		      const char *suffix, const void *key, size_t key_len, struct records_buf *buf)
 {
+	if (m->part->revoked) {
+		/* Given away meanwhile: its next owner redoes the message, and a record of
+		 * ours now would be one too many. */
+		free(buf->data);
+		buf->data = NULL;
+		return;
+	}
 	m->pending++;
+	m->n_out++;
+	if (!m->released) {
+		pipeline_hold(p, m, out, suffix, RD_KAFKA_PARTITION_UA, key, key_len, buf);
+		return;
+	}
+	p->produced_since = true;
 	int rc = kafka_produce_to(p->kafka, out, suffix, RD_KAFKA_PARTITION_UA, key, key_len, buf,
 				  m);
 	if (rc == 0)
@@ -214,7 +357,7 @@ static void pipeline_retry_cb(uv_timer_t *t)
 	while (list) {
 		struct pipeline_retry *r = list;
 		list = r->next;
-		int rc = kafka_produce_to(p->kafka, r->out, r->suffix, RD_KAFKA_PARTITION_UA,
+		int rc = kafka_produce_to(p->kafka, r->out, r->suffix, r->partition,
 					  r->key_len ? r->key : NULL, r->key_len, &r->buf, r->msg);
 		if (rc == 0) {
 			free(r);
@@ -236,7 +379,12 @@ static void pipeline_retry_cb(uv_timer_t *t)
  * writes the chain), nor when the chain holds the record already (a message
  * redelivered after a restart). The record goes to the producer now, in
  * chain order: a full producer queue is waited out here, since a retry
- * later would write the chain out of order. Returns 0 or -ENOMEM. */
+ * later would write the chain out of order. With transactions too: an audit
+ * record is never held for its message's release, as the chain's order is
+ * the order of production. A transaction may so commit the audit records of
+ * messages whose offsets it does not commit; whoever handles those messages
+ * again finds the records in the chain it recovers and skips them, as after
+ * any restart. Returns 0 or -ENOMEM. */
 int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *key,
 			const struct pipeline_audit *a)
 {
@@ -262,6 +410,8 @@ int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *
 	if (rc == 1)
 		metrics_inc(dsa_incomplete);
 	m->pending++;
+	m->n_out++;
+	p->produced_since = true;
 	while ((rc = kafka_produce_to(p->kafka, KAFKA_OUT_AUDIT, NULL, audit_chain_partition(chain),
 				      key, strlen(key), &buf, m)) == -ENOBUFS)
 		kafka_flush(p->kafka, 100);
@@ -303,16 +453,23 @@ void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, uint64_
 					    LOG_NUM("offset", src.offset)),
 				 "dead letter %s[%" PRId32 "]@%" PRId64 ": %s", src.topic,
 				 src.partition, src.offset, reason);
-	struct pipeline_msg *m = pipeline_msg_new(p, part, seq, rkm->offset);
-	if (!m ||
-	    records_deadletter(&src, rkm->key, rkm->key_len, rkm->payload, rkm->len, reason,
+	if (records_deadletter(&src, rkm->key, rkm->key_len, rkm->payload, rkm->len, reason,
 			       p->cfg->pipeline.deadletter_max_bytes, log_now_ms(), &buf) < 0) {
-		free(m);
 		pipeline_oom(p, "building a dead letter");
 		return;
 	}
+	struct pipeline_msg *m = pipeline_msg_new(p, part, seq, rkm->offset);
+	if (!m) {
+		free(buf.data);
+		pipeline_oom(p, "building a dead letter");
+		return;
+	}
+	/* Counted as in pipeline_content_handle: settled below, which with transactions is
+	 * what releases the record. */
+	m->pending = 1;
 	metrics_inc(deadletters);
 	pipeline_emit(p, m, KAFKA_OUT_DEADLETTER, rkm->key, rkm->key_len, &buf);
+	pipeline_msg_settle(m);
 }
 
 static void pipeline_review_done(void *arg, int status)
@@ -391,7 +548,7 @@ static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
 		if (strcmp(rd_kafka_topic_name(rkm->rkt),
 			   kafka_output_topic(p->kafka, KAFKA_OUT_AUDIT)) == 0)
 			metrics_inc(audit_records);
-		pipeline_msg_settle(m);
+		pipeline_msg_record_done(m);
 		return;
 	}
 	if (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
@@ -471,8 +628,71 @@ pipeline_commit_list(struct pipeline *p, const rd_kafka_topic_partition_list_t *
 	return list;
 }
 
+/* Marks the partitions of LIST dirty again: their commit did not happen. */
+static void pipeline_uncommit(struct pipeline *p, const rd_kafka_topic_partition_list_t *list)
+{
+	for (int i = 0; list && i < list->cnt; i++) {
+		enum kafka_input in = pipeline_parts_input(p, list->elems[i].topic);
+		struct pipeline_part *part =
+			in == KAFKA_IN__COUNT ? NULL :
+						pipeline_parts_get(p, in, list->elems[i].partition);
+		if (part)
+			offsets_window_committed(part->win, -1);
+	}
+}
+
+/* Commits the open transaction: every record produced so far is acknowledged first, which
+ * finishes the released messages; their offsets are exactly what the transaction commits. */
+static void pipeline_commit_txn(struct pipeline *p)
+{
+	/* After an abort, the offsets of finished messages are not theirs to commit: their
+	 * records are void. The rejoin's revoke starts every partition afresh. */
+	if (p->txn_void)
+		return;
+	if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, 10000) < 0) {
+		/* Records not acknowledged belong to messages not finished: committing now
+		 * would commit records without their offsets. Try again next time. */
+		log_warn(pipeline, "%d record(s) unacknowledged: transaction commit postponed",
+			 kafka_outq_len(p->kafka));
+		return;
+	}
+	rd_kafka_topic_partition_list_t *list = pipeline_commit_list(p, NULL);
+	if (!list && !p->produced_since)
+		return;
+	int rc = kafka_txn_commit(p->kafka, list);
+	if (rc == 0) {
+		metrics_inc(commits);
+		p->released_since = 0;
+		p->produced_since = false;
+	} else {
+		metrics_inc(commit_errors);
+		pipeline_uncommit(p, list);
+	}
+	if (list)
+		rd_kafka_topic_partition_list_destroy(list);
+	if (rc == -ECANCELED) {
+		/* The records are gone and the offsets uncommitted: the partitions start
+		 * again from their committed offsets, with their chains read back. */
+		log_warn(pipeline, "transaction aborted: rejoining the group to handle the "
+				   "input since the last commit again");
+		p->produced_since = false;
+		p->txn_void = true;
+		if (kafka_rejoin(p->kafka) < 0)
+			pipeline_on_fatal(p,
+					  "cannot rejoin the group after an aborted transaction");
+	} else if (rc == -EPERM) {
+		pipeline_on_fatal(p, "the transactional producer is fenced or broken");
+	}
+}
+
 void pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *only, bool sync)
 {
+	if (p->transactional) {
+		/* One transaction holds every partition's records: all commit together (eager
+		 * rebalances revoke every partition anyway). */
+		pipeline_commit_txn(p);
+		return;
+	}
 	rd_kafka_topic_partition_list_t *list = pipeline_commit_list(p, only);
 	if (!list)
 		return;
@@ -495,15 +715,7 @@ static void pipeline_on_committed(void *opaque, rd_kafka_resp_err_t err,
 	metrics_inc(commit_errors);
 	log_warn(pipeline, "commit failed: %s; will retry", rd_kafka_err2str(err));
 	/* Make the partitions dirty again so the next tick retries. */
-	for (int i = 0; offsets && i < offsets->cnt; i++) {
-		enum kafka_input in = pipeline_parts_input(p, offsets->elems[i].topic);
-		struct pipeline_part *part =
-			in == KAFKA_IN__COUNT ?
-				NULL :
-				pipeline_parts_get(p, in, offsets->elems[i].partition);
-		if (part)
-			offsets_window_committed(part->win, -1);
-	}
+	pipeline_uncommit(p, offsets);
 }
 
 static size_t pipeline_budget(void *opaque)
@@ -567,6 +779,14 @@ static void pipeline_commit_cb(uv_timer_t *t)
 	pipeline_commit(t->data, NULL, false);
 }
 
+/* The message bound of a transaction was reached: commit at the loop's next turn, outside any
+ * librdkafka callback (a flush from within one would wait for itself). */
+static void pipeline_commit_soon_cb(uv_idle_t *idle)
+{
+	uv_idle_stop(idle);
+	pipeline_commit(idle->data, NULL, false);
+}
+
 static void pipeline_handle_closed(uv_handle_t *h)
 {
 	struct pipeline *p = h->data;
@@ -603,9 +823,10 @@ int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset
 	uv_timer_init(loop, &p->commit_timer);
 	uv_timer_init(loop, &p->drain_timer);
 	uv_timer_init(loop, &p->retry_timer);
+	uv_idle_init(loop, &p->commit_soon);
 	p->commit_timer.data = p->drain_timer.data = p->retry_timer.data = p;
-	p->fatal_async.data = p;
-	p->open_handles = 4;
+	p->commit_soon.data = p->fatal_async.data = p;
+	p->open_handles = 5;
 	*out = p;
 	return 0;
 }
@@ -628,6 +849,7 @@ int pipeline_start(struct pipeline *p, const char *bootstrap)
 	rc = kafka_new(p->loop, p->cfg, bootstrap, &h, &p->kafka);
 	if (rc < 0)
 		return rc;
+	p->transactional = kafka_transactional(p->kafka);
 	/* Chains map onto audit partitions by number: the count must be known
 	 * (and the topic exist) before the first assignment. */
 	p->audit_partitions = kafka_partition_count(p->kafka, KAFKA_OUT_AUDIT, 10000);
@@ -689,6 +911,7 @@ static void pipeline_drain_finish(struct pipeline *p)
 	uv_timer_stop(&p->drain_timer);
 	uv_timer_stop(&p->commit_timer);
 	uv_timer_stop(&p->retry_timer);
+	uv_idle_stop(&p->commit_soon);
 	if (p->inflight)
 		log_warn(pipeline,
 			 "drain deadline passed with %zu message(s) in flight; they "
@@ -757,6 +980,11 @@ void pipeline_free(struct pipeline *p)
 		if (kafka_outq_len(p->kafka) > 0)
 			kafka_purge(p->kafka);
 	}
+	/* Records held for messages not released: never produced, their inputs uncommitted. */
+	for (int in = 0; in < KAFKA_IN__COUNT; in++)
+		for (size_t i = 0; i < p->n_parts[in]; i++)
+			if (p->parts[in][i])
+				pipeline_msg_drop_held(p, p->parts[in][i]);
 	/* Escalations Redis has not acknowledged: their inputs stay uncommitted. */
 	review_free(p->review);
 	p->review = NULL;
@@ -776,5 +1004,6 @@ void pipeline_free(struct pipeline *p)
 	uv_close((uv_handle_t *)&p->commit_timer, pipeline_handle_closed);
 	uv_close((uv_handle_t *)&p->drain_timer, pipeline_handle_closed);
 	uv_close((uv_handle_t *)&p->retry_timer, pipeline_handle_closed);
+	uv_close((uv_handle_t *)&p->commit_soon, pipeline_handle_closed);
 	uv_close((uv_handle_t *)&p->fatal_async, pipeline_handle_closed);
 }

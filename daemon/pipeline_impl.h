@@ -25,23 +25,40 @@ struct pipeline_part {
 	struct audit_chain *chain; /* of the audit records its messages cause */
 	uint32_t refs;
 	bool revoked;
+	/* With transactions: its messages not yet released, in offset order. */
+	struct pipeline_msg *held_head, *held_tail;
+	bool releasing;
 };
 
-/* A message whose side effects are not all acknowledged yet. */
+/* A message whose side effects are not all acknowledged yet.
+ *
+ * With kafka.exactly_once, a transaction must hold the records of exactly the input offsets
+ * it commits. Offsets commit per partition up to the first unfinished message, so a message's
+ * records are held back until it is released: when its own work other than its records (the
+ * handler, Redis) is done and every earlier message of its partition is released. Released
+ * messages are a prefix of each partition; once their records are acknowledged they are
+ * finished, and a commit takes exactly them. */
 struct pipeline_msg {
 	struct pipeline *p;
 	struct pipeline_part *part;
 	uint64_t seq;
 	int64_t offset;
-	uint32_t pending; /* records produced and not yet acknowledged */
+	uint32_t pending; /* work outstanding: records, Redis calls, the handler itself */
+	uint32_t n_out;   /* of which records, held or produced, not yet acknowledged */
+	bool released;    /* its records go to the producer as they are emitted */
+	bool abandoned;   /* some of its work will never be done: it never finishes */
+	struct pipeline_retry *held, **held_last; /* records waiting for the release */
+	struct pipeline_msg *held_next;           /* in its partition's queue */
 };
 
 /* A record whose produce failed or whose delivery failed for good; it is
- * produced again after a backoff, and its message stays unfinished. */
+ * produced again after a backoff, and its message stays unfinished. Also a record held back
+ * until its message is released. */
 struct pipeline_retry {
 	struct pipeline_retry *next;
 	enum kafka_output out;
-	char suffix[8]; /* of a per-country topic, or "" */
+	int32_t partition; /* explicit (audit chains), or RD_KAFKA_PARTITION_UA */
+	char suffix[8];    /* of a per-country topic, or "" */
 	struct records_buf buf;
 	size_t key_len;
 	struct pipeline_msg *msg;
@@ -77,6 +94,11 @@ struct pipeline {
 	struct pipeline_retry *retries;
 	uint64_t retry_backoff_ms;
 	uint64_t drain_deadline;
+	bool transactional;    /* kafka.exactly_once */
+	size_t released_since; /* messages released since the last transaction */
+	bool produced_since;   /* records produced since the last transaction */
+	bool txn_void;         /* a transaction aborted: nothing commits until the revoke */
+	uv_idle_t commit_soon; /* a commit as soon as the loop is free: the message bound */
 };
 
 /* ---- pipeline.c: the message lifecycle ---- */
@@ -85,8 +107,14 @@ struct pipeline {
  * the caller counts them in pending. NULL when out of memory. */
 struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
 				      int64_t offset);
-/* One record of M is acknowledged: M finishes with its last one. */
+/* One piece of M's work is done (a Redis reply, the handler's own): M finishes with its last
+ * one, or with transactions may be released. */
 void pipeline_msg_settle(struct pipeline_msg *m);
+/* One record of M is acknowledged (or dealt with for good). */
+void pipeline_msg_record_done(struct pipeline_msg *m);
+/* With transactions: drops the held records of PART's unreleased messages (revoked: its
+ * next owner redoes them). */
+void pipeline_msg_drop_held(struct pipeline *p, struct pipeline_part *part);
 /* One record of M will never be acknowledged (the daemon is closing): M is
  * dropped without finishing, so its offset is never committed. */
 void pipeline_msg_abandon(struct pipeline *p, struct pipeline_msg *m);

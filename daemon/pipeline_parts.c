@@ -182,9 +182,26 @@ void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t 
 	 * still in flight will be redelivered to the next owner, and the
 	 * records it produces carry the same ids. A lost assignment is owned
 	 * by someone else already: its commit would be refused. */
-	if (kafka_assignment_lost(p->kafka)) {
-		log_warn(pipeline, "assignment lost: finished messages since the last commit "
-				     "will be redelivered");
+	if (kafka_assignment_lost(p->kafka) || p->txn_void) {
+		if (p->txn_void)
+			log_info(pipeline, "after the aborted transaction: the input since the "
+					   "last commit will be redelivered");
+		else
+			log_warn(pipeline, "assignment lost: finished messages since the last "
+					   "commit will be redelivered");
+		p->txn_void = false;
+		/* Our open transaction holds records of input another owner redoes now:
+		 * they must never commit. */
+		if (p->transactional) {
+			int rc = kafka_txn_abort(p->kafka);
+			p->released_since = 0;
+			p->produced_since = false;
+			if (rc == -EPERM)
+				pipeline_on_fatal(p, "the transactional producer is fenced");
+		}
+	} else if (p->transactional) {
+		/* Flushes, and commits the transaction with every finished offset. */
+		pipeline_commit(p, parts, true);
 	} else {
 		/* The next owner reads each chain's head back from the audit
 		 * topic: what we produced must be there before it does. */
@@ -204,6 +221,7 @@ void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t 
 			continue;
 		p->parts[in][tp->partition] = NULL;
 		part->revoked = true;
+		pipeline_msg_drop_held(p, part);
 		metrics_add(assigned_partitions, -1);
 		pipeline_parts_unref(part);
 	}

@@ -45,6 +45,14 @@ void harness_start(struct harness *h, int partitions)
 	ck_assert_msg(h->producer != NULL, "producer: %s", err);
 }
 
+/* The suites run with kafka.exactly_once as configured by default; meson runs the pipeline
+ * suite a second time with ARBITER_TEST_EXACTLY_ONCE=false for the at-least-once path. */
+bool harness_exactly_once(void)
+{
+	const char *v = getenv("ARBITER_TEST_EXACTLY_ONCE");
+	return !v || strcmp(v, "false") != 0;
+}
+
 void harness_write_config(struct harness *h, const char *extra)
 {
 	FILE *f = fopen(h->config, "w");
@@ -53,6 +61,7 @@ void harness_write_config(struct harness *h, const char *extra)
 		"kafka:\n"
 		"  brokers: \"%s\"\n"
 		"  group_id: %s\n"
+		"  exactly_once: %s\n"
 		"  properties:\n"
 		"    session.timeout.ms: 6000\n"
 		"    heartbeat.interval.ms: 500\n"
@@ -65,8 +74,8 @@ void harness_write_config(struct harness *h, const char *extra)
 		"  listen: \"\"\n"
 		"log:\n"
 		"  level: %s\n",
-		h->bootstrap, h->group, h->max_inflight ? h->max_inflight : 10000,
-		h->log_level ? h->log_level : "info");
+		h->bootstrap, h->group, harness_exactly_once() ? "true" : "false",
+		h->max_inflight ? h->max_inflight : 10000, h->log_level ? h->log_level : "info");
 	if (h->redis_address)
 		fprintf(f,
 			"redis:\n  address: \"%s\"\n  connect_timeout: 500ms\n"

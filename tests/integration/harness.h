@@ -30,6 +30,8 @@ struct harness {
  * producer, and a fresh temporary directory. Fails the test on error. */
 void harness_start(struct harness *h, int partitions);
 
+/* Whether the daemons under test run with kafka.exactly_once (ARBITER_TEST_EXACTLY_ONCE). */
+bool harness_exactly_once(void);
 /* Writes the daemon's config: brokers, group and fast test timings, then
  * EXTRA (YAML lines appended verbatim; may be NULL). */
 void harness_write_config(struct harness *h, const char *extra);

@@ -263,7 +263,7 @@ START_TEST(bad_config_on_sighup_keeps_the_old_one)
 	for (int i = 0; i < 50 && !harness_log_contains(&h, "rejected"); i++)
 		usleep(100 * 1000);
 	ck_assert_msg(harness_log_contains(&h, "rejected"), "the reload was not rejected");
-	ck_assert(harness_log_contains(&h, "arbiter.yaml:17:7: redis.db: expected an integer in"));
+	ck_assert(harness_log_contains(&h, "arbiter.yaml:18:7: redis.db: expected an integer in"));
 	ck_assert(harness_daemon_alive(&h));
 
 	/* Still working on the old configuration. */
@@ -395,6 +395,37 @@ START_TEST(a_paused_instance_is_fenced_when_it_comes_back)
 }
 END_TEST
 
+#define KAFKA_API_END_TXN 26 /* the EndTxn request's ApiKey in the Kafka protocol */
+
+/* A transaction the coordinator refuses to commit is aborted: its records are void and its
+ * offsets uncommitted, so the instance rejoins and handles that input again. Every decision
+ * ends with one audit record in intact chains, and every offset is committed. */
+START_TEST(an_aborted_transaction_is_handled_again)
+{
+	struct harness h;
+	struct mix mix = {0};
+	harness_start(&h, 2);
+	harness_write_config(&h, NULL);
+	produce_mix(&h, 0, 3000, &mix);
+	rd_kafka_mock_push_request_errors(kafka_mock_cluster(h.mock), KAFKA_API_END_TXN, 1,
+					  RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID);
+	harness_daemon_start(&h);
+	ck_assert_msg(all_committed(&h), "committed offsets never reached the end offsets");
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+	ck_assert(harness_log_contains(&h, "transaction aborted: rejoining"));
+	/* Nothing finished under the aborted transaction was committed at the rejoin's revoke:
+	 * it was handled again. */
+	ck_assert(harness_log_contains(&h, "after the aborted transaction: the input since the "
+					   "last commit will be redelivered"));
+	struct audit_seen seen = {0};
+	harness_read(&h, AUDIT, audit_collect, &seen);
+	ck_assert_int_eq((long)seen.n_ids, mix.decisions);
+	assert_ledger_intact(&h, mix.decisions);
+	audit_seen_free(&seen);
+	harness_stop(&h);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
 	Suite *s = suite_create("pipeline");
@@ -407,6 +438,8 @@ static Suite *pipeline_suite(void)
 	tcase_add_test(tc, backpressure_pauses_and_resumes);
 	tcase_add_test(tc, rebalance_between_two_instances_loses_nothing);
 	tcase_add_test(tc, a_paused_instance_is_fenced_when_it_comes_back);
+	if (harness_exactly_once())
+		tcase_add_test(tc, an_aborted_transaction_is_handled_again);
 	suite_add_tcase(s, tc);
 	return s;
 }
