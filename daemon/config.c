@@ -1333,7 +1333,13 @@ static void check_redis(struct loader *ld)
 	entry_find("redis.master_name", &name);
 	entry_find("redis.sentinel_password", &pw);
 	entry_find("redis.wait_replicas", &wait);
+	/* A list refused entry by entry counts as given: its mistakes are reported already. */
+	bool refused = false;
+	for (size_t i = 0; i < ld->errs->n && !refused; i++)
+		refused = ld->errs->v[i].key && !strncmp(ld->errs->v[i].key, "redis.sentinels", 15);
 	bool sentinels = cfg->redis.n_sentinels > 0;
+	if (refused)
+		return;
 	if (sentinels && ld->at[addr].line)
 		ld_error(ld, ld->at[addr], "redis.address",
 			 "redis.address and redis.sentinels (line %d) exclude each other: with "

@@ -19,9 +19,10 @@ enum redis_req_kind {
 	REDIS_REQ_CALLER,    /* redis_command's: CB gets the reply */
 	REDIS_REQ_HANDSHAKE, /* AUTH, SELECT: an error drops the connection */
 	REDIS_REQ_ROLE,      /* with Sentinel, in the handshake: the server must be the master */
+	REDIS_REQ_REPLICAS,  /* with redis.wait_replicas, in the handshake: WAIT, replicas up */
 	REDIS_REQ_SENTINEL,  /* AUTH to a sentinel, then SENTINEL get-master-addr-by-name */
-	REDIS_REQ_HELD,      /* a caller's command followed by WAIT: its reply waits for WAIT */
-	REDIS_REQ_WAIT,      /* that WAIT: hands CB the held reply, or NULL */
+	REDIS_REQ_HELD,      /* a caller's command under redis.wait_replicas: a WAIT confirms it */
+	REDIS_REQ_WAIT,      /* WAIT for the HELD commands of its batch (SEQ) and before */
 };
 
 /* A command sent on the current connection and not answered yet. Replies
@@ -31,11 +32,19 @@ struct redis_req {
 	struct redis_req *prev, *next;
 	struct redis *r;
 	enum redis_req_kind kind;
-	redis_reply_cb cb; /* CALLER and WAIT: the caller's (a WAIT's is NULL once orphaned) */
+	redis_reply_cb cb; /* CALLER and HELD: the caller's */
 	void *arg;
-	struct redis_req *wait; /* HELD: its WAIT, NULL once answered or orphaned */
-	redisReply *held;       /* WAIT: the caller's reply, a copy */
+	uint64_t seq; /* HELD and WAIT: the batch, the WAIT that confirms HELD ones */
 	uint64_t sent_ms;
+};
+
+/* A HELD command's successful reply (a copy), waiting for the WAIT of its batch. */
+struct redis_held {
+	struct redis_held *next;
+	redis_reply_cb cb;
+	void *arg;
+	uint64_t seq;
+	redisReply *reply;
 };
 
 enum redis_state { REDIS_IDLE, REDIS_CONNECTING, REDIS_HANDSHAKE, REDIS_UP };
@@ -65,6 +74,14 @@ struct redis {
 	char master[SENTINEL_ADDR_MAX];      /* the master a sentinel named; "" without Sentinel */
 	char where[SENTINEL_ADDR_MAX + 160]; /* redis_where's */
 	redisAsyncContext *sub;              /* subscribed to a sentinel's +switch-master */
+
+	/* redis.wait_replicas: commands are held in batches, one WAIT each, one WAIT out at
+	 * a time; the batch's WAIT goes once the loop has sent what it had (a check handle). */
+	uv_check_t batch_end;
+	uint64_t batch; /* the batch commands sent now belong to */
+	size_t batch_n; /* commands in it */
+	bool waiting;   /* a WAIT is out */
+	struct redis_held *held_head, *held_tail;
 };
 
 static void redis_connect(struct redis *r);
@@ -72,6 +89,9 @@ static void redis_open(struct redis *r, const char *address);
 static void redis_ask_next(struct redis *r, const char *why);
 static void redis_ask_sentinel(struct redis *r);
 static void redis_subscribe(struct redis *r);
+static void redis_release(struct redis *r, uint64_t seq, bool ok);
+static int redis_send(struct redis *r, enum redis_req_kind kind, int argc, const char **argv,
+		      const size_t *lens, redis_reply_cb cb, void *arg, struct redis_req **out);
 
 /* Where the connection goes, for messages: redis.address, or the master and where a sentinel
  * said it is. */
@@ -126,6 +146,10 @@ static void redis_lost(struct redis *r, const char *why)
 	r->ac = NULL;
 	redis_set_state(r, REDIS_IDLE);
 	uv_timer_stop(&r->watchdog);
+	/* No WAIT will confirm what the connection held. */
+	r->waiting = false;
+	r->batch_n = 0;
+	redis_release(r, UINT64_MAX, false);
 	if (r->closing)
 		return;
 	if (!r->logged_down) {
@@ -241,6 +265,17 @@ static void redis_reply_handshake(struct redis *r, enum redis_req_kind kind, con
 		redis_drop(r, why);
 		return;
 	}
+	/* A master without its replicas would lose what it acknowledges in a failover:
+	 * not usable (the input waits) until enough are back. */
+	long long want = r->cfg->redis.wait_replicas;
+	if (kind == REDIS_REQ_REPLICAS &&
+	    (rep->type != REDIS_REPLY_INTEGER || rep->integer < want)) {
+		snprintf(why, sizeof(why),
+			 "only %lld of the %lld replica(s) of redis.wait_replicas are connected",
+			 rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0LL, want);
+		redis_drop(r, why);
+		return;
+	}
 	if (--r->handshake_left > 0)
 		return;
 	if (r->logged_down)
@@ -281,51 +316,121 @@ static void redis_reply_sentinel(struct redis *r, redisAsyncContext *ac, const r
 	redis_open(r, r->master);
 }
 
-/* A caller's command answered ahead of its WAIT: a success waits for WAIT's verdict, a
- * failure goes at once. */
+/* Hands every held reply of batches up to SEQ to its caller: the reply when OK, else NULL
+ * (the command may or may not be on a replica: not done). */
+static void redis_release(struct redis *r, uint64_t seq, bool ok)
+{
+	while (r->held_head && r->held_head->seq <= seq) {
+		struct redis_held *h = r->held_head;
+		r->held_head = h->next;
+		if (!r->held_head)
+			r->held_tail = NULL;
+		h->cb(h->arg, ok ? h->reply : NULL);
+		redis_reply_free(h->reply);
+		free(h);
+	}
+}
+
+/* A HELD command answered: a success waits for its batch's WAIT, a failure goes at once. */
 static void redis_reply_held(struct redis *r, redisAsyncContext *ac, struct redis_req *q,
 			     const redisReply *rep)
 {
-	struct redis_req *w = q->wait;
-	q->wait = NULL;
-	bool ok = rep && rep->type != REDIS_REPLY_ERROR;
-	if (ok && w && (w->held = redis_reply_copy(rep)))
+	struct redis_held *h = NULL;
+	if (rep && rep->type != REDIS_REPLY_ERROR && r->ac == ac) {
+		h = calloc(1, sizeof(*h));
+		if (h && !(h->reply = redis_reply_copy(rep))) {
+			free(h);
+			h = NULL;
+		}
+	}
+	if (!h) {
+		/* An error, a lost connection, or no memory to hold a success (not done). */
+		redis_deliver(r, ac, q->cb, q->arg,
+			      rep && rep->type == REDIS_REPLY_ERROR ? rep : NULL);
 		return;
-	if (w)
-		w->cb = NULL; /* its answer no longer matters */
-	/* A success no WAIT will confirm may or may not be on a replica: not done. */
-	redis_deliver(r, ac, q->cb, q->arg, ok ? NULL : rep);
+	}
+	h->cb = q->cb;
+	h->arg = q->arg;
+	h->seq = q->seq;
+	if (r->held_tail)
+		r->held_tail->next = h;
+	else
+		r->held_head = h;
+	r->held_tail = h;
 }
 
-/* WAIT answered: the held reply counts when enough replicas have what came before. */
+static void redis_wait_send(struct redis *r);
+
+/* WAIT answered: its batch and those before count once enough replicas have them. */
 static void redis_reply_wait(struct redis *r, redisAsyncContext *ac, struct redis_req *q,
 			     const redisReply *rep)
 {
-	if (!q->cb)
-		return;
+	if (r->ac != ac)
+		return; /* an old connection's: redis_lost released its batches */
+	r->waiting = false;
 	long long want = r->cfg->redis.wait_replicas;
 	if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer >= want) {
-		q->cb(q->arg, q->held);
+		redis_release(r, q->seq, true);
+		redis_wait_send(r);
 		return;
 	}
-	/* Too few replicas: the write could be lost in a failover. The connection goes
-	 * (input pauses) and the write is sent again once it is back. */
-	if (r->ac == ac) {
-		char why[200];
-		if (rep && rep->type == REDIS_REPLY_INTEGER)
-			snprintf(
-				why, sizeof(why),
-				"only %lld of the %lld replica(s) of redis.wait_replicas acknowledged "
-				"a write in time",
-				rep->integer, want);
-		else
-			snprintf(why, sizeof(why), "WAIT failed: %.100s",
-				 !rep                           ? "connection lost" :
-				 rep->type == REDIS_REPLY_ERROR ? rep->str :
-								  "unexpected reply");
-		redis_drop(r, why);
+	/* Too few replicas: the writes could be lost in a failover. The connection goes
+	 * (input pauses) and they are sent again once it is back. */
+	char why[200];
+	if (rep && rep->type == REDIS_REPLY_INTEGER)
+		snprintf(why, sizeof(why),
+			 "only %lld of the %lld replica(s) of redis.wait_replicas acknowledged a "
+			 "write in time",
+			 rep->integer, want);
+	else
+		snprintf(why, sizeof(why), "WAIT failed: %.100s",
+			 !rep                           ? "connection lost" :
+			 rep->type == REDIS_REPLY_ERROR ? rep->str :
+							  "unexpected reply");
+	redis_drop(r, why);
+}
+
+/* WAIT's arguments for redis.wait_replicas into ARGV and LENS (N and T hold the numbers): it
+ * answers within half the command timeout, before the watchdog would give up on it. */
+static void redis_wait_args(const struct redis *r, char n[16], char t[16], const char *argv[3],
+			    size_t lens[3])
+{
+	uint32_t ms = r->cfg->redis.command_timeout_ms / 2;
+	snprintf(n, 16, "%d", r->cfg->redis.wait_replicas);
+	snprintf(t, 16, "%u", ms ? ms : 1);
+	argv[0] = "WAIT";
+	argv[1] = n;
+	argv[2] = t;
+	lens[0] = 4;
+	lens[1] = strlen(n);
+	lens[2] = strlen(t);
+}
+
+/* Sends the WAIT of the current batch, unless it is empty or a WAIT is out (whose answer
+ * sends this one). */
+static void redis_wait_send(struct redis *r)
+{
+	if (r->waiting || !r->batch_n || r->state != REDIS_UP)
+		return;
+	char n[16], t[16];
+	const char *wv[3];
+	size_t wl[3];
+	redis_wait_args(r, n, t, wv, wl);
+	struct redis_req *q = NULL;
+	if (redis_send(r, REDIS_REQ_WAIT, 3, wv, wl, NULL, NULL, &q) < 0) {
+		redis_drop(r, "cannot send WAIT");
+		return;
 	}
-	q->cb(q->arg, NULL);
+	q->seq = r->batch++;
+	r->batch_n = 0;
+	r->waiting = true;
+}
+
+static void redis_batch_end_cb(uv_check_t *c)
+{
+	struct redis *r = c->data;
+	uv_check_stop(c);
+	redis_wait_send(r);
 }
 
 static void redis_reply(redisAsyncContext *ac, void *reply, void *privdata)
@@ -350,11 +455,11 @@ static void redis_reply(redisAsyncContext *ac, void *reply, void *privdata)
 		break;
 	case REDIS_REQ_HANDSHAKE:
 	case REDIS_REQ_ROLE:
+	case REDIS_REQ_REPLICAS:
 		if (r->state == REDIS_HANDSHAKE && r->ac == ac && !r->asking)
 			redis_reply_handshake(r, q->kind, rep);
 		break;
 	}
-	redis_reply_free(q->held);
 	free(q);
 }
 
@@ -398,6 +503,28 @@ static void redis_watchdog_cb(uv_timer_t *t)
 			 r->cfg->redis.command_timeout_ms);
 		redis_drop(r, why);
 	}
+}
+
+/* The handshake's checks after AUTH and SELECT: with Sentinel, ROLE (the sentinel's answer
+ * may be stale by now: a failover moves the master); with redis.wait_replicas, a WAIT, which
+ * counts the replicas connected as nothing was written yet. Returns 0 or a negative errno. */
+static int redis_handshake_checks(struct redis *r)
+{
+	const struct config *cfg = r->cfg;
+	const char *role[1] = {"ROLE"}, *wv[3];
+	size_t role_len[1] = {4}, wl[3];
+	char n[16], t[16];
+	int rc = 0;
+	if (cfg->redis.n_sentinels) {
+		r->handshake_left++;
+		rc = redis_send(r, REDIS_REQ_ROLE, 1, role, role_len, NULL, NULL, NULL);
+	}
+	if (!rc && cfg->redis.wait_replicas) {
+		redis_wait_args(r, n, t, wv, wl);
+		r->handshake_left++;
+		rc = redis_send(r, REDIS_REQ_REPLICAS, 3, wv, wl, NULL, NULL, NULL);
+	}
+	return rc;
 }
 
 static void redis_on_connect(const redisAsyncContext *ac, int status)
@@ -444,12 +571,7 @@ static void redis_on_connect(const redisAsyncContext *ac, int status)
 		redis_drop(r, "out of memory");
 		return;
 	}
-	/* The sentinel's answer may be stale by now: a failover moves the master. */
-	const char *role[1] = {"ROLE"};
-	size_t role_len[1] = {4};
-	r->handshake_left += cfg->redis.n_sentinels ? 1 : 0;
-	if (cfg->redis.n_sentinels &&
-	    redis_send(r, REDIS_REQ_ROLE, 1, role, role_len, NULL, NULL, NULL) < 0) {
+	if (redis_handshake_checks(r) < 0) {
 		redis_drop(r, "out of memory");
 		return;
 	}
@@ -584,8 +706,9 @@ int redis_new(uv_loop_t *loop, const struct config *cfg, redis_state_cb state, v
 	r->backoff_ms = REDIS_BACKOFF_MIN_MS;
 	uv_timer_init(loop, &r->timer);
 	uv_timer_init(loop, &r->watchdog);
-	r->timer.data = r->watchdog.data = r;
-	r->open_handles = 2;
+	uv_check_init(loop, &r->batch_end);
+	r->timer.data = r->watchdog.data = r->batch_end.data = r;
+	r->open_handles = 3;
 	*out = r;
 	return 0;
 }
@@ -606,24 +729,15 @@ int redis_command(struct redis *r, int argc, const char **argv, const size_t *le
 {
 	if (r->state != REDIS_UP)
 		return -ENOTCONN;
-	int want = r->cfg->redis.wait_replicas;
-	if (!want)
+	if (!r->cfg->redis.wait_replicas)
 		return redis_send(r, REDIS_REQ_CALLER, argc, argv, lens, cb, arg, NULL);
-	/* WAIT right behind the command: its reply reaches CB once WANT replicas have it. WAIT
-	 * answers within half the command timeout, before the watchdog would give up. */
 	struct redis_req *q = NULL;
 	int rc = redis_send(r, REDIS_REQ_HELD, argc, argv, lens, cb, arg, &q);
 	if (rc < 0)
 		return rc;
-	uint32_t ms = r->cfg->redis.command_timeout_ms / 2;
-	char n[16], t[16];
-	snprintf(n, sizeof(n), "%d", want);
-	snprintf(t, sizeof(t), "%u", ms ? ms : 1);
-	const char *wv[3] = {"WAIT", n, t};
-	size_t wl[3] = {4, strlen(n), strlen(t)};
-	/* Without its WAIT the command's success is delivered as NULL: not known done. */
-	if (redis_send(r, REDIS_REQ_WAIT, 3, wv, wl, cb, arg, &q->wait) < 0)
-		q->wait = NULL;
+	q->seq = r->batch;
+	if (r->batch_n++ == 0)
+		uv_check_start(&r->batch_end, redis_batch_end_cb);
 	return 0;
 }
 
@@ -717,6 +831,9 @@ void redis_free(struct redis *r)
 	r->sub = NULL;
 	if (sub)
 		redisAsyncFree(sub);
+	/* Held replies whose WAIT never went: not done. */
+	redis_release(r, UINT64_MAX, false);
 	uv_close((uv_handle_t *)&r->timer, redis_handle_closed);
 	uv_close((uv_handle_t *)&r->watchdog, redis_handle_closed);
+	uv_close((uv_handle_t *)&r->batch_end, redis_handle_closed);
 }
