@@ -295,8 +295,9 @@ static void redis_reply_sentinel(struct redis *r, redisAsyncContext *ac, const r
 	char why[256], addr[SENTINEL_ADDR_MAX];
 	if (rep && rep->type == REDIS_REPLY_STATUS)
 		return; /* AUTH: the address comes next */
-	if (!rep) {
-		redis_drop(r, "connection lost");
+	if (!rep || r->sentinel_cur >= r->cfg->redis.n_sentinels) {
+		/* Lost, or a reload took this sentinel away. */
+		redis_drop(r, rep ? "no longer a configured sentinel" : "connection lost");
 		return;
 	}
 	if (sentinel_master_reply(rep, addr, why, sizeof(why)) < 0) {
@@ -600,6 +601,10 @@ static void redis_ask_sentinel(struct redis *r)
 {
 	const struct config *cfg = r->cfg;
 	int rc = 0;
+	if (!cfg->redis.n_sentinels || !cfg->redis.master_name) {
+		redis_drop(r, "Sentinel is no longer configured"); /* a reload took it away */
+		return;
+	}
 	if (cfg->redis.sentinel_password) {
 		const char *argv[2] = {"AUTH", cfg->redis.sentinel_password};
 		size_t lens[2] = {4, strlen(argv[1])};
@@ -634,8 +639,8 @@ static void redis_ask_next(struct redis *r, const char *why)
 		redis_lost(r, msg);
 		return;
 	}
-	r->sentinel_cur = r->sentinel_next;
-	r->sentinel_next = (r->sentinel_next + 1) % n;
+	r->sentinel_cur = r->sentinel_next < n ? r->sentinel_next : 0; /* a reload may shorten */
+	r->sentinel_next = (r->sentinel_cur + 1) % n;
 	r->sentinel_asked++;
 	r->asking = true;
 	redis_open(r, cfg->redis.sentinels[r->sentinel_cur]);
