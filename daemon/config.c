@@ -43,6 +43,7 @@ enum config_type {
 #define CF_FORMAT (1u << 3)   /* an input topic: accepts format */
 #define CF_SWITCHES (1u << 4) /* CT_PROPERTIES of on/off values, not librdkafka's */
 #define CF_SECONDS (1u << 5)  /* CT_DURATION stored in seconds: for spans beyond 49 days */
+#define CF_HOSTPORT (1u << 6) /* CT_STRLIST of "host:port" items */
 
 struct config_entry {
 	const char *key; /* dotted path in the file */
@@ -67,6 +68,7 @@ static int validate_brokers(struct config *cfg, char *msg, size_t len);
 static int validate_redis_address(struct config *cfg, char *msg, size_t len);
 static int validate_metrics_listen(struct config *cfg, char *msg, size_t len);
 static int validate_redis_prefix(struct config *cfg, char *msg, size_t len);
+static int validate_redis_master_name(struct config *cfg, char *msg, size_t len);
 static const struct config_entry *entry_find(const char *path, size_t *idx);
 
 /* One initializer per table row; clang-format would break each into a block. */
@@ -120,6 +122,11 @@ static const struct config_entry config_table[] = {
 
 	STRING("redis.address", redis.address, "127.0.0.1:6379", CF_NONEMPTY,
 	       validate_redis_address),
+	STRLIST("redis.sentinels", redis.sentinels, redis.n_sentinels, CF_HOSTPORT),
+	STRING("redis.master_name", redis.master_name, NULL, CF_NULLABLE,
+	       validate_redis_master_name),
+	SECRET("redis.sentinel_password", redis.sentinel_password),
+	INT("redis.wait_replicas", redis.wait_replicas, 0, 16, 0),
 	STRING("redis.username", redis.username, NULL, CF_NULLABLE, NULL),
 	SECRET("redis.password", redis.password),
 	INT("redis.db", redis.db, 0, 15, 0),
@@ -445,6 +452,23 @@ void config_redis_host_port(const char *address, char host[CONFIG_HOST_MAX], int
 	else
 		snprintf(host, CONFIG_HOST_MAX, "%.*s", (int)hl, address);
 	*port = colon ? atoi(colon + 1) : 6379;
+}
+
+/* The name goes into SENTINEL commands and comes back in +switch-master messages, which
+ * separate their words with spaces. */
+static int validate_redis_master_name(struct config *cfg, char *msg, size_t len)
+{
+	const char *s = cfg->redis.master_name;
+	size_t n = s ? strlen(s) : 0;
+	bool ok = !s || n <= 128;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		     (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-';
+	if (ok)
+		return 0;
+	snprintf(msg, len,
+		 "expected a name of 1 to 128 characters from a-z A-Z 0-9 . _ -, got \"%.80s\"", s);
+	return -EINVAL;
 }
 
 /* metrics_server_start() binds "*" or an IPv4 address only. */
@@ -803,6 +827,14 @@ static int set_strlist(struct loader *ld, const struct config_entry *e, const st
 		}
 		if (!*s) {
 			ld_error(ld, ip, key, "expected a non-empty string, got \"\"");
+			rc = -EINVAL;
+			continue;
+		}
+		if ((e->flags & CF_HOSTPORT) && !is_host_port(s)) {
+			ld_error(
+				ld, ip, key,
+				"expected \"host:port\" (\"[v6]:port\") with port in [1, 65535], got %s",
+				ydoc_describe(item, buf, sizeof(buf)));
 			rc = -EINVAL;
 			continue;
 		}
@@ -1294,6 +1326,46 @@ static int set_queues(struct loader *ld, const struct config_entry *e, const str
 	return 0;
 }
 
+/* With Sentinel the sentinels name the master: redis.address is then nobody's, and the
+ * sentinels and the master's name go together. */
+static void check_redis(struct loader *ld)
+{
+	struct config *cfg = ld->cfg;
+	size_t addr = 0, sent = 0, name = 0, pw = 0, wait = 0;
+	entry_find("redis.address", &addr);
+	entry_find("redis.sentinels", &sent);
+	entry_find("redis.master_name", &name);
+	entry_find("redis.sentinel_password", &pw);
+	entry_find("redis.wait_replicas", &wait);
+	/* A list refused entry by entry counts as given: its mistakes are reported already. */
+	bool refused = false;
+	for (size_t i = 0; i < ld->errs->n && !refused; i++)
+		refused = ld->errs->v[i].key && !strncmp(ld->errs->v[i].key, "redis.sentinels", 15);
+	bool sentinels = cfg->redis.n_sentinels > 0;
+	if (refused)
+		return;
+	if (sentinels && ld->at[addr].line)
+		ld_error(ld, ld->at[addr], "redis.address",
+			 "redis.address and redis.sentinels (line %d) exclude each other: with "
+			 "Sentinel the master's address comes from the sentinels; remove one",
+			 ld->at[sent].line);
+	if (sentinels && !cfg->redis.master_name)
+		ld_error(ld, ld->at[sent], "redis.sentinels",
+			 "redis.sentinels needs redis.master_name, the name the sentinels monitor "
+			 "the master by");
+	if (!sentinels && cfg->redis.master_name)
+		ld_error(ld, ld->at[name], "redis.master_name",
+			 "redis.master_name is for Sentinel: redis.sentinels names no sentinel");
+	if (!sentinels && cfg->redis.sentinel_password)
+		ld_error(ld, ld->at[pw], "redis.sentinel_password",
+			 "redis.sentinel_password is for Sentinel: redis.sentinels names no "
+			 "sentinel");
+	/* A failover promotes a replica that may lack the last writes: with Sentinel a
+	 * write counts only once a replica has it, unless the file says otherwise. */
+	if (!ld->at[wait].line)
+		cfg->redis.wait_replicas = sentinels ? 1 : 0;
+}
+
 /* Routing must end in a queue that exists: a served queue is declared and
  * serves no other one, and a queue that serves another says whom it is for. */
 static void check_queues(struct loader *ld)
@@ -1633,6 +1705,7 @@ int config_load_at(const char *path, const char *base_dir, struct config **out,
 	if (!ld.oom) {
 		check_topics(&ld);
 		check_queues(&ld);
+		check_redis(&ld);
 	}
 	free(text);
 

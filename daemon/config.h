@@ -71,9 +71,14 @@ struct config {
 	} kafka;
 
 	struct {
-		char *address;  /* "host:port" or a unix socket path (starts with '/') */
-		char *username; /* ACL user, NULL for none */
-		char *password; /* NULL for none; {file: PATH} already read */
+		char *address;    /* "host:port" or a unix socket path (starts with '/') */
+		char **sentinels; /* "host:port" of each sentinel; none: redis.address */
+		size_t n_sentinels;
+		char *master_name;       /* what the sentinels call the master; set with them */
+		char *sentinel_password; /* the sentinels' own; NULL for none */
+		int wait_replicas;       /* WAIT for this many replicas before a write counts */
+		char *username;          /* ACL user, NULL for none */
+		char *password;          /* NULL for none; {file: PATH} already read */
 		int db;
 		uint32_t connect_timeout_ms;
 		uint32_t command_timeout_ms;

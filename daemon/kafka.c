@@ -66,6 +66,11 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const
 	log_write(kafka_log_level(level), LOG_SUB_kafka, "%s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
+void kafka_conf_log(rd_kafka_conf_t *conf)
+{
+	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+}
+
 static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	struct kafka *k = opaque;
@@ -161,6 +166,14 @@ static int kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value)
 	return 0;
 }
 
+int kafka_conf_properties(rd_kafka_conf_t *conf, const struct config *cfg)
+{
+	int rc = 0;
+	for (size_t i = 0; i < cfg->kafka.n_properties; i++)
+		rc |= kafka_set(conf, cfg->kafka.properties[i].key, cfg->kafka.properties[i].value);
+	return rc ? -EINVAL : 0;
+}
+
 /* Builds a client config: our defaults, then the operator's properties, so
  * that an operator can override anything but the settings the reliability
  * contract depends on, which are set last. */
@@ -176,9 +189,7 @@ static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg, co
 	if (reader) {
 		/* Assigned explicitly, never joining its group nor committing;
 		 * librdkafka wants a group id to assign all the same. */
-		for (size_t i = 0; i < cfg->kafka.n_properties; i++)
-			rc |= kafka_set(conf, cfg->kafka.properties[i].key,
-					cfg->kafka.properties[i].value);
+		rc |= kafka_conf_properties(conf, cfg);
 		snprintf(k->reader_group, sizeof(k->reader_group), "%.200s.audit-reader",
 			 cfg->kafka.group_id);
 		rc |= kafka_set(conf, "group.id", k->reader_group);
@@ -211,8 +222,7 @@ static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg, co
 								   100000);
 		rc |= kafka_set(conf, "queue.buffering.max.messages", buf);
 	}
-	for (size_t i = 0; i < cfg->kafka.n_properties; i++)
-		rc |= kafka_set(conf, cfg->kafka.properties[i].key, cfg->kafka.properties[i].value);
+	rc |= kafka_conf_properties(conf, cfg);
 	if (consumer) {
 		/* Offsets are stored and committed by the pipeline only once
 		 * every side effect of a message is acknowledged. */

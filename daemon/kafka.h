@@ -15,6 +15,15 @@
  * debug (7) debug. Every librdkafka log callback goes through it. */
 enum log_level kafka_log_level(int level);
 
+/* Sets CFG's kafka.properties on CONF, in the file's order ({file: PATH} values were read by
+ * config_load), as every client of arbiterd gets them; arbiterctl's clients share it. Returns
+ * 0, or -EINVAL with each property librdkafka refused logged (the others are set). */
+int kafka_conf_properties(rd_kafka_conf_t *conf, const struct config *cfg);
+
+/* Sends CONF's client's log lines to our log (subsystem kafka, levels by kafka_log_level),
+ * leaving out as debug the warnings that a property is for the other kind of client. */
+void kafka_conf_log(rd_kafka_conf_t *conf);
+
 enum kafka_input { KAFKA_IN_CONTENT = 0, KAFKA_IN_DECISIONS, KAFKA_IN__COUNT };
 
 enum kafka_output {

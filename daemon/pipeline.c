@@ -770,7 +770,14 @@ static int pipeline_review_start(struct pipeline *p)
 		return 0;
 	/* Until the first connection, escalations could not be acknowledged. */
 	p->redis_down = true;
-	log_info(pipeline, "waiting for Redis at %s before consuming", p->cfg->redis.address);
+	if (p->cfg->redis.n_sentinels)
+		log_info(pipeline,
+			 "waiting for Redis master %s, through %zu sentinel(s), before "
+			 "consuming",
+			 p->cfg->redis.master_name, p->cfg->redis.n_sentinels);
+	else
+		log_info(pipeline, "waiting for Redis at %s before consuming",
+			 p->cfg->redis.address);
 	return review_new(p->loop, p->cfg, pipeline_on_review, p, &p->review);
 }
 

@@ -15,7 +15,7 @@
 #include "arbiter/v1/escalation.pb-c.h"
 #include "arbiter/v1/moderation_decision.pb-c.h"
 #include "arbiter_build.h"
-#include "kafka.h"
+#include "diag.h"
 #include "log.h"
 
 static const struct {
@@ -29,20 +29,21 @@ static const struct {
 	 "test-rules CONFIG       run the tests: cases of the rule files"},
 	{"eval", ctl_eval,
 	 "eval [--now DATE] CONFIG < events.jsonl   one verdict per event, as JSON"},
-	{"produce", ctl_produce, "produce --brokers B --topic T [--format json|protobuf] < lines"},
+	{"produce", ctl_produce,
+	 "produce -c CONFIG|-b B --topic T < lines   send JSON lines as records (or as JSON)"},
 	{"consume", ctl_consume,
-	 "consume --brokers B --topic T   print a topic's records as JSON lines"},
-	{"lag", ctl_lag, "lag --brokers B --group G --topic T   committed vs end offsets"},
+	 "consume -c CONFIG|-b B --topic T   print a topic's records as JSON lines"},
+	{"lag", ctl_lag, "lag -c CONFIG|-b B [--group G] [--topic T]   committed vs end offsets"},
 	{"review", ctl_review,
-	 "review claim|decide|reclaim --config CONFIG ...   work the review queues"},
+	 "review claim|decide|reclaim -c CONFIG ...   work the review queues"},
 	{"queues", ctl_queues,
-	 "queues --config CONFIG [--json]   depth, claims, age and overdue per queue"},
+	 "queues -c CONFIG [--json]   depth, claims, age and overdue per queue"},
 	{"audit", ctl_audit,
-	 "audit verify|export --brokers B ...   check the audit ledger, export DSA statements"},
+	 "audit verify|export -c CONFIG|-b B ...   check the audit ledger, export DSA statements"},
 	{"report", ctl_report,
-	 "report --brokers B --out DIR ...   transparency reports from the verified ledger"},
+	 "report -c CONFIG|-b B --out DIR ...   transparency reports from the verified ledger"},
 	{"mock-kafka", ctl_mock_kafka,
-	 "mock-kafka [--brokers N] [--partitions P] [--bootstrap-file F]"},
+	 "mock-kafka [--broker-count N] [--partitions P] [-c CONFIG]   a mock Kafka cluster"},
 };
 
 static void ctl_usage(FILE *out)
@@ -50,7 +51,13 @@ static void ctl_usage(FILE *out)
 	fprintf(out, "Usage: arbiterctl COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++)
 		fprintf(out, "  %s\n", ctl_commands[i].help);
-	fprintf(out, "\n'arbiterctl COMMAND --help' describes one command.\n");
+	fprintf(out,
+		"\nEvery command that talks to Kafka or Redis takes -c/--config CONFIG, the\n"
+		"daemon's config, and connects with the client settings arbiterd would use:\n"
+		"kafka.brokers, kafka.properties ({file: PATH} secrets), kafka.client_id, the\n"
+		"topics, and redis (address or sentinels, credentials, db, prefix);\n"
+		"-b/--brokers overrides kafka.brokers.\n"
+		"'arbiterctl COMMAND --help' describes one command.\n");
 }
 
 const ProtobufCMessageDescriptor *ctl_type_for(const char *name)
@@ -70,25 +77,6 @@ const ProtobufCMessageDescriptor *ctl_type_for(const char *name)
 		if (strstr(name, map[i].word))
 			return map[i].desc;
 	return NULL;
-}
-
-static void ctl_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-	log_write(kafka_log_level(level), LOG_SUB_kafka, "%s: %s", fac, buf);
-}
-
-rd_kafka_conf_t *ctl_kafka_conf(const char *brokers)
-{
-	char err[256];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	rd_kafka_conf_set_log_cb(conf, ctl_kafka_log);
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "client.id", "arbiterctl", err, sizeof(err))) {
-		log_error(ctl, "%s", err);
-		rd_kafka_conf_destroy(conf);
-		return NULL;
-	}
-	return conf;
 }
 
 /* Options get codes above every character: a letter is its own code. */
@@ -171,6 +159,16 @@ int ctl_options(int argc, char **argv, const struct ctl_opt *opts,
 	return CTL_RUN;
 }
 
+void ctl_unknown(const char *where, const char *what, const char *word, const char *const *names)
+{
+	const char *best = diag_suggest(word, names, 2);
+	if (best)
+		fprintf(stderr, "%s: unknown %s '%s'; did you mean '%s'?\n\n", where, what, word,
+			best);
+	else
+		fprintf(stderr, "%s: unknown %s '%s'\n\n", where, what, word);
+}
+
 int ctl_number(const char *s, long min, long max, long *out)
 {
 	char *end;
@@ -182,7 +180,7 @@ int ctl_number(const char *s, long min, long max, long *out)
 	return 0;
 }
 
-rd_kafka_t *ctl_consumer_conf(rd_kafka_conf_t *conf, const char *group)
+rd_kafka_t *ctl_consumer(rd_kafka_conf_t *conf, const char *group)
 {
 	char err[256];
 	if (!conf)
@@ -203,11 +201,6 @@ rd_kafka_t *ctl_consumer_conf(rd_kafka_conf_t *conf, const char *group)
 		rd_kafka_conf_destroy(conf);
 	}
 	return rk;
-}
-
-rd_kafka_t *ctl_consumer(const char *brokers, const char *group)
-{
-	return ctl_consumer_conf(ctl_kafka_conf(brokers), group);
 }
 
 int ctl_partition_count(rd_kafka_t *rk, const char *topic)
@@ -258,17 +251,11 @@ static int ctl_read_assign(rd_kafka_t *rk, const char *topic, int np, int64_t *e
 	return rc ? rc : assigned;
 }
 
-int ctl_read_topic(const char *brokers, const char *topic,
+int ctl_read_topic(rd_kafka_conf_t *conf, const char *topic,
 		   int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque)
 {
-	return ctl_read_topic_conf(ctl_kafka_conf(brokers), topic, fn, opaque);
-}
-
-int ctl_read_topic_conf(rd_kafka_conf_t *conf, const char *topic,
-			int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque)
-{
 	/* A group id is needed to consume, though nothing is committed. */
-	rd_kafka_t *rk = ctl_consumer_conf(conf, "arbiterctl-read");
+	rd_kafka_t *rk = ctl_consumer(conf, "arbiterctl-read");
 	if (!rk)
 		return -EIO;
 	int np = ctl_partition_count(rk, topic);
@@ -323,7 +310,11 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++)
 		if (!strcmp(argv[1], ctl_commands[i].name))
 			return ctl_commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "arbiterctl: unknown command '%s'\n\n", argv[1]);
+	const char *names[sizeof(ctl_commands) / sizeof(ctl_commands[0]) + 1];
+	for (size_t i = 0; i < sizeof(ctl_commands) / sizeof(ctl_commands[0]); i++)
+		names[i] = ctl_commands[i].name;
+	names[sizeof(ctl_commands) / sizeof(ctl_commands[0])] = NULL;
+	ctl_unknown("arbiterctl", "command", argv[1], names);
 	ctl_usage(stderr);
 	return 2;
 }

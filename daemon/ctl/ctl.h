@@ -1,10 +1,13 @@
 /* arbiterctl subcommands: each takes the arguments after its name and returns an exit status. */
 #pragma once
 
+#include <hiredis/hiredis.h>
 #include <librdkafka/rdkafka.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stdio.h>
+
+#include "config.h"
 
 int ctl_check(int argc, char **argv);
 int ctl_produce(int argc, char **argv);
@@ -23,22 +26,41 @@ int ctl_report(int argc, char **argv);
  * or a topic whose name contains one of them). NULL when unknown. */
 const ProtobufCMessageDescriptor *ctl_type_for(const char *name);
 
-/* A client config for BROKERS with our log callback; NULL on a bad property
- * (logged). */
-rd_kafka_conf_t *ctl_kafka_conf(const char *brokers);
+/* ---- clients: the daemon's settings (ctl_client.c) ---- */
+
+/* The config at PATH, loaded and checked as arbiterd loads it; NULL after printing its
+ * errors on stderr, CMD naming the command. */
+struct config *ctl_config_load(const char *cmd, const char *path);
+
+/* The bootstrap servers: OVERRIDE (--brokers) when given, else CFG's kafka.brokers. NULL
+ * (said on stderr, naming CMD) when neither names a cluster: no CFG, or kafka.brokers is the
+ * daemon's embedded mock, whose address only the caller can know. */
+const char *ctl_brokers(const char *cmd, const char *override, const struct config *cfg);
+
+/* A Kafka client config with the client settings arbiterd would use with CFG:
+ * bootstrap.servers (ctl_brokers), client.id (kafka.client_id; "arbiterctl" without CFG),
+ * kafka.properties with their {file: PATH} secrets (set by kafka_conf_properties, as the
+ * daemon's clients get them) and arbiterd's librdkafka log callback. CFG may be NULL when
+ * BROKERS_OVERRIDE is given. The caller adds its own settings after. NULL when no cluster is
+ * named or librdkafka refuses a setting (said on stderr, naming CMD). */
+rd_kafka_conf_t *ctl_kafka_conf_for(const char *cmd, const char *brokers_override,
+				    const struct config *cfg);
+
+/* A synchronous connection to CFG's Redis, made as arbiterd makes its own: to the master the
+ * sentinels of redis.sentinels name for redis.master_name (its ROLE checked), or to
+ * redis.address; then AUTH, SELECT redis.db and redis.command_timeout. Writes the server's
+ * address into WHERE (LEN bytes) for messages. NULL when it cannot be made (said on stderr,
+ * naming CMD). */
+redisContext *ctl_redis_connect(const char *cmd, const struct config *cfg, char *where, size_t len);
 
 /* Reads every partition of TOPIC from its start to the end it had when
  * called, calling FN for each message (partitions interleave; offsets of one
- * partition come in order). FN returns 0, or a negative errno to stop.
- * Returns 0, FN's error, or -EIO when the topic cannot be read to its end
- * (said on stderr). */
-int ctl_read_topic(const char *brokers, const char *topic,
+ * partition come in order), with client config CONF (consumed, whatever the
+ * outcome; NULL fails) and committed records only. FN returns 0, or a
+ * negative errno to stop. Returns 0, FN's error, or -EIO when the topic
+ * cannot be read to its end (said on stderr). */
+int ctl_read_topic(rd_kafka_conf_t *conf, const char *topic,
 		   int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque);
-
-/* ctl_read_topic with a client config of the caller's (consumed, whatever
- * the outcome); reads committed records only. */
-int ctl_read_topic_conf(rd_kafka_conf_t *conf, const char *topic,
-			int (*fn)(void *opaque, const rd_kafka_message_t *m), void *opaque);
 
 /* ---- options ---- */
 
@@ -97,17 +119,20 @@ struct ctl_opt {
 int ctl_options(int argc, char **argv, const struct ctl_opt *opts,
 		void (*usage)(FILE *out, const char *name), int *first);
 
+/* Says on stderr "WHERE: unknown WHAT 'WORD'", with "did you mean" the closest of NAMES
+ * (NULL-terminated) within two edits, and a blank line. */
+void ctl_unknown(const char *where, const char *what, const char *word, const char *const *names);
+
 /* Reads S, a whole decimal number from MIN to MAX, into *OUT. Returns 0 or
  * -EINVAL. */
 int ctl_number(const char *s, long min, long max, long *out);
 
 /* ---- Kafka ---- */
 
-/* A consumer of GROUP on BROKERS that commits nothing and reports partition
- * ends; NULL when it cannot be made (said on stderr). */
-rd_kafka_t *ctl_consumer(const char *brokers, const char *group);
-/* The same with a client config of the caller's (consumed, whatever the outcome). */
-rd_kafka_t *ctl_consumer_conf(rd_kafka_conf_t *conf, const char *group);
+/* A consumer of GROUP with client config CONF (consumed, whatever the outcome;
+ * NULL fails) that commits nothing, reads committed records only and reports
+ * partition ends; NULL when it cannot be made (said on stderr). */
+rd_kafka_t *ctl_consumer(rd_kafka_conf_t *conf, const char *group);
 
 /* The number of partitions of TOPIC, or -1 (said on stderr). */
 int ctl_partition_count(rd_kafka_t *rk, const char *topic);

@@ -18,11 +18,13 @@
 static void ctl_audit_usage(FILE *out, const char *name)
 {
 	fprintf(out,
-		"Usage: arbiterctl audit verify --brokers B [--topic T]\n"
-		"       arbiterctl audit export --dsa --brokers B [--topic T] [--from DATE] [--to DATE]\n"
+		"Usage: arbiterctl audit verify [--config CONFIG] [--brokers B] [--topic T]\n"
+		"       arbiterctl audit export --dsa [--config CONFIG] [--brokers B] [--topic T]\n"
+		"                               [--from DATE] [--to DATE]\n"
 		"\n"
-		"verify reads every partition of T (default " CTL_AUDIT_TOPIC ") from its start\n"
-		"to its current end and checks each hash chain: one line per chain, either\n"
+		"verify reads every partition of T (default: kafka.topics.audit of CONFIG, else\n" CTL_AUDIT_TOPIC
+		") from its start to its current end, committed records\n"
+		"only, and checks each hash chain: one line per chain, either\n"
 		"'CHAIN: N records, OK' with its head (sequence and hash, to compare with a\n"
 		"head published earlier) or the first break (altered, missing, inserted,\n"
 		"reordered, undecodable) with its partition and offset; then a summary.\n"
@@ -37,11 +39,14 @@ static void ctl_audit_usage(FILE *out, const char *name)
 		"without a statement (NONE, RESTORE, appeals filed) and exact duplicates are\n"
 		"left out; so is a statement the API would refuse, said on stderr (exit 1).\n"
 		"\n"
-		"  -b, --brokers B   bootstrap servers\n"
-		"  -t, --topic T     the audit topic (default " CTL_AUDIT_TOPIC ")\n"
-		"      --dsa         the DSA Transparency Database format (the only one)\n"
-		"      --from DATE   only statements applied on or after DATE (YYYY-MM-DD)\n"
-		"      --to DATE     only statements applied on or before DATE (YYYY-MM-DD)\n",
+		"  -c, --config CONFIG  the daemon's config: its brokers, kafka.properties\n"
+		"                       (security, SASL, TLS; {file: PATH} secrets), client id\n"
+		"                       and audit topic, as arbiterd uses them\n"
+		"  -b, --brokers B      bootstrap servers (default: kafka.brokers of CONFIG)\n"
+		"  -t, --topic T        the audit topic\n"
+		"      --dsa            the DSA Transparency Database format (the only one)\n"
+		"      --from DATE      only statements applied on or after DATE (YYYY-MM-DD)\n"
+		"      --to DATE        only statements applied on or before DATE (YYYY-MM-DD)\n",
 		DSA_BATCH_MAX);
 }
 
@@ -52,14 +57,15 @@ static int ctl_audit_verify_msg(void *opaque, const rd_kafka_message_t *m)
 	return ledger_verify_add(opaque, m->partition, m->offset, m->payload, m->len);
 }
 
-static int ctl_audit_verify(const char *brokers, const char *topic)
+static int ctl_audit_verify(rd_kafka_conf_t *conf, const char *topic)
 {
 	struct ledger_verifier *v = ledger_verifier_new();
 	if (!v) {
 		fprintf(stderr, "arbiterctl audit verify: out of memory\n");
+		rd_kafka_conf_destroy(conf);
 		return 1;
 	}
-	int rc = ctl_read_topic(brokers, topic, ctl_audit_verify_msg, v);
+	int rc = ctl_read_topic(conf, topic, ctl_audit_verify_msg, v);
 	if (rc == -ENOMEM)
 		fprintf(stderr, "arbiterctl audit verify: out of memory\n");
 	const struct ledger_chain_report *reps;
@@ -176,11 +182,15 @@ done:
 	return rc;
 }
 
-static int ctl_audit_export(const char *brokers, const char *topic, const char *from,
+static int ctl_audit_export(rd_kafka_conf_t *conf, const char *topic, const char *from,
 			    const char *to)
 {
 	struct ctl_export x = {.from = from, .to = to, .batch = json_array()};
-	int rc = x.batch ? ctl_read_topic(brokers, topic, ctl_export_msg, &x) : -ENOMEM;
+	int rc = -ENOMEM;
+	if (x.batch)
+		rc = ctl_read_topic(conf, topic, ctl_export_msg, &x);
+	else
+		rd_kafka_conf_destroy(conf);
 	if (!rc)
 		rc = ctl_export_flush(&x);
 	if (rc == -ENOMEM)
@@ -202,13 +212,17 @@ int ctl_audit(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2 || (strcmp(argv[1], "verify") && strcmp(argv[1], "export"))) {
+		static const char *const subs[] = {"verify", "export", NULL};
+		if (argc >= 2)
+			ctl_unknown("arbiterctl audit", "subcommand", argv[1], subs);
 		ctl_audit_usage(stderr, NULL);
 		return 2;
 	}
 	bool verify = !strcmp(argv[1], "verify");
-	const char *brokers = NULL, *topic = CTL_AUDIT_TOPIC, *from = NULL, *to = NULL;
+	const char *brokers = NULL, *config = NULL, *topic = NULL, *from = NULL, *to = NULL;
 	bool dsa = false;
 	const struct ctl_opt opts[] = {
+		CTL_CONFIG(&config, CTL_OPTIONAL),
 		CTL_BROKERS(&brokers, CTL_OPTIONAL),
 		CTL_TOPIC(&topic, CTL_OPTIONAL),
 		CTL_FLAG("dsa", 0, &dsa),
@@ -221,7 +235,7 @@ int ctl_audit(int argc, char **argv)
 	if (rc != CTL_RUN)
 		return rc;
 	const char *bad = first < argc - 1              ? "unexpected argument" :
-			  !brokers                      ? "--brokers is required" :
+			  !brokers && !config           ? "--brokers or --config is required" :
 			  verify && (dsa || from || to) ? "--dsa, --from and --to are for export" :
 			  !verify && !dsa               ? "export needs a format: --dsa" :
 			  (from && !dsa_is_date(from)) || (to && !dsa_is_date(to)) ?
@@ -233,6 +247,17 @@ int ctl_audit(int argc, char **argv)
 		ctl_audit_usage(stderr, NULL);
 		return 2;
 	}
-	return verify ? ctl_audit_verify(brokers, topic) :
-			ctl_audit_export(brokers, topic, from, to);
+	char cmd[16];
+	snprintf(cmd, sizeof(cmd), "audit %s", argv[1]);
+	struct config *cfg = config ? ctl_config_load(cmd, config) : NULL;
+	if (config && !cfg)
+		return 1;
+	if (!topic)
+		topic = cfg ? cfg->kafka.topics.audit.name : CTL_AUDIT_TOPIC;
+	rd_kafka_conf_t *conf = ctl_kafka_conf_for(cmd, brokers, cfg);
+	rc = !conf  ? 1 :
+	     verify ? ctl_audit_verify(conf, topic) :
+		      ctl_audit_export(conf, topic, from, to);
+	config_free(cfg);
+	return rc;
 }

@@ -12,21 +12,26 @@
 
 static void ctl_consume_usage(FILE *out, const char *name)
 {
-	fprintf(out, "Usage: arbiterctl consume --brokers B --topic T [options]\n\n"
-		     "Reads every partition of T from the beginning to its current end and\n"
-		     "prints each record as one JSON line, decoded with the topic's type.\n\n"
-		     "  -b, --brokers B      bootstrap servers\n"
-		     "  -t, --topic T        topic to read\n"
-		     "  -y, --type TYPE      content, decision, escalation, audit, appeal or\n"
-		     "                       deadletter (default: guessed from the topic name)\n"
-		     "  -m, --meta           wrap each record: {partition, offset, key, record}\n"
-		     "  -c, --count          print only the number of records\n"
-		     "  -g, --group-by FIELD print counts of records per value of FIELD\n");
+	fprintf(out,
+		"Usage: arbiterctl consume [--config CONFIG] [--brokers B] --topic T [options]\n\n"
+		"Reads every partition of T from the beginning to its current end and\n"
+		"prints each record (committed ones only) as one JSON line, decoded with\n"
+		"the topic's type.\n\n"
+		"  -c, --config CONFIG  the daemon's config: its brokers, kafka.properties\n"
+		"                       ({file: PATH} secrets) and client id, as arbiterd\n"
+		"                       uses them\n"
+		"  -b, --brokers B      bootstrap servers (default: kafka.brokers of CONFIG)\n"
+		"  -t, --topic T        topic to read\n"
+		"  -y, --type TYPE      content, decision, escalation, audit, appeal or\n"
+		"                       deadletter (default: guessed from the topic name)\n"
+		"  -m, --meta           wrap each record: {partition, offset, key, record}\n"
+		"      --count          print only the number of records\n"
+		"  -g, --group-by FIELD print counts of records per value of FIELD\n");
 }
 
 /* What the command line asks for. */
 struct ctl_consume_opts {
-	const char *brokers, *topic, *type, *group_by;
+	const char *config, *brokers, *topic, *type, *group_by;
 	bool meta, count_only;
 	const ProtobufCMessageDescriptor *desc;
 };
@@ -36,17 +41,23 @@ struct ctl_consume_opts {
 static int ctl_consume_parse(int argc, char **argv, struct ctl_consume_opts *o)
 {
 	const struct ctl_opt opts[] = {
-		CTL_BROKERS(&o->brokers, CTL_REQUIRED),
+		CTL_CONFIG(&o->config, CTL_OPTIONAL),
+		CTL_BROKERS(&o->brokers, CTL_OPTIONAL),
 		CTL_TOPIC(&o->topic, CTL_REQUIRED),
 		CTL_TYPE(&o->type),
 		CTL_FLAG("meta", 'm', &o->meta),
-		CTL_FLAG("count", 'c', &o->count_only),
+		CTL_FLAG("count", 0, &o->count_only),
 		CTL_VALUE("group-by", 'g', &o->group_by, CTL_OPTIONAL),
 		{0},
 	};
 	int rc = ctl_options(argc, argv, opts, ctl_consume_usage, NULL);
 	if (rc != CTL_RUN)
 		return rc;
+	if (!o->brokers && !o->config) {
+		fprintf(stderr, "arbiterctl consume: --brokers or --config is required\n\n");
+		ctl_consume_usage(stderr, argv[0]);
+		return 2;
+	}
 	o->desc = ctl_type_for(o->type ? o->type : o->topic);
 	if (!o->desc) {
 		fprintf(stderr, "arbiterctl consume: cannot tell the type of '%s'; give --type\n",
@@ -112,9 +123,16 @@ int ctl_consume(int argc, char **argv)
 	int rc = ctl_consume_parse(argc, argv, &o);
 	if (rc != CTL_RUN)
 		return rc;
+	struct config *cfg = o.config ? ctl_config_load("consume", o.config) : NULL;
+	if (o.config && !cfg)
+		return 1;
+	rd_kafka_conf_t *conf = ctl_kafka_conf_for("consume", o.brokers, cfg);
+	config_free(cfg);
+	if (!conf)
+		return 1;
 	/* Each partition is read to the end it had when we started. */
 	struct ctl_consume s = {.o = &o, .groups = json_object()};
-	rc = ctl_read_topic(o.brokers, o.topic, ctl_consume_record, &s);
+	rc = ctl_read_topic(conf, o.topic, ctl_consume_record, &s);
 	if (o.count_only)
 		printf("%ld\n", s.n);
 	const char *k;
@@ -129,9 +147,17 @@ int ctl_consume(int argc, char **argv)
 
 static void ctl_lag_usage(FILE *out, const char *name)
 {
-	fprintf(out, "Usage: arbiterctl lag --brokers B --group G --topic T\n\n"
-		     "Prints, per partition, the group's committed offset, the end offset\n"
-		     "and the lag; the last line is the total. Exit 0.\n");
+	fprintf(out,
+		"Usage: arbiterctl lag [--config CONFIG] [--brokers B] [--group G] [--topic T]\n\n"
+		"Prints, per partition of T, the group's committed offset, the end offset\n"
+		"and the lag; the last line is the total. Exit 0.\n\n"
+		"  -c, --config CONFIG  the daemon's config: its brokers, kafka.properties\n"
+		"                       ({file: PATH} secrets) and client id as arbiterd uses\n"
+		"                       them, and the defaults of --group (kafka.group_id)\n"
+		"                       and --topic (both input topics)\n"
+		"  -b, --brokers B      bootstrap servers (default: kafka.brokers of CONFIG)\n"
+		"  -g, --group G        the consumer group\n"
+		"  -t, --topic T        the topic\n");
 }
 
 /* Prints the lag of each partition in PARTS (committed offsets of TOPIC)
@@ -160,31 +186,17 @@ static void ctl_lag_print(rd_kafka_t *rk, const char *topic,
 	       total_end, total);
 }
 
-int ctl_lag(int argc, char **argv)
+/* Prints the lag of GROUP (RK's) on TOPIC. Returns 0 or 1 (said). */
+static int ctl_lag_topic(rd_kafka_t *rk, const char *topic)
 {
-	const char *brokers = NULL, *topic = NULL, *group = NULL;
-	const struct ctl_opt opts[] = {
-		CTL_BROKERS(&brokers, CTL_REQUIRED),
-		CTL_TOPIC(&topic, CTL_REQUIRED),
-		CTL_VALUE("group", 'g', &group, CTL_REQUIRED),
-		{0},
-	};
-	int rc = ctl_options(argc, argv, opts, ctl_lag_usage, NULL);
-	if (rc != CTL_RUN)
-		return rc;
-	rd_kafka_t *rk = ctl_consumer(brokers, group);
-	if (!rk)
-		return 1;
 	int np = ctl_partition_count(rk, topic);
-	if (np < 0) {
-		rd_kafka_destroy(rk);
+	if (np < 0)
 		return 1;
-	}
 	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(np);
 	for (int p = 0; p < np; p++)
 		rd_kafka_topic_partition_list_add(parts, topic, p);
 	rd_kafka_resp_err_t err = rd_kafka_committed(rk, parts, 10000);
-	rc = 0;
+	int rc = 0;
 	if (err) {
 		fprintf(stderr, "arbiterctl lag: %s\n", rd_kafka_err2str(err));
 		rc = 1;
@@ -192,6 +204,45 @@ int ctl_lag(int argc, char **argv)
 		ctl_lag_print(rk, topic, parts);
 	}
 	rd_kafka_topic_partition_list_destroy(parts);
-	rd_kafka_destroy(rk);
+	return rc;
+}
+
+int ctl_lag(int argc, char **argv)
+{
+	const char *config = NULL, *brokers = NULL, *topic = NULL, *group = NULL;
+	const struct ctl_opt opts[] = {
+		CTL_CONFIG(&config, CTL_OPTIONAL),
+		CTL_BROKERS(&brokers, CTL_OPTIONAL),
+		CTL_TOPIC(&topic, CTL_OPTIONAL),
+		CTL_VALUE("group", 'g', &group, CTL_OPTIONAL),
+		{0},
+	};
+	int rc = ctl_options(argc, argv, opts, ctl_lag_usage, NULL);
+	if (rc != CTL_RUN)
+		return rc;
+	const char *bad = !brokers && !config ? "--brokers or --config is required" :
+			  !config && !group   ? "--group is required without --config" :
+			  !config && !topic   ? "--topic is required without --config" :
+						NULL;
+	if (bad) {
+		fprintf(stderr, "arbiterctl lag: %s\n\n", bad);
+		ctl_lag_usage(stderr, argv[0]);
+		return 2;
+	}
+	struct config *cfg = config ? ctl_config_load("lag", config) : NULL;
+	if (config && !cfg)
+		return 1;
+	rd_kafka_t *rk = ctl_consumer(ctl_kafka_conf_for("lag", brokers, cfg),
+				      group ? group : cfg->kafka.group_id);
+	rc = rk ? 0 : 1;
+	if (rk && topic) {
+		rc = ctl_lag_topic(rk, topic);
+	} else if (rk) {
+		rc = ctl_lag_topic(rk, cfg->kafka.topics.content.name);
+		rc |= ctl_lag_topic(rk, cfg->kafka.topics.decisions.name);
+	}
+	if (rk)
+		rd_kafka_destroy(rk);
+	config_free(cfg);
 	return rc;
 }

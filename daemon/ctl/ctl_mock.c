@@ -17,7 +17,7 @@ static void ctl_mock_usage(FILE *out, const char *name)
 	fprintf(out, "Usage: arbiterctl mock-kafka [options]\n\n"
 		     "Runs librdkafka's mock Kafka cluster on loopback until SIGTERM or SIGINT,\n"
 		     "with the topics of a config created, and prints its bootstrap address.\n\n"
-		     "  -n, --brokers N          number of brokers (default 1)\n"
+		     "  -n, --broker-count N     number of brokers (default 1)\n"
 		     "  -p, --partitions P       partitions per topic (default 4)\n"
 		     "  -c, --config FILE        create the topics named in FILE (default: the\n"
 		     "                           default topic names)\n"
@@ -27,7 +27,7 @@ static void ctl_mock_usage(FILE *out, const char *name)
 
 /* What the command line asks for. */
 struct ctl_mock_opts {
-	const char *brokers, *partitions, *config, *bootstrap_file;
+	const char *broker_count, *partitions, *config, *bootstrap_file;
 	struct ctl_list topics; /* NAME[:P] */
 	long n_brokers, n_partitions;
 };
@@ -37,7 +37,7 @@ struct ctl_mock_opts {
 static int ctl_mock_parse(int argc, char **argv, struct ctl_mock_opts *o)
 {
 	const struct ctl_opt opts[] = {
-		CTL_VALUE("brokers", 'n', &o->brokers, CTL_OPTIONAL),
+		CTL_VALUE("broker-count", 'n', &o->broker_count, CTL_OPTIONAL),
 		CTL_VALUE("partitions", 'p', &o->partitions, CTL_OPTIONAL),
 		CTL_CONFIG(&o->config, CTL_OPTIONAL),
 		CTL_LIST("topic", 'T', &o->topics),
@@ -49,9 +49,10 @@ static int ctl_mock_parse(int argc, char **argv, struct ctl_mock_opts *o)
 		return rc;
 	o->n_brokers = 1;
 	o->n_partitions = 4;
-	if ((o->brokers && ctl_number(o->brokers, 1, 9, &o->n_brokers) < 0) ||
+	if ((o->broker_count && ctl_number(o->broker_count, 1, 9, &o->n_brokers) < 0) ||
 	    (o->partitions && ctl_number(o->partitions, 1, 1024, &o->n_partitions) < 0)) {
-		fprintf(stderr, "arbiterctl mock-kafka: --brokers 1..9, --partitions 1..1024\n");
+		fprintf(stderr,
+			"arbiterctl mock-kafka: --broker-count 1..9, --partitions 1..1024\n");
 		return 2;
 	}
 	return CTL_RUN;
@@ -106,17 +107,10 @@ static int ctl_mock_announce(const char *bs, const struct ctl_mock_opts *o)
 /* Runs the cluster of O until SIGTERM or SIGINT. Returns the exit status. */
 static int ctl_mock_run(const struct ctl_mock_opts *o)
 {
-	struct diag_list errs = {0};
-	struct config *cfg = NULL;
-	if (o->config) {
-		if (config_load(o->config, &cfg, &errs) < 0) {
-			diag_print(&errs, stderr);
-			diag_clear(&errs);
-			return 1;
-		}
-	} else {
-		cfg = config_default(NULL);
-	}
+	struct config *cfg =
+		o->config ? ctl_config_load("mock-kafka", o->config) : config_default(NULL);
+	if (!cfg)
+		return 1;
 	log_set_level(LOG_WARN);
 
 	/* Block the stop signals before librdkafka starts its threads (they

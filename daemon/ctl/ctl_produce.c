@@ -12,13 +12,19 @@
 static void ctl_produce_usage(FILE *out, const char *name)
 {
 	fprintf(out,
-		"Usage: arbiterctl produce --brokers B --topic T [options] < lines.jsonl\n\n"
+		"Usage: arbiterctl produce [--config CONFIG] [--brokers B] --topic T [options]\n"
+		"                          < lines.jsonl\n\n"
 		"Sends one message per input line (JSON objects with the proto field names),\n"
 		"keyed by the line's content_id, and waits until every one is acknowledged.\n\n"
-		"  -b, --brokers B     bootstrap servers, e.g. 127.0.0.1:9092\n"
+		"  -c, --config CONFIG the daemon's config: its brokers, kafka.properties\n"
+		"                      ({file: PATH} secrets) and client id as arbiterd uses\n"
+		"                      them, and the format of its input topics\n"
+		"  -b, --brokers B     bootstrap servers, e.g. 127.0.0.1:9092 (default:\n"
+		"                      kafka.brokers of CONFIG)\n"
 		"  -t, --topic T       topic to produce to\n"
-		"  -f, --format F      json (send lines as they are) or protobuf (default:\n"
-		"                      convert each line to the topic's message type)\n"
+		"  -f, --format F      json (send lines as they are) or protobuf (convert each\n"
+		"                      line to the topic's message type); default: the format\n"
+		"                      CONFIG gives T when T is an input topic, else protobuf\n"
 		"  -y, --type TYPE     message type: content, decision, escalation, audit,\n"
 		"                      appeal, deadletter (default: guessed from the topic)\n"
 		"      --send-invalid  send lines that do not convert as raw bytes (to\n"
@@ -40,7 +46,8 @@ static void ctl_produce_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
 
 /* What the command line asks for. */
 struct ctl_produce_opts {
-	const char *brokers, *topic, *type, *format, *linger;
+	const char *config, *brokers, *topic, *type, *format, *linger;
+	struct config *cfg; /* --config's, or NULL */
 	bool send_invalid;
 	bool json;                              /* --format json: lines go as they are */
 	const ProtobufCMessageDescriptor *desc; /* otherwise, converted to this */
@@ -51,7 +58,8 @@ struct ctl_produce_opts {
 static int ctl_produce_parse(int argc, char **argv, struct ctl_produce_opts *o)
 {
 	const struct ctl_opt opts[] = {
-		CTL_BROKERS(&o->brokers, CTL_REQUIRED),
+		CTL_CONFIG(&o->config, CTL_OPTIONAL),
+		CTL_BROKERS(&o->brokers, CTL_OPTIONAL),
 		CTL_TOPIC(&o->topic, CTL_REQUIRED),
 		CTL_VALUE("format", 'f', &o->format, CTL_OPTIONAL),
 		CTL_TYPE(&o->type),
@@ -71,7 +79,20 @@ static int ctl_produce_parse(int argc, char **argv, struct ctl_produce_opts *o)
 		fprintf(stderr, "arbiterctl produce: --format: expected json or protobuf\n");
 		return 2;
 	}
+	if (!o->brokers && !o->config) {
+		fprintf(stderr, "arbiterctl produce: --brokers or --config is required\n\n");
+		ctl_produce_usage(stderr, argv[0]);
+		return 2;
+	}
+	if (o->config && !(o->cfg = ctl_config_load("produce", o->config)))
+		return 1;
 	o->json = o->format && !strcmp(o->format, "json");
+	/* The daemon reads its input topics in the format the config gives them. */
+	const struct config_topic *in[] = {o->cfg ? &o->cfg->kafka.topics.content : NULL,
+					   o->cfg ? &o->cfg->kafka.topics.decisions : NULL};
+	for (size_t i = 0; !o->format && o->cfg && i < 2; i++)
+		if (!strcmp(o->topic, in[i]->name))
+			o->json = in[i]->format == CONFIG_FORMAT_JSON;
 	o->desc = ctl_type_for(o->type ? o->type : o->topic);
 	if (!o->json && !o->desc) {
 		fprintf(stderr,
@@ -87,7 +108,7 @@ static int ctl_produce_parse(int argc, char **argv, struct ctl_produce_opts *o)
  * when it cannot be made (said). */
 static rd_kafka_t *ctl_produce_producer(const struct ctl_produce_opts *o)
 {
-	rd_kafka_conf_t *conf = ctl_kafka_conf(o->brokers);
+	rd_kafka_conf_t *conf = ctl_kafka_conf_for("produce", o->brokers, o->cfg);
 	if (!conf)
 		return NULL;
 	char err[256];
@@ -194,5 +215,8 @@ int ctl_produce(int argc, char **argv)
 {
 	struct ctl_produce_opts o = {0};
 	int rc = ctl_produce_parse(argc, argv, &o);
-	return rc == CTL_RUN ? ctl_produce_run(&o) : rc;
+	if (rc == CTL_RUN)
+		rc = ctl_produce_run(&o);
+	config_free(o.cfg);
+	return rc;
 }

@@ -212,23 +212,6 @@ static int ctl_report_audit_msg(void *opaque, const rd_kafka_message_t *m)
 	return rc;
 }
 
-/* The client config: BROKERS, then the config's kafka.properties. */
-static rd_kafka_conf_t *ctl_report_conf(const char *brokers, const struct config *cfg)
-{
-	rd_kafka_conf_t *conf = ctl_kafka_conf(brokers);
-	char err[256];
-	for (size_t i = 0; conf && cfg && i < cfg->kafka.n_properties; i++) {
-		const struct config_kv *kv = &cfg->kafka.properties[i];
-		if (rd_kafka_conf_set(conf, kv->key, kv->value, err, sizeof(err))) {
-			fprintf(stderr, "arbiterctl report: kafka.properties.%s: %s\n", kv->key,
-				err);
-			rd_kafka_conf_destroy(conf);
-			return NULL;
-		}
-	}
-	return conf;
-}
-
 /* Reads the secret in PATH as a {file: PATH} secret is read: trailing
  * newlines dropped; not empty, not binary, at most 64 KiB. NULL (said) when
  * not. */
@@ -338,7 +321,8 @@ static void ctl_report_chains(const struct report_figures *f, FILE *out)
 struct ctl_report_job {
 	const struct ctl_report_args *a;
 	struct config *cfg;
-	const char *brokers, *audit, *appeals;
+	const char *brokers; /* --brokers, or NULL: the config's */
+	const char *audit, *appeals;
 	char *key;
 	FILE *dataset_out;
 	struct ctl_report_run x;
@@ -348,26 +332,12 @@ struct ctl_report_job {
 static int ctl_report_setup(struct ctl_report_job *j)
 {
 	const struct ctl_report_args *a = j->a;
-	if (a->config) {
-		struct diag_list errs = {0};
-		int rc = config_load(a->config, &j->cfg, &errs);
-		if (rc < 0)
-			diag_print(&errs, stderr);
-		diag_clear(&errs);
-		if (rc < 0)
-			return 1;
-	}
-	j->brokers = a->brokers ? a->brokers : j->cfg->kafka.brokers;
+	if (a->config && !(j->cfg = ctl_config_load("report", a->config)))
+		return 1;
+	j->brokers = a->brokers;
 	j->audit = j->cfg ? j->cfg->kafka.topics.audit.name : CTL_REPORT_AUDIT;
 	j->appeals = j->cfg ? j->cfg->kafka.topics.appeals.name : CTL_REPORT_APPEALS;
-	if (!a->brokers && j->cfg->kafka.mock_brokers) {
-		fprintf(stderr,
-			"arbiterctl report: kafka.brokers is \"%s\": give --brokers with the mock "
-			"cluster's address\n",
-			j->cfg->kafka.brokers);
-		return 2;
-	}
-	return 0;
+	return ctl_brokers("report", a->brokers, j->cfg) ? 0 : 2;
 }
 
 /* The period's report, the data set's key and file, the verifier. Returns 0, or the exit
@@ -423,11 +393,11 @@ static int ctl_report_prepare(struct ctl_report_job *j)
  * records), and verifies it. Returns the figures, or NULL (said). */
 static const struct report_figures *ctl_report_read(struct ctl_report_job *j)
 {
-	rd_kafka_conf_t *conf = ctl_report_conf(j->brokers, j->cfg);
-	int rc = conf ? ctl_read_topic_conf(conf, j->appeals, ctl_report_appeal_msg, &j->x) : -EIO;
-	conf = rc ? NULL : ctl_report_conf(j->brokers, j->cfg);
+	rd_kafka_conf_t *conf = ctl_kafka_conf_for("report", j->brokers, j->cfg);
+	int rc = ctl_read_topic(conf, j->appeals, ctl_report_appeal_msg, &j->x);
 	if (!rc)
-		rc = conf ? ctl_read_topic_conf(conf, j->audit, ctl_report_audit_msg, &j->x) : -EIO;
+		rc = ctl_read_topic(ctl_kafka_conf_for("report", j->brokers, j->cfg), j->audit,
+				    ctl_report_audit_msg, &j->x);
 	if (rc) {
 		fprintf(stderr, "arbiterctl report: %s; no report written\n",
 			rc == -ENOMEM ? "out of memory" : "could not read the ledger to its end");

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "pbjson.h"
 #include "queues.h"
+#include "sentinel.h"
 
 /* Exit statuses beyond 0 (done), 1 (failed) and 2 (usage). */
 #define CTL_REVIEW_NOTHING 3 /* claim: no entry this reviewer may take */
@@ -29,79 +30,24 @@ struct ctl_review_redis {
 	const char *cmd; /* "review claim", "queues", ... */
 	const struct config *cfg;
 	redisContext *c;
+	char where[SENTINEL_ADDR_MAX]; /* the server's address */
 };
-
-static struct config *ctl_review_config(const char *cmd, const char *path)
-{
-	struct diag_list errs = {0};
-	struct config *cfg = NULL;
-	if (config_load(path, &cfg, &errs) < 0) {
-		diag_print(&errs, stderr);
-		fprintf(stderr, "arbiterctl %s: %s: %zu error(s)\n", cmd, path, errs.n);
-	}
-	diag_clear(&errs);
-	return cfg;
-}
 
 /* Says why WHAT failed: R is an error reply, any other unexpected reply, or
  * NULL when the connection failed or timed out. */
 static void ctl_review_fail(const struct ctl_review_redis *s, const char *what, const redisReply *r)
 {
-	fprintf(stderr, "arbiterctl %s: Redis at %s: %s: %s\n", s->cmd, s->cfg->redis.address, what,
+	fprintf(stderr, "arbiterctl %s: Redis at %s: %s: %s\n", s->cmd, s->where, what,
 		!r                           ? s->c->errstr :
 		r->type == REDIS_REPLY_ERROR ? r->str :
 					       "unexpected reply");
 }
 
-/* Takes R, the reply to WHAT: 0 when it is not an error, else -EIO (said). */
-static int ctl_review_check(const struct ctl_review_redis *s, const char *what, redisReply *r)
-{
-	int rc = r && r->type != REDIS_REPLY_ERROR ? 0 : -EIO;
-	if (rc)
-		ctl_review_fail(s, what, r);
-	freeReplyObject(r);
-	return rc;
-}
-
-/* Connects as the daemon does: address, AUTH, SELECT and the command timeout
- * from s->cfg. Returns 0 or -EIO (said). */
+/* Connects as the daemon does (ctl_redis_connect). Returns 0 or -EIO (said). */
 static int ctl_review_connect(struct ctl_review_redis *s)
 {
-	const struct config *cfg = s->cfg;
-	const char *a = cfg->redis.address;
-	struct timeval ct = {cfg->redis.connect_timeout_ms / 1000,
-			     (cfg->redis.connect_timeout_ms % 1000) * 1000};
-	if (a[0] == '/') {
-		s->c = redisConnectUnixWithTimeout(a, ct);
-	} else {
-		char host[CONFIG_HOST_MAX];
-		int port;
-		config_redis_host_port(a, host, &port);
-		s->c = redisConnectWithTimeout(host, port, ct);
-	}
-	if (!s->c || s->c->err) {
-		fprintf(stderr, "arbiterctl %s: cannot connect to Redis at %s: %s\n", s->cmd, a,
-			s->c ? s->c->errstr : "out of memory");
-		goto fail;
-	}
-	struct timeval tt = {cfg->redis.command_timeout_ms / 1000,
-			     (cfg->redis.command_timeout_ms % 1000) * 1000};
-	redisSetTimeout(s->c, tt);
-	if (cfg->redis.password &&
-	    ctl_review_check(s, "AUTH",
-			     cfg->redis.username ?
-				     redisCommand(s->c, "AUTH %s %s", cfg->redis.username,
-						  cfg->redis.password) :
-				     redisCommand(s->c, "AUTH %s", cfg->redis.password)))
-		goto fail;
-	if (cfg->redis.db &&
-	    ctl_review_check(s, "SELECT", redisCommand(s->c, "SELECT %d", cfg->redis.db)))
-		goto fail;
-	return 0;
-fail:
-	redisFree(s->c);
-	s->c = NULL;
-	return -EIO;
+	s->c = ctl_redis_connect(s->cmd, s->cfg, s->where, sizeof(s->where));
+	return s->c ? 0 : -EIO;
 }
 
 /* A command that must succeed; NULL when it did not (said). */
@@ -421,7 +367,7 @@ static int ctl_review_produce(const struct config *cfg, const char *brokers,
 			      const Arbiter__V1__ModerationDecision *d)
 {
 	char err[256];
-	rd_kafka_conf_t *conf = ctl_kafka_conf(brokers);
+	rd_kafka_conf_t *conf = ctl_kafka_conf_for("review decide", brokers, cfg);
 	if (!conf)
 		return 1;
 	if (rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)) ||
@@ -468,7 +414,7 @@ static int ctl_review_produce(const struct config *cfg, const char *brokers,
 		fprintf(stderr,
 			"arbiterctl review decide: the decision was not delivered to %s at %s (%s); "
 			"the entry stays claimed\n",
-			cfg->kafka.topics.decisions.name, brokers,
+			cfg->kafka.topics.decisions.name, brokers ? brokers : cfg->kafka.brokers,
 			dr < 0 ? "timed out" : rd_kafka_err2str((rd_kafka_resp_err_t)dr));
 		return 1;
 	}
@@ -734,8 +680,10 @@ static void ctl_review_usage(FILE *out, const char *sub)
 		if (one == n || one == i)
 			fputs(ctl_review_help[i].text, out);
 	fprintf(out,
-		"\nRedis settings (address, credentials, db, timeouts, prefix) and the queues\n"
-		"come from CONFIG.\n"
+		"\nThe queues and the Redis settings (redis.address, or the master that\n"
+		"redis.sentinels name; credentials, db, timeouts, prefix) come from CONFIG, and\n"
+		"decide sends with its Kafka client settings (kafka.brokers, kafka.properties\n"
+		"with their {file: PATH} secrets, kafka.client_id), as arbiterd would.\n"
 		"Exit status: 0 done, 1 failed, 2 usage error, 3 nothing to claim.\n");
 }
 
@@ -777,8 +725,9 @@ static int ctl_review_parse(int argc, char **argv, struct ctl_review_opts *o)
 		return rc;
 	bool claim = !strcmp(o->sub, "claim"), decide = !strcmp(o->sub, "decide"),
 	     reclaim = !strcmp(o->sub, "reclaim");
+	static const char *const subs[] = {"claim", "decide", "reclaim", NULL};
 	if (!claim && !decide && !reclaim)
-		fprintf(stderr, "arbiterctl review: unknown subcommand \"%s\"\n\n", o->sub);
+		ctl_unknown("arbiterctl review", "subcommand", o->sub, subs);
 	if ((!claim && !decide && !reclaim) || first + 1 != argc || !o->config ||
 	    ((claim || decide) && (!o->queue || !o->reviewer)) ||
 	    (decide && (!o->id || !vd->action))) {
@@ -808,16 +757,9 @@ static int ctl_review_check_config(const char *cmd, struct ctl_review_opts *o,
 		fprintf(stderr, "arbiterctl %s: no queue \"%s\" in %s\n", cmd, o->queue, o->config);
 		return 2;
 	}
-	if (!strcmp(o->sub, "decide") && !o->vd.brokers) {
-		if (cfg->kafka.mock_brokers) {
-			fprintf(stderr,
-				"arbiterctl review decide: kafka.brokers is \"%s\": give --brokers "
-				"with the cluster's bootstrap address\n",
-				cfg->kafka.brokers);
-			return 2;
-		}
-		o->vd.brokers = cfg->kafka.brokers;
-	}
+	/* Before anything is claimed or sent: a decision must know where Kafka is. */
+	if (!strcmp(o->sub, "decide") && !ctl_brokers(cmd, o->vd.brokers, cfg))
+		return 2;
 	return CTL_RUN;
 }
 
@@ -827,7 +769,7 @@ static int ctl_review_run(struct ctl_review_opts *o)
 {
 	char cmd[32];
 	snprintf(cmd, sizeof(cmd), "review %s", o->sub);
-	struct config *cfg = ctl_review_config(cmd, o->config);
+	struct config *cfg = ctl_config_load(cmd, o->config);
 	if (!cfg)
 		return 1;
 	int rc = ctl_review_check_config(cmd, o, cfg);
@@ -948,7 +890,7 @@ int ctl_queues(int argc, char **argv)
 		ctl_queues_usage(stderr, argv[0]);
 		return 2;
 	}
-	struct config *cfg = ctl_review_config("queues", config);
+	struct config *cfg = ctl_config_load("queues", config);
 	if (!cfg)
 		return 1;
 	struct ctl_review_redis s = {.cmd = "queues", .cfg = cfg};

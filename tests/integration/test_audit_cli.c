@@ -198,6 +198,84 @@ START_TEST(export_writes_batches_of_valid_statements)
 }
 END_TEST
 
+/* Writes TEXT to the harness directory's NAME; returns its path (static storage). */
+static const char *write_file(struct harness *h, const char *name, const char *text)
+{
+	static char path[4][400];
+	static int next;
+	char *p = path[next++ % 4];
+	snprintf(p, sizeof(path[0]), "%s/%s", h->dir, name);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	return p;
+}
+
+START_TEST(verify_and_export_use_the_configs_client_settings)
+{
+	struct harness h;
+	start_cluster(&h);
+	produce_chain(&h, "audit-0", 4, -1, -1);
+	ck_assert_int_eq(kafka_mock_topic_create(h.mock, "ledger.audit", 2), 0);
+	char text[1024];
+	/* Brokers and the audit topic from the config: an empty ledger of its own. */
+	snprintf(text, sizeof(text), "kafka:\n  brokers: \"%s\"\n  topics: {audit: ledger.audit}\n",
+		 h.bootstrap);
+	const char *plain = write_file(&h, "plain.yaml", text);
+	struct harness_run r;
+	harness_ctlv(&r, NULL, (const char *[]){"audit", "verify", "--config", plain, NULL});
+	ck_assert_msg(r.status == 0, "verify exited %d:\n%s%s", r.status, r.out, r.err);
+	assert_contains(r.out, "0 chain(s), 0 record(s), 0 exact duplicate(s)");
+	assert_contains(r.out, ": intact\n");
+	harness_run_free(&r);
+	/* --topic and --brokers override the config's. */
+	snprintf(text, sizeof(text),
+		 "kafka:\n  brokers: \"127.0.0.1:1\"\n  topics: {audit: ledger.audit}\n");
+	const char *elsewhere = write_file(&h, "elsewhere.yaml", text);
+	harness_ctlv(&r, NULL,
+		     (const char *[]){"audit", "export", "--dsa", "--config", elsewhere,
+				      "--brokers", h.bootstrap, "--topic", AUDIT, NULL});
+	ck_assert_msg(r.status == 0, "export exited %d:\n%s", r.status, r.err);
+	assert_contains(r.err, "3 statement(s) in 1 batch(es)");
+	harness_run_free(&r);
+
+	/* The cluster's security settings, as deploy/kubernetes gives them to arbiterd:
+	 * SASL/PLAIN with the password in a file. The mock cluster speaks no SASL, so the
+	 * client fails at the handshake it attempts, and says whose client it is. */
+	write_file(&h, "auditor.pw", "correct-horse\n");
+	snprintf(text, sizeof(text),
+		 "kafka:\n"
+		 "  brokers: \"%s\"\n"
+		 "  client_id: auditor-cli\n"
+		 "  properties:\n"
+		 "    security.protocol: sasl_plaintext\n"
+		 "    sasl.mechanisms: PLAIN\n"
+		 "    sasl.username: auditor\n"
+		 "    sasl.password: {file: auditor.pw}\n",
+		 h.bootstrap);
+	const char *sasl = write_file(&h, "sasl.yaml", text);
+	harness_ctlv(&r, NULL, (const char *[]){"audit", "verify", "--config", sasl, NULL});
+	ck_assert_msg(r.status == 1, "verify exited %d:\n%s%s", r.status, r.out, r.err);
+	assert_contains(r.err, "auditor-cli#consumer");
+	assert_contains(r.err, "sasl_plaintext://");
+	assert_contains(r.err, "SASL");
+	assert_contains(r.err, "mechanism PLAIN");
+	ck_assert_msg(!strstr(r.err, "correct-horse") && !strstr(r.out, "correct-horse"),
+		      "the password was printed:\n%s", r.err);
+	assert_contains(r.out, "could not read the whole topic");
+	harness_run_free(&r);
+	/* The same without the properties reads the ledger. */
+	harness_ctlv(
+		&r, NULL,
+		(const char *[]){"audit", "verify", "--config", plain, "--topic", AUDIT, NULL});
+	ck_assert_msg(r.status == 0, "verify exited %d:\n%s%s", r.status, r.out, r.err);
+	assert_contains(r.out, "1 chain(s), 4 record(s)");
+	harness_run_free(&r);
+	harness_stop(&h);
+}
+END_TEST
+
 START_TEST(usage_errors_exit_2)
 {
 	struct harness h;
@@ -238,6 +316,7 @@ static Suite *audit_cli_suite(void)
 	tcase_add_test(tc, verify_names_the_chain_and_offset_of_an_altered_record);
 	tcase_add_test(tc, export_writes_batches_of_valid_statements);
 	tcase_add_test(tc, usage_errors_exit_2);
+	tcase_add_test(tc, verify_and_export_use_the_configs_client_settings);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -275,7 +275,27 @@ START_TEST(arbiterctl_usage)
 
 	harness_run(&r, NULL, ARBITERCTL, "nosuch", NULL);
 	ck_assert_int_eq(r.status, 2);
-	assert_contains(r.err, "unknown command 'nosuch'");
+	assert_contains(r.err, "unknown command 'nosuch'\n");
+	harness_run_free(&r);
+	harness_run(&r, NULL, ARBITERCTL, "reveiw", NULL);
+	ck_assert_int_eq(r.status, 2);
+	assert_contains(r.err, "unknown command 'reveiw'; did you mean 'review'?");
+	harness_run_free(&r);
+	harness_run(&r, NULL, ARBITERCTL, "review", "claimm", "--config", "x.yaml", NULL);
+	ck_assert_int_eq(r.status, 2);
+	assert_contains(r.err, "unknown subcommand 'claimm'; did you mean 'claim'?");
+	harness_run_free(&r);
+	/* The broker count is --broker-count: --brokers names a cluster everywhere. */
+	harness_run(&r, NULL, ARBITERCTL, "mock-kafka", "--brokers", "2", NULL);
+	ck_assert_int_eq(r.status, 2);
+	harness_run_free(&r);
+	harness_run(&r, NULL, ARBITERCTL, "mock-kafka", "--broker-count", "10", NULL);
+	ck_assert_int_eq(r.status, 2);
+	assert_contains(r.err, "--broker-count 1..9");
+	harness_run_free(&r);
+	harness_run(&r, NULL, ARBITERCTL, "consume", "--topic", CONTENT, NULL);
+	ck_assert_int_eq(r.status, 2);
+	assert_contains(r.err, "--brokers or --config is required");
 	harness_run_free(&r);
 
 	harness_run(&r, NULL, ARBITERCTL, "--help", NULL);
@@ -458,6 +478,53 @@ START_TEST(format_json_sends_lines_unchanged)
 		ck_assert_str_eq(raw.key[k], key);
 	}
 	raw_free(&raw);
+	free(input);
+	harness_stop(&h);
+}
+END_TEST
+
+START_TEST(produce_consume_and_lag_take_their_settings_from_config)
+{
+	struct harness h;
+	start_cluster(&h);
+	/* The config names the cluster, the group and a JSON content topic. */
+	char path[400], text[512];
+	snprintf(path, sizeof(path), "%s/cli.yaml", h.dir);
+	snprintf(text, sizeof(text),
+		 "kafka:\n  brokers: \"%s\"\n  group_id: %s-cfg\n  client_id: cli-test\n"
+		 "  topics:\n    content: {name: " CONTENT ", format: json}\n",
+		 h.bootstrap, h.group);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	char *input = events_input();
+	struct harness_run r;
+	/* No --brokers, no --format: the lines go as the daemon reads that topic. */
+	harness_run(&r, input, ARBITERCTL, "produce", "--config", path, "--topic", CONTENT, NULL);
+	ck_assert_msg(r.status == 0, "produce exited %d:\n%s", r.status, r.err);
+	harness_run_free(&r);
+	struct raw raw = {0};
+	harness_read(&h, CONTENT, raw_collect, &raw);
+	ck_assert_int_eq(raw.n, N_EVENTS);
+	for (size_t i = 0; i < N_EVENTS; i++)
+		ck_assert_msg(raw_find(&raw, events[i]) >= 0, "line %zu not sent as it is", i + 1);
+	raw_free(&raw);
+
+	harness_run(&r, NULL, ARBITERCTL, "consume", "-c", path, "--topic", CONTENT, "--count",
+		    "--type", "content", NULL);
+	ck_assert_int_eq(r.status, 1); /* JSON lines are no protobuf: counted, undecodable */
+	ck_assert_str_eq(r.out, "3\n");
+	harness_run_free(&r);
+
+	/* The config's group on both input topics; nothing committed yet. */
+	harness_run(&r, NULL, ARBITERCTL, "lag", "--config", path, NULL);
+	ck_assert_msg(r.status == 0, "lag exited %d:\n%s", r.status, r.err);
+	assert_contains(r.out, CONTENT "[0] committed=none");
+	assert_contains(r.out, "total committed=0 end=3 lag=3\n");
+	assert_contains(r.out, "moderation.decisions[0] committed=none");
+	assert_contains(r.out, "total committed=0 end=0 lag=0\n");
+	harness_run_free(&r);
 	free(input);
 	harness_stop(&h);
 }
@@ -799,6 +866,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, send_invalid_sends_raw_bytes_that_consume_reports);
 	tcase_add_test(tc, format_json_sends_lines_unchanged);
 	tcase_add_test(tc, consume_group_by_counts_per_value);
+	tcase_add_test(tc, produce_consume_and_lag_take_their_settings_from_config);
 	tcase_add_test(tc, lag_of_a_group_that_committed_nothing_is_everything);
 	suite_add_tcase(s, tc);
 

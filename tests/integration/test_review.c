@@ -315,11 +315,12 @@ START_TEST(claims_see_past_a_thousand_entries_of_other_languages)
 	free(id);
 	/* --lang takes tags, checked before anything is connected. */
 	struct harness_run run;
-	ck_assert_int_eq(harness_ctl(&run, NULL,
-				     "review claim --config %s --queue mixed --reviewer amina --lang "
-				     "sw,sr_Latn",
-				     f.h.config),
-			 2);
+	ck_assert_int_eq(
+		harness_ctl(&run, NULL,
+			    "review claim --config %s --queue mixed --reviewer amina --lang "
+			    "sw,sr_Latn",
+			    f.h.config),
+		2);
 	ck_assert_msg(strstr(run.err, "\"sr_Latn\" is not a language tag"), "%s", run.err);
 	harness_run_free(&run);
 	id = claim(&f, "mixed", "ana", NULL);
@@ -597,6 +598,77 @@ START_TEST(decide_produces_the_decision_then_acknowledges)
 }
 END_TEST
 
+/* Counts the records read per partition, into an int[8]. */
+static void read_partition(void *opaque, const rd_kafka_message_t *m)
+{
+	int *parts = opaque;
+	parts[m->partition]++;
+}
+
+/* Writes to PATH the fixture's config with EXTRA_KAFKA (lines of the kafka section) and
+ * EXTRA_PROPERTIES (lines of kafka.properties) added. */
+static void write_variant(struct fixture *f, const char *path, const char *extra_kafka,
+			  const char *extra_properties)
+{
+	FILE *in = fopen(f->h.config, "r");
+	FILE *out = fopen(path, "w");
+	ck_assert(in && out);
+	char line[1024];
+	while (fgets(line, sizeof(line), in)) {
+		fputs(line, out);
+		if (!strcmp(line, "kafka:\n"))
+			fputs(extra_kafka, out);
+		if (!strcmp(line, "  properties:\n"))
+			fputs(extra_properties, out);
+	}
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+}
+
+START_TEST(decide_sends_with_the_configs_kafka_settings)
+{
+	enum { P = 8 };
+	struct fixture f;
+	fixture_start(&f, NULL);
+	ck_assert_int_eq(kafka_mock_topic_create(f.h.mock, "decisions.p8", P), 0);
+	/* A content id whose partition differs under the Java client's partitioner
+	 * (murmur2) and librdkafka's default (CRC32): where the decision lands says
+	 * which one the client was configured with. */
+	char id[32], cid[48];
+	int want = -1;
+	for (int i = 0; i < 100 && want < 0; i++) {
+		snprintf(id, sizeof(id), "p%d", i);
+		snprintf(cid, sizeof(cid), "content-%s", id);
+		int32_t m = rd_kafka_msg_partitioner_murmur2(NULL, cid, strlen(cid), P, NULL, NULL);
+		int32_t c =
+			rd_kafka_msg_partitioner_consistent(NULL, cid, strlen(cid), P, NULL, NULL);
+		if (m != c)
+			want = m;
+	}
+	ck_assert_int_ge(want, 0);
+	enqueue(&f, "q", id, ARBITER__V1__BAND__HIGH, "en", NULL, FAR);
+	free(claim(&f, "q", "ana", NULL));
+	char path[400];
+	snprintf(path, sizeof(path), "%s/partitioned.yaml", f.h.dir);
+	write_variant(&f, path, "  topics: {decisions: decisions.p8}\n",
+		      "    partitioner: murmur2\n");
+	/* No --brokers: the config's. */
+	struct harness_run run;
+	ck_assert_int_eq(harness_ctl(&run, NULL,
+				     "review decide --config %s --queue q --id %s --reviewer ana "
+				     "--action none",
+				     path, id),
+			 0);
+	harness_run_free(&run);
+	ck_assert(harness_wait_count(&f.h, "decisions.p8", 1, 10));
+	int parts[P] = {0};
+	harness_read(&f.h, "decisions.p8", read_partition, parts);
+	ck_assert_int_eq(parts[want], 1);
+	ck_assert_int_eq(harness_count(&f.h, "moderation.decisions"), 0);
+	fixture_stop(&f);
+}
+END_TEST
+
 START_TEST(decide_refuses_bad_verdicts_before_sending)
 {
 	struct fixture f;
@@ -680,6 +752,7 @@ static Suite *review_suite(void)
 	tcase_add_test(tc, an_overdue_entry_whose_lease_expires_is_raised_by_reclaim);
 	tcase_add_test(tc, decide_produces_the_decision_then_acknowledges);
 	tcase_add_test(tc, decide_refuses_bad_verdicts_before_sending);
+	tcase_add_test(tc, decide_sends_with_the_configs_kafka_settings);
 	tcase_add_test(tc, errors_name_the_server);
 	suite_add_tcase(s, tc);
 	return s;

@@ -75,6 +75,10 @@ static void check_defaults(const struct config *c)
 	ck_assert_uint_eq(c->redis.connect_timeout_ms, 2000);
 	ck_assert_uint_eq(c->redis.command_timeout_ms, 5000);
 	ck_assert_str_eq(c->redis.prefix, "arbiter:");
+	ck_assert_uint_eq(c->redis.n_sentinels, 0);
+	ck_assert_ptr_null(c->redis.master_name);
+	ck_assert_ptr_null(c->redis.sentinel_password);
+	ck_assert_int_eq(c->redis.wait_replicas, 0);
 	ck_assert_uint_eq(c->rules.n_modes, 0);
 	ck_assert_uint_eq(c->pipeline.max_inflight, 10000);
 	ck_assert_uint_eq(c->pipeline.commit_interval_ms, 1000);
@@ -706,7 +710,8 @@ START_TEST(review_queue_mistakes_are_positioned)
 	expect_one_error("review:\n  queues:\n    a: {max_length: -1}\n", 3, 21,
 			 "review.queues.a.max_length", "expected an integer in [0, 100000000]");
 	expect_one_error("review:\n  queues:\n    a: {countries: [KEN]}\n", 3, 21,
-			 "review.queues.a.countries", "expected an ISO 3166-1 alpha-2 country code");
+			 "review.queues.a.countries",
+			 "expected an ISO 3166-1 alpha-2 country code");
 	expect_one_error("review:\n  queues:\n    a: {languags: [sw]}\n", 3, 9,
 			 "review.queues.a.languags", "did you mean 'review.queues.a.languages'");
 	expect_one_error("review:\n  queues:\n    a: {serves: b, languages: [sw]}\n", 3, 5,
@@ -720,6 +725,63 @@ START_TEST(review_queue_mistakes_are_positioned)
 	expect_one_error("monitors:\n  include_excerpt: maybe\n", 2, 20, "monitors.include_excerpt",
 			 "expected true or false");
 	expect_one_error("redis:\n  prefix: \"a b\"\n", 2, 11, "redis.prefix", "without spaces");
+}
+END_TEST
+
+START_TEST(redis_sentinels_name_the_master)
+{
+	char *pw = unit_write_file(NULL, "sentinel.pw", "hush\n");
+	char *text = NULL;
+	ck_assert_int_ge(
+		asprintf(&text,
+			 "redis:\n"
+			 "  sentinels: [\"10.0.0.1:26379\", \"[fd00::2]:26379\", s3:26380]\n"
+			 "  master_name: arbiter-main\n"
+			 "  sentinel_password: {file: %s}\n",
+			 pw),
+		0);
+	struct config *c = expect_ok(text);
+	ck_assert_uint_eq(c->redis.n_sentinels, 3);
+	ck_assert_str_eq(c->redis.sentinels[1], "[fd00::2]:26379");
+	ck_assert_str_eq(c->redis.master_name, "arbiter-main");
+	ck_assert_str_eq(c->redis.sentinel_password, "hush");
+	/* A failover must not lose an acknowledged write: one replica must have it. */
+	ck_assert_int_eq(c->redis.wait_replicas, 1);
+	config_free(c);
+	free(text);
+	c = expect_ok("redis:\n  sentinels: [a:1]\n  master_name: m\n  wait_replicas: 0\n");
+	ck_assert_int_eq(c->redis.wait_replicas, 0);
+	config_free(c);
+	c = expect_ok("redis:\n  wait_replicas: 2\n");
+	ck_assert_int_eq(c->redis.wait_replicas, 2);
+	config_free(c);
+	unit_remove_file(pw);
+}
+END_TEST
+
+START_TEST(redis_sentinel_mistakes_are_positioned)
+{
+	expect_one_error(
+		"redis:\n  sentinels: [\"a:1\", \"b\", c:2]\n  master_name: m\n", 2, 22,
+		"redis.sentinels[1]",
+		"expected \"host:port\" (\"[v6]:port\") with port in [1, 65535], got \"b\"");
+	expect_one_error("redis:\n  master_name: m\n  sentinels:\n    - a:1\n    - \"::1:5\"\n", 5,
+			 7, "redis.sentinels[1]", "got \"::1:5\"");
+	expect_one_error("redis:\n  sentinels: [a:1]\n  master_name: m\n  address: h:1\n", 4, 12,
+			 "redis.address",
+			 "redis.address and redis.sentinels (line 2) exclude each other");
+	expect_one_error("redis:\n  sentinels: [a:1]\n", 2, 14, "redis.sentinels",
+			 "redis.sentinels needs redis.master_name");
+	expect_one_error("redis:\n  master_name: m\n", 2, 16, "redis.master_name",
+			 "redis.master_name is for Sentinel");
+	expect_one_error("redis:\n  sentinel_password: x\n", 2, 22, "redis.sentinel_password",
+			 "redis.sentinel_password is for Sentinel");
+	expect_one_error("redis:\n  sentinels: [a:1]\n  master_name: \"my master\"\n", 3, 16,
+			 "redis.master_name", "expected a name of 1 to 128 characters");
+	expect_one_error("redis:\n  sentinels: a:1\n  master_name: m\n", 2, 14, "redis.sentinels",
+			 "expected a sequence of strings");
+	expect_one_error("redis:\n  wait_replicas: 17\n", 2, 18, "redis.wait_replicas",
+			 "expected an integer in [0, 16]");
 }
 END_TEST
 
@@ -748,6 +810,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, bad_mock_brokers);
 	tcase_add_test(tc, bad_metrics_listen);
 	tcase_add_test(tc, bad_redis_address);
+	tcase_add_test(tc, redis_sentinels_name_the_master);
+	tcase_add_test(tc, redis_sentinel_mistakes_are_positioned);
 	tcase_add_test(tc, unreadable_secret_file);
 	tcase_add_test(tc, yaml_syntax_error_is_positioned);
 	tcase_add_test(tc, top_level_must_be_a_mapping);
