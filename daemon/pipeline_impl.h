@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "audit.h"
+#include "metrics.h"
 #include "offsets.h"
 #include "pipeline.h"
 #include "records.h"
@@ -33,7 +34,8 @@ struct pipeline_msg {
 	struct pipeline_part *part;
 	uint64_t seq;
 	int64_t offset;
-	uint32_t pending; /* records produced and not yet acknowledged */
+	uint32_t pending;    /* records produced and not yet acknowledged */
+	int64_t consumed_ns; /* when it was polled (monotonic), for its duration */
 };
 
 /* A record whose produce failed or whose delivery failed for good; it is
@@ -63,8 +65,9 @@ struct pipeline {
 	char writer[320];         /* "HOST/PID/MEMBER-ID": who writes our audit records */
 
 	size_t inflight;
-	bool backpressure; /* inflight reached the bound */
-	bool redis_down;   /* review queues unreachable */
+	int64_t consumed_ns; /* when the message being handled was polled (monotonic) */
+	bool backpressure;   /* inflight reached the bound */
+	bool redis_down;     /* review queues unreachable */
 	bool draining;
 	bool stopped_called;
 	bool fatal;
@@ -125,9 +128,11 @@ int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *
 			const struct pipeline_audit *a);
 
 /* Sends input message RKM (sequence SEQ of PART) to the dead letters with
- * REASON; it finishes once the dead letter is acknowledged. */
+ * REASON, counted as class WHY; it finishes once the dead letter is
+ * acknowledged. */
 void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
-			 const rd_kafka_message_t *rkm, const char *reason);
+			 const rd_kafka_message_t *rkm, enum metrics_deadletter why,
+			 const char *reason);
 
 /* Hands escalation BUF (packed; the queue copies it) to review queue Q on
  * behalf of M, with EXCLUDE (or NULL) as the reviewer who must not claim it

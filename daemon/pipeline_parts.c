@@ -169,8 +169,9 @@ void pipeline_parts_assigned(void *opaque, const rd_kafka_topic_partition_list_t
 			continue;
 		p->parts[in][tp->partition] = part;
 		metrics_add(assigned_partitions, 1);
+		metrics_kafka_partition(tp->topic, tp->partition, true);
 	}
-	metrics_set(ready, true);
+	metrics_group_assigned(true);
 	if (p->hooks.assigned)
 		p->hooks.assigned(p->hooks.opaque, (size_t)parts->cnt);
 }
@@ -178,13 +179,14 @@ void pipeline_parts_assigned(void *opaque, const rd_kafka_topic_partition_list_t
 void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t *parts)
 {
 	struct pipeline *p = opaque;
+	metrics_group_assigned(false);
 	/* Commit what finished before giving the partitions away; what is
 	 * still in flight will be redelivered to the next owner, and the
 	 * records it produces carry the same ids. A lost assignment is owned
 	 * by someone else already: its commit would be refused. */
 	if (kafka_assignment_lost(p->kafka)) {
 		log_warn(pipeline, "assignment lost: finished messages since the last commit "
-				     "will be redelivered");
+				   "will be redelivered");
 	} else {
 		/* The next owner reads each chain's head back from the audit
 		 * topic: what we produced must be there before it does. */
@@ -205,6 +207,7 @@ void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t 
 		p->parts[in][tp->partition] = NULL;
 		part->revoked = true;
 		metrics_add(assigned_partitions, -1);
+		metrics_kafka_partition(tp->topic, tp->partition, false);
 		pipeline_parts_unref(part);
 	}
 }
