@@ -140,7 +140,7 @@ static int64_t kafka_topic_partitions(const json_t *topic)
 void metrics_kafka_stats(const char *json, size_t len, const char *const *inputs, size_t n_inputs)
 {
 	json_error_t err;
-	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
+	json_t *root = json_loadb(json, len, 0, &err);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return;
