@@ -133,12 +133,12 @@ void metrics_reset(void);
 void metrics_deadletter(enum metrics_deadletter why);
 
 /* Records one observation of SECONDS into histogram H. */
-void metrics_observe(enum metrics_hist h, double seconds);
+void metrics_hist_observe(enum metrics_hist h, double seconds);
 
 /* The content-created-to-action latency of an action taken at AT_MS on
  * content created at CREATED_MS, into H (METRICS_H_ACTION_*): nothing when
  * either is unknown (0 or less). */
-void metrics_observe_action(enum metrics_hist h, int64_t created_ms, int64_t at_ms);
+void metrics_hist_action(enum metrics_hist h, int64_t created_ms, int64_t at_ms);
 
 /* Takes RS as the running ruleset: its rules become the per-rule series
  * (a rule kept by id keeps its counts; a removed one stops being exported),
@@ -152,11 +152,11 @@ void metrics_rules_verdict(const struct rules_verdict *v);
 
 /* Takes CFG's review queues as the set whose gauges are exported (a queue no
  * longer declared stops being exported); NULL or none: no queue gauges. */
-void metrics_queues_configure(const struct config *cfg);
+void metrics_review_configure(const struct config *cfg);
 
 /* The stats of queue QUEUE just read from Redis (ignored for a queue not
  * configured). */
-void metrics_queues_update(const char *queue, const struct queues_stats *st);
+void metrics_review_update(const char *queue, const struct queues_stats *st);
 
 /* Partition PARTITION of input topic TOPIC is now assigned (ASSIGNED) to
  * this instance, or revoked: its lag is exported while it is assigned. */

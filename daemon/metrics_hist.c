@@ -48,7 +48,7 @@ struct hist {
 
 static struct hist hists[METRICS_H__COUNT];
 
-void metrics_observe(enum metrics_hist h, double seconds)
+void metrics_hist_observe(enum metrics_hist h, double seconds)
 {
 	if (h < 0 || h >= METRICS_H__COUNT || isnan(seconds))
 		return;
@@ -67,11 +67,11 @@ void metrics_observe(enum metrics_hist h, double seconds)
 			      memory_order_relaxed);
 }
 
-void metrics_observe_action(enum metrics_hist h, int64_t created_ms, int64_t at_ms)
+void metrics_hist_action(enum metrics_hist h, int64_t created_ms, int64_t at_ms)
 {
 	if (created_ms <= 0 || at_ms <= 0)
 		return;
-	metrics_observe(h, (double)(at_ms - created_ms) / 1000.0);
+	metrics_hist_observe(h, (double)(at_ms - created_ms) / 1000.0);
 }
 
 static void hist_render_one(struct metrics_buf *b, const struct hist_def *d, struct hist *x)

@@ -25,7 +25,7 @@ static void review_free_queues(struct queue_gauges *v, size_t n)
 	free(v);
 }
 
-void metrics_queues_configure(const struct config *cfg)
+void metrics_review_configure(const struct config *cfg)
 {
 	size_t n = cfg ? cfg->review.n_queues : 0;
 	struct queue_gauges *v = n ? calloc(n, sizeof(*v)) : NULL;
@@ -56,7 +56,7 @@ void metrics_queues_configure(const struct config *cfg)
 	review_free_queues(old, n_old);
 }
 
-void metrics_queues_update(const char *queue, const struct queues_stats *st)
+void metrics_review_update(const char *queue, const struct queues_stats *st)
 {
 	pthread_mutex_lock(&review_lock);
 	for (size_t i = 0; i < n_queues; i++)
@@ -132,5 +132,5 @@ void metrics_review_render(struct metrics_buf *b, const struct metrics_family *f
 
 void metrics_review_reset(void)
 {
-	metrics_queues_configure(NULL);
+	metrics_review_configure(NULL);
 }

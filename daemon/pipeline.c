@@ -39,9 +39,9 @@ struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *
 static void pipeline_finish_at(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
 			       int64_t consumed_ns)
 {
-	metrics_observe(part->input == KAFKA_IN_CONTENT ? METRICS_H_MESSAGE_CONTENT :
-							  METRICS_H_MESSAGE_DECISIONS,
-			(double)(metrics_mono_ns() - consumed_ns) / 1e9);
+	metrics_hist_observe(part->input == KAFKA_IN_CONTENT ? METRICS_H_MESSAGE_CONTENT :
+							       METRICS_H_MESSAGE_DECISIONS,
+			     (double)(metrics_mono_ns() - consumed_ns) / 1e9);
 	/* Only a bug finishes a message twice: the window refuses it. */
 	if (!log_assert(offsets_window_done(part->win, seq) == 0))
 		log_error(pipeline, "%s[%" PRId32 "] seq %" PRIu64 " finished twice",

@@ -93,7 +93,7 @@ void pipeline_content_handle(struct pipeline *p, struct pipeline_part *part, uin
 		pipeline_oom(p, "evaluating the rules");
 		return;
 	}
-	metrics_observe(METRICS_H_RULE_EVAL, (double)(metrics_mono_ns() - t0) / 1e9);
+	metrics_hist_observe(METRICS_H_RULE_EVAL, (double)(metrics_mono_ns() - t0) / 1e9);
 	metrics_rules_verdict(v);
 	if (v->action == ARBITER__V1__ACTION__NONE && !v->n_escalations) {
 		/* Nothing to act on: no side effect, finished here. */
@@ -114,7 +114,7 @@ void pipeline_content_handle(struct pipeline *p, struct pipeline_part *part, uin
 	m->pending = 1;
 	const char *key = ev->content_id;
 	if (v->action != ARBITER__V1__ACTION__NONE) {
-		metrics_observe_action(METRICS_H_ACTION_RULES, ev->created_at_ms, now);
+		metrics_hist_action(METRICS_H_ACTION_RULES, ev->created_at_ms, now);
 		if (p->review) {
 			/* An automated action can be appealed too. */
 			char audit_id[RECORDS_ID_LEN + 1];

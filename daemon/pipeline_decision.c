@@ -173,8 +173,7 @@ static int pipeline_decision_action(struct pipeline *p, struct pipeline_decision
 	const Arbiter__V1__ModerationDecision *d = x->d;
 	if (pipeline_decision_audit(p, x) < 0)
 		return -ENOMEM;
-	metrics_observe_action(METRICS_H_ACTION_DECISIONS, d->content_created_at_ms,
-			       d->decided_at_ms);
+	metrics_hist_action(METRICS_H_ACTION_DECISIONS, d->content_created_at_ms, d->decided_at_ms);
 	if (p->review)
 		pipeline_decision_record_state(p, x->m, d->content_id, d->action, d->actor,
 					       d->reviewer_id, d->decision_id,

@@ -145,7 +145,7 @@ static void review_stats_reply(struct review_op *op, const redisReply *r)
 {
 	struct queues_stats st;
 	if (queues_stats_reply(r, op->at_ms, &st) == 0)
-		metrics_queues_update(op->queue, &st);
+		metrics_review_update(op->queue, &st);
 	else
 		log_debug(review, "%s: stats: unexpected reply", op->queue);
 	review_op_free(op);
@@ -207,8 +207,8 @@ static void review_reply(void *arg, const redisReply *r)
 		else
 			metrics_inc(review_enqueued);
 		if (op->done)
-			metrics_observe(METRICS_H_ENQUEUE,
-					(double)(metrics_mono_ns() - op->sent_ns) / 1e9);
+			metrics_hist_observe(METRICS_H_ENQUEUE,
+					     (double)(metrics_mono_ns() - op->sent_ns) / 1e9);
 		rv->logged_full = false;
 		rv->retry_ms = REVIEW_RETRY_MIN_MS;
 		review_finish(rv, op, 0);
@@ -327,7 +327,7 @@ int review_new(uv_loop_t *loop, const struct config *cfg, review_state_cb state,
 	rv->opaque = opaque;
 	rv->retry_ms = REVIEW_RETRY_MIN_MS;
 	metrics_set(redis_used, true);
-	metrics_queues_configure(cfg);
+	metrics_review_configure(cfg);
 	int rc = redis_new(loop, cfg, review_on_redis, rv, &rv->redis);
 	if (rc < 0) {
 		free(rv);
@@ -409,7 +409,7 @@ size_t review_pending(const struct review *rv)
 void review_set_config(struct review *rv, const struct config *cfg)
 {
 	rv->cfg = cfg;
-	metrics_queues_configure(cfg);
+	metrics_review_configure(cfg);
 	redis_set_config(rv->redis, cfg);
 	uv_timer_start(&rv->sweep_timer, review_sweep_cb, cfg->review.sweep_interval_ms,
 		       cfg->review.sweep_interval_ms);

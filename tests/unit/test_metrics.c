@@ -146,12 +146,13 @@ END_TEST
 
 START_TEST(histograms_are_cumulative)
 {
-	metrics_observe(METRICS_H_RULE_EVAL, 0.000001); /* on the first bound: le is inclusive */
-	metrics_observe(METRICS_H_RULE_EVAL, 0.00004);  /* 5e-5 */
-	metrics_observe(METRICS_H_RULE_EVAL, 5.0);      /* past the last bound */
-	metrics_observe(METRICS_H_RULE_EVAL, -1.0);     /* a clock step: counted as 0 */
-	metrics_observe_action(METRICS_H_ACTION_RULES, 1000, 3500);
-	metrics_observe_action(METRICS_H_ACTION_RULES, 0, 3500); /* unknown creation: nothing */
+	metrics_hist_observe(METRICS_H_RULE_EVAL,
+			     0.000001); /* on the first bound: le is inclusive */
+	metrics_hist_observe(METRICS_H_RULE_EVAL, 0.00004); /* 5e-5 */
+	metrics_hist_observe(METRICS_H_RULE_EVAL, 5.0);     /* past the last bound */
+	metrics_hist_observe(METRICS_H_RULE_EVAL, -1.0);    /* a clock step: counted as 0 */
+	metrics_hist_action(METRICS_H_ACTION_RULES, 1000, 3500);
+	metrics_hist_action(METRICS_H_ACTION_RULES, 0, 3500); /* unknown creation: nothing */
 	char *buf = render();
 	const char *want[] = {
 		"arbiter_rule_eval_duration_seconds_bucket{le=\"1e-06\"} 2\n",
@@ -266,12 +267,12 @@ static struct config *queues_config(const char *queues)
 START_TEST(queue_gauges_follow_the_config)
 {
 	struct config *cfg = queues_config("    alpha: {}\n    beta: {}\n");
-	metrics_queues_configure(cfg);
+	metrics_review_configure(cfg);
 	struct queues_stats st = {.overdue = 4};
 	st.bands[CONFIG_BAND_URGENT] = (struct queues_band_stats){5, 3, 2, 1500};
 	st.bands[CONFIG_BAND_LOW] = (struct queues_band_stats){0, 0, 0, -1};
-	metrics_queues_update("alpha", &st);
-	metrics_queues_update("not-declared", &st);
+	metrics_review_update("alpha", &st);
+	metrics_review_update("not-declared", &st);
 	char *buf = render();
 	const char *want[] = {
 		"arbiter_review_queue_entries{queue=\"alpha\",band=\"urgent\"} 5\n",
@@ -289,9 +290,9 @@ START_TEST(queue_gauges_follow_the_config)
 	free(buf);
 
 	struct config *next = queues_config("    beta: {}\n");
-	metrics_queues_configure(next);
+	metrics_review_configure(next);
 	config_free(cfg);
-	metrics_queues_update("beta", &st);
+	metrics_review_update("beta", &st);
 	buf = render();
 	ck_assert_ptr_null(strstr(buf, "queue=\"alpha\""));
 	ck_assert_ptr_nonnull(strstr(buf, "arbiter_review_queue_overdue{queue=\"beta\"} 4\n"));
