@@ -65,9 +65,8 @@ struct pipeline {
 	char writer[320];         /* "HOST/PID/MEMBER-ID": who writes our audit records */
 
 	size_t inflight;
-	int64_t consumed_ns; /* when the message being handled was polled (monotonic) */
-	bool backpressure;   /* inflight reached the bound */
-	bool redis_down;     /* review queues unreachable */
+	bool backpressure; /* inflight reached the bound */
+	bool redis_down;   /* review queues unreachable */
 	bool draining;
 	bool stopped_called;
 	bool fatal;
@@ -80,6 +79,8 @@ struct pipeline {
 	struct pipeline_retry *retries;
 	uint64_t retry_backoff_ms;
 	uint64_t drain_deadline;
+
+	int64_t consumed_ns; /* when the message being handled was polled (monotonic) */
 };
 
 /* ---- pipeline.c: the message lifecycle ---- */

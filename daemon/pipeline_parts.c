@@ -186,7 +186,7 @@ void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t 
 	 * by someone else already: its commit would be refused. */
 	if (kafka_assignment_lost(p->kafka)) {
 		log_warn(pipeline, "assignment lost: finished messages since the last commit "
-				   "will be redelivered");
+				     "will be redelivered");
 	} else {
 		/* The next owner reads each chain's head back from the audit
 		 * topic: what we produced must be there before it does. */
