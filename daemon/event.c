@@ -386,24 +386,29 @@ static int event_wire_nul(const ProtobufCMessageDescriptor *desc, const uint8_t 
 	return 0;
 }
 
-/* Turns VALUE into a message of type DESC per FMT; the reason says why not. */
+/* Turns VALUE into a message of type DESC per FMT; the reason says why not: -EBADMSG when it
+ * is no message of that type at all, -EINVAL when it holds what no field may. */
 static int event_decode(const ProtobufCMessageDescriptor *desc, enum config_format fmt,
 			const void *value, size_t len, ProtobufCMessage **out,
 			char reason[EVENT_REASON_MAX])
 {
 	*out = NULL;
 	reason[0] = '\0';
-	if (len == 0 || !value)
-		return event_fail(reason, "empty message");
+	if (len == 0 || !value) {
+		event_fail(reason, "empty message");
+		return -EBADMSG;
+	}
 	if (fmt == CONFIG_FORMAT_JSON) {
 		int rc = pbjson_decode_text(desc, value, len, out, reason, EVENT_REASON_MAX);
 		if (rc == -ENOMEM)
 			return rc;
-		return rc < 0 ? -EINVAL : 0;
+		return rc < 0 ? -EBADMSG : 0;
 	}
 	*out = protobuf_c_message_unpack(desc, NULL, len, value);
-	if (!*out)
-		return event_fail(reason, "undecodable protobuf (expected %s)", desc->name);
+	if (!*out) {
+		event_fail(reason, "undecodable protobuf (expected %s)", desc->name);
+		return -EBADMSG;
+	}
 	if (event_wire_nul(desc, value, len, 0, reason) < 0) {
 		protobuf_c_message_free_unpacked(*out, NULL);
 		*out = NULL;

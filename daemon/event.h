@@ -14,7 +14,10 @@
 /* Decodes a content event from VALUE (protobuf or one JSON object, per FMT)
  * and validates it: event_id and content_id present, every enum value known,
  * signal scores finite. Returns 0 with *out set (free with
- * event_content_free) or -EINVAL with REASON filled and *out NULL. */
+ * event_content_free), or with REASON filled and *out NULL: -EBADMSG when
+ * VALUE is not a message of that type in that format (empty, undecodable
+ * protobuf, JSON that does not map onto the message), -EINVAL when it is one
+ * that fails validation, -ENOMEM. */
 int event_content_decode(enum config_format fmt, const void *value, size_t len,
 			 Arbiter__V1__ContentEvent **out, char reason[EVENT_REASON_MAX]);
 void event_content_free(Arbiter__V1__ContentEvent *ev);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 
 /* One librdkafka queue whose wake-ups arrive on an eventfd watched by the loop. */
 struct kafka_wake {
@@ -84,8 +85,18 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *op
 		return;
 	}
 	/* Everything else (brokers down, transport errors) librdkafka retries
-	 * by itself; it is worth a warning, not an action. */
+	 * by itself; it is worth a warning, not an action, and readiness. */
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+		metrics_kafka_brokers_down();
 	log_warn(kafka, "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
+}
+
+/* Served on the loop with the consumer's queue. */
+static int kafka_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct kafka *k = opaque;
+	metrics_kafka_stats(json, len, (const char *const *)k->in_names, KAFKA_IN__COUNT);
+	return 0; /* librdkafka frees JSON */
 }
 
 static void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
@@ -215,8 +226,17 @@ static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg, co
 		rc |= kafka_set(conf, "isolation.level", "read_committed");
 		/* Bounds pre-fetched memory (the default is 64 MiB). */
 		rc |= kafka_set(conf, "queued.max.messages.kbytes", "16384");
+		/* A dead instance's partitions move in seconds, not librdkafka 2.0's
+		 * 45 s: 6 s is the brokers' default group.min.session.timeout.ms. */
+		rc |= kafka_set(conf, "session.timeout.ms", "6000");
+		rc |= kafka_set(conf, "heartbeat.interval.ms", "2000");
+		/* Lag and broker state for /metrics and /readyz. */
+		rc |= kafka_set(conf, "statistics.interval.ms", "5000");
 	} else {
 		rc |= kafka_set(conf, "linger.ms", "5");
+		/* A record for a topic that does not exist fails (counted, said,
+		 * retried) after 3 s instead of waiting librdkafka's 30 s in silence. */
+		rc |= kafka_set(conf, "topic.metadata.propagation.max.ms", "3000");
 		snprintf(buf, sizeof(buf), "%u",
 			 cfg->pipeline.max_inflight * 4 > 100000 ? cfg->pipeline.max_inflight * 4 :
 								   100000);
@@ -233,6 +253,7 @@ static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg, co
 		 * mid-batch (fixed in 2.1): keep to the eager assignors. */
 		rc |= kafka_set(conf, "partition.assignment.strategy", "range,roundrobin");
 		rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
+		rd_kafka_conf_set_stats_cb(conf, kafka_stats_cb);
 		rd_kafka_conf_set_offset_commit_cb(conf, kafka_commit_cb);
 	} else {
 		rc |= kafka_set(conf, "enable.idempotence", "true");
@@ -643,6 +664,78 @@ int kafka_partition_count(struct kafka *k, enum kafka_output o, int timeout_ms)
 	return n;
 }
 
+static int64_t kafka_elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Metadata of output O into *MD, asking again until the brokers answer or
+ * TIMEOUT_MS has passed since T0. */
+static rd_kafka_resp_err_t kafka_output_metadata(struct kafka *k, enum kafka_output o,
+						 const struct timespec *t0, int timeout_ms,
+						 const struct rd_kafka_metadata **md)
+{
+	rd_kafka_resp_err_t err;
+	for (;;) {
+		int64_t left = timeout_ms - kafka_elapsed_ms(t0);
+		err = rd_kafka_metadata(k->producer, 0, k->out[o], md, left > 0 ? (int)left : 1);
+		if (!err || kafka_elapsed_ms(t0) >= timeout_ms)
+			return err;
+		/* Refused at once (nothing listens): try again shortly. */
+		struct timespec pause = {0, 200 * 1000000};
+		nanosleep(&pause, NULL);
+	}
+}
+
+int kafka_check_outputs(struct kafka *k, const char *bootstrap, int timeout_ms,
+			int *audit_partitions)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* The audit topic first: without it nothing starts. */
+	static const enum kafka_output order[] = {KAFKA_OUT_AUDIT, KAFKA_OUT_ESCALATIONS,
+						  KAFKA_OUT_APPEALS, KAFKA_OUT_DEADLETTER};
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		enum kafka_output o = order[i];
+		const struct rd_kafka_metadata *md = NULL;
+		rd_kafka_resp_err_t err = kafka_output_metadata(k, o, &t0, timeout_ms, &md);
+		if (err) {
+			log_error(kafka,
+				  "cannot reach the Kafka brokers %s: no answer after trying for "
+				  "%.1f s (%s)",
+				  bootstrap, (double)kafka_elapsed_ms(&t0) / 1000.0,
+				  rd_kafka_err2str(err));
+			return -EHOSTUNREACH;
+		}
+		const char *topic = rd_kafka_topic_name(k->out[o]);
+		rd_kafka_resp_err_t terr =
+			md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+		int n = terr ? 0 : md->topics[0].partition_cnt;
+		rd_kafka_metadata_destroy(md);
+		if (o == KAFKA_OUT_AUDIT && (terr || n <= 0)) {
+			log_error(
+				kafka,
+				"the audit topic %s does not exist at %s (%s): create it before "
+				"arbiterd starts; each input partition's chain goes to one of its "
+				"partitions",
+				topic, bootstrap, rd_kafka_err2str(terr));
+			return -ENOENT;
+		}
+		if (o == KAFKA_OUT_AUDIT)
+			*audit_partitions = n;
+		else if (terr)
+			log_error(
+				kafka,
+				"output topic %s does not exist at %s (%s): its records are "
+				"retried, and counted in arbiter_produce_errors_total, until it is "
+				"created",
+				topic, bootstrap, rd_kafka_err2str(terr));
+	}
+	return 0;
+}
+
 void kafka_member_id(const struct kafka *k, char *out, size_t len)
 {
 	char *id = rd_kafka_memberid(k->consumer);
@@ -700,6 +793,8 @@ int kafka_read_tail(struct kafka *k, enum kafka_output o, int32_t partition, int
 		int64_t spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
 		if (spent >= timeout_ms)
 			break;
+		/* The loop waits for this on purpose, and it makes progress. */
+		metrics_heartbeat();
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(k->reader, 100);
 		if (!m)
 			continue;

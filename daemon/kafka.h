@@ -90,6 +90,16 @@ int kafka_produce_to(struct kafka *k, enum kafka_output o, const char *suffix, i
  * up to TIMEOUT_MS. */
 int kafka_partition_count(struct kafka *k, enum kafka_output o, int timeout_ms);
 
+/* Start-up check of the outputs, asking the brokers at BOOTSTRAP (the list
+ * the clients were given) for up to TIMEOUT_MS: *AUDIT_PARTITIONS gets the
+ * audit topic's partition count. Returns 0; -EHOSTUNREACH when no broker
+ * answered (logged: which brokers, for how long it tried); -ENOENT when the
+ * audit topic does not exist (logged). Any other missing output topic is
+ * logged as an error at once but not refused: its records are retried until
+ * it exists. */
+int kafka_check_outputs(struct kafka *k, const char *bootstrap, int timeout_ms,
+			int *audit_partitions);
+
 /* The group's committed offset (the next to read) of input IN's partition
  * PARTITION into *OFFSET, negative when none is committed. Blocks up to
  * TIMEOUT_MS: for the audit chain recovery at assignment. Returns 0 or -EIO. */

@@ -313,8 +313,9 @@ int main(int argc, char **argv)
 	}
 	if (daemon_start_mock(&d, &bootstrap) < 0)
 		goto out_mock;
-	if (daemon_start_metrics(&d) < 0)
-		goto out_mock;
+	/* Before the endpoint: /livez watches this loop's heartbeat. */
+	if (metrics_loop_start(&d.loop) < 0 || daemon_start_metrics(&d) < 0)
+		goto out_handles;
 	static const struct pipeline_hooks hooks = {
 		.stopped = daemon_stopped, .assigned = daemon_assigned, .opaque = &d};
 	if (pipeline_new(&d.loop, d.policy->cfg, d.policy->rules, &hooks, &d.pipeline) < 0)
@@ -334,6 +335,7 @@ out_handles:
 	d.pipeline = NULL;
 	reload_close(d.reload);
 	notify_close(d.notify);
+	metrics_loop_stop();
 	/* Closes the signal handles and anything else still open, then lets every close
 	 * callback (and a reload still on the thread pool) run. */
 	uv_walk(&d.loop, daemon_close_walk, NULL);

@@ -26,7 +26,8 @@ struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *
 	struct pipeline_msg *m = malloc(sizeof(*m));
 	if (!m)
 		return NULL;
-	*m = (struct pipeline_msg){.p = p, .part = part, .seq = seq, .offset = offset};
+	*m = (struct pipeline_msg){
+		.p = p, .part = part, .seq = seq, .offset = offset, .consumed_ns = p->consumed_ns};
 	m->held_last = &m->held;
 	m->released = !p->transactional;
 	if (!m->released) {
@@ -39,9 +40,13 @@ struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *
 	return m;
 }
 
-/* The message SEQ of PART has nothing left to do. */
-void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t seq)
+/* The message SEQ of PART, polled at CONSUMED_NS, has nothing left to do. */
+static void pipeline_finish_at(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+			       int64_t consumed_ns)
 {
+	metrics_hist_observe(part->input == KAFKA_IN_CONTENT ? METRICS_H_MESSAGE_CONTENT :
+							       METRICS_H_MESSAGE_DECISIONS,
+			     (double)(metrics_mono_ns() - consumed_ns) / 1e9);
 	/* Only a bug finishes a message twice: the window refuses it. */
 	if (!log_assert(offsets_window_done(part->win, seq) == 0))
 		log_error(pipeline, "%s[%" PRId32 "] seq %" PRIu64 " finished twice",
@@ -58,9 +63,15 @@ void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t se
 		pipeline_check_stopped(p);
 }
 
+/* Called by the handlers only, for the message in hand. */
+void pipeline_finish(struct pipeline *p, struct pipeline_part *part, uint64_t seq)
+{
+	pipeline_finish_at(p, part, seq, p->consumed_ns);
+}
+
 static void pipeline_msg_done(struct pipeline *p, struct pipeline_msg *m)
 {
-	pipeline_finish(p, m->part, m->seq);
+	pipeline_finish_at(p, m->part, m->seq, m->consumed_ns);
 	free(m);
 }
 
@@ -156,7 +167,7 @@ static void pipeline_reject(struct pipeline *p, struct pipeline_msg *m, enum kaf
 			pipeline_oom(p, "building a dead letter");
 			return;
 		}
-		metrics_inc(deadletters);
+		metrics_deadletter(METRICS_DL_OUTPUT_REFUSED);
 		pipeline_emit(p, m, KAFKA_OUT_DEADLETTER, NULL, 0, &buf);
 	} else {
 		const char *topic = kafka_input_topic(p->kafka, m->part->input);
@@ -336,6 +347,9 @@ void pipeline_emit_to(struct pipeline *p, struct pipeline_msg *m, enum kafka_out
 		buf->data = NULL;
 		return;
 	}
+	/* A full producer queue is backpressure, not an error. */
+	if (rc != -ENOBUFS)
+		metrics_inc(produce_errors);
 	struct pipeline_retry *r = pipeline_retry_new(out, suffix, key, key_len, m);
 	if (!r) {
 		free(buf->data);
@@ -362,6 +376,8 @@ static void pipeline_retry_cb(uv_timer_t *t)
 		if (rc == 0) {
 			free(r);
 		} else {
+			if (rc != -ENOBUFS)
+				metrics_inc(produce_errors);
 			r->next = p->retries;
 			p->retries = r;
 			failed = true;
@@ -441,7 +457,8 @@ int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *
 }
 
 void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
-			 const rd_kafka_message_t *rkm, const char *reason)
+			 const rd_kafka_message_t *rkm, enum metrics_deadletter why,
+			 const char *reason)
 {
 	struct records_source src = {kafka_input_topic(p->kafka, part->input), rkm->partition,
 				     rkm->offset};
@@ -467,7 +484,7 @@ void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, uint64_
 	/* Counted as in pipeline_content_handle: settled below, which with transactions is
 	 * what releases the record. */
 	m->pending = 1;
-	metrics_inc(deadletters);
+	metrics_deadletter(why);
 	pipeline_emit(p, m, KAFKA_OUT_DEADLETTER, rkm->key, rkm->key_len, &buf);
 	pipeline_msg_settle(m);
 }
@@ -524,6 +541,7 @@ static void pipeline_on_message(void *opaque, enum kafka_input in, rd_kafka_mess
 	}
 	part->refs++;
 	p->inflight++;
+	p->consumed_ns = metrics_mono_ns();
 	metrics_set(inflight, (int_fast64_t)p->inflight);
 	if (in == KAFKA_IN_CONTENT)
 		pipeline_content_handle(p, part, seq, rkm);
@@ -814,6 +832,7 @@ int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset
 		return -ENOMEM;
 	}
 	metrics_set(rules_loaded, (int_fast64_t)rules_count(rules));
+	metrics_rules_set(rules);
 	p->loop = loop;
 	p->cfg = cfg;
 	p->hooks = *hooks;
@@ -858,13 +877,11 @@ int pipeline_start(struct pipeline *p, const char *bootstrap)
 		return rc;
 	p->transactional = kafka_transactional(p->kafka);
 	/* Chains map onto audit partitions by number: the count must be known
-	 * (and the topic exist) before the first assignment. */
-	p->audit_partitions = kafka_partition_count(p->kafka, KAFKA_OUT_AUDIT, 10000);
-	if (p->audit_partitions <= 0) {
-		log_error(pipeline, "the audit topic %s must exist before arbiterd starts",
-			  kafka_output_topic(p->kafka, KAFKA_OUT_AUDIT));
-		return -EIO;
-	}
+	 * (and the topic exist) before the first assignment. Said otherwise:
+	 * brokers that cannot be reached, a missing topic. */
+	rc = kafka_check_outputs(p->kafka, bootstrap, 10000, &p->audit_partitions);
+	if (rc < 0)
+		return rc;
 	pipeline_update_pause(p);
 	rc = kafka_subscribe(p->kafka);
 	if (rc < 0)
@@ -900,6 +917,7 @@ void pipeline_set_rules(struct pipeline *p, const struct ruleset *rules, struct 
 	p->rctx = ctx;
 	p->rules = rules;
 	metrics_set(rules_loaded, (int_fast64_t)rules_count(rules));
+	metrics_rules_set(rules);
 }
 
 size_t pipeline_inflight(const struct pipeline *p)

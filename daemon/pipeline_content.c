@@ -77,20 +77,24 @@ void pipeline_content_handle(struct pipeline *p, struct pipeline_part *part, uin
 	char reason[EVENT_REASON_MAX];
 	Arbiter__V1__ContentEvent *ev = NULL;
 	metrics_inc(consumed_content);
-	if (event_content_decode(p->cfg->kafka.topics.content.format, rkm->payload, rkm->len, &ev,
-				 reason) < 0) {
-		pipeline_deadletter(p, part, seq, rkm, reason);
+	int rc = event_content_decode(p->cfg->kafka.topics.content.format, rkm->payload, rkm->len,
+				      &ev, reason);
+	if (rc < 0) {
+		pipeline_deadletter(p, part, seq, rkm,
+				    rc == -EBADMSG ? METRICS_DL_UNDECODABLE : METRICS_DL_INVALID,
+				    reason);
 		return;
 	}
 	int64_t now = log_now_ms();
+	int64_t t0 = metrics_mono_ns();
 	const struct rules_verdict *v = rules_eval(p->rctx, ev, now);
 	if (!v) {
 		event_content_free(ev);
 		pipeline_oom(p, "evaluating the rules");
 		return;
 	}
-	if (v->n_shadow)
-		metrics_add(shadow_hits, v->n_shadow);
+	metrics_hist_observe(METRICS_H_RULE_EVAL, (double)(metrics_mono_ns() - t0) / 1e9);
+	metrics_rules_verdict(v);
 	if (v->action == ARBITER__V1__ACTION__NONE && !v->n_escalations) {
 		/* Nothing to act on: no side effect, finished here. */
 		event_content_free(ev);
@@ -110,7 +114,7 @@ void pipeline_content_handle(struct pipeline *p, struct pipeline_part *part, uin
 	m->pending = 1;
 	const char *key = ev->content_id;
 	if (v->action != ARBITER__V1__ACTION__NONE) {
-		metrics_inc(rule_actions);
+		metrics_hist_action(METRICS_H_ACTION_RULES, ev->created_at_ms, now);
 		if (p->review) {
 			/* An automated action can be appealed too. */
 			char audit_id[RECORDS_ID_LEN + 1];

@@ -41,7 +41,7 @@ static void pipeline_decision_refuse(struct pipeline *p, struct pipeline_decisio
 		pipeline_oom(p, "building a dead letter");
 		return;
 	}
-	metrics_inc(deadletters);
+	metrics_deadletter(METRICS_DL_APPEAL);
 	pipeline_emit(p, x->m, KAFKA_OUT_DEADLETTER, x->d->content_id, strlen(x->d->content_id),
 		      &buf);
 }
@@ -173,6 +173,7 @@ static int pipeline_decision_action(struct pipeline *p, struct pipeline_decision
 	const Arbiter__V1__ModerationDecision *d = x->d;
 	if (pipeline_decision_audit(p, x) < 0)
 		return -ENOMEM;
+	metrics_hist_action(METRICS_H_ACTION_DECISIONS, d->content_created_at_ms, d->decided_at_ms);
 	if (p->review)
 		pipeline_decision_record_state(p, x->m, d->content_id, d->action, d->actor,
 					       d->reviewer_id, d->decision_id,
@@ -187,15 +188,18 @@ void pipeline_decision_handle(struct pipeline *p, struct pipeline_part *part, ui
 	char reason[EVENT_REASON_MAX];
 	Arbiter__V1__ModerationDecision *d = NULL;
 	metrics_inc(consumed_decisions);
-	if (event_decision_decode(p->cfg->kafka.topics.decisions.format, rkm->payload, rkm->len, &d,
-				  reason) < 0) {
-		pipeline_deadletter(p, part, seq, rkm, reason);
+	int drc = event_decision_decode(p->cfg->kafka.topics.decisions.format, rkm->payload,
+					rkm->len, &d, reason);
+	if (drc < 0) {
+		pipeline_deadletter(p, part, seq, rkm,
+				    drc == -EBADMSG ? METRICS_DL_UNDECODABLE : METRICS_DL_INVALID,
+				    reason);
 		return;
 	}
 	bool appeal = d->kind != ARBITER__V1__DECISION_KIND__ACTION;
 	if (appeal && (!p->review || !p->cfg->review.appeals_queue)) {
 		event_decision_free(d);
-		pipeline_deadletter(p, part, seq, rkm,
+		pipeline_deadletter(p, part, seq, rkm, METRICS_DL_APPEAL,
 				    "appeals need an appeals queue (review.appeals_queue)");
 		return;
 	}

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "audit.h"
+#include "metrics.h"
 #include "offsets.h"
 #include "pipeline.h"
 #include "records.h"
@@ -49,6 +50,7 @@ struct pipeline_msg {
 	bool abandoned;   /* some of its work will never be done: it never finishes */
 	struct pipeline_retry *held, **held_last; /* records waiting for the release */
 	struct pipeline_msg *held_next;           /* in its partition's queue */
+	int64_t consumed_ns; /* when it was polled (monotonic), for its duration */
 };
 
 /* A record whose produce failed or whose delivery failed for good; it is
@@ -99,6 +101,8 @@ struct pipeline {
 	bool produced_since;   /* records produced since the last transaction */
 	bool txn_void;         /* a transaction aborted: nothing commits until the revoke */
 	uv_idle_t commit_soon; /* a commit as soon as the loop is free: the message bound */
+
+	int64_t consumed_ns; /* when the message being handled was polled (monotonic) */
 };
 
 /* ---- pipeline.c: the message lifecycle ---- */
@@ -153,9 +157,11 @@ int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *
 			const struct pipeline_audit *a);
 
 /* Sends input message RKM (sequence SEQ of PART) to the dead letters with
- * REASON; it finishes once the dead letter is acknowledged. */
+ * REASON, counted as class WHY; it finishes once the dead letter is
+ * acknowledged. */
 void pipeline_deadletter(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
-			 const rd_kafka_message_t *rkm, const char *reason);
+			 const rd_kafka_message_t *rkm, enum metrics_deadletter why,
+			 const char *reason);
 
 /* Hands escalation BUF (packed; the queue copies it) to review queue Q on
  * behalf of M, with EXCLUDE (or NULL) as the reviewer who must not claim it

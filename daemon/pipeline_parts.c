@@ -169,8 +169,9 @@ void pipeline_parts_assigned(void *opaque, const rd_kafka_topic_partition_list_t
 			continue;
 		p->parts[in][tp->partition] = part;
 		metrics_add(assigned_partitions, 1);
+		metrics_kafka_partition(tp->topic, tp->partition, true);
 	}
-	metrics_set(ready, true);
+	metrics_group_assigned(true);
 	if (p->hooks.assigned)
 		p->hooks.assigned(p->hooks.opaque, (size_t)parts->cnt);
 }
@@ -178,6 +179,7 @@ void pipeline_parts_assigned(void *opaque, const rd_kafka_topic_partition_list_t
 void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t *parts)
 {
 	struct pipeline *p = opaque;
+	metrics_group_assigned(false);
 	/* Commit what finished before giving the partitions away; what is
 	 * still in flight will be redelivered to the next owner, and the
 	 * records it produces carry the same ids. A lost assignment is owned
@@ -223,6 +225,7 @@ void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t 
 		part->revoked = true;
 		pipeline_msg_drop_held(p, part);
 		metrics_add(assigned_partitions, -1);
+		metrics_kafka_partition(tp->topic, tp->partition, false);
 		pipeline_parts_unref(part);
 	}
 }

@@ -347,6 +347,39 @@ static const char script_sweep[] =
 	"end\n"
 	"return {overdue, raised}\n";
 
+/* What `arbiterctl queues` and the daemon's gauges show, read in one atomic
+ * call: entries past their deadline (KEYS[5] is the SLA index), then per
+ * band stream its length, the entries the pool holds (waiting) and the
+ * reviewers hold (claimed), and the time in ms of its oldest entry (its
+ * stream id's first part; -1 when empty). A stream or group not created yet
+ * counts as empty. Reads only. */
+static const char script_stats[] =
+	"local out = {redis.call('ZCOUNT', KEYS[5], '-inf', ARGV[1])}\n"
+	"for b = 1, 4 do\n"
+	"  local depth, waiting, claimed, oldest = redis.call('XLEN', KEYS[b]), 0, 0, -1\n"
+	"  if depth > 0 then\n"
+	"    local cs = redis.pcall('XINFO', 'CONSUMERS', KEYS[b], '" QUEUES_GROUP "')\n"
+	"    if type(cs) == 'table' and not cs.err then\n"
+	"      for _, c in ipairs(cs) do\n"
+	"        local name, pending = nil, 0\n"
+	"        for i = 1, #c - 1, 2 do\n"
+	"          if c[i] == 'name' then name = c[i + 1]\n"
+	"          elseif c[i] == 'pending' then pending = c[i + 1] end\n"
+	"        end\n"
+	"        if name == '" QUEUES_POOL "' then waiting = waiting + pending\n"
+	"        else claimed = claimed + pending end\n"
+	"      end\n"
+	"    end\n"
+	"    local first = redis.call('XRANGE', KEYS[b], '-', '+', 'COUNT', 1)\n"
+	"    if #first == 1 then oldest = tonumber(string.match(first[1][1], '^(%d+)')) end\n"
+	"  end\n"
+	"  out[#out + 1] = depth\n"
+	"  out[#out + 1] = waiting\n"
+	"  out[#out + 1] = claimed\n"
+	"  out[#out + 1] = oldest\n"
+	"end\n"
+	"return out\n";
+
 /* Lua shared by the decision scripts. The hash KEY (PREFIX decision:CONTENT)
  * holds every decision on the content by id, "d:ID" = "DECIDED_MS ACTOR
  * ACTION REVIEWER", and "current" = the id of the decision an appeal that
@@ -468,6 +501,7 @@ static const char *const script_pieces[QUEUES__SCRIPTS][QUEUES_SCRIPT_PIECES] = 
 	[QUEUES_DECISION] = {lua_decisions_max, lua_decisions, script_decision},
 	[QUEUES_APPEAL_FILE] = {lua_decisions_max, lua_decisions, script_appeal_file},
 	[QUEUES_APPEAL_RESOLVE] = {lua_decisions_max, lua_decisions, script_appeal_resolve},
+	[QUEUES_STATS] = {script_stats},
 };
 #define QUEUES_SCRIPT_MAX 16384
 static char script_bodies[QUEUES__SCRIPTS][QUEUES_SCRIPT_MAX];
@@ -480,6 +514,7 @@ static const char *const script_names[QUEUES__SCRIPTS] = {
 	[QUEUES_DECISION] = "decision",
 	[QUEUES_APPEAL_FILE] = "appeal-file",
 	[QUEUES_APPEAL_RESOLVE] = "appeal-resolve",
+	[QUEUES_STATS] = "stats",
 };
 static char script_shas[QUEUES__SCRIPTS][41];
 static pthread_once_t script_shas_once = PTHREAD_ONCE_INIT;
@@ -879,6 +914,44 @@ int queues_sweep_cmd(const struct config *cfg, const struct config_queue *q, int
 	qb_str(&b, key);
 	qb_i64(&b, 1000);
 	return qb_finish(&b, QUEUES_SWEEP, out);
+}
+
+int queues_stats_cmd(const struct config *cfg, const char *queue, int64_t now_ms,
+		     struct queues_cmd *out)
+{
+	struct queues_builder b;
+	char key[QUEUES_KEY_MAX];
+	memset(out, 0, sizeof(*out));
+	qb_init(&b, QUEUES_STATS);
+	qb_str(&b, "5");
+	qb_band_keys(&b, cfg->redis.prefix, queue);
+	queues_key_sla(key, cfg->redis.prefix, queue);
+	qb_str(&b, key);
+	qb_i64(&b, now_ms);
+	return qb_finish(&b, QUEUES_STATS, out);
+}
+
+int queues_stats_reply(const redisReply *r, int64_t now_ms, struct queues_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1 + 4 * CONFIG_BANDS)
+		return -EPROTO;
+	for (size_t i = 0; i < r->elements; i++)
+		if (r->element[i]->type != REDIS_REPLY_INTEGER)
+			return -EPROTO;
+	out->overdue = r->element[0]->integer;
+	for (int b = 0; b < CONFIG_BANDS; b++) {
+		struct queues_band_stats *s = &out->bands[b];
+		redisReply *const *e = r->element + 1 + 4 * b;
+		s->entries = e[0]->integer;
+		s->waiting = e[1]->integer;
+		s->claimed = e[2]->integer;
+		/* Stream ids carry Redis's clock: an entry "from the future" is new. */
+		s->oldest_age_ms = e[3]->integer < 0      ? -1 :
+				   e[3]->integer > now_ms ? 0 :
+							    now_ms - e[3]->integer;
+	}
+	return 0;
 }
 
 int queues_decision_cmd(const struct config *cfg, enum queues_script s, const char *content,

@@ -83,6 +83,8 @@ enum queues_script {
 			     * appeal, or a refusal */
 	QUEUES_APPEAL_RESOLVE, /* KEYS appeal decision; ARGV ttl-s reviewer outcome action at id
 				* -> the same, or a refusal */
+	QUEUES_STATS, /* KEYS u h n l sla; ARGV now -> {overdue, then per band: entries waiting
+		       * claimed oldest-ms} (reads only) */
 	QUEUES__SCRIPTS
 };
 
@@ -153,6 +155,24 @@ int queues_enqueue_appeal_cmd(const struct config *cfg, const struct config_queu
 /* Builds the EVALSHA of QUEUES_SWEEP for queue Q at NOW_MS. Returns 0 or -ENOMEM. */
 int queues_sweep_cmd(const struct config *cfg, const struct config_queue *q, int64_t now_ms,
 		     struct queues_cmd *out);
+/* What a review queue holds now, per band (urgent first): entries (waiting +
+ * claimed), waiting (not claimed), claimed, and the age of the oldest entry
+ * (-1 when the band is empty); and the entries past their deadline. */
+struct queues_band_stats {
+	int64_t entries, waiting, claimed, oldest_age_ms;
+};
+struct queues_stats {
+	int64_t overdue;
+	struct queues_band_stats bands[CONFIG_BANDS];
+};
+/* Builds the EVALSHA of QUEUES_STATS for queue QUEUE at NOW_MS: one atomic
+ * read of its four streams and its SLA index, for `arbiterctl queues` and the
+ * daemon's queue gauges alike. Returns 0 or -ENOMEM. */
+int queues_stats_cmd(const struct config *cfg, const char *queue, int64_t now_ms,
+		     struct queues_cmd *out);
+/* Reads R, the reply of QUEUES_STATS sent at NOW_MS, into OUT. Returns 0 or
+ * -EPROTO (not that script's answer). */
+int queues_stats_reply(const redisReply *r, int64_t now_ms, struct queues_stats *out);
 /* Builds the EVALSHA of a decision script: QUEUES_DECISION with ARGS
  * (decided_ms action actor reviewer decision_id) for content CONTENT,
  * QUEUES_APPEAL_FILE with (content_id filed_ms [decision_id]) for appeal

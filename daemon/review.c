@@ -26,6 +26,8 @@ struct review_op {
 	review_reply_cb reply_cb; /* a review_call */
 	void *arg;
 	char queue[QUEUES_KEY_MAX]; /* for messages */
+	int64_t sent_ns;            /* an enqueue: when it was asked for (monotonic) */
+	int64_t at_ms;              /* a stats read: the time it reads at */
 };
 
 struct review {
@@ -139,6 +141,17 @@ static void review_sweep_reply(struct review *rv, struct review_op *op, const re
 	review_op_free(op);
 }
 
+/* The queue's gauges, read by QUEUES_STATS; a failed read leaves them as they were. */
+static void review_stats_reply(struct review_op *op, const redisReply *r)
+{
+	struct queues_stats st;
+	if (queues_stats_reply(r, op->at_ms, &st) == 0)
+		metrics_review_update(op->queue, &st);
+	else
+		log_debug(review, "%s: stats: unexpected reply", op->queue);
+	review_op_free(op);
+}
+
 static void review_reply(void *arg, const redisReply *r)
 {
 	struct review_op *op = arg;
@@ -148,7 +161,8 @@ static void review_reply(void *arg, const redisReply *r)
 		review_finish(rv, op, -ECANCELED);
 		return;
 	}
-	bool sweep = op->cmd.script == QUEUES_SWEEP;
+	/* Reads and sweeps are done again on the next tick, never retried. */
+	bool sweep = op->cmd.script == QUEUES_SWEEP || op->cmd.script == QUEUES_STATS;
 	if (!r) {
 		/* Lost with the connection, or timed out: it may have run, and
 		 * the dedupe key makes sending it again safe. A sweep is simply
@@ -174,6 +188,8 @@ static void review_reply(void *arg, const redisReply *r)
 			review_op_free(op);
 		else
 			review_retry(rv, op);
+	} else if (op->cmd.script == QUEUES_STATS) {
+		review_stats_reply(op, r);
 	} else if (sweep) {
 		review_sweep_reply(rv, op, r);
 	} else if (r->type == REDIS_REPLY_INTEGER && r->integer < 0) {
@@ -191,6 +207,9 @@ static void review_reply(void *arg, const redisReply *r)
 			metrics_inc(review_deduped);
 		else
 			metrics_inc(review_enqueued);
+		if (op->done)
+			metrics_hist_observe(METRICS_H_ENQUEUE,
+					     (double)(metrics_mono_ns() - op->sent_ns) / 1e9);
 		rv->logged_full = false;
 		rv->retry_ms = REVIEW_RETRY_MIN_MS;
 		review_finish(rv, op, 0);
@@ -232,6 +251,25 @@ static void review_create_groups(struct review *rv)
 	}
 }
 
+/* Reads every queue's gauges (QUEUES_STATS): at each sweep tick and on connecting. */
+static void review_stats(struct review *rv)
+{
+	int64_t now = log_now_ms();
+	for (size_t i = 0; i < rv->cfg->review.n_queues; i++) {
+		const struct config_queue *q = &rv->cfg->review.queues[i];
+		struct review_op *op = calloc(1, sizeof(*op));
+		if (!op || queues_stats_cmd(rv->cfg, q->name, now, &op->cmd) < 0) {
+			free(op);
+			return; /* the next tick tries again */
+		}
+		op->rv = rv;
+		op->at_ms = now;
+		snprintf(op->queue, sizeof(op->queue), "%s", q->name);
+		review_wait(rv, op, false);
+	}
+	review_flush(rv);
+}
+
 static void review_on_redis(void *opaque, bool up)
 {
 	struct review *rv = opaque;
@@ -246,6 +284,8 @@ static void review_on_redis(void *opaque, bool up)
 			 rv->n_waiting);
 	rv->state_cb(rv->opaque, up);
 	review_flush(rv);
+	if (up)
+		review_stats(rv);
 }
 
 static void review_sweep_cb(uv_timer_t *t)
@@ -266,6 +306,7 @@ static void review_sweep_cb(uv_timer_t *t)
 		review_wait(rv, op, false);
 	}
 	review_flush(rv);
+	review_stats(rv);
 }
 
 static void review_handle_closed(uv_handle_t *h)
@@ -286,6 +327,8 @@ int review_new(uv_loop_t *loop, const struct config *cfg, review_state_cb state,
 	rv->state_cb = state;
 	rv->opaque = opaque;
 	rv->retry_ms = REVIEW_RETRY_MIN_MS;
+	metrics_set(redis_used, true);
+	metrics_review_configure(cfg);
 	int rc = redis_new(loop, cfg, review_on_redis, rv, &rv->redis);
 	if (rc < 0) {
 		free(rv);
@@ -347,6 +390,7 @@ int review_enqueue_appeal(struct review *rv, const struct config_queue *q,
 	op->rv = rv;
 	op->done = done;
 	op->arg = arg;
+	op->sent_ns = metrics_mono_ns();
 	snprintf(op->queue, sizeof(op->queue), "%s", q->name);
 	review_wait(rv, op, false);
 	review_flush(rv);
@@ -366,6 +410,7 @@ size_t review_pending(const struct review *rv)
 void review_set_config(struct review *rv, const struct config *cfg)
 {
 	rv->cfg = cfg;
+	metrics_review_configure(cfg);
 	redis_set_config(rv->redis, cfg);
 	uv_timer_start(&rv->sweep_timer, review_sweep_cb, cfg->review.sweep_interval_ms,
 		       cfg->review.sweep_interval_ms);
@@ -378,6 +423,7 @@ void review_free(struct review *rv)
 	if (!rv)
 		return;
 	rv->closing = true;
+	metrics_set(redis_used, false);
 	while (rv->head) {
 		struct review_op *op = rv->head;
 		rv->head = op->next;

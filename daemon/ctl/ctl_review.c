@@ -798,52 +798,26 @@ int ctl_review(int argc, char **argv)
 
 /* ---- queues ---- */
 
-struct ctl_queues_band {
-	long long depth, waiting, claimed, oldest_age_ms; /* age -1: empty */
-};
-
-/* The counts of band stream KEY; a stream or group not created yet counts
- * as empty. Returns 0 or -EIO (said). */
-static int ctl_queues_band(const struct ctl_review_redis *s, const char *key, int64_t now,
-			   struct ctl_queues_band *b)
+/* The counts of QUEUE at NOW, read by the same script as the daemon's gauges.
+ * Returns 0 or -EIO (said). */
+static int ctl_queues_read(const struct ctl_review_redis *s, const char *queue, int64_t now,
+			   struct queues_stats *st)
 {
-	memset(b, 0, sizeof(*b));
-	b->oldest_age_ms = -1;
-	redisReply *r = ctl_review_command(s, "XLEN %s", key);
-	if (!r)
+	struct queues_cmd cmd;
+	if (queues_stats_cmd(s->cfg, queue, now, &cmd) < 0) {
+		fprintf(stderr, "arbiterctl queues: out of memory\n");
 		return -EIO;
-	b->depth = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-	freeReplyObject(r);
-	if (!b->depth)
-		return 0;
-	/* Every entry is pending: the pool's are waiting, the others' claimed. */
-	r = ctl_review_command(s, "XINFO CONSUMERS %s %s", key, QUEUES_GROUP);
-	if (!r)
-		return -EIO;
-	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-		const redisReply *cons = r->element[i];
-		const char *name = NULL;
-		long long pending = 0;
-		for (size_t k = 0; k + 1 < cons->elements; k += 2) {
-			if (!strcmp(cons->element[k]->str, "name"))
-				name = cons->element[k + 1]->str;
-			else if (!strcmp(cons->element[k]->str, "pending"))
-				pending = cons->element[k + 1]->integer;
-		}
-		if (name && !strcmp(name, QUEUES_POOL))
-			b->waiting += pending;
-		else
-			b->claimed += pending;
 	}
-	freeReplyObject(r);
-	/* A stream id starts with its entry's time in ms. */
-	r = ctl_review_command(s, "XRANGE %s - + COUNT 1", key);
+	/* argv[0..1] are EVALSHA and the hash; the helper adds them again. */
+	redisReply *r = ctl_review_script(s, QUEUES_STATS, cmd.argc - 2, cmd.argv + 2);
+	queues_cmd_free(&cmd);
 	if (!r)
 		return -EIO;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1)
-		b->oldest_age_ms = now - strtoll(r->element[0]->element[0]->str, NULL, 10);
+	int rc = queues_stats_reply(r, now, st);
+	if (rc < 0)
+		ctl_review_fail(s, "the stats script", r);
 	freeReplyObject(r);
-	return 0;
+	return rc < 0 ? -EIO : 0;
 }
 
 /* An age as a person reads it: 45s, 12m, 5h, 3d. */
@@ -906,47 +880,40 @@ int ctl_queues(int argc, char **argv)
 		       "claimed", "oldest");
 	for (size_t i = 0; i < cfg->review.n_queues && !rc; i++) {
 		const char *name = cfg->review.queues[i].name;
-		char keys[CONFIG_BANDS][QUEUES_KEY_MAX], sla[QUEUES_KEY_MAX];
-		ctl_review_band_keys(cfg, name, keys);
-		queues_key_sla(sla, cfg->redis.prefix, name);
-		redisReply *r = ctl_review_command(&s, "ZCOUNT %s -inf %lld", sla, (long long)now);
-		if (!r) {
+		struct queues_stats qs;
+		if (ctl_queues_read(&s, name, now, &qs) < 0) {
 			rc = 1;
 			break;
 		}
-		long long overdue = r->integer, total = 0;
-		freeReplyObject(r);
+		long long total = 0;
 		json_t *q = json_object(), *bands = json_object();
 		json_object_set_new(all, name, q);
 		json_object_set_new(q, "bands", bands);
-		json_object_set_new(q, "overdue", json_integer(overdue));
-		for (int b = 0; b < CONFIG_BANDS && !rc; b++) {
-			struct ctl_queues_band st;
+		json_object_set_new(q, "overdue", json_integer(qs.overdue));
+		for (int b = 0; b < CONFIG_BANDS; b++) {
+			const struct queues_band_stats *st = &qs.bands[b];
 			const char *band = config_band_name((enum config_band)b);
-			if (ctl_queues_band(&s, keys[b], now, &st) < 0) {
-				rc = 1;
-				break;
-			}
-			total += st.depth;
+			total += st->entries;
 			json_object_set_new(
 				bands, band,
-				json_pack("{sI sI sI so}", "entries", st.depth, "waiting",
-					  st.waiting, "claimed", st.claimed, "oldest_age_ms",
-					  st.oldest_age_ms < 0 ? json_null() :
-								 json_integer(st.oldest_age_ms)));
-			if (as_json || !st.depth)
+				json_pack("{sI sI sI so}", "entries", st->entries, "waiting",
+					  st->waiting, "claimed", st->claimed, "oldest_age_ms",
+					  st->oldest_age_ms < 0 ? json_null() :
+								  json_integer(st->oldest_age_ms)));
+			if (as_json || !st->entries)
 				continue;
 			char age[32];
-			ctl_queues_age(age, sizeof(age), st.oldest_age_ms);
-			printf("%-24s %-7s %8lld %8lld %8lld %8s\n", name, band, st.depth,
-			       st.waiting, st.claimed, age);
+			ctl_queues_age(age, sizeof(age), st->oldest_age_ms);
+			printf("%-24s %-7s %8lld %8lld %8lld %8s\n", name, band,
+			       (long long)st->entries, (long long)st->waiting,
+			       (long long)st->claimed, age);
 		}
-		if (as_json || rc)
+		if (as_json)
 			continue;
 		if (!total)
 			printf("%-24s %-7s %8d %8d %8d %8s\n", name, "-", 0, 0, 0, "-");
-		if (overdue)
-			printf("%-24s %-7s %8lld overdue\n", name, "", overdue);
+		if (qs.overdue)
+			printf("%-24s %-7s %8lld overdue\n", name, "", (long long)qs.overdue);
 	}
 	if (as_json && !rc) {
 		json_dumpf(all, stdout, JSON_COMPACT);

@@ -5,7 +5,8 @@
 
 - every file parses as YAML (python3-yaml; exit 77 without it);
 - the Deployment, PodDisruptionBudget and Service select the Deployment's pod labels, the
-  Service's target port is a named port of the container, the probes use named ports;
+  Service's target port is a named port of the container, the probes use named ports,
+  readiness asks /readyz and liveness /livez;
 - the ConfigMap's arbiter.yaml passes `arbiterd --check-config`, with each {file: ...}
   secret pointed at a file holding the Secret's value;
 - the Deployment's volumes and mounts agree, and the config the container is started with
@@ -84,10 +85,12 @@ def main() -> int:
                  f"{ports[p['targetPort']]}")
         if not str(p.get("name", "")).endswith("metrics"):
             fail(f"Service port {p.get('name')}: name it for the metrics it serves")
-    for probe in ("readinessProbe", "livenessProbe"):
-        port = container.get(probe, {}).get("httpGet", {}).get("port")
-        if port not in ports:
-            fail(f"{probe} uses port {port}, not a named container port")
+    for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/livez")):
+        get = container.get(probe, {}).get("httpGet", {})
+        if get.get("port") not in ports:
+            fail(f"{probe} uses port {get.get('port')}, not a named container port")
+        if get.get("path") != path:
+            fail(f"{probe} asks {get.get('path')}, not {path}")
 
     volumes = {v["name"] for v in spec.get("volumes", [])}
     mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}

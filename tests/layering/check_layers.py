@@ -18,8 +18,8 @@ LAYERS = [
     ("core", ["config", "normalise", "pbjson", "event", "rules_expr", "rules", "langtag",
               "rules_load", "rules_compile", "rules_eval", "rules_test", "dsa", "ledger",
               "records", "audit", "hashbank", "queues", "offsets", "policy", "report*"]),
-    ("shell", ["metrics", "kafka", "kafka_mock", "redis", "sentinel", "review", "pipeline*", "reload",
-               "notify", "main"]),
+    ("shell", ["metrics", "metrics_*", "kafka", "kafka_mock", "redis", "sentinel", "review", "pipeline*",
+               "reload", "notify", "main"]),
     ("tools", ["ctl", "ctl_*", "ctl/*"]),
 ]
 

@@ -186,7 +186,7 @@ START_TEST(a_map_key_given_twice_is_refused_in_both_formats)
 	const char *json = "{\"event_id\":\"e1\",\"content_id\":\"c1\","
 			   "\"signals\":{\"hate\":0.1,\"hate\":0.99}}";
 	ck_assert_int_eq(event_content_decode(CONFIG_FORMAT_JSON, json, strlen(json), &ev, reason),
-			 -EINVAL);
+			 -EBADMSG);
 	ck_assert_ptr_nonnull(strstr(reason, "duplicate"));
 }
 END_TEST

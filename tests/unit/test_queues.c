@@ -134,11 +134,11 @@ START_TEST(queue_languages_must_be_well_formed_tags)
 		     "    b: {serves: a, languages: [sw, sw-KE, sr-Latn, sr-Latn-RS, es-419]}\n");
 	config_free(c);
 	char *path = unit_write_file(NULL, "bad.yaml",
-				"review:\n"
-				"  queues:\n"
-				"    a: {}\n"
-				"    b: {serves: a, languages: [sw, sr_Latn, sr-Latn-Cyrl]}\n"
-				"    c: {serves: a, languages: [english]}\n");
+				     "review:\n"
+				     "  queues:\n"
+				     "    a: {}\n"
+				     "    b: {serves: a, languages: [sw, sr_Latn, sr-Latn-Cyrl]}\n"
+				     "    c: {serves: a, languages: [english]}\n");
 	struct diag_list errs = {0};
 	ck_assert_int_eq(config_load(path, &c, &errs), -EINVAL);
 	ck_assert_ptr_null(c);
@@ -468,17 +468,19 @@ END_TEST
 
 START_TEST(check_names_rules_escalating_to_undeclared_queues)
 {
-	char *rules = unit_write_file(NULL, "rules.yaml", "modes: {election-ke: {countries: [KE]}}\n"
-					       "rules:\n"
-					       "  - id: a\n"
-					       "    when: reach > 1\n"
-					       "    escalate: {queue: hate}\n"
-					       "  - id: b\n"
-					       "    when: reach > 2\n"
-					       "    escalate: {queue: nowhere}\n");
-	char *path = unit_write_file(NULL, "check.yaml", "rules: {files: [rules.yaml]}\n"
-					      "review: {queues: {hate: {}, other: {}}}\n"
-					      "monitors: {modes: [election-ke, election-xx]}\n");
+	char *rules = unit_write_file(NULL, "rules.yaml",
+				      "modes: {election-ke: {countries: [KE]}}\n"
+				      "rules:\n"
+				      "  - id: a\n"
+				      "    when: reach > 1\n"
+				      "    escalate: {queue: hate}\n"
+				      "  - id: b\n"
+				      "    when: reach > 2\n"
+				      "    escalate: {queue: nowhere}\n");
+	char *path = unit_write_file(NULL, "check.yaml",
+				     "rules: {files: [rules.yaml]}\n"
+				     "review: {queues: {hate: {}, other: {}}}\n"
+				     "monitors: {modes: [election-ke, election-xx]}\n");
 	struct diag_list errs = {0};
 	struct policy *p = NULL;
 	ck_assert_int_eq(policy_load(path, &p, &errs), -EINVAL);
@@ -619,7 +621,8 @@ START_TEST(appeal_refusals_carry_their_reason)
 		str_reply(REDIS_REPLY_ERROR,
 			  "ARBITER appeal resolved by the reviewer whose decision is under appeal");
 	ck_assert_int_eq(queues_appeal_reply(&r, &a), -EPERM);
-	ck_assert_str_eq(a.reason, "appeal resolved by the reviewer whose decision is under appeal");
+	ck_assert_str_eq(a.reason,
+			 "appeal resolved by the reviewer whose decision is under appeal");
 
 	/* Errors of Redis's own, or a refusal without a reason, are not
 	 * refusals of the appeal. */
@@ -646,8 +649,7 @@ START_TEST(malformed_appeal_replies_are_rejected)
 	const char *bad_ms[] = {"", "12x", "x12", "1.5", "99999999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad_ms) / sizeof(bad_ms[0]); i++) {
 		const char *w[] = {"REMOVE", "rev-7", "d-42", bad_ms[i]};
-		ck_assert_msg(parse_strings(w, 4, &a) == -EPROTO, "filed_ms \"%s\"",
-			      bad_ms[i]);
+		ck_assert_msg(parse_strings(w, 4, &a) == -EPROTO, "filed_ms \"%s\"", bad_ms[i]);
 	}
 	/* A field that is not a string: HMGET answers nil for a missing one. */
 	redisReply el[4], *ptrs[4];
@@ -666,6 +668,55 @@ START_TEST(malformed_appeal_replies_are_rejected)
 	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
 		ck_assert_int_eq(queues_appeal_reply(&other[i], &a), -EPROTO);
 	ck_assert_ptr_null(a.reason);
+}
+END_TEST
+
+/* The stats script's command (what `arbiterctl queues` and the daemon's gauges read) and its
+ * reply: the counts per band, ages from the stream ids, nothing made up from a wrong reply. */
+START_TEST(stats_command_and_reply)
+{
+	struct config *c = load("review:\n  queues:\n    scams: {}\n");
+	struct queues_cmd cmd;
+	ck_assert_int_eq(queues_stats_cmd(c, "scams", 5000, &cmd), 0);
+	ck_assert_str_eq(cmd.argv[0], "EVALSHA");
+	ck_assert_str_eq(cmd.argv[1], queues_script_sha(QUEUES_STATS));
+	ck_assert_str_eq(cmd.argv[2], "5");
+	ck_assert_str_eq(cmd.argv[3], "arbiter:q:scams:urgent");
+	ck_assert_str_eq(cmd.argv[6], "arbiter:q:scams:low");
+	ck_assert_str_eq(cmd.argv[7], "arbiter:sla:scams");
+	ck_assert_str_eq(cmd.argv[8], "5000");
+	ck_assert_int_eq(cmd.argc, 9);
+	ck_assert_str_eq(queues_script_name(QUEUES_STATS), "stats");
+	queues_cmd_free(&cmd);
+	config_free(c);
+
+	long long v[17] = {3, 2, 1, 1, 1000, 0, 0, 0, -1, 5, 5, 0, 9000, 1, 0, 1, 20000};
+	redisReply el[17], *ptrs[17];
+	for (int i = 0; i < 17; i++) {
+		el[i] = (redisReply){.type = REDIS_REPLY_INTEGER, .integer = v[i]};
+		ptrs[i] = &el[i];
+	}
+	redisReply r = {.type = REDIS_REPLY_ARRAY, .elements = 17, .element = ptrs};
+	struct queues_stats st;
+	ck_assert_int_eq(queues_stats_reply(&r, 10000, &st), 0);
+	ck_assert_int_eq(st.overdue, 3);
+	ck_assert_int_eq(st.bands[CONFIG_BAND_URGENT].entries, 2);
+	ck_assert_int_eq(st.bands[CONFIG_BAND_URGENT].waiting, 1);
+	ck_assert_int_eq(st.bands[CONFIG_BAND_URGENT].claimed, 1);
+	ck_assert_int_eq(st.bands[CONFIG_BAND_URGENT].oldest_age_ms, 9000);
+	ck_assert_int_eq(st.bands[CONFIG_BAND_HIGH].oldest_age_ms, -1); /* empty */
+	ck_assert_int_eq(st.bands[CONFIG_BAND_NORMAL].oldest_age_ms, 1000);
+	/* Redis's clock ahead of ours: a new entry, not a negative age. */
+	ck_assert_int_eq(st.bands[CONFIG_BAND_LOW].oldest_age_ms, 0);
+
+	r.elements = 16;
+	ck_assert_int_eq(queues_stats_reply(&r, 10000, &st), -EPROTO);
+	r.elements = 17;
+	el[5] = (redisReply){.type = REDIS_REPLY_STRING, .str = (char *)"1", .len = 1};
+	ck_assert_int_eq(queues_stats_reply(&r, 10000, &st), -EPROTO);
+	redisReply err = {.type = REDIS_REPLY_ERROR, .str = (char *)"NOSCRIPT", .len = 8};
+	ck_assert_int_eq(queues_stats_reply(&err, 10000, &st), -EPROTO);
+	ck_assert_int_eq(queues_stats_reply(NULL, 10000, &st), -EPROTO);
 }
 END_TEST
 
@@ -706,6 +757,7 @@ static Suite *queues_suite(void)
 	tcase_add_test(tc, appeal_refusals_carry_their_reason);
 	tcase_add_test(tc, malformed_appeal_replies_are_rejected);
 	tcase_add_test(tc, appeals_of_removals_and_worse_are_high);
+	tcase_add_test(tc, stats_command_and_reply);
 	suite_add_tcase(s, tc);
 	return s;
 }
