@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the events of gen_events.py at RATE per second for SECONDS (for scripts/bench's
-latency run), each stamped as it is written: event_id "lat-<ms>-<i>" and created_at_ms, so
-that the queue entry an escalated one becomes tells how long it took. Starts after WARMUP
+latency run), each stamped as it is written: event_id and content_id "lat-<ms>-<i>" and
+created_at_ms, so that the queue entry an escalated one becomes, and the audit record keyed by
+its content id, tell how long it took. Starts after WARMUP
 seconds (default 1.5), so that the producer reading our output is connected by then and no
 event waits in the pipe."""
 import os
@@ -27,6 +28,7 @@ while i < rate * seconds:
     for _ in range(per):
         ev = event(i, rng)
         ev["event_id"] = f"lat-{now_ms}-{i}"
+        ev["content_id"] = f"lat-{now_ms}-{i}"  # the audit record's key
         ev["created_at_ms"] = now_ms
         batch.append(line(ev))
         i += 1
