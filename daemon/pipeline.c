@@ -302,11 +302,12 @@ void pipeline_msg_drop_held(struct pipeline *p, struct pipeline_part *part)
 			m->n_out--;
 		}
 		m->held_last = &m->held;
+		m->held_next = NULL;
+		/* Its records are gone: it must never count as finished. */
 		m->released = true;
-		if (m->pending == 0 && m->abandoned)
+		m->abandoned = true;
+		if (m->pending == 0)
 			pipeline_msg_forget(p, m);
-		else if (m->pending == 0)
-			pipeline_msg_done(p, m);
 	}
 	part->held_tail = NULL;
 }

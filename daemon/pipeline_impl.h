@@ -116,8 +116,9 @@ struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *
 void pipeline_msg_settle(struct pipeline_msg *m);
 /* One record of M is acknowledged (or dealt with for good). */
 void pipeline_msg_record_done(struct pipeline_msg *m);
-/* With transactions: drops the held records of PART's unreleased messages (revoked: its
- * next owner redoes them). */
+/* With transactions: drops the held records of PART's unreleased messages, which are then
+ * abandoned: never finished, their offsets never committed (revoked: the next owner redoes
+ * them; closing: the next start does). */
 void pipeline_msg_drop_held(struct pipeline *p, struct pipeline_part *part);
 /* One record of M will never be acknowledged (the daemon is closing): M is
  * dropped without finishing, so its offset is never committed. */
