@@ -273,11 +273,13 @@ static void rc_cond_key(struct rc_key *k, const struct rexpr *e)
 	rc_key_add(k, &tag, sizeof(tag));
 	if (!e)
 		return;
-	int ints[] = {(int)e->field,    (int)e->cmp,  e->is_num,  e->bval,
-		      (int)e->re_flags, (int)e->atom, e->enum_val};
+	int ints[] = {(int)e->field,    (int)e->cmp,  e->is_num,   e->bval,         (int)e->re_flags,
+		      (int)e->atom,     e->enum_val,  e->within,   (int)e->of_field, e->distinct};
 	rc_key_add(k, ints, sizeof(ints));
 	rc_key_add(k, &e->num, sizeof(e->num));
 	rc_key_str(k, e->name);
+	rc_key_str(k, e->of_name);
+	rc_key_add(k, &e->window_ms, sizeof(e->window_ms));
 	rc_key_str(k, e->list);
 	rc_key_str(k, e->str);
 	rc_key_add(k, &e->n_vals, sizeof(e->n_vals));
@@ -292,7 +294,15 @@ static void rc_cond_key(struct rc_key *k, const struct rexpr *e)
 	rc_cond_key(k, e->b);
 }
 
-/* Gives every rule the index of its condition among the distinct ones. */
+/* True when E holds a counter: its condition is evaluated three-valued. The parser bounds
+ * the tree's depth, and so this recursion. */
+static bool rc_has_counter(const struct rexpr *e)
+{
+	return e && (e->kind == REX_COUNTER || rc_has_counter(e->a) || rc_has_counter(e->b));
+}
+
+/* Gives every rule the index of its condition among the distinct ones. A counter belongs to
+ * its rule (its index is in the key), so conditions with counters are never shared. */
 static int rc_conds(struct rc_state *rl)
 {
 	struct ruleset *rs = rl->rs;
@@ -300,7 +310,8 @@ static int rc_conds(struct rc_state *rl)
 	struct rc_key k = {0};
 	int rc = 0;
 	rs->conds = calloc(rs->n_rules + 1, sizeof(*rs->conds));
-	if (!rs->conds)
+	rs->cond_tri = calloc(rs->n_rules + 1, sizeof(*rs->cond_tri));
+	if (!rs->conds || !rs->cond_tri)
 		return -ENOMEM;
 	for (size_t r = 0; r < rs->n_rules && !rc; r++) {
 		k.n = 0;
@@ -309,8 +320,10 @@ static int rc_conds(struct rc_state *rl)
 		int put = k.oom ? -ENOMEM : strmap_put(&seen, k.p, k.n, id, &id);
 		if (put < 0)
 			rc = -ENOMEM;
-		else if (put == 1)
+		else if (put == 1) {
+			rs->cond_tri[rs->n_conds] = rc_has_counter(rs->rules[r].when);
 			rs->conds[rs->n_conds++] = rs->rules[r].when;
+		}
 		rs->rules[r].cond = id;
 	}
 	free(k.p);
@@ -395,6 +408,11 @@ static size_t rc_memory(const struct ruleset *rs)
 		m += rs->always[i].n_rules * sizeof(uint32_t);
 	for (size_t i = 0; i < rs->n_atoms; i++)
 		m += rs->n_atom_rules[i] * sizeof(uint32_t) + strlen(rs->atom_names[i]) + 1;
+	for (size_t i = 0; i < rs->n_banks; i++)
+		m += sizeof(*rs->banks) + hashbank_memory(rs->banks[i].bank);
+	for (size_t i = 0; i < rs->n_counters; i++)
+		m += sizeof(*rs->counters) + strlen(rs->counters[i].name) + 1;
+	m += rs->n_conds * sizeof(*rs->cond_tri);
 	return m;
 }
 
@@ -409,6 +427,11 @@ int rules_compile(struct ruleset *rs, const struct rules_regex_src *regex, const
 		rc = rc_index(&st);
 	if (!rc)
 		rs->memory = rc_memory(rs);
+	/* The counters' array no longer moves: their public strings can point into it. */
+	for (size_t i = 0; !rc && i < rs->n_counters; i++) {
+		rs->counters[i].pub.name = rs->counters[i].name;
+		rs->counters[i].pub.id = rs->counters[i].id;
+	}
 	free(st.term_text);
 	strmap_free(&st.term_index);
 	return rc;
