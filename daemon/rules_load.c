@@ -1276,6 +1276,32 @@ static void rl_apply_mode_switches(struct rules_loader *rl)
 	}
 }
 
+/* After a YAML error: a plain `when:` value with count(by: ...) is the likely cause, since ': '
+ * starts a mapping in YAML. Says how to write it, at each such value. */
+static void rl_counter_quote_hint(struct rules_loader *rl, const struct rules_file *f)
+{
+	int line = 1;
+	for (const char *s = f->text; s && *s; line++) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		const char *w = memmem(s, n, "when:", 5);
+		const char *v = w ? w + 5 : NULL;
+		while (v && v < s + n && (*v == ' ' || *v == '\t'))
+			v++;
+		if (v && v < s + n && !strchr("'\"|>", *v)) {
+			const char *c = memmem(v, (size_t)(s + n - v), "count(", 6);
+			if (!c)
+				c = memmem(v, (size_t)(s + n - v), "distinct(", 9);
+			if (c && memmem(c, (size_t)(s + n - c), ": ", 2))
+				diag_error(rl->errs, f->path, line, (int)(v - s) + 1, NULL,
+					   "a condition holding ': ' (count(by: ...)) must be quoted "
+					   "in YAML: write when: \"...\", a block (when: >-), or "
+					   "by:author_id without the space");
+		}
+		s = nl ? nl + 1 : NULL;
+	}
+}
+
 /* Pass 1 for one file: read, digest and parse it; check its top-level keys; its normalise. */
 static void rl_read(struct rules_loader *rl, struct rules_file *f, const char *path,
 		    bool *norm_seen)
@@ -1301,6 +1327,8 @@ static void rl_read(struct rules_loader *rl, struct rules_file *f, const char *p
 	r = ydoc_load(f->path, f->text, f->len, rl->errs, &f->doc, &f->root);
 	if (r == -ENOMEM)
 		rl->oom = true;
+	if (r == -EINVAL)
+		rl_counter_quote_hint(rl, f);
 	rl->cur = f;
 	if (!f->root)
 		return;
