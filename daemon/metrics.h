@@ -26,6 +26,8 @@ struct metrics {
 	atomic_uint_fast64_t escalations;     /* escalations the rules asked for */
 	atomic_uint_fast64_t shadow_hits;     /* shadow rules that matched */
 	atomic_int_fast64_t rules_loaded;     /* rules in the running ruleset */
+	atomic_uint_fast64_t counter_calls;   /* content events whose counters Redis was asked */
+	atomic_int_fast64_t bank_hashes;      /* hashes in the running ruleset's banks */
 	atomic_uint_fast64_t review_enqueued; /* queue entries added */
 	atomic_uint_fast64_t review_deduped;  /* escalations found already queued */
 	atomic_uint_fast64_t review_retries;  /* enqueues sent again (Redis down, queue full) */

@@ -554,7 +554,7 @@ static void pipeline_on_review(void *opaque, bool up)
 
 static int pipeline_review_start(struct pipeline *p)
 {
-	if (p->review || !p->cfg->review.n_queues)
+	if (p->review || (!p->cfg->review.n_queues && !rules_counter_count(p->rules)))
 		return 0;
 	/* Until the first connection, escalations could not be acknowledged. */
 	p->redis_down = true;
@@ -587,6 +587,7 @@ int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset
 		return -ENOMEM;
 	}
 	metrics_set(rules_loaded, (int_fast64_t)rules_count(rules));
+	pipeline_content_ruleset(p);
 	p->loop = loop;
 	p->cfg = cfg;
 	p->hooks = *hooks;
@@ -671,6 +672,10 @@ void pipeline_set_rules(struct pipeline *p, const struct ruleset *rules, struct 
 	p->rctx = ctx;
 	p->rules = rules;
 	metrics_set(rules_loaded, (int_fast64_t)rules_count(rules));
+	pipeline_content_ruleset(p);
+	/* Counters need Redis even where no review queue does. */
+	if (p->kafka && pipeline_review_start(p) < 0)
+		log_error(pipeline, "out of memory connecting to Redis for the rules' counters");
 }
 
 size_t pipeline_inflight(const struct pipeline *p)

@@ -143,6 +143,9 @@ void pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *
 
 /* ---- pipeline_content.c ---- */
 
+/* P's ruleset changed (or is new): the metrics that describe it. */
+void pipeline_content_ruleset(struct pipeline *p);
+
 /* Handles content event RKM, sequence SEQ of PART: decoded, evaluated, and
  * its audit record and escalations out (or a dead letter). */
 void pipeline_content_handle(struct pipeline *p, struct pipeline_part *part, uint64_t seq,

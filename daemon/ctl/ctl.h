@@ -18,6 +18,12 @@ int ctl_queues(int argc, char **argv);
 int ctl_audit(int argc, char **argv);
 int ctl_report(int argc, char **argv);
 
+/* A connection to CFG's Redis as arbiterd makes it (address, AUTH, SELECT, timeouts), for
+ * subcommand CMD; NULL when it fails (said on stderr). Free with redisFree. */
+struct config;
+struct redisContext;
+struct redisContext *ctl_redis_connect(const char *cmd, const struct config *cfg);
+
 /* The message type carried by a topic, by name or by its default name
  * ("content", "decision", "escalation", "audit", "appeal", "deadletter"
  * or a topic whose name contains one of them). NULL when unknown. */

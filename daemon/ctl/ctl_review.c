@@ -104,6 +104,12 @@ fail:
 	return -EIO;
 }
 
+struct redisContext *ctl_redis_connect(const char *cmd, const struct config *cfg)
+{
+	struct ctl_review_redis s = {.cmd = cmd, .cfg = cfg};
+	return ctl_review_connect(&s) < 0 ? NULL : s.c;
+}
+
 /* A command that must succeed; NULL when it did not (said). */
 static redisReply *ctl_review_command(const struct ctl_review_redis *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counters.h"
 #include "rules.h"
 #include "rules_fixture.h"
 #include "rules_impl.h"
@@ -377,6 +378,52 @@ START_TEST(counter_load_errors)
 }
 END_TEST
 
+/* The Redis command owns copies of everything: it may be sent again after the operations
+ * were reused for other events. */
+START_TEST(counter_command_owns_its_arguments)
+{
+	struct loaded L;
+	load_ok(&L,
+		"rules:\n"
+		"  - {id: a, when: '" BURST " >= 20', action: label}\n"
+		"  - {id: b, when: 'distinct(author_id, by: text, window: 1h) > 5', action: label}\n",
+		NULL);
+	struct rules_counter_op ops[2] = {{.counter = 0, .at_ms = 1817078400123LL},
+					  {.counter = 1, .at_ms = 1817078400123LL}};
+	strcpy(ops[0].by, "b0");
+	strcpy(ops[0].member, "m0");
+	strcpy(ops[1].by, "b1");
+	strcpy(ops[1].member, "m1");
+	struct config cfg = {0};
+	cfg.redis.prefix = "p:";
+	struct queues_cmd cmd;
+	ck_assert_int_eq(counters_cmd(&cfg, L.rs, ops, 2, &cmd), 0);
+	memset(ops, 'x', sizeof(ops));
+	char line[1024] = "";
+	for (int i = 0; i < cmd.argc; i++) {
+		if (i == 1) {
+			ck_assert_str_eq(cmd.argv[1], counters_script_sha());
+			continue;
+		}
+		ck_assert_uint_eq(cmd.lens[i], strlen(cmd.argv[i]));
+		strcat(line, cmd.argv[i]);
+		strcat(line, " ");
+	}
+	char want[1024];
+	snprintf(want, sizeof(want),
+		 "EVALSHA 2 p:ctr:%s:b0 p:ctd:%s:b1 c 1817078400123 1817077800123 21 660000 m0 d "
+		 "5047440 11 0 3960000 m1 ", /* 1817078400123 / (1h / 10) */
+		 rules_counter(L.rs, 0)->id, rules_counter(L.rs, 1)->id);
+	ck_assert_str_eq(line, want);
+	queues_cmd_use_eval(&cmd);
+	ck_assert_str_eq(cmd.argv[0], "EVAL");
+	ck_assert_str_eq(cmd.argv[1], counters_script_body());
+	ck_assert_str_eq(queues_cmd_name(&cmd), "counters");
+	queues_cmd_free(&cmd);
+	teardown(&L);
+}
+END_TEST
+
 static char *run_tests(const struct ruleset *rs, int *rc)
 {
 	char *out = NULL;
@@ -447,6 +494,7 @@ static Suite *rules_counters_suite(void)
 	tc = tcase_create("load");
 	tcase_add_test(tc, counter_identity_and_bounds);
 	tcase_add_test(tc, counter_load_errors);
+	tcase_add_test(tc, counter_command_owns_its_arguments);
 	tcase_add_test(tc, tests_give_counter_values);
 	suite_add_tcase(s, tc);
 	return s;
