@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "counters.h"
+#include "policy.h"
 #include "rules.h"
 #include "rules_fixture.h"
 #include "rules_impl.h"
@@ -424,6 +425,52 @@ START_TEST(counter_command_owns_its_arguments)
 }
 END_TEST
 
+/* Runs policy_check on CFG: its exit status, with stdout in *OUT and stderr in *ERR. */
+static int check(const char *cfg, char **out, char **err)
+{
+	size_t ol = 0, el = 0;
+	FILE *fo = open_memstream(out, &ol), *fe = open_memstream(err, &el);
+	int rc = policy_check(cfg, NULL, fo, fe);
+	fclose(fo);
+	fclose(fe);
+	return rc;
+}
+
+/* Counters need Redis named in the config; check shows the counters and banks. */
+START_TEST(policy_check_counters_and_banks)
+{
+	char *dir = unit_make_dir();
+	free(unit_write_file(dir, "r.yaml",
+			     "banks: {known: {algorithm: md5, file: b.txt}}\n"
+			     "rules:\n"
+			     "  - {id: burst, when: '" BURST " >= 20', escalate: {queue: q}}\n"
+			     "  - {id: bank, when: media in bank known, escalate: {queue: q}}\n"));
+	free(unit_write_file(dir, "b.txt", "0123456789abcdef0123456789abcdef x\n"
+					   "00000000000000000000000000000000\n"));
+	char *without = unit_write_file(dir, "a.yaml",
+					"rules: {files: [r.yaml]}\nreview: {queues: {q: {}}}\n");
+	char *with = unit_write_file(dir, "b.yaml",
+				     "rules: {files: [r.yaml]}\nreview: {queues: {q: {}}}\n"
+				     "redis: {address: 127.0.0.1:6379}\n");
+	char *out, *err;
+	ck_assert_int_eq(check(without, &out, &err), 1);
+	ck_assert_str_eq(out, "");
+	ck_assert_msg(strstr(err, "r.yaml:3:1: burst: uses " BURST ", a windowed counter kept in "
+				  "Redis: ") &&
+			      strstr(err, "a.yaml needs a redis: section (redis.address)"),
+		      "%s", err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(check(with, &out, &err), 0);
+	ck_assert_msg(strstr(out, "; 1 counter(s); banks: known 2 md5 hash(es))\n"), "%s", out);
+	free(out);
+	free(err);
+	free(with);
+	free(without);
+	free(dir);
+}
+END_TEST
+
 static char *run_tests(const struct ruleset *rs, int *rc)
 {
 	char *out = NULL;
@@ -495,6 +542,7 @@ static Suite *rules_counters_suite(void)
 	tcase_add_test(tc, counter_identity_and_bounds);
 	tcase_add_test(tc, counter_load_errors);
 	tcase_add_test(tc, counter_command_owns_its_arguments);
+	tcase_add_test(tc, policy_check_counters_and_banks);
 	tcase_add_test(tc, tests_give_counter_values);
 	suite_add_tcase(s, tc);
 	return s;
