@@ -40,6 +40,9 @@ struct rules_rule_impl {
 	size_t n_modes;
 	char **mode_names;
 	uint32_t cond; /* index into the ruleset's conds */
+	/* A condition with counters: a part of it without counters that must hold for it to
+	 * hold (a shared condition, evaluated once per event), or UINT32_MAX. */
+	uint32_t gate;
 };
 
 /* Rules with no text trigger that share one condition: it is evaluated once per event for all
