@@ -163,8 +163,9 @@ int policy_check(const char *path, const char *base_dir, FILE *out, FILE *err)
 			fprintf(out, "; %zu counter(s)", rules_counter_count(p->rules));
 		for (size_t i = 0; i < rules_bank_count(p->rules); i++) {
 			const struct hashbank *b = rules_bank(p->rules, i, NULL);
-			fprintf(out, "%s %s %zu %s hash(es)", i ? "," : "; banks:", hashbank_name(b),
-				hashbank_size(b), hashbank_algo_name(hashbank_algo(b)));
+			fprintf(out, "%s %s %zu %s hash(es)",
+				i ? "," : "; banks:", hashbank_name(b), hashbank_size(b),
+				hashbank_algo_name(hashbank_algo(b)));
 		}
 		if (warnings)
 			fprintf(out, "; %zu warning(s)", warnings);

@@ -195,10 +195,8 @@ int records_audit_verdict(const struct records_source *src, const Arbiter__V1__C
 	for (size_t i = 0; v->behaviour && i < v->n_evidence; i++)
 		if (!strncmp(v->evidence[i], "counter:", 8))
 			beh[n_beh++] = v->evidence[i] + 8;
-	struct dsa_input in = {.event = ev,
-			       .automated_detection = true,
-			       .behaviour = beh,
-			       .n_behaviour = n_beh};
+	struct dsa_input in = {
+		.event = ev, .automated_detection = true, .behaviour = beh, .n_behaviour = n_beh};
 	int rc = records_audit_finish(&ar, &in, link, out);
 	free(beh);
 	free(ids);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rules_impl.h"
 
@@ -34,7 +35,8 @@ static bool rules_bank_fields(const struct ydoc_node *v, struct ydoc_pos kp, con
 	const char *a = n ? ydoc_scalar(n) : NULL;
 	if (!a || hashbank_algo_parse(a, algo) < 0) {
 		struct ydoc_pos p = ydoc_pos_of(n, kp);
-		diag_error(errs, file, p.line, p.col, key, "expected algorithm: pdq, md5 or sha256, got %s",
+		diag_error(errs, file, p.line, p.col, key,
+			   "expected algorithm: pdq, md5 or sha256, got %s",
 			   n ? ydoc_describe(n, buf, sizeof(buf)) : "none");
 		ok = false;
 	}
@@ -69,8 +71,8 @@ static bool rules_bank_fields(const struct ydoc_node *v, struct ydoc_pos kp, con
 	return ok;
 }
 
-int rules_bank_add(struct ruleset *rs, const char *rule_file, const char *name,
-		   struct ydoc_pos kp, const struct ydoc_node *v, struct diag_list *errs,
+int rules_bank_add(struct ruleset *rs, const char *rule_file, const char *name, struct ydoc_pos kp,
+		   const struct ydoc_node *v, struct diag_list *errs,
 		   void (*digest)(void *arg, const char *path, const char *text, size_t len),
 		   void *arg)
 {
@@ -79,15 +81,17 @@ int rules_bank_add(struct ruleset *rs, const char *rule_file, const char *name,
 	uint32_t prev;
 	if (strmap_get(&rs->bank_index, name, strlen(name), &prev)) {
 		const struct rules_bank *o = &rs->banks[prev];
-		diag_error(errs, rule_file, kp.line, kp.col, key, "bank '%s' is already defined at %s:%d:%d",
-			   name, o->file, o->line, o->col);
+		diag_error(errs, rule_file, kp.line, kp.col, key,
+			   "bank '%s' is already defined at %s:%d:%d", name, o->file, o->line,
+			   o->col);
 		return -EINVAL;
 	}
 	if (!ydoc_is_map(v)) {
 		struct ydoc_pos p = ydoc_pos_of(v, kp);
-		diag_error(errs, rule_file, p.line, p.col, key,
-			   "expected {algorithm: pdq|md5|sha256, file: PATH, min_quality: N}, got %s",
-			   ydoc_describe(v, buf, sizeof(buf)));
+		diag_error(
+			errs, rule_file, p.line, p.col, key,
+			"expected {algorithm: pdq|md5|sha256, file: PATH, min_quality: N}, got %s",
+			ydoc_describe(v, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	static const char *const keys[] = {"algorithm", "file", "min_quality", "description", NULL};
@@ -100,7 +104,8 @@ int rules_bank_add(struct ruleset *rs, const char *rule_file, const char *name,
 		return -EINVAL;
 	char *resolved = rules_bank_path(rule_file, path);
 	char **files = resolved ? realloc(rs->files, (rs->n_files + 1) * sizeof(*files)) : NULL;
-	struct rules_bank *banks = files ? realloc(rs->banks, (rs->n_banks + 1) * sizeof(*banks)) : NULL;
+	struct rules_bank *banks =
+		files ? realloc(rs->banks, (rs->n_banks + 1) * sizeof(*banks)) : NULL;
 	if (files)
 		rs->files = files;
 	if (banks)
@@ -111,10 +116,21 @@ int rules_bank_add(struct ruleset *rs, const char *rule_file, const char *name,
 	}
 	char *text = NULL;
 	size_t len = 0;
-	int rc = ydoc_read_file(resolved, HASHBANK_DEFAULT_MAX_FILE_BYTES, &text, &len);
+	/* A device or a pipe would be read up to the bound before being refused. */
+	struct stat st;
+	int rc = stat(resolved, &st) < 0                                ? -errno :
+		 S_ISDIR(st.st_mode)                                    ? -EISDIR :
+		 !S_ISREG(st.st_mode)                                   ? -EINVAL :
+		 (uint64_t)st.st_size > HASHBANK_DEFAULT_MAX_FILE_BYTES ? -EFBIG :
+									  0;
+	if (rc == 0)
+		rc = ydoc_read_file(resolved, HASHBANK_DEFAULT_MAX_FILE_BYTES, &text, &len);
 	if (rc < 0) {
-		diag_error(errs, rule_file, pp.line, pp.col, key, "cannot read bank file \"%s\": %s",
-			   resolved, rc == -EFBIG ? "larger than 256 MiB" : strerror(-rc));
+		diag_error(errs, rule_file, pp.line, pp.col, key,
+			   "cannot read bank file \"%s\": %s", resolved,
+			   rc == -EFBIG  ? "larger than 256 MiB" :
+			   rc == -EINVAL ? "not a regular file" :
+					   strerror(-rc));
 		free(resolved);
 		return rc == -ENOMEM ? rc : -EINVAL;
 	}
@@ -133,7 +149,8 @@ int rules_bank_add(struct ruleset *rs, const char *rule_file, const char *name,
 				 .col = kp.col,
 				 .min_quality = min_quality,
 				 .bank = hb};
-	if (!b->name || strmap_put(&rs->bank_index, name, strlen(name), (uint32_t)rs->n_banks, NULL) < 0) {
+	if (!b->name ||
+	    strmap_put(&rs->bank_index, name, strlen(name), (uint32_t)rs->n_banks, NULL) < 0) {
 		free(b->name);
 		hashbank_free(hb);
 		return -ENOMEM;
@@ -159,7 +176,8 @@ int rules_bank_check(const struct ruleset *rs, struct rexpr *e, char *err, size_
 		}
 		*err_off = e->list_off;
 		if (best)
-			snprintf(err, errlen, "unknown bank '%s'; did you mean '%s'?", e->list, best);
+			snprintf(err, errlen, "unknown bank '%s'; did you mean '%s'?", e->list,
+				 best);
 		else
 			snprintf(err, errlen, "unknown bank '%s' (banks are declared under banks:)",
 				 e->list);
@@ -177,8 +195,9 @@ int rules_bank_check(const struct ruleset *rs, struct rexpr *e, char *err, size_
 	}
 	if (algo != HASHBANK_PDQ && e->within >= 0) {
 		*err_off = e->within_off;
-		snprintf(err, errlen, "bank '%s' holds %s hashes, matched exactly: drop 'within %d'",
-			 e->list, hashbank_algo_name(algo), e->within);
+		snprintf(err, errlen,
+			 "bank '%s' holds %s hashes, matched exactly: drop 'within %d'", e->list,
+			 hashbank_algo_name(algo), e->within);
 		return -EINVAL;
 	}
 	if (e->within > RULES_BANK_MAX_DISTANCE) {

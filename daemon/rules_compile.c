@@ -273,8 +273,8 @@ static void rc_cond_key(struct rc_key *k, const struct rexpr *e)
 	rc_key_add(k, &tag, sizeof(tag));
 	if (!e)
 		return;
-	int ints[] = {(int)e->field,    (int)e->cmp,  e->is_num,   e->bval,         (int)e->re_flags,
-		      (int)e->atom,     e->enum_val,  e->within,   (int)e->of_field, e->distinct};
+	int ints[] = {(int)e->field, (int)e->cmp, e->is_num, e->bval,          (int)e->re_flags,
+		      (int)e->atom,  e->enum_val, e->within, (int)e->of_field, e->distinct};
 	rc_key_add(k, ints, sizeof(ints));
 	rc_key_add(k, &e->num, sizeof(e->num));
 	rc_key_str(k, e->name);

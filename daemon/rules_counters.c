@@ -68,8 +68,8 @@ void rules_counter_digest(char out[RULES_DIGEST_HEX + 1], const char *s, size_t 
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-int rules_counter_add(struct ruleset *rs, uint32_t rule, struct rexpr *e, char *err,
-		      size_t errlen, size_t *err_off)
+int rules_counter_add(struct ruleset *rs, uint32_t rule, struct rexpr *e, char *err, size_t errlen,
+		      size_t *err_off)
 {
 	bool count = !e->distinct;
 	double max = count ? RULES_COUNT_MAX : RULES_DISTINCT_MAX;

@@ -117,8 +117,8 @@ struct rules_ctx *rules_ctx_new(const struct ruleset *rs)
 	for (size_t i = 0; ok && i < rs->n_counters; i++)
 		ok = (c->ctr_ev[i] = malloc(strlen(rs->counters[i].name) + 32)) != NULL;
 	for (size_t i = 0; ok && i < rs->n_banks; i++)
-		ok = (c->bank_ev[i] = malloc(strlen(rs->banks[i].name) + RULES_EV_LABEL_MAX + 32)) !=
-		     NULL;
+		ok = (c->bank_ev[i] =
+			      malloc(strlen(rs->banks[i].name) + RULES_EV_LABEL_MAX + 32)) != NULL;
 	for (size_t i = 0; ok && i < rs->n_term_dbs; i++)
 		if (hs_alloc_scratch(rs->term_dbs[i].db, &c->scratch) != HS_SUCCESS)
 			ok = false;
@@ -648,9 +648,9 @@ static void rules_add_escalation(struct rules_ctx *c, uint32_t r, const struct r
 }
 
 /* One evaluation in PHASE; in RULES_PHASE_FINISH, VALUES[i] is the value of OPS[i]. */
-static const struct rules_verdict *rules_run(struct rules_ctx *c, const Arbiter__V1__ContentEvent *ev,
-					     int64_t now_ms, int phase,
-					     const struct rules_counter_op *ops,
+static const struct rules_verdict *rules_run(struct rules_ctx *c,
+					     const Arbiter__V1__ContentEvent *ev, int64_t now_ms,
+					     int phase, const struct rules_counter_op *ops,
 					     const uint64_t *values, size_t n)
 {
 	const struct ruleset *rs = c->rs;

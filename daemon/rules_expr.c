@@ -23,8 +23,8 @@
  *   counter := "count" "(" "by" ":" cfield "," "window" ":" DURATION ")"
  *            | "distinct" "(" cfield "," "by" ":" cfield "," "window" ":" DURATION ")"
  *   cfield  := "author_id" | "text" | "url" | "media" | "attr." NAME
- * (keyword arguments in any order). A hand-written parser (rather than a generator) keeps the error messages
- * precise and the build free of bison/flex for forty lines of grammar. */
+ * (keyword arguments in any order). A hand-written parser (rather than a generator) keeps the error
+ * messages precise and the build free of bison/flex for forty lines of grammar. */
 
 enum rexpr_tok {
 	T_END,
@@ -603,7 +603,10 @@ static bool rexpr_counter_field(struct rexpr_parser *p, enum rexpr_field *f, cha
 	static const struct {
 		const char *name;
 		enum rexpr_field field;
-	} ok[] = {{"author_id", RF_AUTHOR_ID}, {"text", RF_TEXT}, {"url", RF_URL}, {"media", RF_MEDIA}};
+	} ok[] = {{"author_id", RF_AUTHOR_ID},
+		  {"text", RF_TEXT},
+		  {"url", RF_URL},
+		  {"media", RF_MEDIA}};
 	char buf[64];
 	*name = NULL;
 	for (size_t i = 0; p->tok == T_IDENT && i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -678,8 +681,8 @@ static bool rexpr_counter_args(struct rexpr_parser *p, struct rexpr *e, const ch
 			if (p->tok == T_RPAREN)
 				break;
 			if (p->tok != T_COMMA) {
-				rexpr_fail(p, p->tok_off, "expected ',' or ')' in %s(...), got %s", fn,
-					   rexpr_describe_tok(p, buf, sizeof(buf)));
+				rexpr_fail(p, p->tok_off, "expected ',' or ')' in %s(...), got %s",
+					   fn, rexpr_describe_tok(p, buf, sizeof(buf)));
 				return false;
 			}
 			rexpr_next(p);
@@ -693,14 +696,15 @@ static bool rexpr_counter_args(struct rexpr_parser *p, struct rexpr *e, const ch
 			return false;
 		}
 		if (is_by ? have_by : have_window) {
-			rexpr_fail(p, aoff, "%s: is given twice in %s(...)", is_by ? "by" : "window",
-				   fn);
+			rexpr_fail(p, aoff, "%s: is given twice in %s(...)",
+				   is_by ? "by" : "window", fn);
 			return false;
 		}
 		rexpr_next(p);
 		if (p->tok != T_COLON) {
 			rexpr_fail(p, p->tok_off, "expected ':' after '%s', got %s",
-				   is_by ? "by" : "window", rexpr_describe_tok(p, buf, sizeof(buf)));
+				   is_by ? "by" : "window",
+				   rexpr_describe_tok(p, buf, sizeof(buf)));
 			return false;
 		}
 		if (is_window) {
@@ -745,15 +749,17 @@ static struct rexpr *rexpr_counter(struct rexpr_parser *p)
 		return rexpr_drop(e);
 	}
 	if (p->tok != T_CMP) {
-		rexpr_fail(p, p->tok_off, "expected a comparison (>=, >, <=, <, ==, !=) after %s(...), got %s",
-			   fn, rexpr_describe_tok(p, buf, sizeof(buf)));
+		rexpr_fail(p, p->tok_off,
+			   "expected a comparison (>=, >, <=, <, ==, !=) after %s(...), got %s", fn,
+			   rexpr_describe_tok(p, buf, sizeof(buf)));
 		return rexpr_drop(e);
 	}
 	e->cmp = p->cmp;
 	rexpr_next(p);
 	if (p->tok != T_NUMBER) {
-		rexpr_fail(p, p->tok_off, "expected a number after the comparison of %s(...), got %s",
-			   fn, rexpr_describe_tok(p, buf, sizeof(buf)));
+		rexpr_fail(p, p->tok_off,
+			   "expected a number after the comparison of %s(...), got %s", fn,
+			   rexpr_describe_tok(p, buf, sizeof(buf)));
 		return rexpr_drop(e);
 	}
 	e->is_num = true;

@@ -189,8 +189,8 @@ int rules_grow(void **v, size_t *cap, size_t n, size_t size);
  * the bank file (relative to RULE_FILE) is read, handed to DIGEST (with ARG) for the ruleset
  * version, listed among RS's files and loaded. Errors go to ERRS. Returns 0, -EINVAL (said)
  * or -ENOMEM. */
-int rules_bank_add(struct ruleset *rs, const char *rule_file, const char *name,
-		   struct ydoc_pos kp, const struct ydoc_node *v, struct diag_list *errs,
+int rules_bank_add(struct ruleset *rs, const char *rule_file, const char *name, struct ydoc_pos kp,
+		   const struct ydoc_node *v, struct diag_list *errs,
 		   void (*digest)(void *arg, const char *path, const char *text, size_t len),
 		   void *arg);
 /* Resolves E (REX_BANK) against RS's banks: the bank exists and WITHIN fits its algorithm.
@@ -208,8 +208,8 @@ void rules_banks_free(struct ruleset *rs);
 /* Adds the counter of E (REX_COUNTER) in rule RULE to RS, or finds the one the rule already
  * has of that name, and sets e->atom to it. Returns 0, -EINVAL with ERR and *ERR_OFF, or
  * -ENOMEM. */
-int rules_counter_add(struct ruleset *rs, uint32_t rule, struct rexpr *e, char *err,
-		      size_t errlen, size_t *err_off);
+int rules_counter_add(struct ruleset *rs, uint32_t rule, struct rexpr *e, char *err, size_t errlen,
+		      size_t *err_off);
 void rules_counters_free(struct ruleset *rs);
 /* The first http:// or https:// URL of TEXT (scheme and host lowercased, trailing punctuation
  * dropped) into OUT (LEN bytes, truncated). Returns its length, 0 when there is none. */

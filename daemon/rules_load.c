@@ -1103,8 +1103,9 @@ static int rl_given(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
 	char *end = NULL;
 	unsigned long long n = s && *s >= '0' && *s <= '9' ? strtoull(s, &end, 10) : 0;
 	if (!end || *end || n > 1000000000ULL) {
-		rl_error(rl, vp, t->name, "given.%s: expected a whole number from 0 to 1000000000, got %s",
-			 k->text, ydoc_describe(v, buf, sizeof(buf)));
+		rl_error(rl, vp, t->name,
+			 "given.%s: expected a whole number from 0 to 1000000000, got %s", k->text,
+			 ydoc_describe(v, buf, sizeof(buf)));
 		return 0;
 	}
 	/* A name is a counter's, spaces aside, or a kind: it must name something. */
@@ -1293,10 +1294,11 @@ static void rl_counter_quote_hint(struct rules_loader *rl, const struct rules_fi
 			if (!c)
 				c = memmem(v, (size_t)(s + n - v), "distinct(", 9);
 			if (c && memmem(c, (size_t)(s + n - c), ": ", 2))
-				diag_error(rl->errs, f->path, line, (int)(v - s) + 1, NULL,
-					   "a condition holding ': ' (count(by: ...)) must be quoted "
-					   "in YAML: write when: \"...\", a block (when: >-), or "
-					   "by:author_id without the space");
+				diag_error(
+					rl->errs, f->path, line, (int)(v - s) + 1, NULL,
+					"a condition holding ': ' (count(by: ...)) must be quoted "
+					"in YAML: write when: \"...\", a block (when: >-), or "
+					"by:author_id without the space");
 		}
 		s = nl ? nl + 1 : NULL;
 	}
@@ -1339,7 +1341,7 @@ static void rl_read(struct rules_loader *rl, struct rules_file *f, const char *p
 		f->root = NULL;
 		return;
 	}
-	static const char *const keys[] = {"normalise", "lists", "banks", "modes",
+	static const char *const keys[] = {"normalise",  "lists", "banks", "modes",
 					   "attributes", "rules", "tests", NULL};
 	rl_check_keys(rl, f->root, "a rule file", keys);
 	const struct ydoc_node *n = ydoc_get(f->root, "normalise");

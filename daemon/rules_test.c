@@ -80,10 +80,9 @@ static uint64_t rules_test_given(const struct ruleset *rs, const struct rules_te
 
 /* Case T's verdict: counters stand at what it gives (0 otherwise) before its event, which
  * adds one. */
-static const struct rules_verdict *rules_test_eval(const struct ruleset *rs,
-						   struct rules_ctx *ctx, const struct rules_test *t,
-						   int64_t now, struct rules_counter_op *ops,
-						   uint64_t *values)
+static const struct rules_verdict *rules_test_eval(const struct ruleset *rs, struct rules_ctx *ctx,
+						   const struct rules_test *t, int64_t now,
+						   struct rules_counter_op *ops, uint64_t *values)
 {
 	const struct rules_counter_op *want;
 	size_t n;

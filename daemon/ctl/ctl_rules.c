@@ -88,7 +88,7 @@ static int ctl_eval_count(struct ctl_eval *e, size_t n)
 	if (rc)
 		fprintf(stderr, "arbiterctl eval: Redis at %s: counters: %s\n",
 			e->cfg->redis.address,
-			!r ? e->redis->errstr :
+			!r                           ? e->redis->errstr :
 			r->type == REDIS_REPLY_ERROR ? r->str :
 						       "unexpected reply");
 	freeReplyObject(r);
@@ -136,26 +136,27 @@ static int ctl_eval_options(int argc, char **argv, int64_t *now, enum ctl_counte
 			continue;
 		}
 		fprintf(c == 'h' ? stdout : stderr, "%s%s", ctl_eval_usage,
-			c != 'h' ? "" :
-				   "\nEvaluates each content event (one JSON object per line, proto "
-				   "field names)\n"
-				   "against CONFIG's rules and prints one verdict per event as a JSON "
-				   "line:\n"
-				   "matched rules, applied action, escalations, shadow hits, evidence, "
-				   "active\n"
-				   "modes and ruleset version. --now sets the time for mode windows of "
-				   "events\n"
-				   "without created_at_ms (default: now). Windowed counters start at "
-				   "zero and\n"
-				   "count the events read, in memory (--counters memory, the default); "
-				   "--counters\n"
-				   "zero evaluates each event as if its counters stood at zero; "
-				   "--counters redis\n"
-				   "uses CONFIG's Redis, as arbiterd does: its counts, and the events "
-				   "read added to\n"
-				   "them. Invalid lines are reported on stderr with their reason, and "
-				   "make the\n"
-				   "exit status 1.\n");
+			c != 'h' ?
+				"" :
+				"\nEvaluates each content event (one JSON object per line, proto "
+				"field names)\n"
+				"against CONFIG's rules and prints one verdict per event as a JSON "
+				"line:\n"
+				"matched rules, applied action, escalations, shadow hits, evidence, "
+				"active\n"
+				"modes and ruleset version. --now sets the time for mode windows of "
+				"events\n"
+				"without created_at_ms (default: now). Windowed counters start at "
+				"zero and\n"
+				"count the events read, in memory (--counters memory, the default); "
+				"--counters\n"
+				"zero evaluates each event as if its counters stood at zero; "
+				"--counters redis\n"
+				"uses CONFIG's Redis, as arbiterd does: its counts, and the events "
+				"read added to\n"
+				"them. Invalid lines are reported on stderr with their reason, and "
+				"make the\n"
+				"exit status 1.\n");
 		return c == 'h' ? 0 : 2;
 	}
 	if (optind != argc - 1) {

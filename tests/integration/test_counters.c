@@ -76,12 +76,13 @@ START_TEST(script_and_memory_agree)
 	redis_server_start(&srv);
 	redisContext *c = redis_server_connect(&srv);
 	struct loaded_rules L;
-	load_rules(srv.dir,
-		   "rules:\n"
-		   "  - {id: burst, when: 'count(by: author_id, window: 10s) >= 3', action: label}\n"
-		   "  - {id: campaign, when: 'distinct(author_id, by: text, window: 10s) >= 3',"
-		   " action: label}\n",
-		   &L);
+	load_rules(
+		srv.dir,
+		"rules:\n"
+		"  - {id: burst, when: 'count(by: author_id, window: 10s) >= 3', action: label}\n"
+		"  - {id: campaign, when: 'distinct(author_id, by: text, window: 10s) >= 3',"
+		" action: label}\n",
+		&L);
 	ck_assert_uint_eq(rules_counter_count(L.rs), 2);
 	ck_assert_uint_eq(rules_counter(L.rs, 0)->cap, 4);
 	struct counters_mem *mem = counters_mem_new();
@@ -91,19 +92,13 @@ START_TEST(script_and_memory_agree)
 		const char *member;
 		uint64_t want;
 	} steps[] = {
-		{0, 1000000, "e1", 1},
-		{0, 1000000, "e2", 2},
-		{0, 1001000, "e3", 3},
-		{0, 1002000, "e2", 3}, /* redelivered */
-		{0, 1005000, "e4", 4},
-		{0, 1005000, "e5", 4}, /* past the cap: the oldest goes */
+		{0, 1000000, "e1", 1}, {0, 1000000, "e2", 2},
+		{0, 1001000, "e3", 3}, {0, 1002000, "e2", 3}, /* redelivered */
+		{0, 1005000, "e4", 4}, {0, 1005000, "e5", 4}, /* past the cap: the oldest goes */
 		{0, 1011000, "e6", 3}, /* e1..e3 left the window: e4, e5, e6 */
-		{0, 1030000, "e7", 1},
-		{1, 2000000, "a", 1},
-		{1, 2000500, "b", 2},
-		{1, 2001000, "a", 2}, /* an author already counted */
-		{1, 2009000, "c", 3},
-		{1, 2030000, "d", 1},
+		{0, 1030000, "e7", 1}, {1, 2000000, "a", 1},
+		{1, 2000500, "b", 2},  {1, 2001000, "a", 2}, /* an author already counted */
+		{1, 2009000, "c", 3},  {1, 2030000, "d", 1},
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		struct rules_counter_op op = {.counter = steps[i].counter, .at_ms = steps[i].at};
@@ -153,15 +148,14 @@ START_TEST(script_and_memory_agree)
 }
 END_TEST
 
-static const char burst_rules[] =
-	"attributes: {account_age_days: int}\n"
-	"rules:\n"
-	"  - id: burst\n"
-	"    description: A new account posting again and again\n"
-	"    when: 'attr.account_age_days < 2 and " BURST " >= 3'\n"
-	"    action: label\n"
-	"    category: STATEMENT_CATEGORY_OTHER_VIOLATION_TC\n"
-	"    escalate: {queue: bursts, monitors: true}\n";
+static const char burst_rules[] = "attributes: {account_age_days: int}\n"
+				  "rules:\n"
+				  "  - id: burst\n"
+				  "    description: A new account posting again and again\n"
+				  "    when: 'attr.account_age_days < 2 and " BURST " >= 3'\n"
+				  "    action: label\n"
+				  "    category: STATEMENT_CATEGORY_OTHER_VIOLATION_TC\n"
+				  "    escalate: {queue: bursts, monitors: true}\n";
 
 static void write_daemon_config(struct harness *h, const char *rules, const char *extra)
 {

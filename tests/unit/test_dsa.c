@@ -150,11 +150,12 @@ START_TEST(facts_say_when_behaviour_decided)
 		.event = &ev, .automated_detection = true, .behaviour = beh, .n_behaviour = 2};
 	struct dsa_scratch s;
 	ck_assert_int_eq(dsa_fill(&r, &in, &s), 0);
-	ck_assert_msg(strstr(r.decision_facts,
-			     "). The decision rested on the behaviour of accounts, not only on the "
-			     "content: count(by: author_id, window: 10m)=20, distinct(author_id, by: "
-			     "text, window: 1h)=301. The decision was taken by automated means."),
-		      "%s", r.decision_facts);
+	ck_assert_msg(
+		strstr(r.decision_facts,
+		       "). The decision rested on the behaviour of accounts, not only on the "
+		       "content: count(by: author_id, window: 10m)=20, distinct(author_id, by: "
+		       "text, window: 1h)=301. The decision was taken by automated means."),
+		"%s", r.decision_facts);
 }
 END_TEST
 

@@ -44,16 +44,15 @@ static void load_with_bank(struct loaded *L, const char *text, const char *name,
 	compile_ok(L);
 }
 
-static const char pdq_rules[] =
-	"banks:\n"
-	"  terror: {algorithm: pdq, file: terror.txt, min_quality: 50}\n"
-	"rules:\n"
-	"  - id: known\n"
-	"    when: media in bank terror within 31\n"
-	"    action: remove\n"
-	"  - id: exact\n"
-	"    when: media in bank terror within 0\n"
-	"    escalate: {queue: q}\n";
+static const char pdq_rules[] = "banks:\n"
+				"  terror: {algorithm: pdq, file: terror.txt, min_quality: 50}\n"
+				"rules:\n"
+				"  - id: known\n"
+				"    when: media in bank terror within 31\n"
+				"    action: remove\n"
+				"  - id: exact\n"
+				"    when: media in bank terror within 0\n"
+				"    escalate: {queue: q}\n";
 
 /* An event with one image of hash PDQ and QUALITY (none when negative). */
 static const struct rules_verdict *eval_pdq(struct loaded *L, const char *pdq, int quality)
@@ -168,7 +167,8 @@ START_TEST(exact_banks)
 	free(sub);
 	compile_ok(&L);
 	char buf[64];
-	const struct rules_verdict *v = eval(&L, "{'media': [{'md5': '0123456789ABCDEF0123456789ABCDEF'}]}");
+	const struct rules_verdict *v =
+		eval(&L, "{'media': [{'md5': '0123456789ABCDEF0123456789ABCDEF'}]}");
 	ck_assert_str_eq(ids(L.rs, v->matched, v->n_matched, buf, sizeof(buf)), "by-md5,listed");
 	ck_assert_str_eq(v->evidence[0], "bank:md5s:csam-series-7@0");
 	v = eval(&L, "{'media': [{'md5': '0123456789abcdef0123456789abcdee'}]}");
@@ -219,7 +219,8 @@ START_TEST(bank_errors)
 		   1, 37, "r", "unknown bank 'x' (banks are declared under banks:)");
 	bank_error("banks: {b: {algorithm: md5, file: b.txt}}\n"
 		   "rules: [{id: r, when: media in bank b within 3, action: label}]\n",
-		   md5, NULL, 2, 46, "r", "bank 'b' holds md5 hashes, matched exactly: drop 'within 3'");
+		   md5, NULL, 2, 46, "r",
+		   "bank 'b' holds md5 hashes, matched exactly: drop 'within 3'");
 	bank_error("banks: {b: {algorithm: pdq, file: b.txt}}\n"
 		   "rules: [{id: r, when: media in bank b, action: label}]\n",
 		   pdq, NULL, 2, 37, "r",
@@ -238,8 +239,12 @@ START_TEST(bank_errors)
 		   "expected file: the path of the bank file, got none");
 	bank_error("banks: {b: {algorithm: pdq, file: gone.txt}}\n", NULL, NULL, 1, 35, "banks.b",
 		   "cannot read bank file");
-	bank_error("banks: {b: [x]}\n", NULL, NULL, 1, 12, "banks.b",
-		   "expected {algorithm: pdq|md5|sha256, file: PATH, min_quality: N}, got a sequence");
+	/* A device would be read up to the bound: refused before reading. */
+	bank_error("banks: {b: {algorithm: pdq, file: /dev/zero}}\n", NULL, NULL, 1, 35, "banks.b",
+		   "cannot read bank file \"/dev/zero\": not a regular file");
+	bank_error(
+		"banks: {b: [x]}\n", NULL, NULL, 1, 12, "banks.b",
+		"expected {algorithm: pdq|md5|sha256, file: PATH, min_quality: N}, got a sequence");
 	bank_error("banks: {b: {algorithm: pdq, file: b.txt, min_qualty: 5}}\n", pdq, NULL, 1, 42,
 		   "min_qualty", "unknown key 'min_qualty' in a bank; did you mean 'min_quality'?");
 	/* Lines of the bank file are positioned in it: an MD5 in a PDQ bank. */

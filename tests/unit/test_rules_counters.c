@@ -54,12 +54,11 @@ static bool has_evidence(const struct rules_verdict *v, const char *want)
 	return false;
 }
 
-static const char burst_rules[] =
-	"attributes: {account_age_days: int}\n"
-	"rules:\n"
-	"  - id: burst\n"
-	"    when: 'attr.account_age_days < 2 and " BURST " >= 20'\n"
-	"    action: remove\n";
+static const char burst_rules[] = "attributes: {account_age_days: int}\n"
+				  "rules:\n"
+				  "  - id: burst\n"
+				  "    when: 'attr.account_age_days < 2 and " BURST " >= 20'\n"
+				  "    action: remove\n";
 
 START_TEST(phase_one_lists_only_what_could_still_fire)
 {
@@ -293,7 +292,8 @@ START_TEST(url_of_a_text)
 	char out[64];
 	ck_assert_uint_eq(rules_counter_url("no link here, http:/x", out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "");
-	ck_assert_uint_gt(rules_counter_url("go to HTTP://WWW.Ex.com/Path/X).", out, sizeof(out)), 0);
+	ck_assert_uint_gt(rules_counter_url("go to HTTP://WWW.Ex.com/Path/X).", out, sizeof(out)),
+			  0);
 	ck_assert_str_eq(out, "http://www.ex.com/Path/X");
 	rules_counter_url("\"https://a.b?Q=1\" and https://c.d", out, sizeof(out));
 	ck_assert_str_eq(out, "https://a.b?Q=1");
@@ -342,8 +342,8 @@ END_TEST
 
 START_TEST(counter_load_errors)
 {
-	expect_one_error("rules:\n  - {id: r, when: '" BURST " >= 10001', action: label}\n", 2,
-			 57, "r",
+	expect_one_error("rules:\n  - {id: r, when: '" BURST " >= 10001', action: label}\n", 2, 57,
+			 "r",
 			 "count(...) compares with a whole number from 0 to 10000: it keeps one "
 			 "entry per event up to the largest number compared");
 	expect_one_error("rules:\n  - {id: r, when: '" BURST " >= 2.5', action: label}\n", 2, 57,
@@ -363,7 +363,8 @@ START_TEST(counter_load_errors)
 	expect_one_error("rules:\n  - {id: r, when: '" BURST " >= 1', action: label}\n"
 			 "tests:\n  - name: t\n    event: {}\n    given: {count: -3}\n"
 			 "    expect: {action: none}\n",
-			 6, 20, "t", "given.count: expected a whole number from 0 to 1000000000, got -3");
+			 6, 20, "t",
+			 "given.count: expected a whole number from 0 to 1000000000, got -3");
 	/* The likely YAML mistake gets a hint beside libyaml's error. */
 	struct loaded L;
 	struct diag_list errs = {0};
@@ -445,8 +446,9 @@ START_TEST(policy_check_counters_and_banks)
 			     "rules:\n"
 			     "  - {id: burst, when: '" BURST " >= 20', escalate: {queue: q}}\n"
 			     "  - {id: bank, when: media in bank known, escalate: {queue: q}}\n"));
-	free(unit_write_file(dir, "b.txt", "0123456789abcdef0123456789abcdef x\n"
-					   "00000000000000000000000000000000\n"));
+	free(unit_write_file(dir, "b.txt",
+			     "0123456789abcdef0123456789abcdef x\n"
+			     "00000000000000000000000000000000\n"));
 	char *without = unit_write_file(dir, "a.yaml",
 					"rules: {files: [r.yaml]}\nreview: {queues: {q: {}}}\n");
 	char *with = unit_write_file(dir, "b.yaml",
@@ -517,7 +519,8 @@ START_TEST(tests_give_counter_values)
 	int rc;
 	char *out = run_tests(L.rs, &rc);
 	ck_assert_int_eq(rc, 1);
-	ck_assert_msg(strstr(out, "FAIL ") && strstr(out, "without given, counters start at zero") &&
+	ck_assert_msg(strstr(out, "FAIL ") &&
+			      strstr(out, "without given, counters start at zero") &&
 			      strstr(out, "expected matched rules [burst], got []") &&
 			      strstr(out, "4 test(s), 1 failed"),
 		      "%s", out);

@@ -571,7 +571,8 @@ END_TEST
 START_TEST(counter_and_bank_errors)
 {
 	expect_error("count(window: 10m) >= 2", 17, "count(...) needs by: FIELD");
-	expect_error("count(by: author_id) >= 2", 19, "count(...) needs window: DURATION, such as 10m");
+	expect_error("count(by: author_id) >= 2", 19,
+		     "count(...) needs window: DURATION, such as 10m");
 	expect_error("count() >= 2", 6, "expected by: or window: in count(...), got ')'");
 	expect_error("count(by: lang, window: 1m) > 1", 10,
 		     "expected a field to group events by (author_id, text, url, media or "
@@ -604,8 +605,10 @@ START_TEST(counter_and_bank_errors)
 		     "expected ',' or ')' in distinct(...), got 'by'");
 	expect_error("distinct(text, by: text, window: 1m) > 1", 0,
 		     "distinct(X, by: X, ...) is always 1: count another field");
-	expect_error("media in bank", 13, "expected a bank name after 'in bank', got end of condition");
-	expect_error("media in bank within 3", 14, "expected a bank name after 'in bank', got 'within'");
+	expect_error("media in bank", 13,
+		     "expected a bank name after 'in bank', got end of condition");
+	expect_error("media in bank within 3", 14,
+		     "expected a bank name after 'in bank', got 'within'");
 	expect_error("media in bank b within", 22,
 		     "expected a Hamming distance in bits (0 to 64) after 'within', got end of "
 		     "condition");
