@@ -1480,6 +1480,8 @@ static int table_key(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
 	}
 	size_t idx;
 	const struct config_entry *e = entry_find(path, &idx);
+	if (!strcmp(path, "redis"))
+		ld->cfg->redis.configured = true;
 	if (e) {
 		char msg[512];
 		if (set_entry(ld, e, v, vp) == 0) {

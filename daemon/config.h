@@ -82,7 +82,8 @@ struct config {
 		int db;
 		uint32_t connect_timeout_ms;
 		uint32_t command_timeout_ms;
-		char *prefix; /* key prefix, default "arbiter:" */
+		char *prefix;    /* key prefix, default "arbiter:" */
+		bool configured; /* the file has a redis: section (rules with counters need one) */
 	} redis;
 
 	struct {

@@ -383,6 +383,15 @@ static void dsa_compose_facts(char *out, size_t size, const Arbiter__V1__AuditRe
 		n += (size_t)snprintf(out + n, size - n, " (ruleset %s)", r->ruleset_version);
 	if (n < size && r->n_rule_ids)
 		n += (size_t)snprintf(out + n, size - n, ".");
+	if (n < size && in->n_behaviour)
+		n += (size_t)snprintf(
+			out + n, size - n,
+			" The decision rested on the behaviour of accounts, not only on "
+			"the content:");
+	for (size_t i = 0; n < size && i < in->n_behaviour; i++)
+		n += (size_t)snprintf(out + n, size - n, "%s %s", i ? "," : "", in->behaviour[i]);
+	if (n < size && in->n_behaviour)
+		n += (size_t)snprintf(out + n, size - n, ".");
 	if (n < size)
 		n += (size_t)snprintf(
 			out + n, size - n, " The decision was taken %s%s.",

@@ -87,6 +87,10 @@ struct dsa_input {
 	enum dsa_source source;
 	enum dsa_account_type account_type;
 	const char *decision_facts; /* NULL or "": composed from the record */
+	/* The rules' decision rested on the behaviour of accounts (windowed counters), not only
+	 * on the content: the composed facts say so and name these ("count(...)=20"). */
+	const char *const *behaviour;
+	size_t n_behaviour;
 };
 
 #define DSA_MAX_CONTENT_TYPES 9

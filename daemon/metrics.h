@@ -60,6 +60,8 @@ struct metrics {
 	atomic_uint_fast64_t sla_overdue;      /* entries whose deadline passed */
 	atomic_uint_fast64_t sla_raised;       /* overdue entries raised to urgent */
 	atomic_uint_fast64_t appeals;          /* appeal records (filed and resolved) */
+	atomic_uint_fast64_t counter_calls;    /* content events whose counters Redis was asked */
+	atomic_int_fast64_t bank_hashes;       /* hashes in the running ruleset's banks */
 	atomic_uint_fast64_t redis_disconnects;
 	atomic_int_fast64_t review_pending; /* enqueues not acknowledged by Redis */
 	atomic_bool redis_used;             /* review queues are declared: Redis is needed */

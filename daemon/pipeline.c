@@ -40,6 +40,23 @@ struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *
 	return m;
 }
 
+void pipeline_msg_discard(struct pipeline *p, struct pipeline_msg *m)
+{
+	struct pipeline_part *part = m->part;
+	if (!m->released) {
+		/* Unlinked from its partition's queue, whose tail is found again. */
+		struct pipeline_msg **at = &part->held_head;
+		while (*at && *at != m)
+			at = &(*at)->held_next;
+		if (*at)
+			*at = m->held_next;
+		part->held_tail = NULL;
+		for (struct pipeline_msg *q = part->held_head; q; q = q->held_next)
+			part->held_tail = q;
+	}
+	free(m);
+}
+
 /* The message SEQ of PART, polled at CONSUMED_NS, has nothing left to do. */
 static void pipeline_finish_at(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
 			       int64_t consumed_ns)
@@ -785,7 +802,7 @@ static void pipeline_on_review(void *opaque, bool up)
 
 static int pipeline_review_start(struct pipeline *p)
 {
-	if (p->review || !p->cfg->review.n_queues)
+	if (p->review || (!p->cfg->review.n_queues && !rules_counter_count(p->rules)))
 		return 0;
 	/* Until the first connection, escalations could not be acknowledged. */
 	p->redis_down = true;
@@ -834,6 +851,7 @@ int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset
 	}
 	metrics_set(rules_loaded, (int_fast64_t)rules_count(rules));
 	metrics_rules_set(rules);
+	pipeline_content_ruleset(p);
 	p->loop = loop;
 	p->cfg = cfg;
 	p->hooks = *hooks;
@@ -919,6 +937,10 @@ void pipeline_set_rules(struct pipeline *p, const struct ruleset *rules, struct 
 	p->rules = rules;
 	metrics_set(rules_loaded, (int_fast64_t)rules_count(rules));
 	metrics_rules_set(rules);
+	pipeline_content_ruleset(p);
+	/* Counters need Redis even where no review queue does. */
+	if (p->kafka && pipeline_review_start(p) < 0)
+		log_error(pipeline, "out of memory connecting to Redis for the rules' counters");
 }
 
 size_t pipeline_inflight(const struct pipeline *p)

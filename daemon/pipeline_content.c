@@ -1,9 +1,10 @@
-/* The pipeline's content path: a content event decoded, evaluated against the rules, and its audit
- * record and escalations out. */
+/* The pipeline's content path: a content event decoded, evaluated against the rules (its counters
+ * read from Redis when a rule waits on them), and its audit record and escalations out. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "counters.h"
 #include "event.h"
 #include "log.h"
 #include "metrics.h"
@@ -71,47 +72,35 @@ static int pipeline_content_escalate(struct pipeline *p, struct pipeline_msg *m,
 	return 0;
 }
 
-void pipeline_content_handle(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
-			     const rd_kafka_message_t *rkm)
+/* Acts on verdict V for EV (which it frees), message SEQ of PART at OFFSET: its audit record
+ * and escalations. M is the message when it is tracked already (waiting on counters, pending
+ * 1), else NULL. */
+static void pipeline_content_act(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+				 int64_t offset, struct pipeline_msg *m,
+				 Arbiter__V1__ContentEvent *ev, const struct rules_verdict *v,
+				 int64_t now)
 {
-	char reason[EVENT_REASON_MAX];
-	Arbiter__V1__ContentEvent *ev = NULL;
-	metrics_inc(consumed_content);
-	int rc = event_content_decode(p->cfg->kafka.topics.content.format, rkm->payload, rkm->len,
-				      &ev, reason);
-	if (rc < 0) {
-		pipeline_deadletter(p, part, seq, rkm,
-				    rc == -EBADMSG ? METRICS_DL_UNDECODABLE : METRICS_DL_INVALID,
-				    reason);
-		return;
-	}
-	int64_t now = log_now_ms();
-	int64_t t0 = metrics_mono_ns();
-	const struct rules_verdict *v = rules_eval(p->rctx, ev, now);
-	if (!v) {
-		event_content_free(ev);
-		pipeline_oom(p, "evaluating the rules");
-		return;
-	}
-	metrics_hist_observe(METRICS_H_RULE_EVAL, (double)(metrics_mono_ns() - t0) / 1e9);
 	metrics_rules_verdict(v);
 	if (v->action == ARBITER__V1__ACTION__NONE && !v->n_escalations) {
 		/* Nothing to act on: no side effect, finished here. */
 		event_content_free(ev);
-		pipeline_finish(p, part, seq);
+		if (m)
+			pipeline_msg_settle(m);
+		else
+			pipeline_finish(p, part, seq);
 		return;
 	}
-	struct records_source src = {kafka_input_topic(p->kafka, part->input), rkm->partition,
-				     rkm->offset};
-	struct pipeline_msg *m = pipeline_msg_new(p, part, seq, rkm->offset);
+	struct records_source src = {kafka_input_topic(p->kafka, part->input), part->partition,
+				     offset};
+	if (!m && (m = pipeline_msg_new(p, part, seq, offset)) != NULL)
+		/* The first record is counted before any is produced, so that an early
+		 * acknowledgement cannot finish the message while others are due. */
+		m->pending = 1;
 	if (!m) {
 		event_content_free(ev);
 		pipeline_oom(p, "tracking a verdict");
 		return;
 	}
-	/* The first record is counted before any is produced, so that an early
-	 * acknowledgement cannot finish the message while others are due. */
-	m->pending = 1;
 	const char *key = ev->content_id;
 	if (v->action != ARBITER__V1__ACTION__NONE) {
 		metrics_hist_action(METRICS_H_ACTION_RULES, ev->created_at_ms, now);
@@ -138,4 +127,157 @@ void pipeline_content_handle(struct pipeline *p, struct pipeline_part *part, uin
 oom:
 	event_content_free(ev);
 	pipeline_oom(p, "building a verdict record");
+}
+
+/* A content event whose verdict waits on its counters: held (and its input uncommitted) until
+ * Redis answers, with the operations phase 1 listed and the ruleset they belong to. */
+struct pipeline_counting {
+	struct pipeline_msg *m;
+	Arbiter__V1__ContentEvent *ev;
+	int64_t now;
+	char version[65];
+	size_t n_ops;
+	struct rules_counter_op *ops;
+	uint64_t *values;
+};
+
+static void pipeline_counting_free(struct pipeline_counting *x)
+{
+	if (x->ev)
+		event_content_free(x->ev);
+	free(x->ops);
+	free(x->values);
+	free(x);
+}
+
+static void pipeline_content_counted(void *arg, const redisReply *r);
+
+/* Sends X's operations, OPS (N of them, of the running ruleset), to Redis in one call.
+ * Returns 0 or -ENOMEM. */
+static int pipeline_content_ask(struct pipeline *p, struct pipeline_counting *x,
+				const struct rules_counter_op *ops, size_t n)
+{
+	struct rules_counter_op *o = realloc(x->ops, n * sizeof(*o));
+	if (o)
+		x->ops = o;
+	uint64_t *vals = o ? realloc(x->values, n * sizeof(*vals)) : NULL;
+	if (vals)
+		x->values = vals;
+	struct queues_cmd cmd;
+	if (!vals || counters_cmd(p->cfg, p->rules, ops, n, &cmd) < 0)
+		return -ENOMEM;
+	memcpy(x->ops, ops, n * sizeof(*o));
+	x->n_ops = n;
+	snprintf(x->version, sizeof(x->version), "%s", rules_version(p->rules));
+	metrics_inc(counter_calls);
+	review_call(p->review, &cmd, pipeline_content_counted, x);
+	return 0;
+}
+
+/* Redis answered X's counters: the final verdict, acted on. A reload in between (another
+ * ruleset: other counters) starts the event over with the new one; the operations are
+ * idempotent, so asking again counts nothing twice. */
+static void pipeline_content_counted(void *arg, const redisReply *r)
+{
+	struct pipeline_counting *x = arg;
+	struct pipeline_msg *m = x->m;
+	struct pipeline *p = m->p;
+	if (!r) { /* closing: the input stays uncommitted and comes back */
+		pipeline_msg_abandon(p, m);
+		pipeline_counting_free(x);
+		return;
+	}
+	const struct rules_verdict *v;
+	if (strcmp(x->version, rules_version(p->rules))) {
+		const struct rules_counter_op *ops;
+		size_t n;
+		v = rules_eval_begin(p->rctx, x->ev, x->now, &ops, &n);
+		if (v && n) {
+			if (pipeline_content_ask(p, x, ops, n) < 0)
+				pipeline_oom(p, "asking for counters");
+			return;
+		}
+	} else if (counters_reply(r, x->n_ops, x->values) < 0) {
+		/* Not the script's answer: no counter fires on a guess. */
+		log_error(pipeline, "counters: unexpected reply from Redis; counted as unknown");
+		v = rules_eval_finish(p->rctx, x->ev, x->now, NULL, NULL, 0);
+	} else {
+		v = rules_eval_finish(p->rctx, x->ev, x->now, x->ops, x->values, x->n_ops);
+	}
+	if (!v) {
+		pipeline_oom(p, "evaluating the rules");
+		return;
+	}
+	Arbiter__V1__ContentEvent *ev = x->ev;
+	x->ev = NULL;
+	pipeline_content_act(p, m->part, m->seq, m->offset, m, ev, v, x->now);
+	pipeline_counting_free(x);
+}
+
+/* EV (taken) waits on the counters OPS (N) that phase 1 listed. Returns 0 or -ENOMEM. */
+static int pipeline_content_count(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+				  int64_t offset, Arbiter__V1__ContentEvent *ev, int64_t now,
+				  const struct rules_counter_op *ops, size_t n)
+{
+	struct pipeline_counting *x = calloc(1, sizeof(*x));
+	struct pipeline_msg *m = x ? pipeline_msg_new(p, part, seq, offset) : NULL;
+	if (!m) {
+		free(x);
+		event_content_free(ev);
+		return -ENOMEM;
+	}
+	m->pending = 1; /* the counters' answer */
+	x->m = m;
+	x->ev = ev;
+	x->now = now;
+	if (pipeline_content_ask(p, x, ops, n) < 0) {
+		pipeline_counting_free(x);
+		pipeline_msg_discard(p, m);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void pipeline_content_ruleset(struct pipeline *p)
+{
+	int64_t hashes = 0;
+	for (size_t i = 0; i < rules_bank_count(p->rules); i++)
+		hashes += (int64_t)hashbank_size(rules_bank(p->rules, i, NULL));
+	metrics_set(bank_hashes, (int_fast64_t)hashes);
+}
+
+void pipeline_content_handle(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
+			     const rd_kafka_message_t *rkm)
+{
+	char reason[EVENT_REASON_MAX];
+	Arbiter__V1__ContentEvent *ev = NULL;
+	metrics_inc(consumed_content);
+	int rc = event_content_decode(p->cfg->kafka.topics.content.format, rkm->payload, rkm->len,
+				      &ev, reason);
+	if (rc < 0) {
+		pipeline_deadletter(p, part, seq, rkm,
+				    rc == -EBADMSG ? METRICS_DL_UNDECODABLE : METRICS_DL_INVALID,
+				    reason);
+		return;
+	}
+	int64_t now = log_now_ms();
+	const struct rules_counter_op *ops;
+	size_t n_ops;
+	int64_t t0 = metrics_mono_ns();
+	const struct rules_verdict *v = rules_eval_begin(p->rctx, ev, now, &ops, &n_ops);
+	if (v)
+		metrics_hist_observe(METRICS_H_RULE_EVAL, (double)(metrics_mono_ns() - t0) / 1e9);
+	if (v && n_ops && !p->review) /* not started: the policy check makes that a bug */
+		v = rules_eval_finish(p->rctx, ev, now, NULL, NULL, 0);
+	else if (v && n_ops) {
+		if (pipeline_content_count(p, part, seq, rkm->offset, ev, now, ops, n_ops) < 0)
+			pipeline_oom(p, "asking for counters");
+		return;
+	}
+	if (!v) {
+		event_content_free(ev);
+		pipeline_oom(p, "evaluating the rules");
+		return;
+	}
+	pipeline_content_act(p, part, seq, rkm->offset, NULL, ev, v, now);
 }

@@ -111,6 +111,9 @@ struct pipeline {
  * the caller counts them in pending. NULL when out of memory. */
 struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
 				      int64_t offset);
+/* Frees M, just made by pipeline_msg_new and given no work (its handler failed before
+ * anything was sent): it is neither finished nor abandoned, and its input stays unhandled. */
+void pipeline_msg_discard(struct pipeline *p, struct pipeline_msg *m);
 /* One piece of M's work is done (a Redis reply, the handler's own): M finishes with its last
  * one, or with transactions may be released. */
 void pipeline_msg_settle(struct pipeline_msg *m);
@@ -177,6 +180,9 @@ int pipeline_review_enqueue(struct pipeline *p, struct pipeline_msg *m,
 void pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *only, bool sync);
 
 /* ---- pipeline_content.c ---- */
+
+/* P's ruleset changed (or is new): the metrics that describe it. */
+void pipeline_content_ruleset(struct pipeline *p);
 
 /* Handles content event RKM, sequence SEQ of PART: decoded, evaluated, and
  * its audit record and escalations out (or a dead letter). */

@@ -44,6 +44,20 @@ static void policy_check_modes(const struct policy *p, struct diag_list *diags)
 	}
 }
 
+/* Counters live in Redis, shared by every instance: a ruleset with counters needs the config to
+ * say where Redis is, rather than fall back to a default no one chose. */
+static void policy_check_counters(const struct policy *p, struct diag_list *diags)
+{
+	if (!rules_counter_count(p->rules) || p->cfg->redis.configured)
+		return;
+	const struct rules_counter_info *c = rules_counter(p->rules, 0);
+	const struct rules_rule *r = rules_rule(p->rules, c->rule);
+	diag_error(diags, r->file, r->line, 1, r->id,
+		   "uses %s, a windowed counter kept in Redis: %s needs a redis: section "
+		   "(redis.address)",
+		   c->name, p->cfg->path ? p->cfg->path : "the config");
+}
+
 static const char *policy_action_name(Arbiter__V1__Action a)
 {
 	const ProtobufCEnumValue *v =
@@ -108,6 +122,7 @@ int policy_load_at(const char *path, const char *base_dir, struct policy **out,
 	if (rc == 0) {
 		policy_check_queues(p, diags);
 		policy_check_modes(p, diags);
+		policy_check_counters(p, diags);
 		if (diags->n_errors > errors)
 			rc = -EINVAL;
 	}
@@ -144,6 +159,14 @@ int policy_check(const char *path, const char *base_dir, FILE *out, FILE *err)
 		size_t warnings = diags.n - diags.n_errors;
 		fprintf(out, "%s: ok (%zu rule(s), ruleset %.12s", path, rules_count(p->rules),
 			rules_version(p->rules));
+		if (rules_counter_count(p->rules))
+			fprintf(out, "; %zu counter(s)", rules_counter_count(p->rules));
+		for (size_t i = 0; i < rules_bank_count(p->rules); i++) {
+			const struct hashbank *b = rules_bank(p->rules, i, NULL);
+			fprintf(out, "%s %s %zu %s hash(es)",
+				i ? "," : "; banks:", hashbank_name(b), hashbank_size(b),
+				hashbank_algo_name(hashbank_algo(b)));
+		}
 		if (warnings)
 			fprintf(out, "; %zu warning(s)", warnings);
 		fputs(")\n", out);

@@ -810,6 +810,7 @@ static int qb_finish(struct queues_builder *b, enum queues_script s, struct queu
 	for (int i = 0; i < b->argc; i++)
 		out->argv[i] = b->offs[i] == SIZE_MAX ? b->ext[i] : b->heap + b->offs[i];
 	out->script = s;
+	out->body = out->name = NULL;
 	out->argc = b->argc;
 	out->lens = b->lens;
 	out->heap = b->heap;
@@ -1093,8 +1094,13 @@ void queues_cmd_use_eval(struct queues_cmd *cmd)
 {
 	cmd->argv[0] = "EVAL";
 	cmd->lens[0] = 4;
-	cmd->argv[1] = queues_script_body(cmd->script);
+	cmd->argv[1] = cmd->body ? cmd->body : queues_script_body(cmd->script);
 	cmd->lens[1] = strlen(cmd->argv[1]);
+}
+
+const char *queues_cmd_name(const struct queues_cmd *cmd)
+{
+	return cmd->name ? cmd->name : queues_script_name(cmd->script);
 }
 
 void queues_cmd_free(struct queues_cmd *cmd)

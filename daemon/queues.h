@@ -135,6 +135,9 @@ struct queues_cmd {
 	const char **argv;
 	size_t *lens;
 	char *heap; /* keys and numbers the vectors point into */
+	/* A script of another module (counters.h): its source and name, static; NULL for
+	 * SCRIPT's own. */
+	const char *body, *name;
 };
 
 /* Builds the EVALSHA of QUEUES_ENQUEUE for escalation ES (already routed:
@@ -246,4 +249,6 @@ int queues_appeal_reply(const redisReply *r, struct queues_appeal *out);
 /* Turns an EVALSHA into the same EVAL with the script's body: the fallback
  * when Redis answers NOSCRIPT (restarted, or SCRIPT FLUSH). */
 void queues_cmd_use_eval(struct queues_cmd *cmd);
+/* The name of CMD's script, for messages. */
+const char *queues_cmd_name(const struct queues_cmd *cmd);
 void queues_cmd_free(struct queues_cmd *cmd);

@@ -185,8 +185,20 @@ int records_audit_verdict(const struct records_source *src, const Arbiter__V1__C
 		records_pseudonym(author, pseudonym_key, ev->author_id);
 		ar.author_pseudonym = author;
 	}
-	struct dsa_input in = {.event = ev, .automated_detection = true};
+	/* Behaviour: the counters' evidence, "count(by: author_id, window: 10m)=20". */
+	const char **beh = calloc(v->n_evidence + 1, sizeof(*beh));
+	size_t n_beh = 0;
+	if (!beh) {
+		free(ids);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; v->behaviour && i < v->n_evidence; i++)
+		if (!strncmp(v->evidence[i], "counter:", 8))
+			beh[n_beh++] = v->evidence[i] + 8;
+	struct dsa_input in = {
+		.event = ev, .automated_detection = true, .behaviour = beh, .n_behaviour = n_beh};
 	int rc = records_audit_finish(&ar, &in, link, out);
+	free(beh);
 	free(ids);
 	return rc;
 }

@@ -182,8 +182,8 @@ static void review_reply(void *arg, const redisReply *r)
 		op->reply_cb(op->arg, r);
 		review_op_free(op);
 	} else if (r->type == REDIS_REPLY_ERROR) {
-		log_error(review, "%s: %s failed: %s", op->queue,
-			  queues_script_name(op->cmd.script), r->str);
+		log_error(review, "%s: %s failed: %s", op->queue, queues_cmd_name(&op->cmd),
+			  r->str);
 		if (sweep)
 			review_op_free(op);
 		else
@@ -358,7 +358,7 @@ void review_call(struct review *rv, struct queues_cmd *cmd, review_reply_cb cb, 
 	memset(cmd, 0, sizeof(*cmd));
 	op->reply_cb = cb;
 	op->arg = arg;
-	snprintf(op->queue, sizeof(op->queue), "%s", queues_script_name(op->cmd.script));
+	snprintf(op->queue, sizeof(op->queue), "%s", queues_cmd_name(&op->cmd));
 	review_wait(rv, op, false);
 	review_flush(rv);
 }

@@ -10,6 +10,7 @@
 #include "arbiter/v1/common.pb-c.h"
 #include "arbiter/v1/content_event.pb-c.h"
 #include "config.h"
+#include "hashbank.h"
 
 /* An escalation a rule asks for. */
 struct rules_escalate {
@@ -60,6 +61,41 @@ struct rules_verdict {
 	/* Declared attributes whose value did not read as their type: each made its
 	 * condition false (arbiter_rule_attr_type_errors_total). */
 	uint32_t attr_type_errors;
+	/* rules_eval_begin: rules whose conditions wait on counters (left out of matched). */
+	uint32_t counters_pending;
+	/* A matched rule's condition held through a counter: the decision rested on the
+	 * behaviour of accounts, not only on the content. */
+	bool behaviour;
+};
+
+/* ---- windowed counters ---- */
+
+enum rules_counter_kind {
+	RULES_COUNT = 0, /* count(by: F, window: W): distinct events sharing F */
+	RULES_DISTINCT,  /* distinct(G, by: F, window: W): distinct values of G sharing F */
+};
+
+/* A counter of the ruleset. Each rule has its own counters (one per name): a counter counts
+ * the events that reached it in that rule's condition. */
+struct rules_counter_info {
+	const char *name; /* canonical, e.g. "count(by: author_id, window: 10m)" */
+	const char *id;   /* 16 hex digits over the rule's id and the name: its Redis keys */
+	uint32_t rule;    /* index of the rule */
+	enum rules_counter_kind kind;
+	int64_t window_ms;
+	uint32_t cap; /* COUNT: events kept per group, enough for every comparison: values
+		       * stop there */
+};
+
+#define RULES_DIGEST_HEX 32
+
+/* One counter operation an event needs: the event joins counter COUNTER's group BY (add it,
+ * idempotently) and the group's value in the window ending at AT_MS is read. */
+struct rules_counter_op {
+	uint32_t counter;
+	int64_t at_ms; /* the event's created_at_ms, or the time given; never after it */
+	char by[RULES_DIGEST_HEX + 1];     /* hex digest of the value events are grouped by */
+	char member[RULES_DIGEST_HEX + 1]; /* COUNT: of the event id; DISTINCT: of the value */
 };
 
 struct ruleset;
@@ -83,7 +119,8 @@ size_t rules_files(const struct ruleset *rs, const char *const **files);
 const struct rules_rule *rules_rule(const struct ruleset *rs, size_t i);
 /* True when a rule file declares mode NAME. */
 bool rules_mode_declared(const struct ruleset *rs, const char *name);
-/* Approximate heap bytes held by the compiled ruleset, Hyperscan database included. */
+/* Approximate heap bytes held by the compiled ruleset, Hyperscan databases and hash banks
+ * included. */
 size_t rules_memory(const struct ruleset *rs);
 
 /* Per-thread evaluation state (Hyperscan scratch, buffers) for RS. NULL on ENOMEM. */
@@ -92,13 +129,46 @@ void rules_ctx_free(struct rules_ctx *ctx);
 
 /* Evaluates EV. NOW_MS is used for mode windows when the event has no
  * created_at_ms. The verdict lives in CTX until the next call. Returns NULL
- * only on allocation failure. */
+ * only on allocation failure. Counters count as if they stood at zero before
+ * EV (each value 1: EV itself); rules_eval_begin and rules_eval_finish give
+ * them their real values. */
 const struct rules_verdict *rules_eval(struct rules_ctx *ctx, const Arbiter__V1__ContentEvent *ev,
 				       int64_t now_ms);
 
+/* Phase 1 of an evaluation with counters: EV evaluated as rules_eval does, with every
+ * counter unknown. A rule whose condition holds or fails whatever the counters say is
+ * decided; one that could still fire depending on a counter is left pending
+ * (v->counters_pending) and its counters' operations are listed in *OPS (*N_OPS of them,
+ * each counter once; valid until the next call with CTX). With no operation the verdict is
+ * final; otherwise it must not be acted upon: the caller runs the operations (Redis, or
+ * counters.h's memory store) and calls rules_eval_finish. Counters are touched only for
+ * events a rule could still act on: other conditions decide first. NULL on ENOMEM. */
+const struct rules_verdict *rules_eval_begin(struct rules_ctx *ctx,
+					     const Arbiter__V1__ContentEvent *ev, int64_t now_ms,
+					     const struct rules_counter_op **ops, size_t *n_ops);
+
+/* Phase 2: the final verdict on EV, with VALUES[i] the value of the counter of OPS[i] (OPS
+ * as rules_eval_begin gave them for EV and NOW_MS, copied by the caller: other events may
+ * have been evaluated in between, with any context of the same ruleset). A counter without
+ * a value makes its comparison false. Evidence names each counter reached and its value
+ * ("counter:count(by: author_id, window: 10m)=20"). NULL on ENOMEM. */
+const struct rules_verdict *rules_eval_finish(struct rules_ctx *ctx,
+					      const Arbiter__V1__ContentEvent *ev, int64_t now_ms,
+					      const struct rules_counter_op *ops,
+					      const uint64_t *values, size_t n);
+
+/* Counters of RS (every rule's), and counter I. */
+size_t rules_counter_count(const struct ruleset *rs);
+const struct rules_counter_info *rules_counter(const struct ruleset *rs, size_t i);
+
+/* Hash banks of RS (banks: sections), and bank I with its min_quality (NULL when I is out of
+ * range). */
+size_t rules_bank_count(const struct ruleset *rs);
+const struct hashbank *rules_bank(const struct ruleset *rs, size_t i, unsigned *min_quality);
+
 /* The verdict as JSON: {event_id, content_id, action, action_rule, matched,
  * shadow, escalations: [{queue, band, sla_s, monitors, rule}], evidence,
- * modes, ruleset_version, attr_type_errors}. */
+ * modes, ruleset_version, attr_type_errors, behaviour}. */
 json_t *rules_verdict_json(const struct ruleset *rs, const Arbiter__V1__ContentEvent *ev,
 			   const struct rules_verdict *v);
 

@@ -273,11 +273,13 @@ static void rc_cond_key(struct rc_key *k, const struct rexpr *e)
 	rc_key_add(k, &tag, sizeof(tag));
 	if (!e)
 		return;
-	int ints[] = {(int)e->field,    (int)e->cmp,  e->is_num,  e->bval,
-		      (int)e->re_flags, (int)e->atom, e->enum_val};
+	int ints[] = {(int)e->field, (int)e->cmp, e->is_num, e->bval,          (int)e->re_flags,
+		      (int)e->atom,  e->enum_val, e->within, (int)e->of_field, e->distinct};
 	rc_key_add(k, ints, sizeof(ints));
 	rc_key_add(k, &e->num, sizeof(e->num));
 	rc_key_str(k, e->name);
+	rc_key_str(k, e->of_name);
+	rc_key_add(k, &e->window_ms, sizeof(e->window_ms));
 	rc_key_str(k, e->list);
 	rc_key_str(k, e->str);
 	rc_key_add(k, &e->n_vals, sizeof(e->n_vals));
@@ -292,42 +294,86 @@ static void rc_cond_key(struct rc_key *k, const struct rexpr *e)
 	rc_cond_key(k, e->b);
 }
 
-/* Gives every rule the index of its condition among the distinct ones. */
+/* True when E holds a counter: its condition is evaluated three-valued. The parser bounds
+ * the tree's depth, and so this recursion. */
+static bool rc_has_counter(const struct rexpr *e)
+{
+	return e && (e->kind == REX_COUNTER || rc_has_counter(e->a) || rc_has_counter(e->b));
+}
+
+static size_t rc_size(const struct rexpr *e)
+{
+	return e ? 1 + rc_size(e->a) + rc_size(e->b) : 0;
+}
+
+/* The largest operand without a counter of E's top-level chain of `and`: it must hold for E to
+ * hold, and needs no Redis. NULL when E has none (a counter alone, or under `or`/`not`). */
+static const struct rexpr *rc_gate(const struct rexpr *e)
+{
+	if (!rc_has_counter(e))
+		return e;
+	if (e->kind != REX_AND)
+		return NULL;
+	const struct rexpr *a = rc_gate(e->a), *b = rc_gate(e->b);
+	return !a ? b : !b ? a : rc_size(a) >= rc_size(b) ? a : b;
+}
+
+/* The id of condition E among the distinct ones (SEEN: their keys), added when new. Returns 0
+ * or -ENOMEM. */
+static int rc_cond_id(struct ruleset *rs, struct strmap *seen, struct rc_key *k,
+		      const struct rexpr *e, uint32_t *id)
+{
+	k->n = 0;
+	rc_cond_key(k, e);
+	*id = (uint32_t)rs->n_conds;
+	int put = k->oom ? -ENOMEM : strmap_put(seen, k->p, k->n, *id, id);
+	if (put < 0)
+		return -ENOMEM;
+	if (put == 1) {
+		rs->cond_tri[rs->n_conds] = rc_has_counter(e);
+		rs->conds[rs->n_conds++] = e;
+	}
+	return 0;
+}
+
+/* Gives every rule the index of its condition among the distinct ones, and a rule with
+ * counters that of its gate. A counter belongs to its rule (its index is in the key), so
+ * conditions with counters are never shared; their gates are. */
 static int rc_conds(struct rc_state *rl)
 {
 	struct ruleset *rs = rl->rs;
 	struct strmap seen = {0};
 	struct rc_key k = {0};
 	int rc = 0;
-	rs->conds = calloc(rs->n_rules + 1, sizeof(*rs->conds));
-	if (!rs->conds)
+	rs->conds = calloc(2 * rs->n_rules + 1, sizeof(*rs->conds));
+	rs->cond_tri = calloc(2 * rs->n_rules + 1, sizeof(*rs->cond_tri));
+	if (!rs->conds || !rs->cond_tri)
 		return -ENOMEM;
 	for (size_t r = 0; r < rs->n_rules && !rc; r++) {
-		k.n = 0;
-		rc_cond_key(&k, rs->rules[r].when);
-		uint32_t id = (uint32_t)rs->n_conds;
-		int put = k.oom ? -ENOMEM : strmap_put(&seen, k.p, k.n, id, &id);
-		if (put < 0)
-			rc = -ENOMEM;
-		else if (put == 1)
-			rs->conds[rs->n_conds++] = rs->rules[r].when;
-		rs->rules[r].cond = id;
+		struct rules_rule_impl *ri = &rs->rules[r];
+		rc = rc_cond_id(rs, &seen, &k, ri->when, &ri->cond);
+		const struct rexpr *gate = rs->cond_tri[ri->cond] ? rc_gate(ri->when) : NULL;
+		ri->gate = UINT32_MAX;
+		if (!rc && gate)
+			rc = rc_cond_id(rs, &seen, &k, gate, &ri->gate);
 	}
 	free(k.p);
 	strmap_free(&seen);
 	return rc;
 }
 
-/* Adds rule R, which has no text trigger, to the group of its condition. */
+/* Adds rule R, which has no text trigger, to the group of its condition, or of its gate: a
+ * rule with counters is a candidate only when its gate holds. */
 static int rc_always(struct ruleset *rs, uint32_t r)
 {
 	struct rules_always *g = NULL;
+	uint32_t cond = rs->rules[r].gate != UINT32_MAX ? rs->rules[r].gate : rs->rules[r].cond;
 	for (size_t i = 0; i < rs->n_always && !g; i++)
-		if (rs->always[i].cond == rs->rules[r].cond)
+		if (rs->always[i].cond == cond)
 			g = &rs->always[i];
 	if (!g) {
 		g = &rs->always[rs->n_always++];
-		g->cond = rs->rules[r].cond;
+		g->cond = cond;
 	}
 	uint32_t *v = realloc(g->rules, (g->n_rules + 1) * sizeof(*v));
 	if (!v)
@@ -395,6 +441,11 @@ static size_t rc_memory(const struct ruleset *rs)
 		m += rs->always[i].n_rules * sizeof(uint32_t);
 	for (size_t i = 0; i < rs->n_atoms; i++)
 		m += rs->n_atom_rules[i] * sizeof(uint32_t) + strlen(rs->atom_names[i]) + 1;
+	for (size_t i = 0; i < rs->n_banks; i++)
+		m += sizeof(*rs->banks) + hashbank_memory(rs->banks[i].bank);
+	for (size_t i = 0; i < rs->n_counters; i++)
+		m += sizeof(*rs->counters) + strlen(rs->counters[i].name) + 1;
+	m += rs->n_conds * sizeof(*rs->cond_tri);
 	return m;
 }
 
@@ -409,6 +460,11 @@ int rules_compile(struct ruleset *rs, const struct rules_regex_src *regex, const
 		rc = rc_index(&st);
 	if (!rc)
 		rs->memory = rc_memory(rs);
+	/* The counters' array no longer moves: their public strings can point into it. */
+	for (size_t i = 0; !rc && i < rs->n_counters; i++) {
+		rs->counters[i].pub.name = rs->counters[i].name;
+		rs->counters[i].pub.id = rs->counters[i].id;
+	}
 	free(st.term_text);
 	strmap_free(&st.term_index);
 	return rc;

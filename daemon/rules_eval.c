@@ -1,8 +1,10 @@
 /* Evaluating a ruleset: one normalisation per event, scans of the terms its scripts allow and of
- * the regexes, then only the rules those matches can make true. */
+ * the regexes, then only the rules those matches can make true; conditions with counters in two
+ * phases (unknown, then given). */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,7 +20,7 @@ struct rules_ctx {
 	uint32_t *atom_gen;
 	uint32_t *term_gen;
 	uint32_t *cond_gen; /* conditions evaluated this event */
-	bool *cond_val;     /* and their values */
+	uint8_t *cond_val;  /* and their values: RV_FALSE, RV_TRUE, RV_UNKNOWN */
 	uint32_t *fired;    /* atoms fired this event */
 	size_t n_fired;
 	uint64_t *cand; /* candidate rules, a bit each */
@@ -31,7 +33,27 @@ struct rules_ctx {
 	struct rules_verdict v;
 	const Arbiter__V1__ContentEvent *ev;
 	int64_t when_ms;
+	int64_t now_ms;
+	uint32_t text_gen; /* TEXT holds this event's normalised text */
+	/* Counters. Phase 1 (RULES_PHASE_BEGIN) lists the operations conditions still need in OPS;
+	 * phase 2 reads the values given (CTR_VAL, valid where CTR_GEN is this event's);
+	 * RULES_PHASE_ZERO gives every counter 1, as if it stood at zero before the event. */
+	int phase;
+	struct rules_counter_op *ops;
+	size_t n_ops;
+	uint32_t *op_gen; /* per counter: in OPS this event */
+	uint64_t *ctr_val;
+	uint32_t *ctr_gen;
+	char **ctr_ev; /* per counter, its evidence, "counter:NAME=VALUE" */
+	uint32_t *ctr_ev_gen;
+	char **bank_ev; /* per bank, its first hit's evidence, "bank:NAME:LABEL@DISTANCE" */
+	uint32_t *bank_ev_gen;
 };
+
+enum { RV_FALSE = 0, RV_TRUE = 1, RV_UNKNOWN = 2 };
+enum { RULES_PHASE_ZERO = 0, RULES_PHASE_BEGIN, RULES_PHASE_FINISH };
+
+#define RULES_EV_LABEL_MAX 200 /* bytes of a bank label in evidence */
 
 int rules_action_severity(Arbiter__V1__Action a)
 {
@@ -76,11 +98,27 @@ struct rules_ctx *rules_ctx_new(const struct ruleset *rs)
 	c->matched = calloc(nr, sizeof(*c->matched));
 	c->shadow = calloc(nr, sizeof(*c->shadow));
 	c->esc = calloc(nr, sizeof(*c->esc));
-	c->evidence = calloc(na, sizeof(*c->evidence));
+	c->evidence = calloc(na + rs->n_banks + rs->n_counters, sizeof(*c->evidence));
 	c->modes = calloc(rs->n_modes + 1, sizeof(*c->modes));
 	c->mode_on = calloc(rs->n_modes + 1, sizeof(*c->mode_on));
+	size_t nc = rs->n_counters + 1, nb = rs->n_banks + 1;
+	c->ops = calloc(nc, sizeof(*c->ops));
+	c->op_gen = calloc(nc, sizeof(*c->op_gen));
+	c->ctr_val = calloc(nc, sizeof(*c->ctr_val));
+	c->ctr_gen = calloc(nc, sizeof(*c->ctr_gen));
+	c->ctr_ev = calloc(nc, sizeof(*c->ctr_ev));
+	c->ctr_ev_gen = calloc(nc, sizeof(*c->ctr_ev_gen));
+	c->bank_ev = calloc(nb, sizeof(*c->bank_ev));
+	c->bank_ev_gen = calloc(nb, sizeof(*c->bank_ev_gen));
 	bool ok = c->atom_gen && c->term_gen && c->cond_gen && c->cond_val && c->fired && c->cand &&
-		  c->matched && c->shadow && c->esc && c->evidence && c->modes && c->mode_on;
+		  c->matched && c->shadow && c->esc && c->evidence && c->modes && c->mode_on &&
+		  c->ops && c->op_gen && c->ctr_val && c->ctr_gen && c->ctr_ev && c->ctr_ev_gen &&
+		  c->bank_ev && c->bank_ev_gen;
+	for (size_t i = 0; ok && i < rs->n_counters; i++)
+		ok = (c->ctr_ev[i] = malloc(strlen(rs->counters[i].name) + 32)) != NULL;
+	for (size_t i = 0; ok && i < rs->n_banks; i++)
+		ok = (c->bank_ev[i] =
+			      malloc(strlen(rs->banks[i].name) + RULES_EV_LABEL_MAX + 32)) != NULL;
 	for (size_t i = 0; ok && i < rs->n_term_dbs; i++)
 		if (hs_alloc_scratch(rs->term_dbs[i].db, &c->scratch) != HS_SUCCESS)
 			ok = false;
@@ -112,6 +150,18 @@ void rules_ctx_free(struct rules_ctx *c)
 	free(c->evidence);
 	free(c->modes);
 	free(c->mode_on);
+	for (size_t i = 0; c->ctr_ev && i < c->rs->n_counters; i++)
+		free(c->ctr_ev[i]);
+	for (size_t i = 0; c->bank_ev && i < c->rs->n_banks; i++)
+		free(c->bank_ev[i]);
+	free(c->ops);
+	free(c->op_gen);
+	free(c->ctr_val);
+	free(c->ctr_gen);
+	free(c->ctr_ev);
+	free(c->ctr_ev_gen);
+	free(c->bank_ev);
+	free(c->bank_ev_gen);
 	free(c);
 }
 
@@ -338,8 +388,9 @@ static bool rules_media_in(const struct rules_ctx *c, const struct rexpr *e)
 {
 	const struct strmap *set = &c->rs->lists[e->atom].set;
 	for (size_t i = 0; i < c->ev->n_media; i++) {
-		const char *h[2] = {c->ev->media[i]->sha256, c->ev->media[i]->pdq};
-		for (int k = 0; k < 2; k++) {
+		const char *h[3] = {c->ev->media[i]->sha256, c->ev->media[i]->pdq,
+				    c->ev->media[i]->md5};
+		for (int k = 0; k < 3; k++) {
 			char low[200];
 			size_t n = h[k] ? strlen(h[k]) : 0;
 			if (!n || n >= sizeof(low))
@@ -351,6 +402,23 @@ static bool rules_media_in(const struct rules_ctx *c, const struct rexpr *e)
 		}
 	}
 	return false;
+}
+
+/* `media in bank NAME`: a hash of the event's media in bank E->atom, its first hit in the
+ * evidence. */
+static bool rules_bank_eval(struct rules_ctx *c, const struct rexpr *e)
+{
+	const struct rules_bank *b = &c->rs->banks[e->atom];
+	struct hashbank_hit hit;
+	if (!rules_bank_match(b, c->ev, e->within, &hit))
+		return false;
+	if (c->bank_ev_gen[e->atom] != c->gen) {
+		c->bank_ev_gen[e->atom] = c->gen;
+		snprintf(c->bank_ev[e->atom], strlen(b->name) + RULES_EV_LABEL_MAX + 32,
+			 "bank:%s:%.*s@%u", b->name, RULES_EV_LABEL_MAX, hit.label, hit.distance);
+		c->evidence[c->v.n_evidence++] = c->bank_ev[e->atom];
+	}
+	return true;
 }
 
 static bool rules_expr_eval(struct rules_ctx *c, const struct rexpr *e)
@@ -370,6 +438,10 @@ static bool rules_expr_eval(struct rules_ctx *c, const struct rexpr *e)
 		return c->atom_gen[e->atom] == c->gen;
 	case REX_MEDIA_IN:
 		return rules_media_in(c, e);
+	case REX_BANK:
+		return rules_bank_eval(c, e);
+	case REX_COUNTER: /* only in conditions evaluated by rules_tri */
+		return false;
 	case REX_CMP:
 		if (e->is_num) /* the loader made it agree with the field */
 			return rules_number(c, e, &x) && rules_cmp_num(x, e->cmp, e->num);
@@ -393,14 +465,167 @@ static bool rules_expr_eval(struct rules_ctx *c, const struct rexpr *e)
 	return false;
 }
 
+/* ---- counters ---- */
+
+/* The digest of what FIELD (ATTR for attr.NAME) holds for this event into OUT; false when it
+ * holds nothing. */
+static bool rules_counter_group(struct rules_ctx *c, enum rexpr_field field, const char *attr,
+				char out[RULES_DIGEST_HEX + 1])
+{
+	const Arbiter__V1__ContentEvent *ev = c->ev;
+	char buf[2048];
+	const char *s = NULL;
+	size_t n = 0;
+	switch (field) {
+	case RF_AUTHOR_ID:
+		s = ev->author_id;
+		break;
+	case RF_ATTR:
+		s = rules_attr(ev, attr);
+		break;
+	case RF_TEXT:
+		/* Normalised: the copies of a campaign differ in case, accents and spacing. */
+		if (c->text_gen != c->gen && ev->text && ev->text[0]) {
+			if (normalise_text(&c->rs->norm, ev->text, strlen(ev->text), &c->text) < 0)
+				return false;
+			c->text_gen = c->gen;
+		}
+		if (c->text_gen == c->gen) {
+			s = c->text.data;
+			n = c->text.len;
+		}
+		break;
+	case RF_URL:
+		n = ev->text ? rules_counter_url(ev->text, buf, sizeof(buf)) : 0;
+		s = n ? buf : NULL;
+		break;
+	case RF_MEDIA:
+		/* The first media's file hash, else its perceptual one, lowercase. */
+		for (size_t i = 0; i < ev->n_media && !s; i++) {
+			const Arbiter__V1__Media *m = ev->media[i];
+			const char *h = m && m->sha256 && m->sha256[0] ? m->sha256 :
+					m && m->md5 && m->md5[0]       ? m->md5 :
+					m && m->pdq && m->pdq[0]       ? m->pdq :
+									 NULL;
+			for (n = 0; h && h[n] && n < sizeof(buf); n++)
+				buf[n] = (char)tolower((unsigned char)h[n]);
+			s = h ? buf : NULL;
+		}
+		break;
+	default:
+		break;
+	}
+	if (s && !n)
+		n = strlen(s);
+	if (!s || !n)
+		return false;
+	rules_counter_digest(out, s, n);
+	return true;
+}
+
+/* Drops the operations past MARK: what asked for them was decided without them. */
+static void rules_ops_truncate(struct rules_ctx *c, size_t mark)
+{
+	while (c->n_ops > mark)
+		c->op_gen[c->ops[--c->n_ops].counter] = 0;
+}
+
+/* A counter's comparison: its value when given (or 1 in RULES_PHASE_ZERO), else unknown and,
+ * in phase 1, its operation listed. False when the event has nothing to group or count by. */
+static int rules_counter_leaf(struct rules_ctx *c, const struct rexpr *e)
+{
+	uint32_t k = e->atom;
+	const struct rules_counter *ctr = &c->rs->counters[k];
+	if (c->ctr_gen[k] != c->gen && c->op_gen[k] == c->gen)
+		return RV_UNKNOWN; /* listed already */
+	if (c->ctr_gen[k] != c->gen) {
+		struct rules_counter_op op = {.counter = k};
+		if (!rules_counter_group(c, ctr->by, ctr->by_attr, op.by))
+			return RV_FALSE;
+		if (ctr->pub.kind == RULES_DISTINCT) {
+			if (!rules_counter_group(c, ctr->of, ctr->of_attr, op.member))
+				return RV_FALSE;
+		} else {
+			const char *id = c->ev->event_id ? c->ev->event_id : "";
+			rules_counter_digest(op.member, id, strlen(id));
+		}
+		if (c->phase == RULES_PHASE_BEGIN) {
+			op.at_ms = c->when_ms < c->now_ms ? c->when_ms : c->now_ms;
+			c->op_gen[k] = c->gen;
+			c->ops[c->n_ops++] = op;
+			return RV_UNKNOWN;
+		}
+		if (c->phase != RULES_PHASE_ZERO)
+			return RV_UNKNOWN;
+		c->ctr_val[k] = 1;
+		c->ctr_gen[k] = c->gen;
+	}
+	uint64_t v = c->ctr_val[k];
+	if (c->ctr_ev_gen[k] != c->gen) {
+		c->ctr_ev_gen[k] = c->gen;
+		snprintf(c->ctr_ev[k], strlen(ctr->name) + 32, "counter:%s=%llu", ctr->name,
+			 (unsigned long long)v);
+		c->evidence[c->v.n_evidence++] = c->ctr_ev[k];
+	}
+	return rules_cmp_num((double)v, e->cmp, e->num) ? RV_TRUE : RV_FALSE;
+}
+
+/* E three-valued: a counter not known yet is unknown. Operations listed under a node that is
+ * decided without them are dropped again, so that only events a rule could still act on touch
+ * a counter. The parser bounds the tree's depth, and so this recursion. */
+static int rules_tri(struct rules_ctx *c, const struct rexpr *e)
+{
+	size_t mark = c->n_ops;
+	int a, b;
+	switch (e->kind) {
+	case REX_AND:
+	case REX_OR: {
+		int decide = e->kind == REX_AND ? RV_FALSE : RV_TRUE;
+		a = rules_tri(c, e->a);
+		if (a == decide)
+			return a;
+		b = rules_tri(c, e->b);
+		if (b == decide) {
+			rules_ops_truncate(c, mark);
+			return b;
+		}
+		return a == RV_UNKNOWN || b == RV_UNKNOWN ? RV_UNKNOWN : a;
+	}
+	case REX_NOT:
+		a = rules_tri(c, e->a);
+		return a == RV_UNKNOWN ? a : !a;
+	case REX_COUNTER:
+		return rules_counter_leaf(c, e);
+	default:
+		return rules_expr_eval(c, e) ? RV_TRUE : RV_FALSE;
+	}
+}
+
 /* Condition ID's value for this event, evaluated at most once. */
-static bool rules_cond(struct rules_ctx *c, uint32_t id)
+static int rules_cond(struct rules_ctx *c, uint32_t id)
 {
 	if (c->cond_gen[id] != c->gen) {
 		c->cond_gen[id] = c->gen;
-		c->cond_val[id] = rules_expr_eval(c, c->rs->conds[id]);
+		if (c->rs->cond_tri[id]) {
+			size_t mark = c->n_ops;
+			int v = rules_tri(c, c->rs->conds[id]);
+			if (v != RV_UNKNOWN)
+				rules_ops_truncate(c, mark);
+			c->cond_val[id] = (uint8_t)v;
+		} else {
+			c->cond_val[id] = rules_expr_eval(c, c->rs->conds[id]);
+		}
 	}
 	return c->cond_val[id];
+}
+
+/* True when a counter of rule R had a value this event: its match rested on behaviour. */
+static bool rules_rested_on_counters(const struct rules_ctx *c, uint32_t r)
+{
+	for (size_t k = 0; k < c->rs->n_counters; k++)
+		if (c->rs->counters[k].pub.rule == r && c->ctr_gen[k] == c->gen)
+			return true;
+	return false;
 }
 
 static void rules_add_escalation(struct rules_ctx *c, uint32_t r, const struct rules_escalate *e)
@@ -422,8 +647,11 @@ static void rules_add_escalation(struct rules_ctx *c, uint32_t r, const struct r
 	c->v.n_escalations++;
 }
 
-const struct rules_verdict *rules_eval(struct rules_ctx *c, const Arbiter__V1__ContentEvent *ev,
-				       int64_t now_ms)
+/* One evaluation in PHASE; in RULES_PHASE_FINISH, VALUES[i] is the value of OPS[i]. */
+static const struct rules_verdict *rules_run(struct rules_ctx *c,
+					     const Arbiter__V1__ContentEvent *ev, int64_t now_ms,
+					     int phase, const struct rules_counter_op *ops,
+					     const uint64_t *values, size_t n)
 {
 	const struct ruleset *rs = c->rs;
 	if (++c->gen == 0) {
@@ -431,10 +659,25 @@ const struct rules_verdict *rules_eval(struct rules_ctx *c, const Arbiter__V1__C
 		memset(c->atom_gen, 0, (rs->n_atoms + 1) * sizeof(*c->atom_gen));
 		memset(c->term_gen, 0, (rs->n_terms + 1) * sizeof(*c->term_gen));
 		memset(c->cond_gen, 0, (rs->n_conds + 1) * sizeof(*c->cond_gen));
+		size_t nc = rs->n_counters + 1, nb = rs->n_banks + 1;
+		memset(c->op_gen, 0, nc * sizeof(*c->op_gen));
+		memset(c->ctr_gen, 0, nc * sizeof(*c->ctr_gen));
+		memset(c->ctr_ev_gen, 0, nc * sizeof(*c->ctr_ev_gen));
+		memset(c->bank_ev_gen, 0, nb * sizeof(*c->bank_ev_gen));
+		c->text_gen = 0;
 		c->gen = 1;
 	}
 	c->ev = ev;
 	c->when_ms = ev->created_at_ms > 0 ? ev->created_at_ms : now_ms;
+	c->now_ms = now_ms;
+	c->phase = phase;
+	c->n_ops = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].counter < rs->n_counters) {
+			c->ctr_val[ops[i].counter] = values[i];
+			c->ctr_gen[ops[i].counter] = c->gen;
+		}
+	}
 	c->n_fired = 0;
 	memset(&c->v, 0, sizeof(c->v));
 	c->v.action = ARBITER__V1__ACTION__NONE;
@@ -451,6 +694,7 @@ const struct rules_verdict *rules_eval(struct rules_ctx *c, const Arbiter__V1__C
 	if ((rs->n_term_dbs || rs->regex_db) && ev->text && ev->text[0]) {
 		if (normalise_text(&rs->norm, ev->text, strlen(ev->text), &c->text) < 0)
 			return NULL;
+		c->text_gen = c->gen;
 		if (c->text.len > UINT32_MAX)
 			c->text.len = UINT32_MAX;
 		for (size_t i = 0; i < rs->n_term_dbs && c->text.len; i++)
@@ -468,7 +712,9 @@ const struct rules_verdict *rules_eval(struct rules_ctx *c, const Arbiter__V1__C
 	memset(c->cand, 0, c->n_words * sizeof(*c->cand));
 	for (size_t g = 0; g < rs->n_always; g++) {
 		const struct rules_always *a = &rs->always[g];
-		if (!rules_cond(c, a->cond))
+		/* A condition with counters waits for its rule's modes: a counter is touched only
+		 * where the rule could act. */
+		if (!rs->cond_tri[a->cond] && !rules_cond(c, a->cond))
 			continue;
 		for (size_t i = 0; i < a->n_rules; i++)
 			c->cand[a->rules[i] / 64] |= 1ULL << (a->rules[i] % 64);
@@ -492,13 +738,18 @@ const struct rules_verdict *rules_eval(struct rules_ctx *c, const Arbiter__V1__C
 				if (!on)
 					continue;
 			}
-			if (!rules_cond(c, ri->cond))
+			int val = rules_cond(c, ri->cond);
+			if (val == RV_UNKNOWN && phase == RULES_PHASE_BEGIN)
+				c->v.counters_pending++;
+			if (val != RV_TRUE)
 				continue;
 			if (ri->pub.shadow) {
 				c->shadow[c->v.n_shadow++] = r;
 				continue;
 			}
 			c->matched[c->v.n_matched++] = r;
+			if (rs->cond_tri[ri->cond] && !c->v.behaviour)
+				c->v.behaviour = rules_rested_on_counters(c, r);
 			int sev = rules_action_severity(ri->pub.action);
 			if (sev > best) {
 				best = sev;
@@ -515,6 +766,30 @@ const struct rules_verdict *rules_eval(struct rules_ctx *c, const Arbiter__V1__C
 	c->v.evidence = c->evidence;
 	c->v.modes = c->modes;
 	return &c->v;
+}
+
+const struct rules_verdict *rules_eval(struct rules_ctx *c, const Arbiter__V1__ContentEvent *ev,
+				       int64_t now_ms)
+{
+	return rules_run(c, ev, now_ms, RULES_PHASE_ZERO, NULL, NULL, 0);
+}
+
+const struct rules_verdict *rules_eval_begin(struct rules_ctx *c,
+					     const Arbiter__V1__ContentEvent *ev, int64_t now_ms,
+					     const struct rules_counter_op **ops, size_t *n_ops)
+{
+	const struct rules_verdict *v = rules_run(c, ev, now_ms, RULES_PHASE_BEGIN, NULL, NULL, 0);
+	*ops = c->ops;
+	*n_ops = v ? c->n_ops : 0;
+	return v;
+}
+
+const struct rules_verdict *rules_eval_finish(struct rules_ctx *c,
+					      const Arbiter__V1__ContentEvent *ev, int64_t now_ms,
+					      const struct rules_counter_op *ops,
+					      const uint64_t *values, size_t n)
+{
+	return rules_run(c, ev, now_ms, RULES_PHASE_FINISH, ops, values, n);
 }
 
 static const char *rules_enum_lower(const ProtobufCEnumDescriptor *d, int value, char *buf,
@@ -552,12 +827,12 @@ json_t *rules_verdict_json(const struct ruleset *rs, const Arbiter__V1__ContentE
 	for (size_t i = 0; i < v->n_modes; i++)
 		json_array_append_new(modes, json_string(v->modes[i]));
 	return json_pack(
-		"{s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:s,s:I}", "event_id",
+		"{s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:s,s:I,s:b}", "event_id",
 		ev->event_id ? ev->event_id : "", "content_id",
 		ev->content_id ? ev->content_id : "", "action",
 		rules_enum_lower(&arbiter__v1__action__descriptor, (int)v->action, a, sizeof(a)),
 		"action_rule", v->action_rule >= 0 ? rs->rules[v->action_rule].pub.id : NULL,
 		"matched", matched, "shadow", shadow, "escalations", esc, "evidence", evidence,
 		"modes", modes, "ruleset_version", rs->version, "attr_type_errors",
-		(json_int_t)v->attr_type_errors);
+		(json_int_t)v->attr_type_errors, "behaviour", v->behaviour);
 }

@@ -18,8 +18,13 @@
  *           | field "in" ( "[" value ("," value)* "]" | LIST )
  *           | "text" "contains_any" LIST | "text" "matches" (STRING | REGEX)
  *           | "media" "any_media_in" LIST
- * A hand-written parser (rather than a generator) keeps the error messages
- * precise and the build free of bison/flex for forty lines of grammar. */
+ *           | "media" "in" "bank" NAME ["within" NUMBER]
+ *           | counter cmp NUMBER
+ *   counter := "count" "(" "by" ":" cfield "," "window" ":" DURATION ")"
+ *            | "distinct" "(" cfield "," "by" ":" cfield "," "window" ":" DURATION ")"
+ *   cfield  := "author_id" | "text" | "url" | "media" | "attr." NAME
+ * (keyword arguments in any order). A hand-written parser (rather than a generator) keeps the error
+ * messages precise and the build free of bison/flex for forty lines of grammar. */
 
 enum rexpr_tok {
 	T_END,
@@ -33,6 +38,7 @@ enum rexpr_tok {
 	T_LBRACK,
 	T_RBRACK,
 	T_COMMA,
+	T_COLON,
 	T_CMP,
 	T_ERROR,
 };
@@ -79,7 +85,7 @@ const char *rexpr_field_name(enum rexpr_field f)
 	for (size_t i = 0; i < sizeof(rexpr_fields) / sizeof(rexpr_fields[0]); i++)
 		if (rexpr_fields[i].field == f)
 			return rexpr_fields[i].name;
-	return f == RF_SIGNAL ? "signal" : "attr";
+	return f == RF_SIGNAL ? "signal" : f == RF_URL ? "url" : "attr";
 }
 
 bool rexpr_is_number(const struct rexpr *e)
@@ -306,8 +312,9 @@ static void rexpr_next(struct rexpr_parser *p)
 		return;
 	}
 	p->pos++;
-	static const char punct[] = "()[],";
-	static const enum rexpr_tok punct_tok[] = {T_LPAREN, T_RPAREN, T_LBRACK, T_RBRACK, T_COMMA};
+	static const char punct[] = "()[],:";
+	static const enum rexpr_tok punct_tok[] = {T_LPAREN, T_RPAREN, T_LBRACK,
+						   T_RBRACK, T_COMMA,  T_COLON};
 	const char *pc = strchr(punct, c);
 	if (pc)
 		p->tok = punct_tok[pc - punct];
@@ -385,7 +392,7 @@ static void rexpr_unknown_field(struct rexpr_parser *p, const char *name, size_t
 		rexpr_fail(p, off,
 			   "unknown field '%s' (expected text, lang, country, surface, "
 			   "content_type, author_id, reach, report_count, created_at, "
-			   "signal.<name>, attr.<name> or media)",
+			   "signal.<name>, attr.<name>, media, count(...) or distinct(...))",
 			   name);
 }
 
@@ -586,6 +593,225 @@ static struct rexpr *rexpr_test_matches(struct rexpr_parser *p, struct rexpr *e)
 	return e;
 }
 
+/* ---- counters and banks ---- */
+
+/* A counter's field at the current token (WHAT it is for, in the error): author_id, text, url,
+ * media or attr.NAME. */
+static bool rexpr_counter_field(struct rexpr_parser *p, enum rexpr_field *f, char **name,
+				const char *what)
+{
+	static const struct {
+		const char *name;
+		enum rexpr_field field;
+	} ok[] = {{"author_id", RF_AUTHOR_ID},
+		  {"text", RF_TEXT},
+		  {"url", RF_URL},
+		  {"media", RF_MEDIA}};
+	char buf[64];
+	*name = NULL;
+	for (size_t i = 0; p->tok == T_IDENT && i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (!strcmp(p->text, ok[i].name)) {
+			*f = ok[i].field;
+			rexpr_next(p);
+			return true;
+		}
+	}
+	if (p->tok == T_IDENT && !strncmp(p->text, "attr.", 5) && p->text[5]) {
+		*f = RF_ATTR;
+		*name = strdup(p->text + 5);
+		if (!*name) {
+			p->oom = true;
+			return false;
+		}
+		rexpr_next(p);
+		return true;
+	}
+	rexpr_fail(p, p->tok_off, "expected %s (author_id, text, url, media or attr.NAME), got %s",
+		   what, rexpr_describe_tok(p, buf, sizeof(buf)));
+	return false;
+}
+
+/* The window after "window:" (the colon current), read from the source since 10m is no token:
+ * digits and a unit, s, m, h or d. */
+static bool rexpr_window(struct rexpr_parser *p, int64_t *ms)
+{
+	const char *s = p->src;
+	size_t i = p->pos;
+	while (s[i] && isspace((unsigned char)s[i]))
+		i++;
+	size_t start = i;
+	int64_t n = 0;
+	bool big = false;
+	while (isdigit((unsigned char)s[i])) {
+		big |= n > 100000000;
+		n = big ? n : n * 10 + (s[i] - '0');
+		i++;
+	}
+	size_t unit_at = i;
+	while (isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '_')
+		i++;
+	int64_t unit = 0;
+	if (i - unit_at == 1)
+		unit = s[unit_at] == 's' ? 1000 :
+		       s[unit_at] == 'm' ? 60000 :
+		       s[unit_at] == 'h' ? 3600000 :
+		       s[unit_at] == 'd' ? 86400000 :
+					   0;
+	if (unit_at == start || !unit || big || n * unit < REXPR_WINDOW_MIN_MS ||
+	    n * unit > REXPR_WINDOW_MAX_MS) {
+		size_t end = i > start ? i : start + (s[start] != '\0');
+		rexpr_fail(p, start, "expected a window such as 10m or 1h (1s to 7d), got '%.*s'",
+			   (int)(end - start > 40 ? 40 : end - start), s + start);
+		return false;
+	}
+	*ms = n * unit;
+	p->pos = i;
+	rexpr_next(p);
+	return true;
+}
+
+/* The arguments of count( or distinct( after the '(' (the first argument current) up to and
+ * past the ')'. */
+static bool rexpr_counter_args(struct rexpr_parser *p, struct rexpr *e, const char *fn)
+{
+	char buf[64];
+	bool have_by = false, have_window = false, first = !e->distinct;
+	for (;;) {
+		if (!first) {
+			if (p->tok == T_RPAREN)
+				break;
+			if (p->tok != T_COMMA) {
+				rexpr_fail(p, p->tok_off, "expected ',' or ')' in %s(...), got %s",
+					   fn, rexpr_describe_tok(p, buf, sizeof(buf)));
+				return false;
+			}
+			rexpr_next(p);
+		}
+		first = false;
+		size_t aoff = p->tok_off;
+		bool is_by = rexpr_is_kw(p, "by"), is_window = rexpr_is_kw(p, "window");
+		if (!is_by && !is_window) {
+			rexpr_fail(p, aoff, "expected by: or window: in %s(...), got %s", fn,
+				   rexpr_describe_tok(p, buf, sizeof(buf)));
+			return false;
+		}
+		if (is_by ? have_by : have_window) {
+			rexpr_fail(p, aoff, "%s: is given twice in %s(...)",
+				   is_by ? "by" : "window", fn);
+			return false;
+		}
+		rexpr_next(p);
+		if (p->tok != T_COLON) {
+			rexpr_fail(p, p->tok_off, "expected ':' after '%s', got %s",
+				   is_by ? "by" : "window",
+				   rexpr_describe_tok(p, buf, sizeof(buf)));
+			return false;
+		}
+		if (is_window) {
+			if (!rexpr_window(p, &e->window_ms))
+				return false;
+			have_window = true;
+			continue;
+		}
+		rexpr_next(p);
+		if (!rexpr_counter_field(p, &e->field, &e->name, "a field to group events by"))
+			return false;
+		have_by = true;
+	}
+	if (!have_by || !have_window) {
+		rexpr_fail(p, p->tok_off, "%s(...) needs %s", fn,
+			   !have_by ? "by: FIELD" : "window: DURATION, such as 10m");
+		return false;
+	}
+	rexpr_next(p);
+	return true;
+}
+
+/* count(...) or distinct(...) and its comparison, the name current and '(' next. */
+static struct rexpr *rexpr_counter(struct rexpr_parser *p)
+{
+	char buf[64];
+	struct rexpr *e = rexpr_node(p, REX_COUNTER, p->tok_off);
+	if (!e)
+		return NULL;
+	e->distinct = rexpr_is_kw(p, "distinct");
+	const char *fn = e->distinct ? "distinct" : "count";
+	rexpr_next(p); /* the '(' */
+	rexpr_next(p);
+	if (e->distinct && !rexpr_counter_field(p, &e->of_field, &e->of_name,
+						"the field whose distinct values are counted"))
+		return rexpr_drop(e);
+	if (!rexpr_counter_args(p, e, fn))
+		return rexpr_drop(e);
+	if (e->distinct && e->of_field == e->field &&
+	    (e->field != RF_ATTR || !strcmp(e->name, e->of_name))) {
+		rexpr_fail(p, e->off, "distinct(X, by: X, ...) is always 1: count another field");
+		return rexpr_drop(e);
+	}
+	if (p->tok != T_CMP) {
+		rexpr_fail(p, p->tok_off,
+			   "expected a comparison (>=, >, <=, <, ==, !=) after %s(...), got %s", fn,
+			   rexpr_describe_tok(p, buf, sizeof(buf)));
+		return rexpr_drop(e);
+	}
+	e->cmp = p->cmp;
+	rexpr_next(p);
+	if (p->tok != T_NUMBER) {
+		rexpr_fail(p, p->tok_off,
+			   "expected a number after the comparison of %s(...), got %s", fn,
+			   rexpr_describe_tok(p, buf, sizeof(buf)));
+		return rexpr_drop(e);
+	}
+	e->is_num = true;
+	e->num = p->num;
+	e->lit_off = p->tok_off;
+	rexpr_next(p);
+	return e;
+}
+
+/* True when the current identifier is count or distinct followed by '(': a counter. */
+static bool rexpr_at_counter(const struct rexpr_parser *p)
+{
+	if (!rexpr_is_kw(p, "count") && !rexpr_is_kw(p, "distinct"))
+		return false;
+	size_t i = p->pos;
+	while (p->src[i] && isspace((unsigned char)p->src[i]))
+		i++;
+	return p->src[i] == '(';
+}
+
+/* media in bank NAME [within D], after "in" with "bank" current. */
+static struct rexpr *rexpr_test_bank(struct rexpr_parser *p, struct rexpr *e)
+{
+	char buf[64];
+	e->kind = REX_BANK;
+	e->within = -1;
+	rexpr_next(p);
+	if (p->tok != T_IDENT || rexpr_is_kw(p, "and") || rexpr_is_kw(p, "or") ||
+	    rexpr_is_kw(p, "within")) {
+		rexpr_fail(p, p->tok_off, "expected a bank name after 'in bank', got %s",
+			   rexpr_describe_tok(p, buf, sizeof(buf)));
+		return rexpr_drop(e);
+	}
+	e->list = p->text;
+	e->list_off = p->tok_off;
+	p->text = NULL;
+	rexpr_next(p);
+	if (!rexpr_is_kw(p, "within"))
+		return e;
+	rexpr_next(p);
+	if (p->tok != T_NUMBER || p->num < 0 || p->num > 1000 || p->num != (double)(int)p->num) {
+		rexpr_fail(p, p->tok_off,
+			   "expected a Hamming distance in bits (0 to 64) after 'within', got %s",
+			   rexpr_describe_tok(p, buf, sizeof(buf)));
+		return rexpr_drop(e);
+	}
+	e->within = (int)p->num;
+	e->within_off = p->tok_off;
+	rexpr_next(p);
+	return e;
+}
+
 /* test := true | false | field followed by one of the forms above. */
 static struct rexpr *rexpr_test(struct rexpr_parser *p)
 {
@@ -602,6 +828,14 @@ static struct rexpr *rexpr_test(struct rexpr_parser *p)
 			e->bval = rexpr_is_kw(p, "true");
 		rexpr_next(p);
 		return e;
+	}
+	if (rexpr_at_counter(p))
+		return rexpr_counter(p);
+	if (rexpr_is_kw(p, "count") || rexpr_is_kw(p, "distinct")) {
+		rexpr_fail(p, off, "%s is a counter: write %s >= N", p->text,
+			   p->text[0] == 'c' ? "count(by: FIELD, window: DURATION)" :
+					       "distinct(FIELD, by: FIELD, window: DURATION)");
+		return NULL;
 	}
 	enum rexpr_field field;
 	char *name;
@@ -621,6 +855,8 @@ static struct rexpr *rexpr_test(struct rexpr_parser *p)
 		return rexpr_test_cmp(p, e);
 	if (rexpr_is_kw(p, "in")) {
 		rexpr_next(p);
+		if (field == RF_MEDIA && rexpr_is_kw(p, "bank"))
+			return rexpr_test_bank(p, e);
 		return rexpr_test_in(p, e);
 	}
 	if (rexpr_is_kw(p, "contains_any") || rexpr_is_kw(p, "any_media_in"))
@@ -628,7 +864,8 @@ static struct rexpr *rexpr_test(struct rexpr_parser *p)
 	if (rexpr_is_kw(p, "matches"))
 		return rexpr_test_matches(p, e);
 	if (field == RF_MEDIA)
-		rexpr_fail(p, p->tok_off, "expected 'any_media_in' after media, got %s",
+		rexpr_fail(p, p->tok_off,
+			   "expected 'any_media_in LIST' or 'in bank NAME' after media, got %s",
 			   rexpr_describe_tok(p, buf, sizeof(buf)));
 	else
 		rexpr_fail(p, p->tok_off,
@@ -816,6 +1053,7 @@ void rexpr_free(struct rexpr *e)
 	rexpr_free(e->a);
 	rexpr_free(e->b);
 	free(e->name);
+	free(e->of_name);
 	free(e->list);
 	free(e->str);
 	for (size_t i = 0; i < e->n_vals; i++)

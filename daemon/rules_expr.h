@@ -15,6 +15,8 @@ enum rexpr_kind {
 	REX_MATCHES,  /* text matches "regex" or /regex/flags */
 	REX_MEDIA_IN, /* media any_media_in LIST */
 	REX_BOOL,     /* true | false */
+	REX_COUNTER,  /* count(by: F, window: W) cmp N | distinct(F, by: F, window: W) cmp N */
+	REX_BANK,     /* media in bank NAME [within D] */
 };
 
 enum rexpr_field {
@@ -30,6 +32,7 @@ enum rexpr_field {
 	RF_SIGNAL, /* signal.<name> */
 	RF_ATTR,   /* attr.<name> */
 	RF_MEDIA,
+	RF_URL, /* the first http(s) URL of the text: counters only */
 };
 
 enum rexpr_cmp { RC_EQ, RC_NE, RC_LT, RC_LE, RC_GT, RC_GE };
@@ -63,8 +66,18 @@ struct rexpr {
 	unsigned re_flags;
 	bool bval;
 	struct rexpr *a, *b; /* AND/OR: both; NOT: a */
+	/* REX_COUNTER: FIELD/NAME is what events are grouped by (by:); distinct counts the
+	 * values of OF_FIELD/OF_NAME. CMP, NUM and LIT_OFF hold the comparison. */
+	bool distinct;
+	enum rexpr_field of_field;
+	char *of_name;
+	int64_t window_ms;
+	/* REX_BANK: LIST/LIST_OFF name the bank; WITHIN is the distance, -1 when not given. */
+	int within;
+	size_t within_off;
 	/* Filled by the compiler. */
-	uint32_t atom;  /* CONTAINS/MATCHES: fired-atom index; IN/MEDIA_IN with a list: set */
+	uint32_t atom;  /* CONTAINS/MATCHES: fired-atom index; IN/MEDIA_IN with a list: set;
+			 * COUNTER: the ruleset's counter; BANK: the bank */
 	int enum_val;   /* surface/content_type literal, resolved */
 	int *enum_vals; /* REX_IN on surface/content_type */
 };
@@ -91,6 +104,10 @@ bool rexpr_is_number(const struct rexpr *e);
 /* "int", "float", "string", "bool"; and back, -1 for none of them. */
 const char *rexpr_attr_type_name(enum rexpr_attr_type t);
 int rexpr_attr_type_parse(const char *s);
+
+/* Counter windows: from REXPR_WINDOW_MIN_MS to REXPR_WINDOW_MAX_MS (1 s to 7 days). */
+#define REXPR_WINDOW_MIN_MS 1000LL
+#define REXPR_WINDOW_MAX_MS (7LL * 86400000)
 
 /* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS]Z" as UTC milliseconds.
  * Returns 0 or -EINVAL. */

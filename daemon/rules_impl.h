@@ -4,10 +4,12 @@
 
 #include <hs/hs.h>
 
+#include "hashbank.h"
 #include "normalise.h"
 #include "rules.h"
 #include "rules_expr.h"
 #include "strmap.h"
+#include "ydoc.h"
 
 /* A named list: terms or phrases for contains_any (normalised), also a set
  * for `in LIST`; or hashes for any_media_in. */
@@ -38,6 +40,9 @@ struct rules_rule_impl {
 	size_t n_modes;
 	char **mode_names;
 	uint32_t cond; /* index into the ruleset's conds */
+	/* A condition with counters: a part of it without counters that must hold for it to
+	 * hold (a shared condition, evaluated once per event), or UINT32_MAX. */
+	uint32_t gate;
 };
 
 /* Rules with no text trigger that share one condition: it is evaluated once per event for all
@@ -64,6 +69,31 @@ struct rules_term_db {
 	size_t n_terms;
 };
 
+/* A hash bank of banks: (rules_banks.c). */
+struct rules_bank {
+	char *name;
+	const char *file; /* the rule file declaring it */
+	int line, col;
+	unsigned min_quality; /* PDQ: an event's pdq hash of lower quality is ignored */
+	struct hashbank *bank;
+};
+
+/* A windowed counter: one per rule and counter name (rules_counters.c). */
+struct rules_counter {
+	struct rules_counter_info pub; /* name and id point below once compiled */
+	char *name;
+	char id[17];
+	enum rexpr_field by, of;
+	const char *by_attr, *of_attr; /* attr.NAME: borrowed from the rule's tree */
+};
+
+/* A counter value a tests: case assumes (given:): NAME is a counter's name, or "count" or
+ * "distinct" for every counter of that kind. */
+struct rules_given {
+	char *name;
+	uint64_t value;
+};
+
 /* What a tests: case expects; NULL arrays are not checked. */
 struct rules_test {
 	char *name;
@@ -82,6 +112,8 @@ struct rules_test {
 	char **shadow;
 	size_t n_shadow;
 	bool check_shadow;
+	struct rules_given *given;
+	size_t n_given;
 };
 
 struct ruleset {
@@ -99,6 +131,11 @@ struct ruleset {
 	size_t n_modes;
 	struct rules_test *tests;
 	size_t n_tests;
+	struct rules_bank *banks;
+	size_t n_banks;
+	struct strmap bank_index; /* name -> index */
+	struct rules_counter *counters;
+	size_t n_counters;
 
 	/* Atoms: what a scan can fire (a list's contains_any, a regex). */
 	size_t n_atoms;
@@ -111,6 +148,9 @@ struct ruleset {
 	 * same condition share one, evaluated at most once per event. */
 	const struct rexpr **conds;
 	size_t n_conds;
+	/* Per distinct condition: it holds a counter, and is evaluated three-valued (a counter
+	 * unknown until Redis answers). Such conditions are never shared between rules. */
+	bool *cond_tri;
 
 	struct rules_term_db *term_dbs; /* every distinct term once, by script key */
 	size_t n_term_dbs;
@@ -142,3 +182,37 @@ int rules_compile(struct ruleset *rs, const struct rules_regex_src *regex, const
 /* Grows *v (elements of SIZE bytes, *cap of them) to hold more than N, zeroing the new
  * room. Returns 0 or -ENOMEM. */
 int rules_grow(void **v, size_t *cap, size_t n, size_t size);
+
+/* ---- rules_banks.c ---- */
+
+/* Adds bank NAME (declared at KP in RULE_FILE) from V, {algorithm, file, min_quality}, to RS:
+ * the bank file (relative to RULE_FILE) is read, handed to DIGEST (with ARG) for the ruleset
+ * version, listed among RS's files and loaded. Errors go to ERRS. Returns 0, -EINVAL (said)
+ * or -ENOMEM. */
+int rules_bank_add(struct ruleset *rs, const char *rule_file, const char *name, struct ydoc_pos kp,
+		   const struct ydoc_node *v, struct diag_list *errs,
+		   void (*digest)(void *arg, const char *path, const char *text, size_t len),
+		   void *arg);
+/* Resolves E (REX_BANK) against RS's banks: the bank exists and WITHIN fits its algorithm.
+ * Returns 0, or -EINVAL with ERR and *ERR_OFF (an offset into the condition). */
+int rules_bank_check(const struct ruleset *rs, struct rexpr *e, char *err, size_t errlen,
+		     size_t *err_off);
+/* The nearest entry of bank B that a media hash of EV matches (within WITHIN bits for PDQ,
+ * quality permitting; exactly for MD5 and SHA-256). Returns true with *HIT filled. */
+bool rules_bank_match(const struct rules_bank *b, const Arbiter__V1__ContentEvent *ev, int within,
+		      struct hashbank_hit *hit);
+void rules_banks_free(struct ruleset *rs);
+
+/* ---- rules_counters.c ---- */
+
+/* Adds the counter of E (REX_COUNTER) in rule RULE to RS, or finds the one the rule already
+ * has of that name, and sets e->atom to it. Returns 0, -EINVAL with ERR and *ERR_OFF, or
+ * -ENOMEM. */
+int rules_counter_add(struct ruleset *rs, uint32_t rule, struct rexpr *e, char *err, size_t errlen,
+		      size_t *err_off);
+void rules_counters_free(struct ruleset *rs);
+/* The first http:// or https:// URL of TEXT (scheme and host lowercased, trailing punctuation
+ * dropped) into OUT (LEN bytes, truncated). Returns its length, 0 when there is none. */
+size_t rules_counter_url(const char *text, char *out, size_t len);
+/* Writes the hex of the first 16 bytes of SHA-256 over the LEN bytes of S. */
+void rules_counter_digest(char out[RULES_DIGEST_HEX + 1], const char *s, size_t len);

@@ -400,6 +400,23 @@ static void rl_lists_section(struct rules_loader *rl, const struct ydoc_node *v,
 	rl_section(rl, v, p, "lists", "a mapping of lists", rl_list);
 }
 
+static void rl_digest_cb(void *arg, const char *path, const char *text, size_t len)
+{
+	rl_digest_file(arg, path, text, len);
+}
+
+/* One entry of banks: NAME: {algorithm, file, min_quality} (rules_banks.c). */
+static int rl_bank(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
+		   const struct ydoc_node *v, struct ydoc_pos vp)
+{
+	struct rules_loader *rl = arg;
+	(void)vp;
+	int rc = rules_bank_add(rl->rs, rl->cur->path, k->text, kp, v, rl->errs, rl_digest_cb, rl);
+	if (rc == -ENOMEM)
+		rl->oom = true;
+	return rc == -ENOMEM ? rc : 0;
+}
+
 static int rl_date(struct rules_loader *rl, const struct ydoc_node *v, struct ydoc_pos p,
 		   const char *key, int64_t *ms)
 {
@@ -638,7 +655,7 @@ static void rl_check_cmp(struct rules_loader *rl, struct rexpr *e, const struct 
 		return;
 	bool num_field = rexpr_is_number(e);
 	if (e->field == RF_MEDIA) {
-		rl_error(rl, at, key, "media takes any_media_in LIST");
+		rl_error(rl, at, key, "media takes any_media_in LIST or in bank NAME");
 		return;
 	}
 	if (e->kind == REX_CMP && !num_field && e->cmp != RC_EQ && e->cmp != RC_NE) {
@@ -817,6 +834,20 @@ static void rl_check_expr(struct rules_loader *rl, struct rexpr *e, const struct
 	case REX_MATCHES:
 		rl_check_regex(rl, e, n, p, key);
 		return;
+	case REX_COUNTER:
+	case REX_BANK: {
+		char err[512];
+		size_t off = e->off;
+		int rc = e->kind == REX_BANK ?
+				 rules_bank_check(rl->rs, e, err, sizeof(err), &off) :
+				 rules_counter_add(rl->rs, (uint32_t)(rl->rs->n_rules - 1), e, err,
+						   sizeof(err), &off);
+		if (rc == -ENOMEM)
+			rl->oom = true;
+		else if (rc < 0)
+			rl_error(rl, rl_offset_pos(rl, n, p, off), key, "%s", err);
+		return;
+	}
 	}
 }
 
@@ -1061,6 +1092,63 @@ static void rl_rule(struct rules_loader *rl, const struct ydoc_node *v, struct y
 
 /* ---- tests ---- */
 
+/* One entry of a test's given: COUNTER: N, the counter's value before the event. */
+static int rl_given(void *arg, const struct ydoc_node *k, struct ydoc_pos kp,
+		    const struct ydoc_node *v, struct ydoc_pos vp)
+{
+	struct rules_loader *rl = arg;
+	struct rules_test *t = &rl->rs->tests[rl->rs->n_tests - 1];
+	char buf[96];
+	const char *s = ydoc_scalar(v);
+	char *end = NULL;
+	unsigned long long n = s && *s >= '0' && *s <= '9' ? strtoull(s, &end, 10) : 0;
+	if (!end || *end || n > 1000000000ULL) {
+		rl_error(rl, vp, t->name,
+			 "given.%s: expected a whole number from 0 to 1000000000, got %s", k->text,
+			 ydoc_describe(v, buf, sizeof(buf)));
+		return 0;
+	}
+	/* A name is a counter's, spaces aside, or a kind: it must name something. */
+	char *name = rl_strdup(rl, k->text);
+	if (!name)
+		return -ENOMEM;
+	size_t w = 0;
+	for (size_t i = 0; name[i]; i++)
+		if (name[i] != ' ')
+			name[w++] = name[i];
+	name[w] = '\0';
+	bool known = !strcmp(name, "count") || !strcmp(name, "distinct");
+	for (size_t i = 0; i < rl->rs->n_counters && !known; i++) {
+		const char *c = rl->rs->counters[i].name;
+		size_t j = 0, m = 0;
+		for (; c[j]; j++) {
+			if (c[j] == ' ')
+				continue;
+			if (c[j] != name[m])
+				break;
+			m++;
+		}
+		known = !c[j] && !name[m];
+	}
+	if (!known) {
+		rl_error(rl, kp, t->name,
+			 "given.%s: no rule has that counter (give count, distinct or a counter "
+			 "as a rule writes it, such as \"count(by: author_id, window: 10m)\")",
+			 k->text);
+		free(name);
+		return 0;
+	}
+	struct rules_given *g = realloc(t->given, (t->n_given + 1) * sizeof(*g));
+	if (!g) {
+		free(name);
+		rl->oom = true;
+		return -ENOMEM;
+	}
+	t->given = g;
+	g[t->n_given++] = (struct rules_given){name, n};
+	return 0;
+}
+
 static char **rl_name_list(struct rules_loader *rl, const struct ydoc_node *v, struct ydoc_pos p,
 			   const char *key, size_t *n)
 {
@@ -1094,7 +1182,7 @@ static void rl_test(struct rules_loader *rl, const struct ydoc_node *v, struct y
 		return;
 	}
 	struct ydoc_pos tp = ydoc_pos_of(v, p);
-	static const char *const keys[] = {"name", "event", "now", "expect", NULL};
+	static const char *const keys[] = {"name", "event", "now", "given", "expect", NULL};
 	rl_check_keys(rl, v, "a test", keys);
 	if (!rl_reserve(rl, (void **)&rl->rs->tests, &rl->cap_tests, rl->rs->n_tests,
 			sizeof(struct rules_test)))
@@ -1108,6 +1196,9 @@ static void rl_test(struct rules_loader *rl, const struct ydoc_node *v, struct y
 	const char *key = t->name;
 	if ((n = ydoc_get(v, "now")))
 		rl_date(rl, n, tp, key, &t->now_ms);
+	if ((n = ydoc_get(v, "given")))
+		rl_section(rl, n, tp, key, "a mapping of counters to numbers, such as {count: 19}",
+			   rl_given);
 	n = ydoc_get(v, "event");
 	if (!n || !ydoc_is_map(n)) {
 		rl_error(rl, n ? ydoc_pos_of(n, tp) : tp, key,
@@ -1186,6 +1277,33 @@ static void rl_apply_mode_switches(struct rules_loader *rl)
 	}
 }
 
+/* After a YAML error: a plain `when:` value with count(by: ...) is the likely cause, since ': '
+ * starts a mapping in YAML. Says how to write it, at each such value. */
+static void rl_counter_quote_hint(struct rules_loader *rl, const struct rules_file *f)
+{
+	int line = 1;
+	for (const char *s = f->text; s && *s; line++) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		const char *w = memmem(s, n, "when:", 5);
+		const char *v = w ? w + 5 : NULL;
+		while (v && v < s + n && (*v == ' ' || *v == '\t'))
+			v++;
+		if (v && v < s + n && !strchr("'\"|>", *v)) {
+			const char *c = memmem(v, (size_t)(s + n - v), "count(", 6);
+			if (!c)
+				c = memmem(v, (size_t)(s + n - v), "distinct(", 9);
+			if (c && memmem(c, (size_t)(s + n - c), ": ", 2))
+				diag_error(
+					rl->errs, f->path, line, (int)(v - s) + 1, NULL,
+					"a condition holding ': ' (count(by: ...)) must be quoted "
+					"in YAML: write when: \"...\", a block (when: >-), or "
+					"by:author_id without the space");
+		}
+		s = nl ? nl + 1 : NULL;
+	}
+}
+
 /* Pass 1 for one file: read, digest and parse it; check its top-level keys; its normalise. */
 static void rl_read(struct rules_loader *rl, struct rules_file *f, const char *path,
 		    bool *norm_seen)
@@ -1211,6 +1329,8 @@ static void rl_read(struct rules_loader *rl, struct rules_file *f, const char *p
 	r = ydoc_load(f->path, f->text, f->len, rl->errs, &f->doc, &f->root);
 	if (r == -ENOMEM)
 		rl->oom = true;
+	if (r == -EINVAL)
+		rl_counter_quote_hint(rl, f);
 	rl->cur = f;
 	if (!f->root)
 		return;
@@ -1221,8 +1341,8 @@ static void rl_read(struct rules_loader *rl, struct rules_file *f, const char *p
 		f->root = NULL;
 		return;
 	}
-	static const char *const keys[] = {"normalise", "lists", "modes", "attributes",
-					   "rules",     "tests", NULL};
+	static const char *const keys[] = {"normalise",  "lists", "banks", "modes",
+					   "attributes", "rules", "tests", NULL};
 	rl_check_keys(rl, f->root, "a rule file", keys);
 	const struct ydoc_node *n = ydoc_get(f->root, "normalise");
 	if (n)
@@ -1265,6 +1385,9 @@ static void rl_read_all(struct rules_loader *rl, struct rules_file *files)
 		rl->cur = &files[i];
 		if (files[i].root && (sec = ydoc_get(files[i].root, "lists")))
 			rl_lists_section(rl, sec, (struct ydoc_pos){1, 1});
+		if (files[i].root && (sec = ydoc_get(files[i].root, "banks")))
+			rl_section(rl, sec, (struct ydoc_pos){1, 1}, "banks", "a mapping of banks",
+				   rl_bank);
 		if (files[i].root && (sec = ydoc_get(files[i].root, "modes")))
 			rl_modes_section(rl, sec, (struct ydoc_pos){1, 1});
 		if (files[i].root && (sec = ydoc_get(files[i].root, "attributes")))
@@ -1370,6 +1493,9 @@ void rules_free(struct ruleset *rs)
 		free(t->name);
 		if (t->event)
 			protobuf_c_message_free_unpacked(&t->event->base, NULL);
+		for (size_t j = 0; j < t->n_given; j++)
+			free(t->given[j].name);
+		free(t->given);
 		char **lists[3] = {t->escalations, t->rules, t->shadow};
 		size_t counts[3] = {t->n_escalations, t->n_rules, t->n_shadow};
 		for (int k = 0; k < 3; k++) {
@@ -1391,6 +1517,9 @@ void rules_free(struct ruleset *rs)
 		free(rs->always[i].rules);
 	free(rs->always);
 	free(rs->conds);
+	free(rs->cond_tri);
+	rules_banks_free(rs);
+	rules_counters_free(rs);
 	for (size_t i = 0; i < rs->n_terms; i++)
 		free(rs->terms[i].atoms);
 	free(rs->terms);

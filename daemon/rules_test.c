@@ -45,14 +45,68 @@ static const char *rules_test_action(Arbiter__V1__Action a, char *buf, size_t le
 	return buf;
 }
 
+/* True when counter name A equals B, spaces aside. */
+static bool rules_test_same_name(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ' ')
+			a++;
+		while (*b == ' ')
+			b++;
+		if (*a != *b)
+			return false;
+		if (!*a)
+			return true;
+		a++;
+		b++;
+	}
+}
+
+/* The value case T gives counter K before its event: by the counter's name, else by its
+ * kind, else 0. */
+static uint64_t rules_test_given(const struct ruleset *rs, const struct rules_test *t, uint32_t k)
+{
+	const struct rules_counter *c = &rs->counters[k];
+	const char *kind = c->pub.kind == RULES_COUNT ? "count" : "distinct";
+	const struct rules_given *by_kind = NULL;
+	for (size_t i = 0; i < t->n_given; i++) {
+		if (rules_test_same_name(t->given[i].name, c->name))
+			return t->given[i].value;
+		if (!strcmp(t->given[i].name, kind))
+			by_kind = &t->given[i];
+	}
+	return by_kind ? by_kind->value : 0;
+}
+
+/* Case T's verdict: counters stand at what it gives (0 otherwise) before its event, which
+ * adds one. */
+static const struct rules_verdict *rules_test_eval(const struct ruleset *rs, struct rules_ctx *ctx,
+						   const struct rules_test *t, int64_t now,
+						   struct rules_counter_op *ops, uint64_t *values)
+{
+	const struct rules_counter_op *want;
+	size_t n;
+	const struct rules_verdict *v = rules_eval_begin(ctx, t->event, now, &want, &n);
+	if (!v || !n)
+		return v;
+	memcpy(ops, want, n * sizeof(*ops));
+	for (size_t i = 0; i < n; i++)
+		values[i] = rules_test_given(rs, t, ops[i].counter) + 1;
+	return rules_eval_finish(ctx, t->event, now, ops, values, n);
+}
+
 int rules_run_tests(const struct ruleset *rs, FILE *out)
 {
 	struct rules_ctx *ctx = rules_ctx_new(rs);
 	size_t cap = rs->n_rules + 1;
 	const char **names = calloc(cap, sizeof(*names));
-	if (!ctx || !names) {
+	struct rules_counter_op *ops = calloc(rs->n_counters + 1, sizeof(*ops));
+	uint64_t *values = calloc(rs->n_counters + 1, sizeof(*values));
+	if (!ctx || !names || !ops || !values) {
 		rules_ctx_free(ctx);
 		free(names);
+		free(ops);
+		free(values);
 		return -ENOMEM;
 	}
 	struct timespec ts;
@@ -63,7 +117,7 @@ int rules_run_tests(const struct ruleset *rs, FILE *out)
 	for (size_t i = 0; i < rs->n_tests; i++) {
 		const struct rules_test *t = &rs->tests[i];
 		const struct rules_verdict *v =
-			rules_eval(ctx, t->event, t->now_ms ? t->now_ms : now);
+			rules_test_eval(rs, ctx, t, t->now_ms ? t->now_ms : now, ops, values);
 		if (!v) {
 			failed = -ENOMEM;
 			break;
@@ -124,6 +178,8 @@ int rules_run_tests(const struct ruleset *rs, FILE *out)
 	if (failed >= 0)
 		fprintf(out, "%zu test(s), %d failed\n", rs->n_tests, failed);
 	free(names);
+	free(ops);
+	free(values);
 	rules_ctx_free(ctx);
 	return failed;
 }

@@ -1,5 +1,6 @@
 /* Benchmark of the rules engine alone: events/s on one core for 10, 100 and 1,000 rules over 1k,
- * 10k and 50k terms. */
+ * 10k and 50k terms; the same with windowed counter conditions (both phases, values given as
+ * Redis would); and rules matching media against a PDQ hash bank of a million hashes. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hashbank.h"
 #include "rules.h"
 
 #define CORPUS 50000
@@ -79,7 +81,12 @@ static void bench_term(char *out, size_t len, int t)
 	strncat(out, "x", len - strlen(out) - 1);
 }
 
-static void bench_write_rules(const char *dir, int rules, int terms, char ***term_out)
+/* Counter conditions in bench_write_rules: none; on the report-count rules (one in 20), which
+ * touch them only when the rest holds; and those plus one rule counting every event. */
+enum bench_counters { BENCH_NO_COUNTERS, BENCH_GATED_COUNTERS, BENCH_EVERY_EVENT };
+
+static void bench_write_rules(const char *dir, int rules, int terms, char ***term_out,
+			      enum bench_counters counters)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "%s/rules.yaml", dir);
@@ -114,6 +121,11 @@ static void bench_write_rules(const char *dir, int rules, int terms, char ***ter
 			fprintf(f, "    when: report_count >= 7 and reach > 19990\n");
 		else if (kind == 0)
 			fprintf(f, "    when: text matches /(buy|win)\\s+now\\s+%d/i\n", r);
+		else if (kind == 1 && counters != BENCH_NO_COUNTERS)
+			fprintf(f,
+				"    when: report_count >= %d and reach > 19800 and "
+				"count(by:author_id, window:10m) >= 5\n",
+				5 + r % 3);
 		else if (kind == 1)
 			fprintf(f, "    when: report_count >= %d and reach > 19800\n", 5 + r % 3);
 		else
@@ -127,6 +139,10 @@ static void bench_write_rules(const char *dir, int rules, int terms, char ***ter
 		if (kind == 3)
 			fprintf(f, "    shadow: true\n");
 	}
+	if (counters == BENCH_EVERY_EVENT)
+		fprintf(f, "  - id: campaign\n"
+			   "    when: distinct(author_id, by:text, window:1h) >= 300\n"
+			   "    action: label\n");
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/arbiter.yaml", dir);
 	f = fopen(path, "w");
@@ -156,8 +172,12 @@ static Arbiter__V1__ContentEvent **bench_corpus(char **terms, int n_terms)
 		if (i % 50 == 0)
 			strncat(text, terms[bench_rand() % (uint64_t)n_terms],
 				sizeof(text) - strlen(text) - 1);
+		static char authors[1000][8];
+		if (!authors[i % 1000][0])
+			snprintf(authors[i % 1000], sizeof(authors[0]), "a%d", i % 1000);
 		ev->event_id = "e";
 		ev->content_id = "c";
+		ev->author_id = authors[i % 1000];
 		ev->text = strdup(text);
 		ev->lang = (char *)langs[i % 5];
 		ev->reach = bench_rand() % 20000;
@@ -194,6 +214,171 @@ static long bench_hwm_kib(void)
 	return kib;
 }
 
+/* Loads DIR's config and ruleset; exits on failure. */
+static void bench_load(const char *dir, struct config **cfg, struct ruleset **rs, double *ms)
+{
+	char cfgpath[600];
+	snprintf(cfgpath, sizeof(cfgpath), "%s/arbiter.yaml", dir);
+	struct diag_list errs = {0};
+	double t0 = bench_now();
+	if (config_load(cfgpath, cfg, &errs) < 0 || rules_load(*cfg, rs, &errs) < 0) {
+		diag_print(&errs, stderr);
+		exit(1);
+	}
+	*ms = (bench_now() - t0) * 1000;
+	diag_clear(&errs);
+}
+
+/* Evaluates EVS for SECONDS: both phases where an event asks for counters, with VALUE for each
+ * (below every threshold: the verdicts stay those of the plain engine). Returns events/s; the
+ * share flagged and the share that asked for counters in *FLAGGED and *ASKED. */
+static double bench_run(const struct ruleset *rs, Arbiter__V1__ContentEvent **evs, int n_evs,
+			double seconds, double *flagged, double *asked)
+{
+	struct rules_ctx *ctx = rules_ctx_new(rs);
+	size_t nc = rules_counter_count(rs) + 1;
+	struct rules_counter_op *ops = calloc(nc, sizeof(*ops));
+	uint64_t *values = calloc(nc, sizeof(*values));
+	long n = 0, fl = 0, ask = 0;
+	double t0 = bench_now(), t1;
+	do {
+		for (int i = 0; i < n_evs; i++) {
+			const struct rules_counter_op *want;
+			size_t k;
+			const struct rules_verdict *v = rules_eval_begin(ctx, evs[i], 0, &want, &k);
+			if (k) {
+				memcpy(ops, want, k * sizeof(*ops));
+				for (size_t j = 0; j < k; j++)
+					values[j] = 2;
+				v = rules_eval_finish(ctx, evs[i], 0, ops, values, k);
+				ask++;
+			}
+			fl += v->action != ARBITER__V1__ACTION__NONE || v->n_escalations;
+		}
+		n += n_evs;
+		t1 = bench_now();
+	} while (t1 - t0 < seconds);
+	*flagged = 100.0 * (double)fl / (double)n;
+	*asked = 100.0 * (double)ask / (double)n;
+	free(ops);
+	free(values);
+	rules_ctx_free(ctx);
+	return (double)n / (t1 - t0);
+}
+
+static void bench_free_corpus(Arbiter__V1__ContentEvent **evs)
+{
+	for (int i = 0; i < CORPUS; i++) {
+		free(evs[i]->text);
+		free(evs[i]->signals[0]);
+		free(evs[i]->signals);
+		free(evs[i]);
+	}
+	free(evs);
+}
+
+static void bench_rm(const char *dir)
+{
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* One row: RULES rules over TERMS terms, with COUNTERS. */
+static void bench_row(int rules, int terms, enum bench_counters counters, double seconds)
+{
+	static const char *const what[] = {"", "gated counters", "+ every event"};
+	char dir[] = "/tmp/bench-rules-XXXXXX";
+	if (!mkdtemp(dir))
+		exit(1);
+	char **terms_v;
+	bench_write_rules(dir, rules, terms, &terms_v, counters);
+	struct config *cfg = NULL;
+	struct ruleset *rs = NULL;
+	double compile_ms, flagged, asked;
+	bench_load(dir, &cfg, &rs, &compile_ms);
+	Arbiter__V1__ContentEvent **evs = bench_corpus(terms_v, terms);
+	double rate = bench_run(rs, evs, CORPUS, seconds, &flagged, &asked);
+	printf("%6d %7d %11.0f %12.0f %9.0f %7.1f%% %11.1f", rules, terms, compile_ms, rate,
+	       1e9 / rate, flagged, (double)rules_memory(rs) / (1024.0 * 1024.0));
+	if (counters != BENCH_NO_COUNTERS)
+		printf("  %-15s %zu counters, %.2f%% of events ask Redis", what[counters],
+		       rules_counter_count(rs), asked);
+	printf("\n");
+	fflush(stdout);
+	rules_free(rs);
+	config_free(cfg);
+	bench_free_corpus(evs);
+	for (int t = 0; t < terms; t++)
+		free(terms_v[t]);
+	free(terms_v);
+	bench_rm(dir);
+}
+
+/* A bank of N random PDQ hashes and one rule on it; events with one random image each (a
+ * random query: the index's usual work, as nearly every image is unknown). */
+static void bench_bank(size_t n, double seconds)
+{
+	char dir[] = "/tmp/bench-rules-XXXXXX", path[600];
+	if (!mkdtemp(dir))
+		exit(1);
+	snprintf(path, sizeof(path), "%s/bank.txt", dir);
+	FILE *f = fopen(path, "w");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%016llx%016llx%016llx%016llx\n", (unsigned long long)bench_rand(),
+			(unsigned long long)bench_rand(), (unsigned long long)bench_rand(),
+			(unsigned long long)bench_rand());
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/rules.yaml", dir);
+	f = fopen(path, "w");
+	fprintf(f, "banks: {b: {algorithm: pdq, file: bank.txt, min_quality: 50}}\n"
+		   "rules: [{id: known, when: media in bank b within 31, action: remove}]\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/arbiter.yaml", dir);
+	f = fopen(path, "w");
+	fprintf(f, "rules: {files: [rules.yaml]}\n");
+	fclose(f);
+	struct config *cfg = NULL;
+	struct ruleset *rs = NULL;
+	double load_ms, flagged, asked;
+	bench_load(dir, &cfg, &rs, &load_ms);
+	enum { N_EVS = 20000 };
+	Arbiter__V1__ContentEvent **evs = calloc(N_EVS, sizeof(*evs));
+	for (int i = 0; i < N_EVS; i++) {
+		Arbiter__V1__ContentEvent *ev = calloc(1, sizeof(*ev));
+		arbiter__v1__content_event__init(ev);
+		Arbiter__V1__Media *m = calloc(1, sizeof(*m));
+		arbiter__v1__media__init(m);
+		m->pdq = malloc(65);
+		snprintf(m->pdq, 65, "%016llx%016llx%016llx%016llx",
+			 (unsigned long long)bench_rand(), (unsigned long long)bench_rand(),
+			 (unsigned long long)bench_rand(), (unsigned long long)bench_rand());
+		m->pdq_quality = 90;
+		ev->n_media = 1;
+		ev->media = calloc(1, sizeof(*ev->media));
+		ev->media[0] = m;
+		ev->event_id = "e";
+		ev->content_id = "c";
+		evs[i] = ev;
+	}
+	double rate = bench_run(rs, evs, N_EVS, seconds, &flagged, &asked);
+	printf("bank: %zu PDQ hashes (loaded in %.0f ms, %.1f MiB), media in bank within 31: "
+	       "%.0f lookups/s through the engine (one random image per event, %.1f%% matched)\n",
+	       hashbank_size(rules_bank(rs, 0, NULL)), load_ms,
+	       (double)hashbank_memory(rules_bank(rs, 0, NULL)) / (1024.0 * 1024.0), rate, flagged);
+	for (int i = 0; i < N_EVS; i++) {
+		free(evs[i]->media[0]->pdq);
+		free(evs[i]->media[0]);
+		free(evs[i]->media);
+		free(evs[i]);
+	}
+	free(evs);
+	rules_free(rs);
+	config_free(cfg);
+	bench_rm(dir);
+}
+
 int main(void)
 {
 	static const int rule_counts[] = {10, 100, 1000};
@@ -210,62 +395,19 @@ int main(void)
 			if ((only_rules && atoi(only_rules) != rule_counts[ri]) ||
 			    (only_terms && atoi(only_terms) != term_counts[ti]))
 				continue;
-			char dir[] = "/tmp/bench-rules-XXXXXX";
-			if (!mkdtemp(dir))
-				return 1;
-			char **terms;
-			bench_write_rules(dir, rule_counts[ri], term_counts[ti], &terms);
-			char cfgpath[600];
-			snprintf(cfgpath, sizeof(cfgpath), "%s/arbiter.yaml", dir);
-			struct diag_list errs = {0};
-			struct config *cfg = NULL;
-			struct ruleset *rs = NULL;
-			double t0 = bench_now();
-			if (config_load(cfgpath, &cfg, &errs) < 0 ||
-			    rules_load(cfg, &rs, &errs) < 0) {
-				diag_print(&errs, stderr);
-				return 1;
-			}
-			double compile_ms = (bench_now() - t0) * 1000;
-			Arbiter__V1__ContentEvent **evs = bench_corpus(terms, term_counts[ti]);
-			struct rules_ctx *ctx = rules_ctx_new(rs);
-			long n = 0, flagged = 0;
-			t0 = bench_now();
-			double t1;
-			do {
-				for (int i = 0; i < CORPUS; i++) {
-					const struct rules_verdict *v = rules_eval(ctx, evs[i], 0);
-					flagged += v->action != ARBITER__V1__ACTION__NONE ||
-						   v->n_escalations;
-				}
-				n += CORPUS;
-				t1 = bench_now();
-			} while (t1 - t0 < seconds);
-			printf("%6d %7d %11.0f %12.0f %9.0f %7.1f%% %11.1f\n", rule_counts[ri],
-			       term_counts[ti], compile_ms, (double)n / (t1 - t0),
-			       (t1 - t0) * 1e9 / (double)n, 100.0 * (double)flagged / (double)n,
-			       (double)rules_memory(rs) / (1024.0 * 1024.0));
-			fflush(stdout);
-			rules_ctx_free(ctx);
-			rules_free(rs);
-			config_free(cfg);
-			diag_clear(&errs);
-			for (int i = 0; i < CORPUS; i++) {
-				free(evs[i]->text);
-				free(evs[i]->signals[0]);
-				free(evs[i]->signals);
-				free(evs[i]);
-			}
-			free(evs);
-			for (int t = 0; t < term_counts[ti]; t++)
-				free(terms[t]);
-			free(terms);
-			char cmd[700];
-			snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-			if (system(cmd) != 0)
-				fprintf(stderr, "could not remove %s\n", dir);
+			bench_row(rule_counts[ri], term_counts[ti], BENCH_NO_COUNTERS, seconds);
 		}
 	}
 	printf("peak RSS of this process: %.1f MiB\n", (double)bench_hwm_kib() / 1024.0);
+	/* BENCH_COUNTERS=0 and BENCH_BANK=0 skip the rows below. */
+	const char *bc = getenv("BENCH_COUNTERS"), *bb = getenv("BENCH_BANK");
+	if (!bc || atoi(bc)) {
+		printf("with windowed counters (both phases; Redis's answer given, not fetched):\n");
+		bench_row(1000, 50000, BENCH_NO_COUNTERS, seconds);
+		bench_row(1000, 50000, BENCH_GATED_COUNTERS, seconds);
+		bench_row(1000, 50000, BENCH_EVERY_EVENT, seconds);
+	}
+	if (!bb || atoi(bb))
+		bench_bank(1000000, seconds);
 	return 0;
 }

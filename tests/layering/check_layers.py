@@ -16,7 +16,8 @@ import sys
 LAYERS = [
     ("base", ["log", "diag", "strmap", "ydoc", "country"]),
     ("core", ["config", "normalise", "pbjson", "event", "rules_expr", "rules", "langtag",
-              "rules_load", "rules_compile", "rules_eval", "rules_test", "dsa", "ledger",
+              "rules_load", "rules_compile", "rules_eval", "rules_test", "rules_counters",
+              "rules_banks", "counters", "dsa", "ledger",
               "records", "audit", "hashbank", "queues", "offsets", "policy", "report*"]),
     ("shell", ["metrics", "metrics_*", "kafka", "kafka_mock", "redis", "sentinel", "review", "pipeline*",
                "reload", "notify", "main"]),

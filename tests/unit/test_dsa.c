@@ -139,6 +139,26 @@ START_TEST(every_action_maps_to_its_restriction)
 }
 END_TEST
 
+/* A decision of rules that rested on counters says so, and on which. */
+START_TEST(facts_say_when_behaviour_decided)
+{
+	Arbiter__V1__AuditRecord r = base_record(ARBITER__V1__ACTION__REMOVE);
+	Arbiter__V1__ContentEvent ev = base_event();
+	const char *const beh[] = {"count(by: author_id, window: 10m)=20",
+				   "distinct(author_id, by: text, window: 1h)=301"};
+	struct dsa_input in = {
+		.event = &ev, .automated_detection = true, .behaviour = beh, .n_behaviour = 2};
+	struct dsa_scratch s;
+	ck_assert_int_eq(dsa_fill(&r, &in, &s), 0);
+	ck_assert_msg(
+		strstr(r.decision_facts,
+		       "). The decision rested on the behaviour of accounts, not only on the "
+		       "content: count(by: author_id, window: 10m)=20, distinct(author_id, by: "
+		       "text, window: 1h)=301. The decision was taken by automated means."),
+		"%s", r.decision_facts);
+}
+END_TEST
+
 START_TEST(statement_carries_every_field_under_the_api_names)
 {
 	Arbiter__V1__AuditRecord r = base_record(ARBITER__V1__ACTION__REMOVE);
@@ -164,6 +184,7 @@ START_TEST(statement_carries_every_field_under_the_api_names)
 	ck_assert_str_eq(r.country, "KE");
 	ck_assert_ptr_nonnull(strstr(r.decision_facts, "hate-1, hate-2"));
 	ck_assert_ptr_nonnull(strstr(r.decision_facts, "automated means"));
+	ck_assert_ptr_null(strstr(r.decision_facts, "behaviour"));
 
 	/* …and the statement copies them under the API's names. */
 	json_t *st = statement(&r);
@@ -536,6 +557,7 @@ static Suite *dsa_suite(void)
 	TCase *tc = tcase_create("dsa");
 	tcase_add_test(tc, every_action_maps_to_its_restriction);
 	tcase_add_test(tc, statement_carries_every_field_under_the_api_names);
+	tcase_add_test(tc, facts_say_when_behaviour_decided);
 	tcase_add_test(tc, restore_none_and_appeals_filed_have_no_statement);
 	tcase_add_test(tc, territorial_scope_keeps_the_eea);
 	tcase_add_test(tc, incompatible_content_uses_the_contractual_names);

@@ -89,6 +89,21 @@ static void render(FILE *f, const struct rexpr *e)
 	case REX_MEDIA_IN:
 		fprintf(f, "[%s any_media_in %s]", field_str(e, fb, sizeof(fb)), e->list);
 		return;
+	case REX_BANK:
+		fprintf(f, "[%s in bank %s within %d]", field_str(e, fb, sizeof(fb)), e->list,
+			e->within);
+		return;
+	case REX_COUNTER: {
+		char of[128] = "";
+		if (e->distinct) {
+			struct rexpr o = {.field = e->of_field, .name = e->of_name};
+			field_str(&o, of, sizeof(of));
+		}
+		fprintf(f, "[%s(%s%sby %s, %lldms) %s %.17g]", e->distinct ? "distinct" : "count",
+			of, e->distinct ? ", " : "", field_str(e, fb, sizeof(fb)),
+			(long long)e->window_ms, cmp_name(e->cmp), e->num);
+		return;
+	}
 	}
 	fputs("?", f);
 }
@@ -522,6 +537,90 @@ START_TEST(contains_any_matches_any_media_in)
 }
 END_TEST
 
+START_TEST(counters_and_banks)
+{
+	expect_tree("count(by: author_id, window: 10m) >= 20",
+		    "[count(by author_id, 600000ms) >= 20]");
+	expect_tree("count(window:1h,by:attr.ip) > 5", "[count(by attr.ip, 3600000ms) > 5]");
+	expect_tree("count ( by : url , window : 2d ) == 0", "[count(by url, 172800000ms) == 0]");
+	expect_tree("distinct(author_id, by: text, window: 1h) >= 300",
+		    "[distinct(author_id, by text, 3600000ms) >= 300]");
+	expect_tree("distinct(attr.ip, by: attr.device, window: 7d) < 3",
+		    "[distinct(attr.ip, by attr.device, 604800000ms) < 3]");
+	expect_tree("distinct(url, by: author_id, window: 1s) <= 1",
+		    "[distinct(url, by author_id, 1000ms) <= 1]");
+	expect_tree("lang == sw and count(by: media, window: 30s) >= 3",
+		    "(and [lang == 'sw'] [count(by media, 30000ms) >= 3])");
+	expect_tree("not count(by: author_id, window: 1m) < 2",
+		    "(not [count(by author_id, 60000ms) < 2])");
+	expect_tree("media in bank terror_pdq within 31", "[media in bank terror_pdq within 31]");
+	expect_tree("media in bank csam_md5", "[media in bank csam_md5 within -1]");
+	expect_tree("media in bank b within 0 or media in bank c",
+		    "(or [media in bank b within 0] [media in bank c within -1])");
+	/* count and distinct without '(' are no fields. */
+	expect_error("count >= 20", 0,
+		     "count is a counter: write count(by: FIELD, window: DURATION) >= N");
+	expect_error("reach > 1 or distinct > 2", 13,
+		     "distinct is a counter: write distinct(FIELD, by: FIELD, window: DURATION) "
+		     ">= N");
+	/* A list named bank is still a list for other fields. */
+	expect_tree("lang in bank", "[lang in bank]");
+}
+END_TEST
+
+START_TEST(counter_and_bank_errors)
+{
+	expect_error("count(window: 10m) >= 2", 17, "count(...) needs by: FIELD");
+	expect_error("count(by: author_id) >= 2", 19,
+		     "count(...) needs window: DURATION, such as 10m");
+	expect_error("count() >= 2", 6, "expected by: or window: in count(...), got ')'");
+	expect_error("count(by: lang, window: 1m) > 1", 10,
+		     "expected a field to group events by (author_id, text, url, media or "
+		     "attr.NAME), got 'lang'");
+	expect_error("count(by author_id, window: 1m) > 1", 9,
+		     "expected ':' after 'by', got 'author_id'");
+	expect_error("count(by: text, by: url, window: 1m) > 1", 16,
+		     "by: is given twice in count(...)");
+	expect_error("count(by: text, window: 10) > 1", 24,
+		     "expected a window such as 10m or 1h (1s to 7d), got '10'");
+	expect_error("count(by: text, window: 8d) > 1", 24,
+		     "expected a window such as 10m or 1h (1s to 7d), got '8d'");
+	expect_error("count(by: text, window: 0s) > 1", 24,
+		     "expected a window such as 10m or 1h (1s to 7d), got '0s'");
+	expect_error("count(by: text, window: 10 m) > 1", 24,
+		     "expected a window such as 10m or 1h (1s to 7d), got '10'");
+	expect_error("count(by: text, window: ) > 1", 24,
+		     "expected a window such as 10m or 1h (1s to 7d), got ')'");
+	expect_error("count(by: text, window: 1m > 1", 27,
+		     "expected ',' or ')' in count(...), got '>'");
+	expect_error("count(by: text, window: 1m)", 27,
+		     "expected a comparison (>=, >, <=, <, ==, !=) after count(...), got end of "
+		     "condition");
+	expect_error("count(by: text, window: 1m) >= lots", 31,
+		     "expected a number after the comparison of count(...), got 'lots'");
+	expect_error("distinct(by: text, window: 1m) > 1", 9,
+		     "expected the field whose distinct values are counted (author_id, text, url, "
+		     "media or attr.NAME), got 'by'");
+	expect_error("distinct(author_id by: text, window: 1m) > 1", 19,
+		     "expected ',' or ')' in distinct(...), got 'by'");
+	expect_error("distinct(text, by: text, window: 1m) > 1", 0,
+		     "distinct(X, by: X, ...) is always 1: count another field");
+	expect_error("media in bank", 13,
+		     "expected a bank name after 'in bank', got end of condition");
+	expect_error("media in bank within 3", 14,
+		     "expected a bank name after 'in bank', got 'within'");
+	expect_error("media in bank b within", 22,
+		     "expected a Hamming distance in bits (0 to 64) after 'within', got end of "
+		     "condition");
+	expect_error("media in bank b within -1", 23,
+		     "expected a Hamming distance in bits (0 to 64) after 'within', got '-1'");
+	expect_error("media in bank b within 3.5", 23,
+		     "expected a Hamming distance in bits (0 to 64) after 'within', got '3.5'");
+	expect_error("media foo", 6,
+		     "expected 'any_media_in LIST' or 'in bank NAME' after media, got 'foo'");
+}
+END_TEST
+
 /* ---- syntax errors ---- */
 
 START_TEST(error_unknown_field)
@@ -535,8 +634,8 @@ START_TEST(error_unknown_field)
 	expect_error("attrs.k == x", 0, "unknown field 'attrs.k'; did you mean 'attr.<name>'?");
 	expect_error("(foo == 1)", 1,
 		     "unknown field 'foo' (expected text, lang, country, surface, content_type, "
-		     "author_id, reach, report_count, created_at, signal.<name>, attr.<name> or "
-		     "media)");
+		     "author_id, reach, report_count, created_at, signal.<name>, attr.<name>, "
+		     "media, count(...) or distinct(...))");
 }
 END_TEST
 
@@ -628,7 +727,6 @@ START_TEST(error_other_kinds)
 		"text", 4,
 		"expected an operator (==, !=, <, <=, >, >=, in [...], in LIST, contains_any, matches) after "
 		"text, got end of condition");
-	expect_error("media foo", 6, "expected 'any_media_in' after media, got 'foo'");
 	expect_error("reach > 10k", 8, "expected a number, got '10k'");
 	expect_error("created_at > 2027-08-01T99:00Z", 13,
 		     "expected a number, got '2027-08-01T99:00Z'");
@@ -749,6 +847,7 @@ static Suite *rules_expr_suite(void)
 	tcase_add_test(tc, in_literal_lists);
 	tcase_add_test(tc, in_named_list);
 	tcase_add_test(tc, contains_any_matches_any_media_in);
+	tcase_add_test(tc, counters_and_banks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -762,6 +861,7 @@ static Suite *rules_expr_suite(void)
 	tcase_add_test(tc, error_unclosed_paren);
 	tcase_add_test(tc, error_operator_misuse);
 	tcase_add_test(tc, error_other_kinds);
+	tcase_add_test(tc, counter_and_bank_errors);
 	tcase_add_test(tc, deep_and_large_conditions_are_bounded);
 	tcase_add_test(tc, error_empty_condition);
 	tcase_add_test(tc, error_message_is_truncated_to_the_buffer);

@@ -434,7 +434,7 @@ START_TEST(verdict_json_fields)
 	ck_assert_int_ge(
 		asprintf(
 			&want,
-			"{\"action\":\"remove\",\"action_rule\":\"r.remove\",\"attr_type_errors\":0,\"content_id\":\"c-1\","
+			"{\"action\":\"remove\",\"action_rule\":\"r.remove\",\"attr_type_errors\":0,\"behaviour\":false,\"content_id\":\"c-1\","
 			"\"escalations\":[{\"band\":\"urgent\",\"monitors\":true,\"queue\":"
 			"\"incitement\",\"rule\":\"r.remove\",\"sla_s\":3600}],\"event_id\":\"e-1\","
 			"\"evidence\":[\"list:bad\"],\"matched\":[\"r.remove\",\"r.label\"],"
