@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "country.h"
+#include "pbarena.h"
 #include "pbjson.h"
 
 #define EVENT_QUOTE_MAX 40
@@ -36,6 +38,24 @@ static const struct {
 	{"category", 128, "a DSA category"},
 	{"queue", 64, "a queue name"},
 };
+
+/* What the walk checks of a field, decided by its name: an id (name ends in _id) is bounded
+ * in bytes, a time (_at_ms) in range, free text by event_text_bounds[TEXT - 1]; a map's keys
+ * must differ. */
+#define EVENT_CLASS_ID 0x1
+#define EVENT_CLASS_TIME 0x2
+#define EVENT_CLASS_MAP 0x4
+#define EVENT_CLASS_TEXT(c) ((c) >> 3)
+
+/* The classes of every field reachable from the input messages, sorted by descriptor
+ * address: the hot path looks a field up instead of comparing its name with every rule. */
+#define EVENT_CLASSES_MAX 512
+static struct {
+	const ProtobufCFieldDescriptor *f;
+	unsigned cls;
+} event_classes[EVENT_CLASSES_MAX];
+static size_t event_n_classes;
+static pthread_once_t event_classes_once = PTHREAD_ONCE_INIT;
 
 /* Nesting of messages a wire scan follows; ours are two deep. */
 #define EVENT_WIRE_MAX_DEPTH 8
@@ -64,6 +84,72 @@ static int event_fail(char reason[EVENT_REASON_MAX], const char *fmt, ...)
 
 static int event_check_message(struct event_walk *w, const ProtobufCMessage *m);
 
+static bool event_has_suffix(const char *name, const char *suffix)
+{
+	size_t nl = strlen(name), sl = strlen(suffix);
+	return nl > sl && !strcmp(name + nl - sl, suffix);
+}
+
+static unsigned event_classify(const ProtobufCFieldDescriptor *f)
+{
+	unsigned cls = 0;
+	if (event_has_suffix(f->name, "_id"))
+		cls |= EVENT_CLASS_ID;
+	if (event_has_suffix(f->name, "_at_ms"))
+		cls |= EVENT_CLASS_TIME;
+	for (size_t i = 0; i < sizeof(event_text_bounds) / sizeof(event_text_bounds[0]); i++)
+		if (!strcmp(f->name, event_text_bounds[i].name))
+			cls |= (unsigned)(i + 1) << 3;
+	if (pbjson_is_map_field(f))
+		cls |= EVENT_CLASS_MAP;
+	return cls;
+}
+
+static void event_classes_add(const ProtobufCMessageDescriptor *d, int depth)
+{
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		size_t k = 0;
+		while (k < event_n_classes && event_classes[k].f != f)
+			k++;
+		if (k < event_n_classes || event_n_classes == EVENT_CLASSES_MAX)
+			continue; /* seen (a message used twice), or full: classified on the fly */
+		event_classes[event_n_classes].f = f;
+		event_classes[event_n_classes++].cls = event_classify(f);
+		if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth < EVENT_WIRE_MAX_DEPTH)
+			event_classes_add(f->descriptor, depth + 1);
+	}
+}
+
+static int event_class_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (const void *const *)a,
+		  y = (uintptr_t) * (const void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void event_classes_build(void)
+{
+	event_classes_add(&arbiter__v1__content_event__descriptor, 0);
+	event_classes_add(&arbiter__v1__moderation_decision__descriptor, 0);
+	qsort(event_classes, event_n_classes, sizeof(event_classes[0]), event_class_cmp);
+}
+
+static unsigned event_field_class(const ProtobufCFieldDescriptor *f)
+{
+	pthread_once(&event_classes_once, event_classes_build);
+	size_t lo = 0, hi = event_n_classes;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)event_classes[mid].f < (uintptr_t)f)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < event_n_classes && event_classes[lo].f == f ? event_classes[lo].cls :
+								  event_classify(f);
+}
+
 /* Element size in a repeated field, for the types the walk looks into (0: skip). */
 static size_t event_elt_size(ProtobufCType type)
 {
@@ -80,16 +166,13 @@ static size_t event_elt_size(ProtobufCType type)
 }
 
 /* A string of field F: ids and free text within their bounds. */
-static int event_check_length(struct event_walk *w, const ProtobufCFieldDescriptor *f,
-			      const char *s, size_t len)
+static int event_check_length(struct event_walk *w, unsigned cls, const char *s, size_t len)
 {
-	size_t nl = strlen(f->name);
-	if (nl > 3 && !strcmp(f->name + nl - 3, "_id") && len > EVENT_ID_MAX_BYTES)
+	if ((cls & EVENT_CLASS_ID) && len > EVENT_ID_MAX_BYTES)
 		return event_fail(w->reason, "field '%s' is %zu bytes; an id has at most %d",
 				  w->path.s, len, EVENT_ID_MAX_BYTES);
-	for (size_t i = 0; i < sizeof(event_text_bounds) / sizeof(event_text_bounds[0]); i++) {
-		if (strcmp(f->name, event_text_bounds[i].name))
-			continue;
+	if (EVENT_CLASS_TEXT(cls)) {
+		size_t i = EVENT_CLASS_TEXT(cls) - 1;
 		size_t chars = 0;
 		for (size_t k = 0; k < len; k++)
 			chars += ((unsigned char)s[k] & 0xC0) != 0x80;
@@ -104,10 +187,9 @@ static int event_check_length(struct event_walk *w, const ProtobufCFieldDescript
 }
 
 /* A time of field F (one named *_at_ms): 0, or within the sane range. */
-static int event_check_time(struct event_walk *w, const ProtobufCFieldDescriptor *f, int64_t v)
+static int event_check_time(struct event_walk *w, unsigned cls, int64_t v)
 {
-	size_t nl = strlen(f->name);
-	if (nl < 6 || strcmp(f->name + nl - 6, "_at_ms") || v == 0)
+	if (!(cls & EVENT_CLASS_TIME) || v == 0)
 		return 0;
 	if (v < EVENT_TIME_MIN_MS || v >= EVENT_TIME_MAX_MS)
 		return event_fail(w->reason,
@@ -135,12 +217,12 @@ static int event_check_value(struct event_walk *w, const ProtobufCFieldDescripto
 		size_t len = s ? strlen(s) : 0;
 		if (s && !pbjson_utf8_valid(s, len))
 			return event_fail(w->reason, "field '%s' is not valid UTF-8", w->path.s);
-		return event_check_length(w, f, s, len);
+		return event_check_length(w, event_field_class(f), s, len);
 	}
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		return event_check_time(w, f, *(const int64_t *)src);
+		return event_check_time(w, event_field_class(f), *(const int64_t *)src);
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)src;
 		return sub ? event_check_message(w, sub) : 0;
@@ -241,7 +323,7 @@ static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)(base + f->quantifier_offset);
 			const char *arr = *(char *const *)(base + f->offset);
-			if (n > 0 && arr && pbjson_is_map_field(f)) {
+			if (n > 0 && arr && (event_field_class(f) & EVENT_CLASS_MAP)) {
 				rc = event_check_map(w, f, (ProtobufCMessage *const *)arr, n);
 			} else if (n > 0 && arr) {
 				size_t sz = event_elt_size(f->type);
@@ -386,6 +468,23 @@ static int event_wire_nul(const ProtobufCMessageDescriptor *desc, const uint8_t 
 	return 0;
 }
 
+/* Moves *M, decoded from JSON, into an arena like a message decoded from protobuf, so that
+ * every decoded message is freed the same way. Returns 0 or -ENOMEM (*M freed and NULL). */
+static int event_rehome(const ProtobufCMessageDescriptor *desc, ProtobufCMessage **m)
+{
+	size_t len = protobuf_c_message_get_packed_size(*m);
+	uint8_t *buf = malloc(len ? len : 1);
+	ProtobufCMessage *copy = NULL;
+	if (buf) {
+		protobuf_c_message_pack(*m, buf);
+		copy = pbarena_unpack(desc, len, buf);
+		free(buf);
+	}
+	protobuf_c_message_free_unpacked(*m, NULL);
+	*m = copy;
+	return copy ? 0 : -ENOMEM;
+}
+
 /* Turns VALUE into a message of type DESC per FMT; the reason says why not: -EBADMSG when it
  * is no message of that type at all, -EINVAL when it holds what no field may. */
 static int event_decode(const ProtobufCMessageDescriptor *desc, enum config_format fmt,
@@ -402,15 +501,17 @@ static int event_decode(const ProtobufCMessageDescriptor *desc, enum config_form
 		int rc = pbjson_decode_text(desc, value, len, out, reason, EVENT_REASON_MAX);
 		if (rc == -ENOMEM)
 			return rc;
-		return rc < 0 ? -EBADMSG : 0;
+		if (rc < 0)
+			return -EBADMSG;
+		return event_rehome(desc, out);
 	}
-	*out = protobuf_c_message_unpack(desc, NULL, len, value);
+	*out = pbarena_unpack(desc, len, value);
 	if (!*out) {
 		event_fail(reason, "undecodable protobuf (expected %s)", desc->name);
 		return -EBADMSG;
 	}
 	if (event_wire_nul(desc, value, len, 0, reason) < 0) {
-		protobuf_c_message_free_unpacked(*out, NULL);
+		pbarena_free(*out);
 		*out = NULL;
 		return -EINVAL;
 	}
@@ -505,7 +606,7 @@ int event_content_decode(enum config_format fmt, const void *value, size_t len,
 void event_content_free(Arbiter__V1__ContentEvent *ev)
 {
 	if (ev)
-		protobuf_c_message_free_unpacked(&ev->base, NULL);
+		pbarena_free(&ev->base);
 }
 
 int event_decision_decode(enum config_format fmt, const void *value, size_t len,
@@ -531,5 +632,5 @@ int event_decision_decode(enum config_format fmt, const void *value, size_t len,
 void event_decision_free(Arbiter__V1__ModerationDecision *d)
 {
 	if (d)
-		protobuf_c_message_free_unpacked(&d->base, NULL);
+		pbarena_free(&d->base);
 }

@@ -67,6 +67,16 @@ bool pbjson_utf8_valid(const char *s, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
+		/* Most text is ASCII: eight bytes at a time while no high bit is set. */
+		uint64_t w;
+		while (len - i >= 8 && (memcpy(&w, p + i, 8), !(w & 0x8080808080808080ULL)))
+			i += 8;
+		if (i == len)
+			break;
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
 		size_t n = pbjson_utf8_seq(p + i, len - i);
 		if (n == 0)
 			return false;

@@ -15,7 +15,7 @@ import sys
 # Lowest first. A module may include modules of its own layer and of the layers above it here.
 LAYERS = [
     ("base", ["log", "diag", "strmap", "ydoc", "country"]),
-    ("core", ["config", "normalise", "pbjson", "event", "rules_expr", "rules", "langtag",
+    ("core", ["config", "normalise", "pbjson", "pbarena", "event", "rules_expr", "rules", "langtag",
               "rules_load", "rules_compile", "rules_eval", "rules_test", "rules_counters",
               "rules_banks", "counters", "dsa", "ledger",
               "records", "audit", "hashbank", "queues", "offsets", "policy", "report*"]),
