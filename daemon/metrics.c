@@ -251,8 +251,8 @@ static const struct metrics_def metrics_defs[] = {
 	FIELD("arbiter_counter_calls_total", C,
 	      "Content events whose windowed counters were read from Redis (one call each).",
 	      counter_calls, METRIC_U64),
-	FIELD("arbiter_bank_hashes", G, "Hashes in the running ruleset's hash banks.",
-	      bank_hashes, METRIC_I64),
+	FIELD("arbiter_bank_hashes", G, "Hashes in the running ruleset's hash banks.", bank_hashes,
+	      METRIC_I64),
 	FIELD("arbiter_escalations_total", C,
 	      "Escalations the rules asked for (one per event and queue).", escalations,
 	      METRIC_U64),
@@ -353,7 +353,27 @@ const char *metrics_type_name(enum metrics_type t)
 	return t == METRICS_COUNTER ? "counter" : t == METRICS_GAUGE ? "gauge" : "histogram";
 }
 
+/* Whether NAME is one of NAMES (comma-separated; NULL holds every name). */
+static bool metrics_named(const char *names, const char *name)
+{
+	if (!names)
+		return true;
+	size_t len = strlen(name);
+	for (const char *p = names; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == len && !memcmp(p, name, len))
+			return true;
+		p += n + (p[n] == ',');
+	}
+	return false;
+}
+
 int metrics_render(char *buf, size_t size)
+{
+	return metrics_render_only(buf, size, NULL);
+}
+
+int metrics_render_only(char *buf, size_t size, const char *names)
 {
 	struct metrics_buf b = {.buf = buf, .size = size, .len = 0};
 	if (buf && size > 0)
@@ -362,6 +382,8 @@ int metrics_render(char *buf, size_t size)
 		b.size = 0;
 	for (size_t i = 0; i < METRICS_N_DEFS; i++) {
 		const struct metrics_def *d = &metrics_defs[i];
+		if (!metrics_named(names, d->f.name))
+			continue;
 		metrics_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", d->f.name, d->f.help, d->f.name,
 			       metrics_type_name(d->f.type));
 		if (d->render)
@@ -573,14 +595,16 @@ static enum MHD_Result metrics_reply_text(struct MHD_Connection *conn, unsigned 
 
 static enum MHD_Result metrics_serve_metrics(struct MHD_Connection *conn)
 {
+	/* ?name=A,B: those families only. */
+	const char *names = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "name");
 	/* Labelled series can grow between two renders: render again into what the last
 	 * one needed, a few times at most. */
-	size_t size = 65536;
+	size_t size = names ? 4096 : 65536;
 	for (int attempt = 0; attempt < 4; attempt++) {
 		char *body = malloc(size);
 		if (!body)
 			break;
-		int len = metrics_render(body, size);
+		int len = metrics_render_only(body, size, names);
 		if ((size_t)len < size)
 			return metrics_reply(conn, MHD_HTTP_OK,
 					     "text/plain; version=0.0.4; charset=utf-8", body,

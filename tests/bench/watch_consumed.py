@@ -31,7 +31,7 @@ def consumed(port):
         if conn is None:
             conn = conns[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            conn.request("GET", "/metrics")
+            conn.request("GET", "/metrics?name=arbiter_consumed_total")
             body = conn.getresponse().read()
         except (OSError, http.client.HTTPException):
             conn.close()

@@ -453,6 +453,29 @@ START_TEST(render_truncates_like_snprintf)
 }
 END_TEST
 
+/* ?name= renders the named families alone, whole: a family's HELP, TYPE and every sample
+ * of it, nothing of any other; an unknown name renders nothing. */
+START_TEST(render_only_the_named_families)
+{
+	metrics_add(consumed_content, 7);
+	metrics_inc(commits);
+	char buf[4096];
+	int len = metrics_render_only(buf, sizeof(buf),
+				      "arbiter_consumed_total,arbiter_commits_total");
+	ck_assert_int_lt(len, (int)sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "# TYPE arbiter_consumed_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "arbiter_consumed_total{topic=\"content\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "arbiter_consumed_total{topic=\"decisions\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "arbiter_commits_total 1\n"));
+	ck_assert_ptr_null(strstr(buf, "arbiter_produced_total"));
+	ck_assert_int_eq(len, (int)strlen(buf));
+	ck_assert_int_eq(metrics_render_only(buf, sizeof(buf), "arbiter_consumed"), 0);
+	ck_assert_str_eq(buf, "");
+	/* A prefix of a name is not the name. */
+	ck_assert_int_eq(metrics_render_only(buf, sizeof(buf), "arbiter_commits_total_x,"), 0);
+}
+END_TEST
+
 START_TEST(stop_null_is_a_noop)
 {
 	metrics_server_stop(NULL);
@@ -771,6 +794,7 @@ static Suite *metrics_suite(void)
 	tcase_add_test(tc, serves_a_large_scrape_whole);
 	tcase_add_test(tc, slow_clients_do_not_starve_probes);
 	tcase_add_test(tc, reports_address_in_use);
+	tcase_add_test(tc, render_only_the_named_families);
 	tcase_add_test(tc, port_zero_and_any_host_start);
 	tcase_add_test(tc, rejects_bad_listen_addresses);
 #else
