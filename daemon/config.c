@@ -161,6 +161,7 @@ static const struct config_entry config_table[] = {
 	UINT32("pipeline.deadletter_max_bytes", pipeline.deadletter_max_bytes, 0, 16 << 20,
 	       64 << 10),
 	UINT32("pipeline.poll_batch", pipeline.poll_batch, 1, 100000, 1000),
+	UINT32("pipeline.prefetch_bytes", pipeline.prefetch_bytes, 1 << 20, 1U << 30, 16 << 20),
 
 	ENUM("log.level", log.level, level_names, LOG_INFO),
 	ENUM("log.format", log.format, log_format_names, LOG_FORMAT_TEXT),

@@ -118,6 +118,7 @@ struct config {
 		uint32_t drain_timeout_ms;     /* shutdown: how long in-flight work may finish */
 		uint32_t deadletter_max_bytes; /* raw bytes kept in a DeadLetter */
 		uint32_t poll_batch;           /* messages handled per loop iteration */
+		uint32_t prefetch_bytes;       /* fetched and not yet handled, at most */
 	} pipeline;
 
 	struct {

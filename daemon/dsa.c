@@ -739,21 +739,32 @@ int dsa_validate(const json_t *st, char *why, size_t len)
 {
 	if (!json_is_object(st))
 		return dsa_fail(why, len, "a statement is a JSON object");
-	const char *key;
-	const json_t *v;
-	json_object_foreach((json_t *)st, key, v)
-	{
-		const struct dsa_field *f = NULL;
-		for (size_t i = 0; !f && i < sizeof(dsa_fields) / sizeof(dsa_fields[0]); i++)
-			if (!strcmp(dsa_fields[i].name, key))
-				f = &dsa_fields[i];
-		if (!f)
-			return dsa_fail(why, len, "%s: not a field of the API", key);
+	/* Each field the API takes, looked up in the statement's hash; then any key left over
+	 * is one it does not take. */
+	size_t known = 0;
+	for (size_t i = 0; i < sizeof(dsa_fields) / sizeof(dsa_fields[0]); i++) {
+		const json_t *v = json_object_get(st, dsa_fields[i].name);
+		if (!v)
+			continue;
+		known++;
 		if (json_is_null(v))
 			continue;
-		int rc = dsa_check_field(f, v, why, len);
+		int rc = dsa_check_field(&dsa_fields[i], v, why, len);
 		if (rc)
 			return rc;
+	}
+	if (known < json_object_size(st)) {
+		const char *key;
+		const json_t *v;
+		json_object_foreach((json_t *)st, key, v)
+		{
+			size_t i = 0;
+			while (i < sizeof(dsa_fields) / sizeof(dsa_fields[0]) &&
+			       strcmp(dsa_fields[i].name, key))
+				i++;
+			if (i == sizeof(dsa_fields) / sizeof(dsa_fields[0]))
+				return dsa_fail(why, len, "%s: not a field of the API", key);
+		}
 	}
 	for (size_t i = 0; i < sizeof(dsa_fields) / sizeof(dsa_fields[0]); i++)
 		if (dsa_fields[i].required && !dsa_get(st, dsa_fields[i].name))

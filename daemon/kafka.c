@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "prefetch.h"
 
 /* One librdkafka queue whose wake-ups arrive on an eventfd watched by the loop. */
 struct kafka_wake {
@@ -38,12 +39,18 @@ struct kafka {
 	const rd_kafka_topic_t *in_rkt[KAFKA_IN__COUNT]; /* cached by pointer once seen */
 	rd_kafka_message_t **batch;
 	size_t batch_cap;
-	bool paused;
+	struct prefetch *pre; /* fetched, not yet handed to the pipeline */
+	bool app_paused;      /* the pipeline's wish (backpressure, Redis away, draining) */
+	bool pre_paused;      /* the prefetch is full */
+	bool paused;          /* what librdkafka's partitions are: either of the above */
 	bool closed;
 	bool detached;      /* handlers must not be called any more */
 	bool transactional; /* kafka.exactly_once: a transaction is always open */
 	int txn_timeout_ms;
 };
+
+/* Messages the prefetch holds at most, whatever their size. */
+#define KAFKA_PREFETCH_MESSAGES 65536
 
 /* A transaction open longer than this is aborted by the broker: it bounds how long a paused
  * instance's uncommitted records block readers of committed records (the last stable
@@ -114,6 +121,8 @@ static void kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		k->h.committed(k->h.opaque, err, offsets);
 }
 
+static void kafka_prefetch_purge(struct kafka *k);
+
 static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			       rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -142,6 +151,9 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
 		log_info(kafka, "revoking %d partition(s)%s", parts->cnt,
 			 rd_kafka_assignment_lost(rk) ? " (assignment lost)" : "");
+		/* Eager: every partition goes. What was fetched of them is fetched again by
+		 * their next owner; the pipeline never saw it. */
+		kafka_prefetch_purge(k);
 		if (!k->detached)
 			k->h.revoked(k->h.opaque, parts);
 		if (cooperative)
@@ -151,6 +163,7 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		break;
 	default:
 		log_error(kafka, "rebalance failed: %s", rd_kafka_err2str(err));
+		kafka_prefetch_purge(k);
 		if (parts && !k->detached)
 			k->h.revoked(k->h.opaque, parts);
 		if (cooperative)
@@ -224,8 +237,13 @@ static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg, co
 		rc |= kafka_set(conf, "group.id", cfg->kafka.group_id);
 		rc |= kafka_set(conf, "auto.offset.reset", "earliest");
 		rc |= kafka_set(conf, "isolation.level", "read_committed");
-		/* Bounds pre-fetched memory (the default is 64 MiB). */
-		rc |= kafka_set(conf, "queued.max.messages.kbytes", "16384");
+		/* The prefetch ring bounds fetched memory (pipeline.prefetch_bytes) and
+		 * keeps librdkafka's queue short: its own bounds, twice as large, are a
+		 * safety net that a blocked loop can still reach. */
+		snprintf(buf, sizeof(buf), "%u", cfg->pipeline.prefetch_bytes / 512);
+		rc |= kafka_set(conf, "queued.max.messages.kbytes", buf);
+		snprintf(buf, sizeof(buf), "%u", 2 * KAFKA_PREFETCH_MESSAGES);
+		rc |= kafka_set(conf, "queued.min.messages", buf);
 		/* A dead instance's partitions move in seconds, not librdkafka 2.0's
 		 * 45 s: 6 s is the brokers' default group.min.session.timeout.ms. */
 		rc |= kafka_set(conf, "session.timeout.ms", "6000");
@@ -286,54 +304,137 @@ static rd_kafka_conf_t *kafka_conf(struct kafka *k, const struct config *cfg, co
 
 static void kafka_more_cb(uv_idle_t *idle);
 
+/* A resumed partition is fetched again only when librdkafka's broker thread next looks,
+ * which in librdkafka 2.0 may be a second later: nothing in a resume wakes it. A seek does
+ * ("seek done"): each resumed partition seeks to where the pipeline's reading stands, which
+ * changes nothing else (a pause dropped what was fetched past it already). */
+static void kafka_wake_fetcher(struct kafka *k, rd_kafka_topic_partition_list_t *parts)
+{
+	if (rd_kafka_position(k->consumer, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	rd_kafka_topic_partition_list_t *at = rd_kafka_topic_partition_list_new(parts->cnt);
+	for (int i = 0; i < parts->cnt; i++)
+		if (parts->elems[i].offset >= 0) /* not read yet: the resume starts it */
+			rd_kafka_topic_partition_list_add(at, parts->elems[i].topic,
+							  parts->elems[i].partition)
+				->offset = parts->elems[i].offset;
+	if (at->cnt > 0) {
+		rd_kafka_error_t *e = rd_kafka_seek_partitions(k->consumer, at, 0);
+		if (e) {
+			log_debug(kafka, "seek after resume: %s", rd_kafka_error_string(e));
+			rd_kafka_error_destroy(e);
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(at);
+}
+
+/* Pauses librdkafka's partitions when either the pipeline or the prefetch asks, resumes them
+ * when neither does. */
+static void kafka_apply_pause(struct kafka *k)
+{
+	bool paused = k->app_paused || k->pre_paused;
+	if (k->paused == paused)
+		return;
+	k->paused = paused;
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	if (rd_kafka_assignment(k->consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	if (paused) {
+		rd_kafka_pause_partitions(k->consumer, parts);
+	} else {
+		rd_kafka_resume_partitions(k->consumer, parts);
+		kafka_wake_fetcher(k, parts);
+	}
+	rd_kafka_topic_partition_list_destroy(parts);
+}
+
+static void kafka_prefetch_purge(struct kafka *k)
+{
+	prefetch_purge(k->pre);
+	k->pre_paused = false;
+	k->paused = k->app_paused; /* applied to the next assignment by the rebalance */
+}
+
+/* Moves what librdkafka has fetched into the prefetch, as far as it has room; pauses the
+ * partitions once it is full. librdkafka's rebalance callback runs in here. */
+static void kafka_prefetch_fill(struct kafka *k)
+{
+	while (!prefetch_full(k->pre) && !k->closed) {
+		size_t want = prefetch_room(k->pre);
+		if (want > k->batch_cap)
+			want = k->batch_cap;
+		ssize_t n = rd_kafka_consume_batch_queue(k->cq, 0, k->batch, want);
+		if (n < 0) {
+			log_error(kafka, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+			break;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			if (prefetch_push(k->pre, k->batch[i]) < 0) /* room was asked for */
+				rd_kafka_message_destroy(k->batch[i]);
+		if ((size_t)n < want)
+			break;
+	}
+	if (!k->pre_paused && prefetch_full(k->pre)) {
+		k->pre_paused = true;
+		kafka_apply_pause(k);
+	}
+}
+
+/* Hands M to the pipeline, or drops it (an error event, a topic not ours, detached). */
+static void kafka_dispatch(struct kafka *k, rd_kafka_message_t *m)
+{
+	enum kafka_input in = KAFKA_IN__COUNT;
+	for (int t = 0; t < KAFKA_IN__COUNT && m->rkt; t++) {
+		if (k->in_rkt[t] == m->rkt) {
+			in = (enum kafka_input)t;
+			break;
+		}
+		if (!k->in_rkt[t] && strcmp(rd_kafka_topic_name(m->rkt), k->in_names[t]) == 0) {
+			k->in_rkt[t] = m->rkt;
+			in = (enum kafka_input)t;
+			break;
+		}
+	}
+	if (m->err) {
+		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			log_warn(kafka, "consumer: %s", rd_kafka_message_errstr(m));
+		rd_kafka_message_destroy(m);
+		return;
+	}
+	if (in == KAFKA_IN__COUNT || k->detached) {
+		if (!k->detached)
+			log_error(kafka, "message from unexpected topic %s",
+				  m->rkt ? rd_kafka_topic_name(m->rkt) : "?");
+		rd_kafka_message_destroy(m);
+		return;
+	}
+	k->h.message(k->h.opaque, in, m);
+}
+
 static void kafka_consumer_drain(struct kafka *k)
 {
 	if (k->closed)
 		return;
+	kafka_prefetch_fill(k);
 	size_t budget = k->batch_cap;
 	if (k->h.budget && !k->detached) {
 		size_t b = k->h.budget(k->h.opaque);
 		budget = b < 1 ? 1 : b < budget ? b : budget;
 	}
-	ssize_t n = rd_kafka_consume_batch_queue(k->cq, 0, k->batch, budget);
-	if (n < 0) {
-		log_error(kafka, "consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
-		return;
+	size_t n = 0;
+	rd_kafka_message_t *m;
+	while (n < budget && !k->closed && (m = prefetch_pop(k->pre))) {
+		n++;
+		kafka_dispatch(k, m);
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		rd_kafka_message_t *m = k->batch[i];
-		enum kafka_input in = KAFKA_IN__COUNT;
-		for (int t = 0; t < KAFKA_IN__COUNT && m->rkt; t++) {
-			if (k->in_rkt[t] == m->rkt) {
-				in = (enum kafka_input)t;
-				break;
-			}
-			if (!k->in_rkt[t] &&
-			    strcmp(rd_kafka_topic_name(m->rkt), k->in_names[t]) == 0) {
-				k->in_rkt[t] = m->rkt;
-				in = (enum kafka_input)t;
-				break;
-			}
-		}
-		if (m->err) {
-			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-				log_warn(kafka, "consumer: %s", rd_kafka_message_errstr(m));
-			rd_kafka_message_destroy(m);
-			continue;
-		}
-		if (in == KAFKA_IN__COUNT || k->detached) {
-			if (!k->detached)
-				log_error(kafka, "message from unexpected topic %s",
-					  m->rkt ? rd_kafka_topic_name(m->rkt) : "?");
-			rd_kafka_message_destroy(m);
-			continue;
-		}
-		k->h.message(k->h.opaque, in, m);
+	if (k->pre_paused && prefetch_low(k->pre)) {
+		k->pre_paused = false;
+		kafka_apply_pause(k);
 	}
-	/* A full batch means more may be waiting, and librdkafka wakes us only
-	 * when its queue goes from empty to non-empty: come back next turn. At
-	 * a budget of 1 (the pipeline is full) the tick brings us back. */
-	if ((size_t)n == budget && budget > 1 && !k->closed)
+	/* More is waiting when the budget ran out, and librdkafka wakes us only when its
+	 * queue goes from empty to non-empty: come back next turn. At a budget of 1 (the
+	 * pipeline is full) the tick brings us back. */
+	if (n == budget && budget > 1 && !k->closed)
 		uv_idle_start(&k->more, kafka_more_cb);
 	else
 		uv_idle_stop(&k->more);
@@ -442,10 +543,10 @@ static int kafka_txn_error(struct kafka *k, const char *what, rd_kafka_error_t *
 	return rc;
 }
 
-/* Registers the transactional id (fencing an earlier incarnation of it) and opens the first
- * transaction. Blocks: at start only. */
-static int kafka_txn_start(struct kafka *k)
+int kafka_txn_start(struct kafka *k)
 {
+	if (!k->transactional)
+		return 0;
 	rd_kafka_error_t *e = rd_kafka_init_transactions(k->producer, KAFKA_TXN_INIT_MS);
 	if (!e)
 		e = rd_kafka_begin_transaction(k->producer);
@@ -533,7 +634,9 @@ int kafka_new(uv_loop_t *loop, const struct config *cfg, const char *bootstrap,
 	k->batch = calloc(k->batch_cap, sizeof(*k->batch));
 	k->in_names[KAFKA_IN_CONTENT] = strdup(cfg->kafka.topics.content.name);
 	k->in_names[KAFKA_IN_DECISIONS] = strdup(cfg->kafka.topics.decisions.name);
-	if (!k->batch || !k->in_names[0] || !k->in_names[1])
+	if (!k->batch || !k->in_names[0] || !k->in_names[1] ||
+	    prefetch_new(KAFKA_PREFETCH_MESSAGES, cfg->pipeline.prefetch_bytes,
+			 rd_kafka_message_destroy, &k->pre) < 0)
 		goto fail;
 
 	rc = -EINVAL;
@@ -546,10 +649,6 @@ int kafka_new(uv_loop_t *loop, const struct config *cfg, const char *bootstrap,
 		goto fail;
 	k->transactional = cfg->kafka.exactly_once;
 	k->txn_timeout_ms = KAFKA_TXN_TIMEOUT_MS;
-	if (k->transactional && kafka_txn_start(k) < 0) {
-		rc = -EIO;
-		goto fail;
-	}
 
 	const char *outs[KAFKA_OUT__COUNT] = {
 		[KAFKA_OUT_ESCALATIONS] = cfg->kafka.topics.escalations.name,
@@ -847,22 +946,13 @@ int kafka_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets
 
 void kafka_set_paused(struct kafka *k, bool paused)
 {
-	if (k->paused == paused)
-		return;
-	k->paused = paused;
-	rd_kafka_topic_partition_list_t *parts = NULL;
-	if (rd_kafka_assignment(k->consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
-		return;
-	if (paused)
-		rd_kafka_pause_partitions(k->consumer, parts);
-	else
-		rd_kafka_resume_partitions(k->consumer, parts);
-	rd_kafka_topic_partition_list_destroy(parts);
+	k->app_paused = paused;
+	kafka_apply_pause(k);
 }
 
 bool kafka_paused(const struct kafka *k)
 {
-	return k->paused;
+	return k->app_paused;
 }
 
 const char *kafka_input_topic(const struct kafka *k, enum kafka_input i)
@@ -882,6 +972,8 @@ void kafka_close_consumer(struct kafka *k)
 	k->closed = true;
 	uv_idle_stop(&k->more);
 	uv_timer_stop(&k->tick);
+	/* Fetched and never handed over: the next owner fetches it again. */
+	prefetch_purge(k->pre);
 	rd_kafka_resp_err_t err = rd_kafka_consumer_close(k->consumer);
 	if (err)
 		log_warn(kafka, "consumer close: %s", rd_kafka_err2str(err));
@@ -919,6 +1011,8 @@ int kafka_outq_len(const struct kafka *k)
 
 static void kafka_destroy(struct kafka *k)
 {
+	/* Before the consumer goes: librdkafka waits for every message it handed out. */
+	prefetch_free(k->pre);
 	if (k->cq) {
 		rd_kafka_queue_io_event_enable(k->cq, -1, NULL, 0);
 		rd_kafka_queue_destroy(k->cq);

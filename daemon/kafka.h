@@ -136,6 +136,10 @@ int kafka_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets
  * must be handled again; a new transaction is open); -EPERM when the producer is fenced or
  * broken for good (the instance must stop); -EINVAL without kafka.exactly_once. */
 int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets);
+/* With kafka.exactly_once: registers the transactional id (fencing an earlier incarnation of
+ * it) and opens the first transaction; a no-op without. Blocks up to 30 s: at start only,
+ * once the brokers are known to answer. Returns 0 or -EIO (said). */
+int kafka_txn_start(struct kafka *k);
 /* Aborts the open transaction and opens the next one: for a revoke that lost its assignment.
  * Returns 0, -EPERM (fatal) or -EIO. */
 int kafka_txn_abort(struct kafka *k);

@@ -248,7 +248,7 @@ static const struct metrics_def metrics_defs[] = {
 	      "Declared attributes whose value did not read as their type; each made its "
 	      "condition false.",
 	      attr_type_errors, METRIC_U64),
-	FIELD("arbiter_counter_calls_total", C,
+	FIELD("arbiter_window_lookups_total", C,
 	      "Content events whose windowed counters were read from Redis (one call each).",
 	      counter_calls, METRIC_U64),
 	FIELD("arbiter_bank_hashes", G, "Hashes in the running ruleset's hash banks.", bank_hashes,

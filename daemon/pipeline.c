@@ -901,6 +901,9 @@ int pipeline_start(struct pipeline *p, const char *bootstrap)
 	rc = kafka_check_outputs(p->kafka, bootstrap, 10000, &p->audit_partitions);
 	if (rc < 0)
 		return rc;
+	rc = kafka_txn_start(p->kafka);
+	if (rc < 0)
+		return rc;
 	pipeline_update_pause(p);
 	rc = kafka_subscribe(p->kafka);
 	if (rc < 0)

@@ -18,7 +18,7 @@ LAYERS = [
     ("core", ["config", "normalise", "pbjson", "pbarena", "event", "rules_expr", "rules", "langtag",
               "rules_load", "rules_compile", "rules_eval", "rules_test", "rules_counters",
               "rules_banks", "counters", "dsa", "ledger",
-              "records", "audit", "hashbank", "queues", "offsets", "policy", "report*"]),
+              "records", "audit", "hashbank", "queues", "offsets", "prefetch", "policy", "report*"]),
     ("shell", ["metrics", "metrics_*", "kafka", "kafka_mock", "redis", "sentinel", "review", "pipeline*",
                "reload", "notify", "main"]),
     ("tools", ["ctl", "ctl_*", "ctl/*"]),
