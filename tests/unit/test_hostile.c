@@ -222,6 +222,7 @@ START_TEST(free_text_and_ids_are_bounded)
 {
 	size_t big = 1 << 20;
 	char *json = malloc(big + 256);
+	ck_assert_ptr_nonnull(json);
 	int o = sprintf(json, "{\"decision_id\":\"d1\",\"content_id\":\"c1\",\"kind\":\"ACTION\","
 			      "\"action\":\"REMOVE\",\"explanation\":\"");
 	memset(json + o, 'x', big);
