@@ -54,10 +54,26 @@ static char *reencode(const ProtobufCMessage *m, size_t *len)
 	return s;
 }
 
+/* Zero for negative zero, at any depth: protobuf-c leaves a proto3 field that compares equal
+ * to 0 off the wire, so -0.0 comes back from protobuf as 0.0; both compare the same in rules. */
+static void unsign_zeros(json_t *j)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+	if (json_is_real(j) && json_real_value(j) == 0)
+		json_real_set(j, 0.0);
+	else if (json_is_object(j))
+		json_object_foreach(j, k, v) unsign_zeros(v);
+	else if (json_is_array(j))
+		json_array_foreach(j, i, v) unsign_zeros(v);
+}
+
 /* M as sorted, compact JSON; aborts when out of memory. */
 static char *dump(const ProtobufCMessage *m)
 {
 	json_t *j = pbjson_encode(m);
+	unsign_zeros(j);
 	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(j);
 	if (!s)
