@@ -1691,6 +1691,22 @@ int config_load_at(const char *path, const char *base_dir, struct config **out,
 			   strerror(-rc));
 		return rc == -ENOENT ? -ENOENT : -EIO;
 	}
+	rc = config_load_text(path, base_dir, text, len, out, errs);
+	free(text);
+	return rc;
+}
+
+int config_load_text(const char *path, const char *base_dir, const char *text, size_t len,
+		     struct config **out, struct diag_list *errs)
+{
+	if (!path || !out || !errs || (!text && len))
+		return -EINVAL;
+	*out = NULL;
+	if (len > CONFIG_FILE_MAX) {
+		diag_error(errs, path, 0, 0, NULL, "cannot read the config file: %s",
+			   strerror(EFBIG));
+		return -EIO;
+	}
 
 	struct loader ld = {.errs = errs, .file = path};
 	size_t n_before = errs->n_errors;
@@ -1701,16 +1717,14 @@ int config_load_at(const char *path, const char *base_dir, struct config **out,
 	}
 	if (!ld.cfg || !ld.cfg->dir) {
 		config_free(ld.cfg);
-		free(text);
 		return -ENOMEM;
 	}
-	load_document(&ld, text, len);
+	load_document(&ld, text ? text : "", len);
 	if (!ld.oom) {
 		check_topics(&ld);
 		check_queues(&ld);
 		check_redis(&ld);
 	}
-	free(text);
 
 	if (ld.oom) {
 		config_free(ld.cfg);

@@ -142,6 +142,12 @@ int config_load(const char *path, struct config **out, struct diag_list *errs);
 int config_load_at(const char *path, const char *base_dir, struct config **out,
 		   struct diag_list *errs);
 
+/* config_load_at on the LEN bytes at TEXT (need not be NUL-terminated) as if they had been
+ * read from PATH, which names the file in errors and, unless BASE_DIR is given, is where
+ * relative paths resolve; PATH itself is not read. The same bound, checks and returns. */
+int config_load_text(const char *path, const char *base_dir, const char *text, size_t len,
+		     struct config **out, struct diag_list *errs);
+
 /* Built-in defaults, as if loaded from an empty file at PATH (may be NULL). */
 struct config *config_default(const char *path);
 

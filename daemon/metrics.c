@@ -715,6 +715,13 @@ int metrics_server_start(const char *listen, struct metrics_server **out)
 	return 0;
 }
 
+int metrics_server_port(const struct metrics_server *srv)
+{
+	const union MHD_DaemonInfo *info =
+		srv ? MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+	return info ? (int)info->port : 0;
+}
+
 void metrics_server_stop(struct metrics_server *srv)
 {
 	if (!srv)
@@ -739,6 +746,12 @@ int metrics_server_start(const char *listen, struct metrics_server **out)
 	(void)out;
 	log_error(metrics, "built without libmicrohttpd: no /metrics, /livez or /readyz");
 	return -ENOTSUP;
+}
+
+int metrics_server_port(const struct metrics_server *srv)
+{
+	(void)srv;
+	return 0;
 }
 
 void metrics_server_stop(struct metrics_server *srv)

@@ -222,5 +222,9 @@ struct metrics_server;
  * address). */
 int metrics_server_start(const char *listen, struct metrics_server **out);
 
+/* The TCP port SRV listens on (the one the system chose for a listen address with port 0),
+ * or 0 when unknown. */
+int metrics_server_port(const struct metrics_server *srv);
+
 /* Stops the server and joins its thread. NULL is a no-op. */
 void metrics_server_stop(struct metrics_server *srv);

@@ -488,8 +488,11 @@ static int report_chain_note(struct report *r, const Arbiter__V1__AuditRecord *r
 		c->has_head = true;
 		c->head_sequence = rec->sequence;
 		memset(c->head_hash, 0, LEDGER_HASH_LEN);
-		memcpy(c->head_hash, rec->hash.data,
-		       rec->hash.len < LEDGER_HASH_LEN ? rec->hash.len : LEDGER_HASH_LEN);
+		/* A record without a hash (undecodable to the verifier, counted all the same)
+		 * has no data to copy: memcpy from NULL is undefined even for 0 bytes. */
+		if (rec->hash.len)
+			memcpy(c->head_hash, rec->hash.data,
+			       rec->hash.len < LEDGER_HASH_LEN ? rec->hash.len : LEDGER_HASH_LEN);
 		c->head_recorded_ms = rec->recorded_at_ms;
 	}
 	return 0;

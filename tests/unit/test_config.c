@@ -564,6 +564,55 @@ START_TEST(yaml_syntax_error_is_positioned)
 }
 END_TEST
 
+/* config_load_text is config_load without the read: the same config from the same bytes,
+ * the same positioned errors naming the path given, relative paths against its directory. */
+START_TEST(text_loads_as_the_file_would)
+{
+	char *dir = unit_make_dir();
+	char *secret = unit_write_file(dir, "secret", "s3cret\n");
+	static const char text[] = "redis:\n  password: {file: secret}\n  db: 3\n"
+				   "rules: {files: [r.yaml]}\n";
+	char *path = unit_write_file(dir, "arbiter.yaml", text);
+	struct diag_list errs = {0};
+	struct config *a = NULL, *b = NULL;
+	ck_assert_int_eq(config_load(path, &a, &errs), 0);
+	/* Not NUL-terminated, and PATH is not read: the file's bytes are gone by then. */
+	char *copy = malloc(sizeof(text) - 1);
+	memcpy(copy, text, sizeof(text) - 1);
+	unit_remove_file(unit_write_file(dir, "arbiter.yaml", "garbage: [\n"));
+	ck_assert_int_eq(config_load_text(path, NULL, copy, sizeof(text) - 1, &b, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_str_eq(b->redis.password, a->redis.password);
+	ck_assert_int_eq(b->redis.db, 3);
+	ck_assert_str_eq(b->rules.files[0], a->rules.files[0]);
+	ck_assert_str_eq(b->dir, dir);
+	config_free(a);
+	config_free(b);
+
+	/* Errors are positioned in PATH, as config_load's are. */
+	b = (struct config *)&errs;
+	ck_assert_int_eq(config_load_text(path, "/base", "redis:\n  db: x\n", 15, &b, &errs),
+			 -EINVAL);
+	ck_assert_ptr_null(b);
+	unit_check_error(&errs, 0, path, 2, 7, "redis.db", "expected an integer");
+	diag_clear(&errs);
+	/* An empty text gives the defaults; a text past the bound is refused unread. */
+	ck_assert_int_eq(config_load_text(path, NULL, NULL, 0, &b, &errs), 0);
+	ck_assert_str_eq(b->redis.address, "127.0.0.1:6379");
+	config_free(b);
+	char *big = calloc(1, (size_t)5 << 20);
+	ck_assert_int_eq(config_load_text(path, NULL, big, (size_t)5 << 20, &b, &errs), -EIO);
+	ck_assert_ptr_null(b);
+	free(big);
+	unit_check_error(&errs, 0, path, 0, 0, NULL, "File too large");
+	diag_clear(&errs);
+	free(copy);
+	unit_remove_file(secret);
+	free(path);
+	free(dir);
+}
+END_TEST
+
 START_TEST(top_level_must_be_a_mapping)
 {
 	expect_one_error(
@@ -820,6 +869,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, errors_print_format);
 	tcase_add_test(tc, format_names);
 	tcase_add_test(tc, review_queue_mistakes_are_positioned);
+	tcase_add_test(tc, text_loads_as_the_file_would);
 	suite_add_tcase(s, tc);
 	return s;
 }

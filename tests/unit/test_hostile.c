@@ -14,7 +14,10 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "ledger.h"
 #include "policy.h"
+#include "report.h"
+#include "ydoc.h"
 
 #ifndef TEST_SRCDIR
 #error "meson defines TEST_SRCDIR, the source directory of the unit tests"
@@ -244,6 +247,49 @@ START_TEST(free_text_and_ids_are_bounded)
 }
 END_TEST
 
+/* An audit record without a hash is undecodable to the verifier but counted by the report
+ * (arbiterctl report), which copied its hash from a NULL pointer: undefined, reported by UBSan
+ * (found by tests/fuzz/fuzz_ledger). The record is counted and its chain's head has no hash. */
+START_TEST(a_record_without_a_hash_is_counted_without_one)
+{
+	char *data = NULL;
+	size_t len = 0;
+	ck_assert_int_eq(ydoc_read_file(HOSTILE "audit-record-without-hash.pb", 4096, &data, &len),
+			 0);
+	struct ledger_verifier *v = ledger_verifier_new();
+	ck_assert_ptr_nonnull(v);
+	struct ledger_fed fed;
+	ck_assert_int_eq(ledger_verify_feed(v, 0, 0, (const uint8_t *)data, len, NULL, &fed), 0);
+	ck_assert_ptr_nonnull(fed.record);
+	ck_assert_int_eq(fed.brk, LEDGER_UNDECODABLE);
+	ck_assert_uint_eq(fed.record->hash.len, 0);
+
+	const int64_t from = 1767225600000LL; /* 2026-01-01, one day */
+	struct report_meta meta = {.generated_ms = from};
+	struct report *r = NULL;
+	ck_assert_int_eq(report_new(from, from + 86400000LL, &meta, &r), 0);
+	ck_assert_int_eq(report_add_audit(r, fed.record, fed.brk != LEDGER_OK), 0);
+	const struct ledger_chain_report *reps;
+	size_t n = ledger_verify_reports(v, &reps);
+	ck_assert_int_eq(report_set_verification(r, reps, n), 0);
+	const struct report_figures *f = report_finish(r);
+	ck_assert_uint_eq(f->in_period, 1);
+	ck_assert_uint_eq(f->at_breaks, 1);
+	/* The record's own chain, and the verifier's name for where the undecodable one was. */
+	ck_assert_uint_eq(f->n_chains, 2);
+	ck_assert_str_eq(f->chains[0].name, "audit-0");
+	ck_assert_str_eq(f->chains[1].name, "partition 0");
+	ck_assert(f->chains[0].has_head);
+	static const uint8_t zero[LEDGER_HASH_LEN];
+	ck_assert_mem_eq(f->chains[0].head_hash, zero, LEDGER_HASH_LEN);
+
+	report_free(r);
+	arbiter__v1__audit_record__free_unpacked(fed.record, NULL);
+	ledger_verifier_free(v);
+	free(data);
+}
+END_TEST
+
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -264,6 +310,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, a_map_key_given_twice_is_refused_in_both_formats);
 	tcase_add_test(tc, times_out_of_range_are_refused);
 	tcase_add_test(tc, free_text_and_ids_are_bounded);
+	tcase_add_test(tc, a_record_without_a_hash_is_counted_without_one);
 	suite_add_tcase(s, tc);
 	return s;
 }

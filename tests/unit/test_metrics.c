@@ -718,7 +718,14 @@ END_TEST
 START_TEST(port_zero_and_any_host_start)
 {
 	struct metrics_server *srv = NULL;
+	ck_assert_int_eq(metrics_server_port(NULL), 0);
 	ck_assert_int_eq(metrics_server_start("127.0.0.1:0", &srv), 0);
+	/* The port the system chose is the one that answers. */
+	int port = metrics_server_port(srv);
+	ck_assert_int_gt(port, 0);
+	struct http_reply r;
+	http_request(port, "GET", "/nowhere", &r);
+	ck_assert_int_eq(r.status, 404);
 	metrics_server_stop(srv);
 	srv = NULL;
 	ck_assert_int_eq(metrics_server_start("*:0", &srv), 0);

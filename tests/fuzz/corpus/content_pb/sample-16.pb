@@ -1,0 +1,8 @@
+
+evt-267b64c52d60e51dc-df0108a84d96	u-9391282 (2]Le scrutin est report√© d'une semaine, le minist√®re l'a confirm√©. [placeholder false claim]:frBFRH™„û√π4R
+hatej<=R
+violenceûÔß=R
+spamñC>R
+misinfoá9?Z
+clientandroidZ
+app_version5.13.0`ï+h

@@ -1,0 +1,2 @@
+
+dec-7218715b597639f8c-89ab358f3bb2evt-39820e2631ebb23c (0Bviolence-thJSTATEMENT_CATEGORY_VIOLENCEPZ,Community guidelines 2: violence and threatsb=Credible threat of physical harm against identifiable people.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOp¥²ô¯À3Šth’TH˜ ¥á©§À3

@@ -1,0 +1,2 @@
+
+dec-62485bb31884d780c-3f1fc470e38bevt-8cfbc7a01ba69fa6 (0Bhate-speech-arJ,STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECHPZ8Community guidelines 3.2: hateful conduct and incitementbeAttacks people on the basis of a protected characteristic (Community Standards: Hateful Conduct 2.1).jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOpÿç ¼Ã3Šar’EG˜ ÿ–Ö³Ã3

@@ -1,0 +1,2 @@
+
+dec-e5a9de62225b4facc-78d9c897fca0evt-85e2a6513c714901 (0:rev-0560Bscams-swJ"STATEMENT_CATEGORY_SCAMS_AND_FRAUDPZ-Community guidelines 6: spam, scams and fraudb5Advance-fee scheme soliciting payment or credentials.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOp√ﬂÄ˝«3äswíKEò†√é∂Ù«3

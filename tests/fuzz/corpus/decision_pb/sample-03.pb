@@ -1,0 +1,2 @@
+
+dec-26c4ff7237f0511cc-4bae3ed5d556evt-d45aaf1a17b219fd (0:rev-0517Bhate-speech-enJ,STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECHPZ8Community guidelines 3.2: hateful conduct and incitementbeAttacks people on the basis of a protected characteristic (Community Standards: Hateful Conduct 2.1).jUSpŸ∞–óÕ3äeníUSò†ŸﬂÖèÕ3

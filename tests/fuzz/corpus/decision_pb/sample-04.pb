@@ -1,0 +1,2 @@
+
+dec-3bff888215df5b83c-e1869c7d6bfdevt-8d2b572abca7c9b4 (	0:rev-0412Bscams-esJ"STATEMENT_CATEGORY_SCAMS_AND_FRAUDPZ-Community guidelines 6: spam, scams and fraudb5Advance-fee scheme soliciting payment or credentials.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOpöìëœÜ3Šes’MX˜ ö›¡”Ü3

@@ -1,0 +1,2 @@
+
+dec-5cfb6653dcb2b934c-d8499aab9ae8evt-2e1d3ed58927e6b0 (0BdefaultJ%STATEMENT_CATEGORY_OTHER_VIOLATION_TCPZ&Community guidelines 1: acceptable useb3Automated classifier review below action threshold.pÄíÝòì3Šhi’IN˜ Äœ“êì3

@@ -1,0 +1,2 @@
+
+dec-8e74164607754a12c-b0a3cf2af123evt-100552d6a351a0a8 (	0Bscams-ptJ"STATEMENT_CATEGORY_SCAMS_AND_FRAUDPZ-Community guidelines 6: spam, scams and fraudb5Advance-fee scheme soliciting payment or credentials.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOp¯Æ„Üò3Špt-BR’BR˜ ¯õ¹Óò3

@@ -1,0 +1,2 @@
+
+dec-e207e525845b47cec-fd1b8f49833eevt-cbd93ae728db80a4 (0:rev-0117Bviolence-thJSTATEMENT_CATEGORY_VIOLENCEPZ,Community guidelines 2: violence and threatsb=Credible threat of physical harm against identifiable people.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOp’©Àÿ‘4Šth’TH˜ ’Øõö‘4

@@ -1,0 +1,3 @@
+
+dec-212ae00d2fb77302c-1bd6ab6be132evt-5654ab5193efe354 (0Bhate-speech-zhJ,STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECHPZ8Community guidelines 3.2: hateful conduct and incitementbeAttacks people on the basis of a protected characteristic (Community Standards: Hateful Conduct 2.1).jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOpﬂïÍïù4ä
+zh-Hant-TWíTWò†ﬂƒüçù4

@@ -1,0 +1,2 @@
+
+dec-2be5d929e155318ac-6754c6019496evt-81de2f4625fef660 (0:rev-0204Badult-enJ'STATEMENT_CATEGORY_PROTECTION_OF_MINORSPZ&Community guidelines 1: acceptable useb+Adult nudity outside of permitted contexts.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOpﬂÍ⁄û†4äeníGBò†ﬂôêñ†4

@@ -1,0 +1,2 @@
+
+dec-9c0c229e28820436c-27df11432175evt-4297a437a7a351b5 (0:rev-0412Bscams-frJ"STATEMENT_CATEGORY_SCAMS_AND_FRAUDPZ-Community guidelines 6: spam, scams and fraudb5Advance-fee scheme soliciting payment or credentials.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOp¬¸˚è•4äfríFRò†¬´±á•4

@@ -1,0 +1,2 @@
+
+dec-8177194d7534181ec-df0108a84d96evt-267b64c52d60e51d (0:rev-0233Belections-frJCSTATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONSPZ'Community guidelines 5: civic integritybAFalse claim about voting procedures that may deter participation.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOp¡Ž…à¹4Šfr’FR˜ ¡½º×¹4

@@ -1,0 +1,2 @@
+
+dec-764ab843ecb4f3d3c-f8bb9bc7f48cevt-35c65f74fe4a18ab (0Bscams-arJ"STATEMENT_CATEGORY_SCAMS_AND_FRAUDPZ-Community guidelines 6: spam, scams and fraudb5Advance-fee scheme soliciting payment or credentials.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOpˆä§ûà4Šar’EG˜ ˆ“Ýòà4

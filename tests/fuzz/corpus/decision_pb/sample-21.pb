@@ -1,0 +1,2 @@
+
+dec-d70c84c7a0fd6ca7c-049975be62b3evt-ca0e4ffcaf605b2a (	0Bscams-idJ"STATEMENT_CATEGORY_SCAMS_AND_FRAUDPZ-Community guidelines 6: spam, scams and fraudb5Advance-fee scheme soliciting payment or credentials.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOpªåëææ4Šid’ID˜ ª”¡Þæ4

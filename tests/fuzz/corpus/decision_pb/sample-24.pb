@@ -1,0 +1,2 @@
+
+dec-bdd449c2486a3812c-4c99a199039eevt-17280900ba232eff (0Bscams-swJ"STATEMENT_CATEGORY_SCAMS_AND_FRAUDPZ-Community guidelines 6: spam, scams and fraudb5Advance-fee scheme soliciting payment or credentials.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOp´Âœ¡ï4Šsw’KE˜ ´ñÑ˜ï4

@@ -1,0 +1,2 @@
+
+dec-1d8097be513eb979c-fb4fcbb36cd3evt-31caf39b61a35307 (0:rev-0318Bviolence-bsJSTATEMENT_CATEGORY_VIOLENCEPZ>Criminal Code of Bosnia and Herzegovina, incitement provisionsb=Credible threat of physical harm against identifiable people.jBApŒ®şë5Šbs-Latn’BA˜ Œİ³ã5

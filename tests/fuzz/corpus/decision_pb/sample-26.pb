@@ -1,0 +1,2 @@
+
+dec-e25613059f02be8ac-5e2ce99f46fdevt-01ece69692c42bf7 (0Bspam-idJ"STATEMENT_CATEGORY_SCAMS_AND_FRAUDPZ-Community guidelines 6: spam, scams and fraudb3Repetitive commercial content with deceptive links.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOpÖ¤Öóƒ5Šid’ID˜ ÖÓ‹ëƒ5

@@ -1,0 +1,2 @@
+
+dec-a6c9741c1b0df8cfc-c03b6fb4512devt-47b6cd10b7cf6533 (0Bspam-swJ"STATEMENT_CATEGORY_SCAMS_AND_FRAUDPZ-Community guidelines 6: spam, scams and fraudb3Repetitive commercial content with deceptive links.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOpó≈ÿËÖ5äswíKEò†óÙç‡Ö5

@@ -1,0 +1,2 @@
+
+dec-a09095c253dfce48c-25bf64dfd926evt-e2b37042ce8c9b90 (	0:rev-0342Bscams-thJ"STATEMENT_CATEGORY_SCAMS_AND_FRAUDPZ-Community guidelines 6: spam, scams and fraudb5Advance-fee scheme soliciting payment or credentials.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOp¬ôÓö‡5Šth’TH˜ ¬£‰î‡5

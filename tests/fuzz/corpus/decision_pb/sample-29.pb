@@ -1,0 +1,2 @@
+
+dec-06ae5f725820a170c-521139064221evt-9c28bc9e9fc50421 (0:rev-0117Bscams-enJ"STATEMENT_CATEGORY_SCAMS_AND_FRAUDPZ-Community guidelines 6: spam, scams and fraudb5Advance-fee scheme soliciting payment or credentials.jATjBEjBGjHRjCYjCZjDKjEEjFIjFRjDEjGRjHUjIEjITjLVjLTjLUjMTjNLjPLjPTjROjSKjSIjESjSEjISjLIjNOpòˆÛΩè5äeníGBò†ò•©µè5
