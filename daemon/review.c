@@ -39,6 +39,10 @@ struct review {
 
 	/* Waiting to be sent, oldest first: Redis is down, or a retry is due. */
 	struct review_op *head, *tail;
+	/* The last op put back in line since the line was last sent from: the replies a lost
+	 * connection fails come in the order their commands were sent, and go back before
+	 * the rest of the line in that order (an appeal's decision before the appeal). */
+	struct review_op *requeued;
 	size_t n_waiting, n_sent;
 	bool up; /* Redis up and the queues' groups requested */
 	bool closing;
@@ -79,6 +83,22 @@ static void review_wait(struct review *rv, struct review_op *op, bool front)
 	rv->n_waiting++;
 }
 
+/* OP, sent and unanswered (the connection was lost, or the script unknown), goes back in line
+ * before everything not sent yet, after the ops put back before it. */
+static void review_requeue(struct review *rv, struct review_op *op)
+{
+	if (!rv->requeued) {
+		review_wait(rv, op, true);
+	} else {
+		op->next = rv->requeued->next;
+		rv->requeued->next = op;
+		if (rv->tail == rv->requeued)
+			rv->tail = op;
+		rv->n_waiting++;
+	}
+	rv->requeued = op;
+}
+
 static void review_reply(void *arg, const redisReply *reply);
 
 static void review_flush(struct review *rv)
@@ -93,6 +113,8 @@ static void review_flush(struct review *rv)
 			rv->tail = NULL;
 		rv->n_waiting--;
 		rv->n_sent++;
+		/* Sent again: what fails from now on was sent after it. */
+		rv->requeued = NULL;
 	}
 	review_gauge(rv);
 }
@@ -106,7 +128,7 @@ static void review_retry_cb(uv_timer_t *t)
 static void review_retry(struct review *rv, struct review_op *op)
 {
 	metrics_inc(review_retries);
-	review_wait(rv, op, true);
+	review_requeue(rv, op);
 	if (!uv_is_active((uv_handle_t *)&rv->retry_timer)) {
 		uv_timer_start(&rv->retry_timer, review_retry_cb, rv->retry_ms, 0);
 		rv->retry_ms = rv->retry_ms * 2 > REVIEW_RETRY_MAX_MS ? REVIEW_RETRY_MAX_MS :
@@ -171,11 +193,11 @@ static void review_reply(void *arg, const redisReply *r)
 			review_op_free(op);
 		} else {
 			metrics_inc(review_retries);
-			review_wait(rv, op, true);
+			review_requeue(rv, op);
 		}
 	} else if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
 		queues_cmd_use_eval(&op->cmd);
-		review_wait(rv, op, true);
+		review_requeue(rv, op);
 	} else if (op->reply_cb &&
 		   (r->type != REDIS_REPLY_ERROR || !strncmp(r->str, "ARBITER ", 8))) {
 		rv->retry_ms = REVIEW_RETRY_MIN_MS;
@@ -429,7 +451,7 @@ void review_free(struct review *rv)
 		rv->head = op->next;
 		review_finish(rv, op, -ECANCELED);
 	}
-	rv->tail = NULL;
+	rv->tail = rv->requeued = NULL;
 	rv->n_waiting = 0;
 	/* Outstanding replies come back as NULL and finish as cancelled. */
 	redis_free(rv->redis);

@@ -22,8 +22,13 @@ static const char *const harness_topics[] = {
 
 void harness_start(struct harness *h, int partitions)
 {
+	harness_start_cluster(h, 1, partitions);
+}
+
+void harness_start_cluster(struct harness *h, int brokers, int partitions)
+{
 	memset(h, 0, sizeof(*h));
-	ck_assert_int_eq(kafka_mock_start(1, &h->mock), 0);
+	ck_assert_int_eq(kafka_mock_start(brokers, &h->mock), 0);
 	for (size_t i = 0; i < sizeof(harness_topics) / sizeof(harness_topics[0]); i++)
 		ck_assert_int_eq(kafka_mock_topic_create(h->mock, harness_topics[i], partitions),
 				 0);
@@ -55,16 +60,23 @@ bool harness_exactly_once(void)
 
 void harness_write_config(struct harness *h, const char *extra)
 {
-	FILE *f = fopen(h->config, "w");
+	harness_write_config_at(h, h->config, extra);
+}
+
+void harness_write_config_at(struct harness *h, const char *path, const char *extra)
+{
+	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
+	unsigned session = h->session_timeout_ms ? h->session_timeout_ms : 6000;
 	fprintf(f,
 		"kafka:\n"
 		"  brokers: \"%s\"\n"
 		"  group_id: %s\n"
 		"  exactly_once: %s\n"
+		"%s%s%s"
 		"  properties:\n"
-		"    session.timeout.ms: 6000\n"
-		"    heartbeat.interval.ms: 500\n"
+		"    session.timeout.ms: %u\n"
+		"    heartbeat.interval.ms: %u\n"
 		"    topic.metadata.refresh.interval.ms: 1000\n"
 		"pipeline:\n"
 		"  commit_interval: 100ms\n"
@@ -75,6 +87,9 @@ void harness_write_config(struct harness *h, const char *extra)
 		"log:\n"
 		"  level: %s\n",
 		h->bootstrap, h->group, harness_exactly_once() ? "true" : "false",
+		h->transactional_id ? "  transactional_id: " : "",
+		h->transactional_id ? h->transactional_id : "", h->transactional_id ? "\n" : "",
+		session, session / 12 < 500 ? session / 12 : 500,
 		h->max_inflight ? h->max_inflight : 10000, h->log_level ? h->log_level : "info");
 	if (h->redis_address)
 		fprintf(f,
@@ -100,6 +115,16 @@ void harness_daemon_start(struct harness *h)
 		_exit(127);
 	}
 	h->daemon = pid;
+}
+
+pid_t harness_daemon_spawn(const char *config, const char *log)
+{
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	ck_assert_msg(fd >= 0, "%s: %s", log, strerror(errno));
+	const char *argv[] = {ARBITERD_PATH, "--config", config, NULL};
+	pid_t pid = harness_spawn(argv, STDIN_FILENO, fd, fd);
+	close(fd);
+	return pid;
 }
 
 int harness_daemon_stop(struct harness *h, int sig)

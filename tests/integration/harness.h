@@ -23,21 +23,32 @@ struct harness {
 	/* Overrides for harness_write_config; zero/NULL keeps the default. */
 	unsigned max_inflight;
 	const char *log_level;
-	const char *redis_address; /* written as redis.address (EXTRA must not hold redis:) */
+	const char *redis_address;    /* written as redis.address (EXTRA must not hold redis:) */
+	unsigned session_timeout_ms;  /* kafka session.timeout.ms; 0: 6000 */
+	const char *transactional_id; /* kafka.transactional_id; NULL: none (the default) */
 };
 
 /* Starts a mock cluster with every default topic at PARTITIONS partitions, a
  * producer, and a fresh temporary directory. Fails the test on error. */
 void harness_start(struct harness *h, int partitions);
+/* The same on a mock cluster of BROKERS brokers, whose partition leaders are spread over
+ * them (the fault suite moves leaders and takes brokers down). */
+void harness_start_cluster(struct harness *h, int brokers, int partitions);
 
 /* Whether the daemons under test run with kafka.exactly_once (ARBITER_TEST_EXACTLY_ONCE). */
 bool harness_exactly_once(void);
 /* Writes the daemon's config: brokers, group and fast test timings, then
  * EXTRA (YAML lines appended verbatim; may be NULL). */
 void harness_write_config(struct harness *h, const char *extra);
+/* The same config written to PATH instead of h->config (one per instance of a fleet). */
+void harness_write_config_at(struct harness *h, const char *path, const char *extra);
 
 /* Starts arbiterd on the config; stderr goes to the log. */
 void harness_daemon_start(struct harness *h);
+
+/* Starts arbiterd on CONFIG with its stdout and stderr appended to LOG, dying with the test;
+ * returns its pid. h->daemon is left alone: the caller waits for the child. */
+pid_t harness_daemon_spawn(const char *config, const char *log);
 
 /* Sends SIG and waits for the daemon; returns its exit status, or 128+signal
  * when it was killed. */

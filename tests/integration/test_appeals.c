@@ -570,6 +570,90 @@ START_TEST(an_appeal_is_against_the_decision_the_author_received)
 }
 END_TEST
 
+struct outcome_counts {
+	int appeals, deadletters;
+};
+
+static void count_record(void *opaque, const rd_kafka_message_t *m)
+{
+	(void)m;
+	(*(int *)opaque)++;
+}
+
+/* Commands in flight when the connection to Redis is lost are sent again in the order they
+ * were first sent: a decision's state before the appeal against it. A Redis frozen past
+ * redis.command_timeout holds a pipeline of both, and dies before running any. */
+START_TEST(a_lost_redis_connection_keeps_the_order_of_commands)
+{
+	enum { N = 40 };
+	struct harness h;
+	struct redis_server rs;
+	harness_start(&h, 1);
+	redis_server_start(&rs);
+	h.redis_address = rs.address; /* command_timeout: 2s */
+	char path[400];
+	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
+	FILE *f = fopen(path, "w");
+	fputs("rules: []\n", f);
+	fclose(f);
+	harness_write_config(&h, config_extra);
+	harness_daemon_start(&h);
+	Arbiter__V1__ModerationDecision d = ARBITER__V1__MODERATION_DECISION__INIT;
+	d.decision_id = "warm-up";
+	d.content_id = "c-warm-up";
+	d.kind = ARBITER__V1__DECISION_KIND__ACTION;
+	d.action = ARBITER__V1__ACTION__REMOVE;
+	d.actor = ARBITER__V1__ACTOR__HUMAN;
+	d.reviewer_id = "rev-a";
+	produce_decision(&h, &d);
+	ck_assert(harness_wait_committed(&h, "moderation.decisions", 30));
+
+	/* Frozen: every command sent now waits, in order, until the timeout drops them all. */
+	ck_assert_int_eq(kill(rs.pid, SIGSTOP), 0);
+	for (int i = 0; i < N; i++) {
+		char content[32], did[32], fid[32], aid[32];
+		snprintf(content, sizeof(content), "c-%d", i);
+		snprintf(did, sizeof(did), "d-%d", i);
+		snprintf(fid, sizeof(fid), "filed-%d", i);
+		snprintf(aid, sizeof(aid), "ap-%d", i);
+		Arbiter__V1__ModerationDecision a = ARBITER__V1__MODERATION_DECISION__INIT;
+		a.decision_id = did;
+		a.content_id = content;
+		a.kind = ARBITER__V1__DECISION_KIND__ACTION;
+		a.action = ARBITER__V1__ACTION__REMOVE;
+		a.actor = ARBITER__V1__ACTOR__HUMAN;
+		a.reviewer_id = "rev-a";
+		harness_produce_msg(&h, "moderation.decisions", content, &a.base);
+		Arbiter__V1__ModerationDecision ap = ARBITER__V1__MODERATION_DECISION__INIT;
+		ap.decision_id = fid;
+		ap.content_id = content;
+		ap.kind = ARBITER__V1__DECISION_KIND__APPEAL_FILED;
+		ap.appeal_id = aid;
+		harness_produce_msg(&h, "moderation.decisions", content, &ap.base);
+	}
+	harness_flush(&h);
+	for (int i = 0; i < 100 && !harness_log_contains(&h, "no reply within"); i++)
+		usleep(100 * 1000);
+	ck_assert(harness_log_contains(&h, "no reply within 2000 ms"));
+	/* It never ran them: it dies frozen and comes back from its AOF. */
+	redis_server_restart(&rs);
+	ck_assert(harness_wait_committed(&h, "moderation.decisions", 60));
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+
+	/* Every appeal found its decision: filed, none refused. */
+	struct outcome_counts n = {0};
+	harness_read(&h, "moderation.appeals", count_record, &n.appeals);
+	if (harness_count(&h, "arbiter.deadletter") > 0) {
+		struct reasons dl = {0};
+		harness_read(&h, "arbiter.deadletter", read_deadletter, &dl);
+		ck_abort_msg("%d appeal(s) refused, the first: %s", dl.n, dl.text[0]);
+	}
+	ck_assert_int_eq(n.appeals, N);
+	harness_stop(&h);
+	redis_server_stop(&rs);
+}
+END_TEST
+
 static Suite *appeals_suite(void)
 {
 	Suite *s = suite_create("appeals");
@@ -578,6 +662,7 @@ static Suite *appeals_suite(void)
 	tcase_add_test(tc, full_loop_with_an_independent_appeal);
 	tcase_add_test(tc, resolution_records_the_outcome_and_the_wait);
 	tcase_add_test(tc, an_appeal_is_against_the_decision_the_author_received);
+	tcase_add_test(tc, a_lost_redis_connection_keeps_the_order_of_commands);
 	suite_add_tcase(s, tc);
 	return s;
 }
