@@ -388,6 +388,9 @@ static int ledger_note_epoch(struct ledger_chain *c, uint64_t epoch, uint64_t se
 		c->starts[i].seq = seq;
 		c->n_starts++;
 	}
+	if (i == 0) /* no earlier epoch: nothing to fence (and a chain of one epoch read in
+		     * reverse stays linear) */
+		return 0;
 	bool moved = false;
 	for (size_t k = 0; k < c->n; k++) {
 		struct ledger_entry *e = &c->e[k];

@@ -680,7 +680,7 @@ static void html_sla(FILE *out, const struct report_figures *f)
 	}
 	fputs("</table>\n", out);
 	struct html_bar *bars = calloc(f->queues.n, sizeof(*bars));
-	char(*notes)[48] = calloc(f->queues.n, sizeof(*notes));
+	char(*notes)[64] = calloc(f->queues.n, sizeof(*notes));
 	if (bars && notes) {
 		for (size_t i = 0; i < f->queues.n; i++) {
 			const struct report_row *q = &f->queues.rows[i];
