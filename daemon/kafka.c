@@ -127,7 +127,10 @@ static void kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			       rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	struct kafka *k = opaque;
-	bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	/* NULL when the group cannot say, as while the consumer closes after its session
+	 * expired (a zombie told to stop): then eager, the only protocol the config allows. */
+	const char *protocol = rd_kafka_rebalance_protocol(rk);
+	bool cooperative = protocol && strcmp(protocol, "COOPERATIVE") == 0;
 	rd_kafka_error_t *error = NULL;
 	rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 
