@@ -154,8 +154,7 @@ static void review_sweep_reply(struct review *rv, struct review_op *op, const re
 		metrics_add(sla_overdue, (uint_fast64_t)overdue);
 		metrics_add(sla_raised, (uint_fast64_t)raised);
 		if (overdue)
-			log_warn(review,
-				 "%s: %lld entr%s past the deadline, %lld raised to urgent",
+			log_warn(review, "%s: %lld entr%s past the deadline, %lld raised to urgent",
 				 op->queue, overdue, overdue == 1 ? "y" : "ies", raised);
 	} else {
 		log_error(review, "%s: SLA sweep: unexpected reply", op->queue);
