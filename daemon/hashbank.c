@@ -553,7 +553,8 @@ static int hb_build(struct hashbank *bank, struct hb_builder *b, const uint32_t 
 		goto out;
 	bank->memory += size;
 	bank->hashes = bank->arena;
-	memcpy(bank->hashes, b->hashes, n * b->hlen);
+	if (n) /* an empty bank has no buffer to copy from */
+		memcpy(bank->hashes, b->hashes, n * b->hlen);
 	free(b->hashes); /* a third of the peak of a large load */
 	b->hashes = NULL;
 	if (!pdq)
