@@ -44,7 +44,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_http: cannot start the metrics server\n");
 		abort();
 	}
-	atomic_store(&metrics.ready, true);
+	metrics_group_assigned(true); /* ready unless draining: both answers of /readyz */
 	return 0;
 }
 
