@@ -197,6 +197,7 @@ void audit_chain_next(const struct audit_chain *c, struct records_link *link)
 	link->prev_hash = c->next_seq ? c->head : NULL;
 	link->writer = NULL;
 	link->epoch = audit_chain_epoch(c);
+	link->dsa_memo = NULL;
 }
 
 void audit_chain_advance(struct audit_chain *c, const struct records_link *link)

@@ -6,8 +6,11 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "strmap.h"
 
 /* --- The API's values (sources in dsa.h) ------------------------------------ */
 
@@ -406,7 +409,8 @@ static char *dsa_str(const char *s)
 	return (char *)(s ? s : "");
 }
 
-int dsa_fill(Arbiter__V1__AuditRecord *r, const struct dsa_input *in, struct dsa_scratch *s)
+int dsa_fill_memo(Arbiter__V1__AuditRecord *r, const struct dsa_input *in, struct dsa_scratch *s,
+		  struct dsa_memo *memo)
 {
 	memset(s, 0, sizeof(*s));
 	const Arbiter__V1__ContentEvent *ev = in->event;
@@ -457,7 +461,12 @@ int dsa_fill(Arbiter__V1__AuditRecord *r, const struct dsa_input *in, struct dsa
 	r->latency_ms = created > 0 && decided >= created ? decided - created : 0;
 	r->lang = dsa_str(lang);
 	r->country = dsa_str(country);
-	return dsa_check(r, NULL, 0);
+	return dsa_memo_check(memo, r);
+}
+
+int dsa_fill(Arbiter__V1__AuditRecord *r, const struct dsa_input *in, struct dsa_scratch *s)
+{
+	return dsa_fill_memo(r, in, s, NULL);
 }
 
 /* --- The API's JSON ----------------------------------------------------------- */
@@ -844,4 +853,180 @@ int dsa_check(const Arbiter__V1__AuditRecord *r, char *why, size_t len)
 	int rc = dsa_validate(st, why, len);
 	json_decref(st);
 	return rc;
+}
+
+#define DSA_DATE_MEMO 64
+
+struct dsa_memo {
+	struct strmap shapes; /* key: a probe's fields; value: -dsa_check */
+	size_t max;
+	struct {
+		char s[11];
+		bool ok;
+	} dates[DSA_DATE_MEMO];
+};
+
+struct dsa_memo *dsa_memo_new(size_t max_shapes)
+{
+	struct dsa_memo *m = calloc(1, sizeof(*m));
+	if (m)
+		m->max = max_shapes;
+	return m;
+}
+
+void dsa_memo_free(struct dsa_memo *m)
+{
+	if (!m)
+		return;
+	strmap_free(&m->shapes);
+	free(m);
+}
+
+/* --- Complete statements, remembered by shape ------------------------------------------ */
+
+/*
+ * dsa_check builds a statement's JSON and validates it: about 20 µs, more
+ * than the rest of an audit record costs arbiterd or the report. Its outcome depends on a
+ * record's texts (legal ground, explanation, decision facts,
+ * content_type_other) only through whether each is present and valid UTF-8
+ * (dsa_statement_json cuts them to the API's lengths at character
+ * boundaries), on its puid only through the API's rule (1 to 500 of
+ * [A-Za-z0-9_-]), and on its dates only through the API's ranges. So a
+ * probe (the record with those fields replaced by one stand-in each, valid
+ * or not as they are) has the same outcome, and probes repeat: the outcome
+ * is kept per probe, exactly, for up to the memo's bound of them. A field
+ * whose validity is not decided here is kept as it is in the probe.
+ */
+
+/* True when S is valid UTF-8 (RFC 3629: shortest forms, no surrogates,
+ * nothing past U+10FFFF), as jansson requires of a string. */
+static bool dsa_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned c = *p;
+		size_t n = c < 0x80           ? 0 :
+			   (c & 0xE0) == 0xC0 ? 1 :
+			   (c & 0xF0) == 0xE0 ? 2 :
+			   (c & 0xF8) == 0xF0 ? 3 :
+						9;
+		if (n == 9 || (n == 1 && c < 0xC2) || (n == 3 && c > 0xF4))
+			return false;
+		uint32_t cp = n ? c & (0x3Fu >> n) : c;
+		for (size_t i = 1; i <= n; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3F);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* The stand-in of a text: "" when absent, "x" when it would be taken. */
+static char *dsa_text_probe(char *s)
+{
+	return !s || !s[0] ? "" : dsa_utf8(s) ? "x" : s;
+}
+
+/* dsa_is_date(S), remembered: a ledger's dates repeat from record to record. */
+static bool dsa_memo_is_date(struct dsa_memo *m, const char *s)
+{
+	if (strlen(s) != 10)
+		return false;
+	unsigned slot =
+		((unsigned char)s[9] + 10u * (unsigned char)s[8] + 31u * (unsigned char)s[6]) %
+		DSA_DATE_MEMO;
+	if (!strcmp(m->dates[slot].s, s))
+		return m->dates[slot].ok;
+	memcpy(m->dates[slot].s, s, 11);
+	return m->dates[slot].ok = dsa_is_date(s);
+}
+
+/* The stand-in of a date the API takes in [LO, 2038-01-01]. */
+static char *dsa_date_probe(struct dsa_memo *m, char *s, const char *lo, char *valid)
+{
+	bool ok = s && dsa_memo_is_date(m, s) && strcmp(s, lo) >= 0 && strcmp(s, "2038-01-01") <= 0;
+	return ok ? valid : s;
+}
+
+/* Appends S and a separator to KEY (SIZE bytes, N used); *N becomes SIZE
+ * when it does not fit. */
+static void dsa_key_add(char *key, size_t size, size_t *n, const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+	if (*n + len + 1 >= size) {
+		*n = size;
+		return;
+	}
+	memcpy(key + *n, s, len);
+	key[*n + len] = 0x1f;
+	*n += len + 1;
+}
+
+int dsa_memo_check(struct dsa_memo *m, const Arbiter__V1__AuditRecord *rec)
+{
+	if (!m)
+		return dsa_check(rec, NULL, 0);
+	if (!dsa_has_statement(rec))
+		return 0;
+	Arbiter__V1__AuditRecord probe = *rec;
+	probe.legal_ground = dsa_text_probe(rec->legal_ground);
+	probe.explanation = dsa_text_probe(rec->explanation);
+	probe.decision_facts = dsa_text_probe(rec->decision_facts);
+	probe.content_type_other = dsa_text_probe(rec->content_type_other);
+	const char *puid = rec->puid ? rec->puid : "";
+	size_t len = strlen(puid);
+	bool puid_ok =
+		len && len <= 500 &&
+		strspn(puid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
+			len;
+	probe.puid = puid_ok ? "p" : rec->puid;
+	probe.content_date = dsa_date_probe(m, rec->content_date, "2000-01-01", "2001-01-01");
+	probe.application_date =
+		dsa_date_probe(m, rec->application_date, "2020-01-01", "2021-01-01");
+	/* The key: every field the statement is made of, as the probe has it.
+	 * A key that does not fit is not kept. */
+	char key[4096];
+	size_t n = 0;
+	char *const *lists[] = {probe.decision_visibility, probe.content_type,
+				probe.territorial_scope};
+	size_t counts[] = {probe.n_decision_visibility, probe.n_content_type,
+			   probe.n_territorial_scope};
+	for (size_t l = 0; l < 3; l++) {
+		for (size_t i = 0; i < counts[l]; i++)
+			dsa_key_add(key, sizeof(key), &n, lists[l][i]);
+		dsa_key_add(key, sizeof(key), &n, "|");
+	}
+	const char *fields[] = {probe.decision_monetary,
+				probe.decision_provision,
+				probe.decision_account,
+				probe.account_type,
+				probe.decision_ground,
+				probe.legal_ground,
+				probe.explanation,
+				probe.content_type_other,
+				probe.category,
+				probe.content_language,
+				probe.content_date,
+				probe.application_date,
+				probe.decision_facts,
+				probe.source_type,
+				probe.automated_decision,
+				probe.puid,
+				probe.automated_detection ? "Yes" : "No"};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		dsa_key_add(key, sizeof(key), &n, fields[i]);
+	bool fits = n < sizeof(key);
+	uint32_t rc;
+	if (fits && strmap_get(&m->shapes, key, n, &rc))
+		return -(int)rc;
+	int got = dsa_check(&probe, NULL, 0);
+	if (fits && got != -ENOMEM && m->shapes.n < m->max)
+		(void)strmap_put(&m->shapes, key, n, (uint32_t)-got,
+				 NULL); /* a cache: -ENOMEM costs time only */
+	return got;
 }

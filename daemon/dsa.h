@@ -155,6 +155,12 @@ bool dsa_is_date(const char *s);
  * action. */
 int dsa_fill(Arbiter__V1__AuditRecord *r, const struct dsa_input *in, struct dsa_scratch *s);
 
+struct dsa_memo; /* below */
+
+/* dsa_fill, checking through MEMO (dsa_memo_check; NULL: dsa_check). */
+int dsa_fill_memo(Arbiter__V1__AuditRecord *r, const struct dsa_input *in, struct dsa_scratch *s,
+		  struct dsa_memo *memo);
+
 /* True when R is due a statement of reasons: a restricting action (see the
  * table above), taken or decided on appeal (not an appeal being filed, nor
  * one upheld, whose decision has its statement already), whose
@@ -177,3 +183,18 @@ int dsa_validate(const json_t *statement, char *why, size_t len);
 
 /* dsa_validate on R's statement; 0 as well when R has none. */
 int dsa_check(const Arbiter__V1__AuditRecord *r, char *why, size_t len);
+
+/* What dsa_check said of statements by their shape. dsa_check's outcome depends on a
+ * record's texts only through whether each is present and valid UTF-8, on its puid only
+ * through the API's rule and on its dates only through the API's ranges; records alike in
+ * everything else have the same outcome, and they repeat (a rule's statement differs from
+ * record to record in its puid, dates and facts). Not thread-safe: one memo per thread. */
+struct dsa_memo;
+
+/* A memo of at most MAX_SHAPES shapes (beyond them, outcomes are computed, not kept);
+ * NULL when out of memory. */
+struct dsa_memo *dsa_memo_new(size_t max_shapes);
+void dsa_memo_free(struct dsa_memo *m);
+
+/* dsa_check(R, NULL, 0), remembered in M by R's shape (M NULL: not remembered). */
+int dsa_memo_check(struct dsa_memo *m, const Arbiter__V1__AuditRecord *r);

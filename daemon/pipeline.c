@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsa.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline_impl.h"
@@ -435,6 +436,7 @@ int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *
 	struct records_buf buf;
 	audit_chain_next(chain, &link);
 	link.writer = p->writer;
+	link.dsa_memo = p->dsa_memo;
 	int rc = a->d ? records_audit_decision(a->src, a->d, p->cfg->monitors.pseudonym_key, a->now,
 					       &link, &buf) :
 			records_audit_verdict(a->src, a->ev, p->rules, a->v,
@@ -837,6 +839,10 @@ static void pipeline_handle_closed(uv_handle_t *h)
 		free(p);
 }
 
+/* Statement shapes the audit records' check remembers: rules x actions x languages x content
+ * types seen, far fewer in practice; at most a few MiB. */
+#define PIPELINE_DSA_SHAPES 4096
+
 int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset *rules,
 		 const struct pipeline_hooks *hooks, struct pipeline **out)
 {
@@ -845,7 +851,10 @@ int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset
 		return -ENOMEM;
 	p->rules = rules;
 	p->rctx = rules_ctx_new(rules);
-	if (!p->rctx) {
+	p->dsa_memo = dsa_memo_new(PIPELINE_DSA_SHAPES);
+	if (!p->rctx || !p->dsa_memo) {
+		rules_ctx_free(p->rctx);
+		dsa_memo_free(p->dsa_memo);
 		free(p);
 		return -ENOMEM;
 	}
@@ -862,6 +871,7 @@ int pipeline_new(uv_loop_t *loop, const struct config *cfg, const struct ruleset
 	if (rc < 0) {
 		log_error(pipeline, "uv_async_init: %s", uv_strerror(rc));
 		rules_ctx_free(p->rctx);
+		dsa_memo_free(p->dsa_memo);
 		free(p);
 		return rc;
 	}
@@ -1052,6 +1062,8 @@ void pipeline_free(struct pipeline *p)
 	pipeline_parts_free(p);
 	rules_ctx_free(p->rctx);
 	p->rctx = NULL;
+	dsa_memo_free(p->dsa_memo);
+	p->dsa_memo = NULL;
 	uv_close((uv_handle_t *)&p->commit_timer, pipeline_handle_closed);
 	uv_close((uv_handle_t *)&p->drain_timer, pipeline_handle_closed);
 	uv_close((uv_handle_t *)&p->retry_timer, pipeline_handle_closed);

@@ -78,8 +78,9 @@ struct pipeline {
 
 	struct pipeline_part **parts[KAFKA_IN__COUNT]; /* indexed by partition id */
 	size_t n_parts[KAFKA_IN__COUNT];
-	int32_t audit_partitions; /* of the audit topic, where the chains go */
-	char writer[320];         /* "HOST/PID/MEMBER-ID": who writes our audit records */
+	int32_t audit_partitions;  /* of the audit topic, where the chains go */
+	char writer[320];          /* "HOST/PID/MEMBER-ID": who writes our audit records */
+	struct dsa_memo *dsa_memo; /* statement checks of audit records, by shape */
 
 	size_t inflight;
 	bool backpressure; /* inflight reached the bound */

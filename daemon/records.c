@@ -83,7 +83,7 @@ static int records_audit_finish(Arbiter__V1__AuditRecord *ar, const struct dsa_i
 	struct dsa_scratch scratch;
 	if (link && link->writer)
 		ar->writer = (char *)link->writer;
-	int drc = dsa_fill(ar, in, &scratch);
+	int drc = dsa_fill_memo(ar, in, &scratch, link ? link->dsa_memo : NULL);
 	if (drc == -ENOMEM)
 		return -ENOMEM;
 	if (link) {

@@ -10,6 +10,8 @@
 #include "ledger.h"
 #include "rules.h"
 
+struct dsa_memo;
+
 /* Where an input message came from; every record derived from it names it. */
 struct records_source {
 	const char *topic;
@@ -43,9 +45,10 @@ int records_deadletter(const struct records_source *src, const void *key, size_t
 struct records_link {
 	const char *chain;
 	uint64_t sequence;
-	const uint8_t *prev_hash; /* NULL at the chain's start, sequence 0 */
-	const char *writer;       /* the writing instance, or NULL */
-	uint64_t epoch;           /* the writer's ownership epoch of the chain */
+	const uint8_t *prev_hash;  /* NULL at the chain's start, sequence 0 */
+	const char *writer;        /* the writing instance, or NULL */
+	uint64_t epoch;            /* the writer's ownership epoch of the chain */
+	struct dsa_memo *dsa_memo; /* statement checks remembered by shape, or NULL */
 	uint8_t hash[LEDGER_HASH_LEN];
 };
 

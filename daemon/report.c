@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REPORT_DATE_MEMO 64
-
 struct report {
 	struct report_figures f;
 	/* Chains by name (index into chains). */
@@ -21,14 +19,11 @@ struct report {
 	size_t n_appeals, appeals_cap;
 	int n_mode_bits;
 	bool finished;
-	/* Whether a statement of a given shape is complete (report_complete). */
-	struct strmap shapes;
-	struct {
-		char s[11];
-		bool ok;
-	} dates[REPORT_DATE_MEMO];
+	/* Whether a statement of a given shape is complete (dsa_memo_check). */
+	struct dsa_memo *memo;
 };
 
+/* Statement shapes remembered (dsa_memo): more than a ledger's rules make. */
 #define REPORT_MAX_SHAPES 65536
 
 /* --- Calendar ------------------------------------------------------------------- */
@@ -250,7 +245,8 @@ int report_new(int64_t from_ms, int64_t to_ms, const struct report_meta *meta, s
 	f->days = (size_t)((to_ms - from_ms) / REPORT_DAY_MS);
 	f->daily = calloc(f->days, sizeof(*f->daily));
 	f->mode_days = calloc(f->days, sizeof(*f->mode_days));
-	if (!f->daily || !f->mode_days) {
+	r->memo = dsa_memo_new(REPORT_MAX_SHAPES);
+	if (!f->daily || !f->mode_days || !r->memo) {
 		report_free(r);
 		return -ENOMEM;
 	}
@@ -272,7 +268,7 @@ void report_free(struct report *r)
 	free(f->chains);
 	strmap_free(&r->chain_idx);
 	strmap_free(&r->appeal_idx);
-	strmap_free(&r->shapes);
+	dsa_memo_free(r->memo);
 	free(r->appeals);
 	free(f->daily);
 	free(f->mode_days);
@@ -552,158 +548,12 @@ static int report_action(struct report *r, const Arbiter__V1__AuditRecord *rec, 
 	return rc;
 }
 
-/* --- Complete statements, fast -------------------------------------------------------- */
-
-/*
- * dsa_check builds a statement's JSON and validates it: about 20 µs, a
- * hundred times the rest of a record's cost here. Its outcome depends on a
- * record's texts (legal ground, explanation, decision facts,
- * content_type_other) only through whether each is present and valid UTF-8
- * (dsa_statement_json cuts them to the API's lengths at character
- * boundaries), on its puid only through the API's rule (1 to 500 of
- * [A-Za-z0-9_-]), and on its dates only through the API's ranges. So a
- * probe (the record with those fields replaced by one stand-in each, valid
- * or not as they are) has the same outcome, and probes repeat: the outcome
- * is kept per probe, exactly, for up to REPORT_MAX_SHAPES of them. A field
- * whose validity is not decided here is kept as it is in the probe.
- */
-
-/* True when S is valid UTF-8 (RFC 3629: shortest forms, no surrogates,
- * nothing past U+10FFFF), as jansson requires of a string. */
-static bool report_utf8(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		unsigned c = *p;
-		size_t n = c < 0x80           ? 0 :
-			   (c & 0xE0) == 0xC0 ? 1 :
-			   (c & 0xF0) == 0xE0 ? 2 :
-			   (c & 0xF8) == 0xF0 ? 3 :
-						9;
-		if (n == 9 || (n == 1 && c < 0xC2) || (n == 3 && c > 0xF4))
-			return false;
-		uint32_t cp = n ? c & (0x3Fu >> n) : c;
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i] & 0x3F);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
-/* The stand-in of a text: "" when absent, "x" when it would be taken. */
-static char *report_text_probe(char *s)
-{
-	return !s || !s[0] ? "" : report_utf8(s) ? "x" : s;
-}
-
-/* dsa_is_date(S), remembered: a ledger's dates repeat from record to record. */
-static bool report_is_date(struct report *r, const char *s)
-{
-	if (strlen(s) != 10)
-		return false;
-	unsigned slot =
-		((unsigned char)s[9] + 10u * (unsigned char)s[8] + 31u * (unsigned char)s[6]) %
-		REPORT_DATE_MEMO;
-	if (!strcmp(r->dates[slot].s, s))
-		return r->dates[slot].ok;
-	memcpy(r->dates[slot].s, s, 11);
-	return r->dates[slot].ok = dsa_is_date(s);
-}
-
-/* The stand-in of a date the API takes in [LO, 2038-01-01]. */
-static char *report_date_probe(struct report *r, char *s, const char *lo, char *valid)
-{
-	bool ok = s && report_is_date(r, s) && strcmp(s, lo) >= 0 && strcmp(s, "2038-01-01") <= 0;
-	return ok ? valid : s;
-}
-
-/* Appends S and a separator to KEY (SIZE bytes, N used); *N becomes SIZE
- * when it does not fit. */
-static void report_key_add(char *key, size_t size, size_t *n, const char *s)
-{
-	size_t len = s ? strlen(s) : 0;
-	if (*n + len + 1 >= size) {
-		*n = size;
-		return;
-	}
-	memcpy(key + *n, s, len);
-	key[*n + len] = 0x1f;
-	*n += len + 1;
-}
-
-/* Whether REC's statement is complete, as dsa_check says. */
-static bool report_complete(struct report *r, const Arbiter__V1__AuditRecord *rec)
-{
-	Arbiter__V1__AuditRecord probe = *rec;
-	probe.legal_ground = report_text_probe(rec->legal_ground);
-	probe.explanation = report_text_probe(rec->explanation);
-	probe.decision_facts = report_text_probe(rec->decision_facts);
-	probe.content_type_other = report_text_probe(rec->content_type_other);
-	const char *puid = rec->puid ? rec->puid : "";
-	size_t len = strlen(puid);
-	bool puid_ok =
-		len && len <= 500 &&
-		strspn(puid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
-			len;
-	probe.puid = puid_ok ? "p" : rec->puid;
-	probe.content_date = report_date_probe(r, rec->content_date, "2000-01-01", "2001-01-01");
-	probe.application_date =
-		report_date_probe(r, rec->application_date, "2020-01-01", "2021-01-01");
-	/* The key: every field the statement is made of, as the probe has it.
-	 * A key that does not fit is not kept. */
-	char key[4096];
-	size_t n = 0;
-	char *const *lists[] = {probe.decision_visibility, probe.content_type,
-				probe.territorial_scope};
-	size_t counts[] = {probe.n_decision_visibility, probe.n_content_type,
-			   probe.n_territorial_scope};
-	for (size_t l = 0; l < 3; l++) {
-		for (size_t i = 0; i < counts[l]; i++)
-			report_key_add(key, sizeof(key), &n, lists[l][i]);
-		report_key_add(key, sizeof(key), &n, "|");
-	}
-	const char *fields[] = {probe.decision_monetary,
-				probe.decision_provision,
-				probe.decision_account,
-				probe.account_type,
-				probe.decision_ground,
-				probe.legal_ground,
-				probe.explanation,
-				probe.content_type_other,
-				probe.category,
-				probe.content_language,
-				probe.content_date,
-				probe.application_date,
-				probe.decision_facts,
-				probe.source_type,
-				probe.automated_decision,
-				probe.puid,
-				probe.automated_detection ? "Yes" : "No"};
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		report_key_add(key, sizeof(key), &n, fields[i]);
-	bool fits = n < sizeof(key);
-	uint32_t complete;
-	if (fits && strmap_get(&r->shapes, key, n, &complete))
-		return complete;
-	complete = dsa_check(&probe, NULL, 0) == 0;
-	if (fits && r->shapes.n < REPORT_MAX_SHAPES)
-		(void)strmap_put(&r->shapes, key, n, complete,
-				 NULL); /* a cache: -ENOMEM costs time only */
-	return complete;
-}
-
 /* Counts a statement of reasons: the DSA template's measures. */
 static void report_statement(struct report *r, const Arbiter__V1__AuditRecord *rec)
 {
 	struct report_figures *f = &r->f;
 	f->statements++;
-	if (!report_complete(r, rec))
+	if (dsa_memo_check(r->memo, rec) != 0)
 		f->statements_incomplete++;
 	int eu = report_eu_index(rec->content_language);
 	if (eu >= 0)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "diag.h"
+#include "dsa.h"
 #include "event.h"
 #include "policy.h"
 #include "records.h"
@@ -64,6 +65,7 @@ static int bench_load(FILE *f, struct bench_msg **out, size_t *n)
 /* One pass over the N messages; counts the acted-on ones in *ACTED. Apart so that callgrind
  * can count it alone (--toggle-collect=bench_round). Returns 0 or -1. */
 __attribute__((noinline)) static int bench_round(const struct policy *pol, struct rules_ctx *ctx,
+						 struct dsa_memo *memo,
 						 const struct bench_msg *msgs, size_t n,
 						 size_t *acted)
 {
@@ -77,7 +79,7 @@ __attribute__((noinline)) static int bench_round(const struct policy *pol, struc
 		const struct rules_verdict *v = rules_eval(ctx, ev, 1795000000000);
 		if (v && v->action != ARBITER__V1__ACTION__NONE) {
 			struct records_source src = {"content.events", 0, (int64_t)i};
-			struct records_link link = {0};
+			struct records_link link = {.dsa_memo = memo}; /* as arbiterd's */
 			struct records_buf buf;
 			if (records_audit_verdict(&src, ev, pol->rules, v, NULL, 1795000000000,
 						  &link, &buf) >= 0)
@@ -116,13 +118,14 @@ int main(int argc, char **argv)
 	}
 	fclose(f);
 	struct rules_ctx *ctx = rules_ctx_new(pol->rules);
-	if (!ctx)
+	struct dsa_memo *memo = dsa_memo_new(4096);
+	if (!ctx || !memo)
 		return 1;
 	double best = 0;
 	size_t acted = 0;
 	for (int r = 0; r < rounds; r++) {
 		double t0 = bench_now();
-		if (bench_round(pol, ctx, msgs, n, &acted) < 0)
+		if (bench_round(pol, ctx, memo, msgs, n, &acted) < 0)
 			return 1;
 		double dt = bench_now() - t0;
 		if (r == 0 || dt < best)
@@ -133,6 +136,7 @@ int main(int argc, char **argv)
 	       "on; best of %d)\n",
 	       rules_count(pol->rules), best * 1e9 / (double)n, (double)n / best, n, acted, rounds);
 	rules_ctx_free(ctx);
+	dsa_memo_free(memo);
 	policy_free(pol);
 	for (size_t i = 0; i < n; i++)
 		free(msgs[i].data);

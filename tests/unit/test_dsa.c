@@ -551,6 +551,85 @@ START_TEST(dates_are_utc_days)
 }
 END_TEST
 
+/* A variant of the base record: what dsa_check must say of it is what it says with a memo. */
+static void memo_variant(int k, Arbiter__V1__AuditRecord *r, struct dsa_input *in)
+{
+	static char long_text[3000];
+	memset(long_text, 'a', sizeof(long_text) - 1);
+	*r = base_record(k == 9 ? ARBITER__V1__ACTION__NONE : ARBITER__V1__ACTION__REMOVE);
+	*in = (struct dsa_input){.content_type = ARBITER__V1__CONTENT_TYPE__TEXT,
+				 .created_at_ms = CREATED_MS};
+	switch (k) {
+	case 1:
+		in->created_at_ms = 0;
+		break; /* no content_date */
+	case 2:
+		r->legal_ground = "";
+		break; /* absent */
+	case 3:
+		r->legal_ground = "\xff\xfe";
+		break; /* not UTF-8 */
+	case 4:
+		r->explanation = long_text;
+		break; /* cut, still valid */
+	case 5:
+		r->record_id = "not a puid!";
+		break; /* outside the API's rule */
+	case 6:
+		in->created_at_ms = 631152000000LL;
+		break; /* 1990: before the range */
+	case 7:
+		r->category = "STATEMENT_CATEGORY_NONE";
+		break; /* no such category */
+	case 8:
+		in->decision_facts = "\xc3\x28";
+		break; /* facts not UTF-8 */
+	case 10:
+		r->record_id = "fedcba9876543210fedcba9876543210";
+		break; /* same shape as 0 */
+	case 11:
+		in->created_at_ms = CREATED_MS - 86400000LL * 400;
+		break; /* another valid day */
+	default:
+		break;
+	}
+}
+
+START_TEST(a_memo_says_what_dsa_check_says)
+{
+	struct dsa_memo *big = dsa_memo_new(1024), *tiny = dsa_memo_new(1);
+	ck_assert_ptr_nonnull(big);
+	ck_assert_ptr_nonnull(tiny);
+	int complete = 0, incomplete = 0;
+	for (int round = 0; round < 2; round++) { /* the second round is answered by the memo */
+		for (int k = 0; k < 12; k++) {
+			Arbiter__V1__AuditRecord r;
+			struct dsa_input in;
+			struct dsa_scratch s;
+			memo_variant(k, &r, &in);
+			int want = dsa_fill(&r, &in, &s);
+			ck_assert_int_eq(want, dsa_check(&r, NULL, 0));
+			ck_assert_msg(dsa_memo_check(big, &r) == want, "variant %d, round %d", k,
+				      round);
+			ck_assert_msg(dsa_memo_check(tiny, &r) == want, "variant %d, round %d", k,
+				      round);
+			ck_assert_int_eq(dsa_memo_check(NULL, &r), want);
+			struct dsa_scratch s2;
+			memo_variant(k, &r, &in);
+			ck_assert_int_eq(dsa_fill_memo(&r, &in, &s2, big), want);
+			if (round == 0)
+				want == 0 ? complete++ : incomplete++;
+		}
+	}
+	/* Both outcomes were among the variants, so the memo had each to give. */
+	ck_assert_int_ge(complete, 4);
+	ck_assert_int_ge(incomplete, 5);
+	dsa_memo_free(big);
+	dsa_memo_free(tiny);
+	dsa_memo_free(NULL);
+}
+END_TEST
+
 static Suite *dsa_suite(void)
 {
 	Suite *s = suite_create("dsa");
@@ -569,6 +648,7 @@ static Suite *dsa_suite(void)
 	tcase_add_test(tc, validate_refuses_wrong_names_values_and_shapes);
 	tcase_add_test(tc, source_identity_only_with_a_notice);
 	tcase_add_test(tc, dates_are_utc_days);
+	tcase_add_test(tc, a_memo_says_what_dsa_check_says);
 	suite_add_tcase(s, tc);
 	return s;
 }
