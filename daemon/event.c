@@ -237,6 +237,9 @@ static int event_key_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Maps up to this many entries are checked pair by pair: no allocation, no sort. */
+#define EVENT_MAP_PAIRWISE 8
+
 /* A map given the same key twice: proto3 keeps the last, JSON input refuses it. Refused here
  * too, so that both formats mean the same. N log N, whatever N. */
 static int event_check_map_keys(struct event_walk *w, const ProtobufCFieldDescriptor *kf,
@@ -244,7 +247,8 @@ static int event_check_map_keys(struct event_walk *w, const ProtobufCFieldDescri
 {
 	if (kf->type != PROTOBUF_C_TYPE_STRING || n < 2)
 		return 0;
-	const char **keys = malloc(n * sizeof(*keys));
+	const char *few[EVENT_MAP_PAIRWISE];
+	const char **keys = n <= EVENT_MAP_PAIRWISE ? few : malloc(n * sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
 	size_t m = 0;
@@ -254,14 +258,25 @@ static int event_check_map_keys(struct event_walk *w, const ProtobufCFieldDescri
 		const char *k = *(char *const *)((const char *)arr[i] + kf->offset);
 		keys[m++] = k ? k : "";
 	}
-	qsort(keys, m, sizeof(*keys), event_key_cmp);
+	const char *twice = NULL;
+	if (keys == few) {
+		for (size_t i = 1; i < m && !twice; i++)
+			for (size_t j = 0; j < i && !twice; j++)
+				if (!strcmp(keys[j], keys[i]))
+					twice = keys[i];
+	} else {
+		qsort(keys, m, sizeof(*keys), event_key_cmp);
+		for (size_t i = 1; i < m && !twice; i++)
+			if (!strcmp(keys[i - 1], keys[i]))
+				twice = keys[i];
+	}
 	int rc = 0;
 	char q[EVENT_QUOTE_MAX];
-	for (size_t i = 1; i < m && !rc; i++)
-		if (!strcmp(keys[i - 1], keys[i]))
-			rc = event_fail(w->reason, "field '%s' has the key %s twice", w->path.s,
-					pbjson_quote(q, sizeof(q), keys[i], strlen(keys[i])));
-	free(keys);
+	if (twice)
+		rc = event_fail(w->reason, "field '%s' has the key %s twice", w->path.s,
+				pbjson_quote(q, sizeof(q), twice, strlen(twice)));
+	if (keys != few)
+		free(keys);
 	return rc;
 }
 

@@ -194,6 +194,30 @@ START_TEST(a_map_key_given_twice_is_refused_in_both_formats)
 }
 END_TEST
 
+/* Small maps are checked pair by pair, larger ones sorted: both find a key given twice
+ * wherever it stands, and neither refuses distinct keys. */
+START_TEST(a_map_key_given_twice_is_found_in_maps_of_any_size)
+{
+	static const char *names[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"};
+	for (size_t count = 2; count <= 12; count++) {
+		uint8_t buf[512];
+		size_t n = 0;
+		wire_bytes(buf, &n, 1, "e1", 2);
+		wire_bytes(buf, &n, 2, "c1", 2);
+		for (size_t i = 0; i < count; i++)
+			wire_signal(buf, &n, names[i], 0.5f);
+		Arbiter__V1__ContentEvent *ev = NULL;
+		char reason[EVENT_REASON_MAX];
+		ck_assert_msg(event_content_decode(CONFIG_FORMAT_PROTOBUF, buf, n, &ev, reason) ==
+				      0,
+			      "%zu distinct keys: %s", count, reason);
+		event_content_free(ev);
+		wire_signal(buf, &n, names[0], 0.7f); /* the first key again, last */
+		content_refused(buf, n, "field 'signals' has the key \"a\" twice");
+	}
+}
+END_TEST
+
 START_TEST(times_out_of_range_are_refused)
 {
 	Arbiter__V1__ContentEvent *ev = NULL;
@@ -308,6 +332,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, deep_conditions_in_rule_files);
 	tcase_add_test(tc, a_nul_byte_cannot_hide_text);
 	tcase_add_test(tc, a_map_key_given_twice_is_refused_in_both_formats);
+	tcase_add_test(tc, a_map_key_given_twice_is_found_in_maps_of_any_size);
 	tcase_add_test(tc, times_out_of_range_are_refused);
 	tcase_add_test(tc, free_text_and_ids_are_bounded);
 	tcase_add_test(tc, a_record_without_a_hash_is_counted_without_one);
