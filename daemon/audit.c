@@ -190,6 +190,12 @@ uint64_t audit_chain_epoch(const struct audit_chain *c)
 				1;
 }
 
+void audit_chain_claim(struct audit_chain *c, uint64_t floor)
+{
+	uint64_t e = audit_chain_epoch(c);
+	c->write_epoch = e > floor ? e : floor;
+}
+
 void audit_chain_next(const struct audit_chain *c, struct records_link *link)
 {
 	link->chain = c->name;

@@ -60,8 +60,16 @@ bool audit_chain_recovered(const struct audit_chain *c);
 size_t audit_chain_remembered(const struct audit_chain *c);
 
 /* The ownership epoch this writer's records carry: one above the highest recovery read
- * (1 for a new chain). */
+ * (1 for a new chain), or what audit_chain_claim made it. */
 uint64_t audit_chain_epoch(const struct audit_chain *c);
+
+/* Claims the chain after recovery under an epoch of at least FLOOR. Two owners can recover
+ * the same head: a zombie that has written nothing visible yet, and the instance that takes its
+ * partition over. One above the highest epoch read would give both the same epoch, and the
+ * zombie's records would fork the chain instead of being fenced. With FLOOR the wall clock in
+ * ms at assignment, the later owner's epoch is higher, as long as the owners' clocks differ by
+ * less than the time between the two assignments (a session timeout at least). */
+void audit_chain_claim(struct audit_chain *c, uint64_t floor);
 
 /* True when the chain holds the record RECORD_ID already (not a fenced writer's copy). */
 bool audit_chain_holds(const struct audit_chain *c, const char *record_id);

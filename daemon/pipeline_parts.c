@@ -85,6 +85,7 @@ static struct audit_chain *pipeline_parts_chain_recover(struct pipeline *p, enum
 			break;
 		count *= 8;
 	}
+	audit_chain_claim(c, (uint64_t)log_now_ms());
 	log_info(pipeline,
 		 "audit chain %s continues at sequence %" PRIu64 " in %s[%" PRId32
 		 "] (%zu record(s) of uncommitted input known)",

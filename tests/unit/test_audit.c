@@ -243,6 +243,48 @@ START_TEST(a_second_writer_shows_as_a_break)
 }
 END_TEST
 
+/* A zombie that has written nothing visible when its successor recovers: both read the same
+ * head, and one above the highest epoch read would be the same for both. Claimed at their
+ * assignment times, the successor's epoch is the higher, and the zombie's late records are
+ * fenced, not a fork. */
+START_TEST(a_zombie_unseen_at_takeover_is_fenced_by_the_claim)
+{
+	struct partition p = {0};
+	struct audit_chain *a = audit_chain_new("content.events", 0, 0, -1001, 100);
+	for (int64_t off = 0; off < 2; off++)
+		ck_assert(write_decision(a, &p, "content.events", 0, off));
+	struct audit_chain *z = audit_chain_new("content.events", 0, 0, 2, 100);
+	recover(z, &p, 0);
+	audit_chain_claim(z, 1796000000000ULL);
+	struct audit_chain *b = audit_chain_new("content.events", 0, 0, 2, 100);
+	recover(b, &p, 0); /* the same head: Z has written nothing yet */
+	ck_assert_uint_eq(audit_chain_next_sequence(b), audit_chain_next_sequence(z));
+	audit_chain_claim(b, 1796000006000ULL); /* a session timeout later */
+	ck_assert_uint_gt(audit_chain_epoch(b), audit_chain_epoch(z));
+	/* Z writes 2 and 3, then B its own 2 and 3: Z's are fenced. */
+	ck_assert(write_as(z, &p, "content.events", 0, 2, "host-z/1/member-1"));
+	ck_assert(write_as(z, &p, "content.events", 0, 3, "host-z/1/member-1"));
+	ck_assert(write_as(b, &p, "content.events", 0, 2, "host-b/2/member-2"));
+	ck_assert(write_as(b, &p, "content.events", 0, 3, "host-b/2/member-2"));
+	size_t chains;
+	uint64_t records;
+	ck_assert_msg(verify(&p, &chains, &records) == 0, "%s", first_detail);
+	ck_assert_uint_eq(records, 4);
+	/* A claim never lowers the epoch recovery gives. */
+	struct audit_chain *c = audit_chain_new("content.events", 0, 0, 4, 100);
+	recover(c, &p, 0);
+	uint64_t e = audit_chain_epoch(c);
+	audit_chain_claim(c, 1);
+	ck_assert_uint_eq(audit_chain_epoch(c), e);
+	ck_assert_uint_eq(e, audit_chain_epoch(b) + 1);
+	audit_chain_free(a);
+	audit_chain_free(z);
+	audit_chain_free(b);
+	audit_chain_free(c);
+	partition_free(&p);
+}
+END_TEST
+
 /* A takeover while the previous owner is paused (a zombie): the new owner recovers under a
  * higher epoch; what the old one writes after is fenced. The next owner after that takes the
  * new owner's head, not the zombie's, and does not count the zombie's copy of a record as
@@ -294,6 +336,7 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, a_short_window_asks_for_more);
 	tcase_add_test(tc, a_second_writer_shows_as_a_break);
 	tcase_add_test(tc, a_takeover_fences_the_previous_owner);
+	tcase_add_test(tc, a_zombie_unseen_at_takeover_is_fenced_by_the_claim);
 	suite_add_tcase(s, tc);
 	return s;
 }
