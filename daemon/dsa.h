@@ -155,7 +155,7 @@ bool dsa_is_date(const char *s);
  * action. */
 int dsa_fill(Arbiter__V1__AuditRecord *r, const struct dsa_input *in, struct dsa_scratch *s);
 
-struct dsa_memo; /* below */
+struct dsa_memo; /* what dsa_check said, by shape: see dsa_memo_new */
 
 /* dsa_fill, checking through MEMO (dsa_memo_check; NULL: dsa_check). */
 int dsa_fill_memo(Arbiter__V1__AuditRecord *r, const struct dsa_input *in, struct dsa_scratch *s,
@@ -189,7 +189,6 @@ int dsa_check(const Arbiter__V1__AuditRecord *r, char *why, size_t len);
  * through the API's rule and on its dates only through the API's ranges; records alike in
  * everything else have the same outcome, and they repeat (a rule's statement differs from
  * record to record in its puid, dates and facts). Not thread-safe: one memo per thread. */
-struct dsa_memo;
 
 /* A memo of at most MAX_SHAPES shapes (beyond them, outcomes are computed, not kept);
  * NULL when out of memory. */

@@ -520,12 +520,7 @@ START_TEST(faults_lose_and_duplicate_nothing)
 	redis_server_start(&s.rs);
 	s.h.redis_address = s.rs.address;
 	s.h.session_timeout_ms = SESSION_MS;
-	char path[400];
-	snprintf(path, sizeof(path), "%s/rules.yaml", s.h.dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(rules_yaml, f);
-	ck_assert_int_eq(fclose(f), 0);
+	harness_write_file(&s.h, "rules.yaml", rules_yaml);
 	fault_fleet_init(&s.fleet, &s.h, INSTANCES, config_extra);
 	fault_watch_init(&s.watch, &s.h, PARTITIONS);
 	ck_assert_int_eq(fault_model_init(&s.model, seed, events, PARTITIONS), 0);

@@ -2,6 +2,7 @@
  * readers. */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,9 +12,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "arbiter/v1/content_event.pb-c.h"
 
 static const char *const harness_topics[] = {
 	"content.events",   "moderation.decisions", "moderation.escalations",
@@ -98,6 +102,51 @@ void harness_write_config_at(struct harness *h, const char *path, const char *ex
 			h->redis_address);
 	if (extra)
 		fputs(extra, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+int harness_produce_reported(struct harness *h, int from, int to, const char *const *langs)
+{
+	size_t n_langs = 0;
+	while (langs[n_langs])
+		n_langs++;
+	int escalating = 0;
+	for (int i = from; i < to; i++) {
+		char eid[32], cid[32];
+		snprintf(eid, sizeof(eid), "e-%d", i);
+		snprintf(cid, sizeof(cid), "c-%d", i);
+		Arbiter__V1__ContentEvent ev = ARBITER__V1__CONTENT_EVENT__INIT;
+		ev.event_id = eid;
+		ev.content_id = cid;
+		ev.lang = (char *)langs[(size_t)i % n_langs];
+		ev.report_count = i % 10;
+		ev.text = "some text";
+		escalating += ev.report_count >= 5;
+		harness_produce_msg(h, "content.events", cid, &ev.base);
+	}
+	harness_flush(h);
+	return escalating;
+}
+
+int harness_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind: %s", strerror(errno));
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+void harness_write_file(struct harness *h, const char *name, const char *text)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%s", h->dir, name);
+	FILE *f = fopen(path, "w");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	fputs(text, f);
 	ck_assert_int_eq(fclose(f), 0);
 }
 

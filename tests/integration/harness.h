@@ -43,6 +43,14 @@ void harness_write_config(struct harness *h, const char *extra);
 /* The same config written to PATH instead of h->config (one per instance of a fleet). */
 void harness_write_config_at(struct harness *h, const char *path, const char *extra);
 
+/* A loopback TCP port the kernel just handed out: free unless another process takes it
+ * before the caller binds it. */
+int harness_free_port(void);
+
+/* Writes TEXT to the file NAME in the test's directory (rule files, lists). Fails the test
+ * on error. */
+void harness_write_file(struct harness *h, const char *name, const char *text);
+
 /* Starts arbiterd on the config; stderr goes to the log. */
 void harness_daemon_start(struct harness *h);
 
@@ -63,6 +71,10 @@ void harness_produce(struct harness *h, const char *topic, const char *key, cons
 void harness_produce_msg(struct harness *h, const char *topic, const char *key,
 			 const ProtobufCMessage *msg);
 void harness_flush(struct harness *h);
+/* Produces content events e-FROM..e-(TO-1) (content c-I, text "some text", report_count
+ * I % 10, language LANGS[I % n] of the NULL-terminated LANGS) and flushes; returns how many
+ * have report_count >= 5, the ones rules on reports escalate. */
+int harness_produce_reported(struct harness *h, int from, int to, const char *const *langs);
 
 /* Number of records in TOPIC (sum of end offsets; topics are never compacted here). */
 int64_t harness_count(struct harness *h, const char *topic);

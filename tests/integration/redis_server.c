@@ -22,19 +22,6 @@
  * bind: start tries this many ports before failing the test. */
 #define REDIS_SERVER_PORT_TRIES 5
 
-/* A port the kernel just handed out: free unless someone races us. */
-static int redis_server_free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	ck_assert_msg(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind: %s", strerror(errno));
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 static bool redis_server_pings(int port)
 {
 	redisContext *c = redisConnect("127.0.0.1", port);
@@ -121,7 +108,7 @@ static void redis_server_launch(struct redis_server *rs)
 	snprintf(rs->dir, sizeof(rs->dir), "/tmp/arbiter-redis.XXXXXX");
 	ck_assert_msg(mkdtemp(rs->dir) != NULL, "mkdtemp: %s", strerror(errno));
 	for (int i = 0; i < REDIS_SERVER_PORT_TRIES; i++) {
-		rs->port = redis_server_free_port();
+		rs->port = harness_free_port();
 		snprintf(rs->address, sizeof(rs->address), "127.0.0.1:%d", rs->port);
 		if (redis_server_spawn(rs))
 			return;

@@ -113,20 +113,17 @@ START_TEST(full_loop_with_an_independent_appeal)
 	harness_start(&h, 1);
 	redis_server_start(&rs);
 	h.redis_address = rs.address;
-	char path[400];
 	struct harness_run run;
-	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
-	FILE *f = fopen(path, "w");
-	fputs("rules:\n"
-	      "  - id: threat\n"
-	      "    description: Threats of violence, labelled until a reviewer decides\n"
-	      "    when: signal.violence >= 0.9\n"
-	      "    action: label\n"
-	      "    category: STATEMENT_CATEGORY_VIOLENCE\n"
-	      "    legal_ground: \"Terms of service 4.1: threats\"\n"
-	      "    escalate: {queue: threats, band: urgent, sla: 1h}\n",
-	      f);
-	fclose(f);
+	harness_write_file(
+		&h, "rules.yaml",
+		"rules:\n"
+		"  - id: threat\n"
+		"    description: Threats of violence, labelled until a reviewer decides\n"
+		"    when: signal.violence >= 0.9\n"
+		"    action: label\n"
+		"    category: STATEMENT_CATEGORY_VIOLENCE\n"
+		"    legal_ground: \"Terms of service 4.1: threats\"\n"
+		"    escalate: {queue: threats, band: urgent, sla: 1h}\n");
 	harness_write_config(&h, config_extra);
 	harness_daemon_start(&h);
 	int64_t posted = (int64_t)time(NULL) * 1000 - 3600 * 1000;
@@ -336,11 +333,7 @@ START_TEST(resolution_records_the_outcome_and_the_wait)
 	harness_start(&h, 1);
 	redis_server_start(&rs);
 	h.redis_address = rs.address;
-	char path[400];
-	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
-	FILE *f = fopen(path, "w");
-	fputs("rules: []\n", f);
-	fclose(f);
+	harness_write_file(&h, "rules.yaml", "rules: []\n");
 	harness_write_config(&h, config_extra);
 	harness_daemon_start(&h);
 	/* An automated system's decision, appealed, and upheld by a person. */
@@ -496,14 +489,11 @@ START_TEST(an_appeal_is_against_the_decision_the_author_received)
 	harness_start(&h, 1);
 	redis_server_start(&rs);
 	h.redis_address = rs.address;
-	char path[400];
-	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
-	FILE *f = fopen(path, "w");
-	fputs("rules:\n"
-	      "  - {id: threat, description: d, when: signal.violence >= 0.9, action: remove,\n"
-	      "     category: STATEMENT_CATEGORY_VIOLENCE, legal_ground: Terms 4.1}\n",
-	      f);
-	fclose(f);
+	harness_write_file(
+		&h, "rules.yaml",
+		"rules:\n"
+		"  - {id: threat, description: d, when: signal.violence >= 0.9, action: remove,\n"
+		"     category: STATEMENT_CATEGORY_VIOLENCE, legal_ground: Terms 4.1}\n");
 	harness_write_config(&h, config_extra);
 	harness_daemon_start(&h);
 
@@ -591,11 +581,7 @@ START_TEST(a_lost_redis_connection_keeps_the_order_of_commands)
 	harness_start(&h, 1);
 	redis_server_start(&rs);
 	h.redis_address = rs.address; /* command_timeout: 2s */
-	char path[400];
-	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
-	FILE *f = fopen(path, "w");
-	fputs("rules: []\n", f);
-	fclose(f);
+	harness_write_file(&h, "rules.yaml", "rules: []\n");
 	harness_write_config(&h, config_extra);
 	harness_daemon_start(&h);
 	Arbiter__V1__ModerationDecision d = ARBITER__V1__MODERATION_DECISION__INIT;

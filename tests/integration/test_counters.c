@@ -159,12 +159,7 @@ static const char burst_rules[] = "attributes: {account_age_days: int}\n"
 
 static void write_daemon_config(struct harness *h, const char *rules, const char *extra)
 {
-	char path[400];
-	snprintf(path, sizeof(path), "%s/rules.yaml", h->dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(rules, f);
-	fclose(f);
+	harness_write_file(h, "rules.yaml", rules);
 	harness_write_config(h, extra);
 }
 

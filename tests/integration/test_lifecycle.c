@@ -203,8 +203,8 @@ START_TEST(a_missing_config_names_the_example_and_exits_78)
 	struct harness_run r;
 	harness_runv(&r, NULL, argv);
 	ck_assert_int_eq(r.status, 78);
-	ck_assert_msg(strstr(r.err, "no configuration at /nonexistent/arbiter.yaml: copy "),
-		      "%s", r.err);
+	ck_assert_msg(strstr(r.err, "no configuration at /nonexistent/arbiter.yaml: copy "), "%s",
+		      r.err);
 	ck_assert_ptr_nonnull(strstr(r.err, "/share/doc/arbiter/examples/"));
 	harness_run_free(&r);
 	/* An invalid one exits 78 as well: systemd does not restart on it. */

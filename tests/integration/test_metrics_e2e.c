@@ -21,20 +21,6 @@
 
 /* ---- HTTP ---- */
 
-/* A free loopback port: bind port 0, read it back, close. */
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	socklen_t len = sizeof(sa);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 /* GET PATH on 127.0.0.1:PORT over HTTP/1.0. Returns the status (-1 when nothing answers) and
  * the body in *BODY (malloc'd, NUL-terminated; NULL when nothing answered). */
 static int http_get(int port, const char *path, char **body)
@@ -118,12 +104,7 @@ static const char rules[] = "rules:\n"
 /* The config: JSON inputs, statistics every 500 ms, the queues read every 500 ms. */
 static void fixture_config(struct fixture *f, const char *brokers)
 {
-	char path[400];
-	snprintf(path, sizeof(path), "%s/rules.yaml", f->h.dir);
-	FILE *r = fopen(path, "w");
-	ck_assert_ptr_nonnull(r);
-	fputs(rules, r);
-	fclose(r);
+	harness_write_file(&f->h, "rules.yaml", rules);
 	FILE *c = fopen(f->h.config, "w");
 	ck_assert_ptr_nonnull(c);
 	fprintf(c,
@@ -150,8 +131,8 @@ static void fixture_config(struct fixture *f, const char *brokers)
 		"  queues:\n"
 		"    q: {}\n"
 		"rules:\n"
-		"  files: [%s]\n",
-		brokers ? brokers : f->h.bootstrap, f->h.group, f->port, f->rs.address, path);
+		"  files: [rules.yaml]\n",
+		brokers ? brokers : f->h.bootstrap, f->h.group, f->port, f->rs.address);
 	ck_assert_int_eq(fclose(c), 0);
 }
 
@@ -159,7 +140,7 @@ static void fixture_start(struct fixture *f)
 {
 	harness_start(&f->h, 2);
 	redis_server_start(&f->rs);
-	f->port = free_port();
+	f->port = harness_free_port();
 	fixture_config(f, NULL);
 }
 
@@ -402,7 +383,7 @@ START_TEST(unreachable_brokers_are_named_at_start)
 	struct fixture f;
 	fixture_start(&f);
 	char brokers[64];
-	snprintf(brokers, sizeof(brokers), "127.0.0.1:%d", free_port());
+	snprintf(brokers, sizeof(brokers), "127.0.0.1:%d", harness_free_port());
 	fixture_config(&f, brokers);
 	struct harness_run r;
 	harness_run(&r, NULL, harness_bin("ARBITERD"), "--config", f.h.config, NULL);

@@ -34,35 +34,16 @@ static const char queues_yaml[] = "rules:\n  files: [rules.yaml]\n"
 				  "    reports: {}\n"
 				  "    reports-sw: {serves: reports, languages: [sw]}\n";
 
-/* Escalations of events FROM..TO-1: those with report_count >= 5. */
+/* Events FROM..TO-1; returns how many escalate (report_count >= 5). */
 static int produce_events(struct harness *h, int from, int to)
 {
-	int escalating = 0;
-	for (int i = from; i < to; i++) {
-		char eid[32], cid[32];
-		snprintf(eid, sizeof(eid), "e-%d", i);
-		snprintf(cid, sizeof(cid), "c-%d", i);
-		Arbiter__V1__ContentEvent ev = ARBITER__V1__CONTENT_EVENT__INIT;
-		ev.event_id = eid;
-		ev.content_id = cid;
-		ev.lang = i % 3 ? "sw" : "en";
-		ev.report_count = i % 10;
-		ev.text = "some text";
-		escalating += ev.report_count >= 5;
-		harness_produce_msg(h, "content.events", cid, &ev.base);
-	}
-	harness_flush(h);
-	return escalating;
+	static const char *const langs[] = {"en", "sw", "sw", NULL};
+	return harness_produce_reported(h, from, to, langs);
 }
 
 static void write_rules(struct harness *h)
 {
-	char path[400];
-	snprintf(path, sizeof(path), "%s/rules.yaml", h->dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(rules_yaml, f);
-	fclose(f);
+	harness_write_file(h, "rules.yaml", rules_yaml);
 	harness_write_config(h, queues_yaml);
 }
 
@@ -300,27 +281,20 @@ START_TEST(monitors_get_pseudonymised_per_country_feeds)
 	harness_start(&h, 1);
 	redis_server_start(&rs);
 	h.redis_address = rs.address;
-	char path[400];
-	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
-	FILE *f = fopen(path, "w");
-	fputs("modes: {election-ke: {countries: [KE]}}\n"
-	      "rules:\n"
-	      "  - id: watched\n"
-	      "    when: report_count >= 5\n"
-	      "    escalate: {queue: reports, monitors: true}\n"
-	      "  - id: in-mode\n"
-	      "    modes: [election-ke]\n"
-	      "    when: report_count == 1\n"
-	      "    escalate: {queue: reports}\n"
-	      "  - id: unwatched\n"
-	      "    when: report_count == 2\n"
-	      "    escalate: {queue: reports}\n",
-	      f);
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/key", h.dir);
-	f = fopen(path, "w");
-	fputs("s3cret\n", f);
-	fclose(f);
+	harness_write_file(&h, "rules.yaml",
+			   "modes: {election-ke: {countries: [KE]}}\n"
+			   "rules:\n"
+			   "  - id: watched\n"
+			   "    when: report_count >= 5\n"
+			   "    escalate: {queue: reports, monitors: true}\n"
+			   "  - id: in-mode\n"
+			   "    modes: [election-ke]\n"
+			   "    when: report_count == 1\n"
+			   "    escalate: {queue: reports}\n"
+			   "  - id: unwatched\n"
+			   "    when: report_count == 2\n"
+			   "    escalate: {queue: reports}\n");
+	harness_write_file(&h, "key", "s3cret\n");
 	harness_write_config(&h, "rules: {files: [rules.yaml]}\n"
 				 "review: {queues: {reports: {}}}\n"
 				 "monitors:\n"

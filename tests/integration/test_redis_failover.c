@@ -28,36 +28,17 @@ static const char rules_yaml[] = "rules:\n"
 				 "    when: report_count >= 5\n"
 				 "    escalate: {queue: reports, band: high, sla: 4h}\n";
 
-/* Produces events FROM..TO-1; returns how many escalate (report_count >= 5). */
+/* Events FROM..TO-1; returns how many escalate (report_count >= 5). */
 static int produce_events(struct harness *h, int from, int to)
 {
-	int escalating = 0;
-	for (int i = from; i < to; i++) {
-		char eid[32], cid[32];
-		snprintf(eid, sizeof(eid), "e-%d", i);
-		snprintf(cid, sizeof(cid), "c-%d", i);
-		Arbiter__V1__ContentEvent ev = ARBITER__V1__CONTENT_EVENT__INIT;
-		ev.event_id = eid;
-		ev.content_id = cid;
-		ev.lang = "en";
-		ev.report_count = i % 10;
-		ev.text = "some text";
-		escalating += ev.report_count >= 5;
-		harness_produce_msg(h, "content.events", cid, &ev.base);
-	}
-	harness_flush(h);
-	return escalating;
+	static const char *const langs[] = {"en", NULL};
+	return harness_produce_reported(h, from, to, langs);
 }
 
 /* The config: Redis through the sentinel, in database DB under PREFIX. */
 static void write_config(struct harness *h, const struct redis_server *sentinel)
 {
-	char path[400];
-	snprintf(path, sizeof(path), "%s/rules.yaml", h->dir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(rules_yaml, f);
-	fclose(f);
+	harness_write_file(h, "rules.yaml", rules_yaml);
 	char *extra = NULL;
 	ck_assert_int_ge(asprintf(&extra,
 				  "rules:\n  files: [rules.yaml]\n"

@@ -153,18 +153,15 @@ START_TEST(daemon_verdicts_equal_eval)
 	harness_start(&h, 3);
 	redis_server_start(&rs);
 	h.redis_address = rs.address;
-	char path[400], events[400];
-	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
-	FILE *f = fopen(path, "w");
-	fputs(rules_yaml, f);
-	fclose(f);
+	char events[400];
+	harness_write_file(&h, "rules.yaml", rules_yaml);
 	harness_write_config(
 		&h, "rules:\n  files: [rules.yaml]\n"
 		    "review:\n  queues: {incitement: {}, election-integrity: {}, reported: {}}\n");
 
 	/* The same events go to Kafka (as protobuf) and to eval (as JSON). */
 	snprintf(events, sizeof(events), "%s/events.jsonl", h.dir);
-	f = fopen(events, "w");
+	FILE *f = fopen(events, "w");
 	for (int i = 0; i < N; i++) {
 		char *line = event_json(i);
 		fprintf(f, "%s\n", line);
@@ -269,20 +266,16 @@ START_TEST(changed_rule_file_is_reloaded_and_a_broken_one_rejected)
 {
 	struct harness h;
 	harness_start(&h, 1);
-	char path[400];
-	snprintf(path, sizeof(path), "%s/rules.yaml", h.dir);
-	FILE *f = fopen(path, "w");
-	fputs("rules:\n  - id: a\n    when: report_count >= 5\n    action: label\n", f);
-	fclose(f);
+	harness_write_file(&h, "rules.yaml",
+			   "rules:\n  - id: a\n    when: report_count >= 5\n    action: label\n");
 	harness_write_config(&h, "rules:\n  files: [rules.yaml]\n");
 	harness_daemon_start(&h);
 	for (int i = 0; i < 100 && !harness_log_contains(&h, "assigned"); i++)
 		usleep(100 * 1000);
 
 	/* A broken edit: rejected, the old ruleset keeps running. */
-	f = fopen(path, "w");
-	fputs("rules:\n  - id: a\n    when: report_count >= \n    action: label\n", f);
-	fclose(f);
+	harness_write_file(&h, "rules.yaml",
+			   "rules:\n  - id: a\n    when: report_count >= \n    action: label\n");
 	for (int i = 0; i < 50 && !harness_log_contains(&h, "rejected"); i++)
 		usleep(100 * 1000);
 	ck_assert(harness_log_contains(&h, "rules.yaml:3:26: a: expected a value after '>='"));
@@ -296,9 +289,8 @@ START_TEST(changed_rule_file_is_reloaded_and_a_broken_one_rejected)
 	ck_assert(harness_wait_count(&h, "moderation.audit", 1, 30));
 
 	/* A good edit is picked up without a signal. */
-	f = fopen(path, "w");
-	fputs("rules:\n  - id: b\n    when: report_count >= 5\n    action: remove\n", f);
-	fclose(f);
+	harness_write_file(&h, "rules.yaml",
+			   "rules:\n  - id: b\n    when: report_count >= 5\n    action: remove\n");
 	for (int i = 0; i < 50 && !harness_log_contains(&h, "reloaded"); i++)
 		usleep(100 * 1000);
 	ck_assert(harness_log_contains(&h, "rule files changed: reloading"));
