@@ -4,7 +4,9 @@ reads arbiter_consumed_total{topic="content"} from each instance's /metrics and 
 the sum reaches TARGET. Prints one line: the monotonic milliseconds of the first consumed event
 and of the last, the longest time in between during which the sum did not move (a fetch
 stall), then the CPU time (ms) of each group of processes in GROUPS (a group is PID[+PID...],
-groups are comma-separated, 0 for none) when the first event was seen, and again at the last.
+groups are comma-separated, 0 for none) when the first event was seen, and again at the last,
+and last the CPU time of the first group's main threads (arbiterd's event loop; the rest of its
+time is librdkafka's threads) at the first event and at the last.
 Exits 1 when nothing moves for TIMEOUT seconds.
 
 usage: watch_consumed.py TARGET PORT[,PORT...] GROUPS [INTERVAL [TIMEOUT]]"""
@@ -42,10 +44,12 @@ def consumed(port):
     return None
 
 
-def cpu_ms(pid):
-    """User + system CPU time of PID so far, in ms; 0 once it is gone."""
+def cpu_ms(pid, thread=False):
+    """User + system CPU time of PID so far (of its main thread alone with THREAD), in ms; 0
+    once it is gone."""
+    path = f"/proc/{pid}/task/{pid}/stat" if thread else f"/proc/{pid}/stat"
     try:
-        with open(f"/proc/{pid}/stat") as f:
+        with open(path) as f:
             fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0
@@ -53,7 +57,7 @@ def cpu_ms(pid):
 
 
 def cpu_groups():
-    return [sum(cpu_ms(p) for p in g) for g in groups]
+    return [sum(cpu_ms(p) for p in g) for g in groups] + [sum(cpu_ms(p, True) for p in groups[0])]
 
 
 def now_ms():
