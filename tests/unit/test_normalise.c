@@ -430,6 +430,43 @@ START_TEST(fast_path_every_composition_partner)
 }
 END_TEST
 
+/* Random text of up to 100 bytes, mostly ASCII, over what ends a sixteen-byte block of plain
+ * text: upper case, single and double spaces, tabs, newlines, controls, DEL, the digits and
+ * signs leet folds, punctuation, and now and then a letter with a mark or a Cyrillic one; at
+ * every offset of the blocks and every option set, the same bytes as the byte-by-byte walk. */
+START_TEST(fast_path_ascii_blocks)
+{
+	static const char *const pool[] = {
+		"a",      "q",    "Z",    "M",     " ",     " ",       "  ",     "\t",
+		"\n",     "\x01", "\x7f", "0",     "1",     "4",       "9",      "@",
+		"$",      ".",    ",",    "!",     "~",     "e\u0301", "\u0416", "\u0627",
+		"\u00a0", "word", "Word", "WORD ", " the ", "l33t",    "a@b",
+	};
+	enum { NP = sizeof(pool) / sizeof(pool[0]) };
+	struct normalise_buf a = {0}, b = {0};
+	char s[256];
+	unsigned seed = 1616;
+	for (int it = 0; it < 200000; it++) {
+		size_t n = 0;
+		seed = seed * 1103515245u + 12345u;
+		int count = (int)((seed >> 16) % 40);
+		/* Mostly plain words and single spaces, so that whole blocks are plain. */
+		bool words = (seed >> 8) & 1;
+		for (int j = 0; j < count && n < 100; j++) {
+			seed = seed * 1103515245u + 12345u;
+			const char *w = pool[(seed >> 16) % (words ? 6 : NP)];
+			size_t wl = strlen(w);
+			memcpy(s + n, w, wl);
+			n += wl;
+		}
+		if (!same_as_reference(all_opts[it % 4], s, n, &a, &b))
+			ck_abort_msg("text %d differs", it);
+	}
+	normalise_buf_free(&a);
+	normalise_buf_free(&b);
+}
+END_TEST
+
 /* Random sequences over a pool heavy in marks, composition partners, controls, ignorables and
  * whitespace, with any BMP code point mixed in. */
 START_TEST(fast_path_random_sequences)
@@ -648,6 +685,7 @@ static Suite *normalise_suite(void)
 	tcase_add_test(slow, fast_path_every_bmp_code_point);
 	tcase_add_test(slow, fast_path_every_composition_partner);
 	tcase_add_test(slow, fast_path_random_sequences);
+	tcase_add_test(slow, fast_path_ascii_blocks);
 	suite_add_tcase(s, slow);
 
 	TCase *tb = tcase_create("boundaries");
