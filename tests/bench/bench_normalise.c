@@ -1,5 +1,9 @@
 /* Throughput of normalise_text on one core: ASCII, mixed-script, non-Latin and combining-mark
- * corpora. */
+ * corpora. BENCH_ONLY=NAME runs one corpus; BENCH_ONCE=1 makes one untimed pass, for
+ * instruction counts that do not move with the machine's load:
+ *   BENCH_ONCE=1 BENCH_ONLY=non-latin valgrind --tool=callgrind --toggle-collect=normalise_text
+ */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +137,9 @@ static double bench_run(const struct bench_corpus *c, const struct normalise_opt
 {
 	struct normalise_buf buf = {0};
 	double best = 0;
-	for (int round = 0; round < BENCH_ROUNDS; round++) {
+	/* BENCH_ONCE=1: one pass, untimed, so that callgrind counts the same work each run. */
+	bool once = getenv("BENCH_ONCE") != NULL;
+	for (int round = 0; round < (once ? 1 : BENCH_ROUNDS); round++) {
 		size_t done = 0;
 		double t0 = bench_now(), t;
 		do {
@@ -155,7 +161,7 @@ static double bench_run(const struct bench_corpus *c, const struct normalise_opt
 			}
 			done += c->len;
 			t = bench_now() - t0;
-		} while (t < BENCH_MIN_SECONDS);
+		} while (!once && t < BENCH_MIN_SECONDS);
 		double mbps = (double)done / t / 1e6;
 		if (mbps > best)
 			best = mbps;
@@ -195,7 +201,11 @@ int main(void)
 	};
 	printf("normalise_text, %u-byte events, best of %d runs of >= %.1f s each\n",
 	       BENCH_EVENT_BYTES, BENCH_ROUNDS, BENCH_MIN_SECONDS);
+	/* BENCH_ONLY=NAME: that corpus alone. */
+	const char *only = getenv("BENCH_ONLY");
 	for (int i = 0; i < NCORPORA; i++) {
+		if (only && strcmp(only, corpora[i].name))
+			continue;
 		for (size_t k = 0; k < sizeof(optsets) / sizeof(optsets[0]); k++) {
 			size_t out = 0;
 			double mbps = bench_run(&corpora[i], &optsets[k].opts, &out);
