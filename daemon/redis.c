@@ -3,12 +3,12 @@
 #include "redis.h"
 
 #include <errno.h>
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "redis_ev.h"
 #include "sentinel.h"
 
 #define REDIS_BACKOFF_MIN_MS 100
@@ -686,7 +686,7 @@ static void redis_open(struct redis *r, const char *a)
 		return;
 	}
 	ac->data = r;
-	if (redisLibuvAttach(ac, r->loop) != REDIS_OK) {
+	if (redis_ev_attach(ac, r->loop) < 0) {
 		redisAsyncFree(ac);
 		redis_lost(r, "cannot attach to the event loop");
 		return;
@@ -794,7 +794,7 @@ static void redis_subscribe(struct redis *r)
 	int port;
 	config_redis_host_port(cfg->redis.sentinels[r->sentinel_good], host, &port);
 	redisAsyncContext *ac = redisAsyncConnect(host, port);
-	if (!ac || ac->err || redisLibuvAttach(ac, r->loop) != REDIS_OK) {
+	if (!ac || ac->err || redis_ev_attach(ac, r->loop) < 0) {
 		if (ac)
 			redisAsyncFree(ac);
 		log_debug(redis, "sentinel %s: cannot subscribe to +switch-master",

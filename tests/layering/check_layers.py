@@ -19,7 +19,7 @@ LAYERS = [
               "rules_load", "rules_compile", "rules_eval", "rules_test", "rules_counters",
               "rules_banks", "counters", "dsa", "ledger",
               "records", "audit", "hashbank", "queues", "offsets", "prefetch", "policy", "report*"]),
-    ("shell", ["metrics", "metrics_*", "kafka", "kafka_mock", "redis", "sentinel", "review", "pipeline*",
+    ("shell", ["metrics", "metrics_*", "kafka", "kafka_mock", "redis", "redis_ev", "sentinel", "review", "pipeline*",
                "reload", "notify", "main"]),
     ("tools", ["ctl", "ctl_*", "ctl/*"]),
 ]
