@@ -99,6 +99,17 @@ static void ev_on_pong(redisAsyncContext *ac, void *reply, void *privdata)
 	free(value);
 }
 
+/* A fresh server RS, a connection to it and one command, whose callback FN says what follows;
+ * returns when the connection is gone and every handle closed. */
+static void ev_serve(struct ev_run *r, struct redis_server *rs, redisCallbackFn *fn, void *privdata,
+		     const char *cmd)
+{
+	redis_server_start(rs);
+	ev_connect(r, rs);
+	ck_assert_int_eq(redisAsyncCommand(r->ac, fn, privdata, cmd), REDIS_OK);
+	ev_finish(r);
+}
+
 START_TEST(commands_of_one_turn_past_a_full_socket_are_all_answered)
 {
 	struct redis_server rs;
@@ -135,11 +146,8 @@ static void ev_on_first(redisAsyncContext *ac, void *reply, void *privdata)
 START_TEST(a_command_of_a_later_turn_is_written)
 {
 	struct redis_server rs;
-	redis_server_start(&rs);
 	struct ev_run r;
-	ev_connect(&r, &rs);
-	ck_assert_int_eq(redisAsyncCommand(r.ac, ev_on_first, NULL, "SET first 1"), REDIS_OK);
-	ev_finish(&r);
+	ev_serve(&r, &rs, ev_on_first, NULL, "SET first 1");
 	ck_assert_int_eq(r.ok, 2);
 	redisContext *c = redis_server_connect(&rs);
 	redisReply *rep = redisCommand(c, "MGET first second");
@@ -168,11 +176,8 @@ static void ev_on_ping(redisAsyncContext *ac, void *reply, void *privdata)
 START_TEST(a_server_killed_under_a_connection_is_said_and_the_handles_close)
 {
 	struct redis_server rs;
-	redis_server_start(&rs);
 	struct ev_run r;
-	ev_connect(&r, &rs);
-	ck_assert_int_eq(redisAsyncCommand(r.ac, ev_on_ping, &rs, "PING"), REDIS_OK);
-	ev_finish(&r);
+	ev_serve(&r, &rs, ev_on_ping, &rs, "PING");
 	ck_assert_int_eq(r.ok, 1);
 	ck_assert_int_eq(r.lost, 1);
 	ck_assert_int_eq(r.disconnected, REDIS_ERR + 1);

@@ -298,6 +298,26 @@ START_TEST(every_code_point_idempotent)
 }
 END_TEST
 
+/* Up to MAX - 1 pieces of POOL[0..NP), picked by *SEED, at S and within CAP bytes; returns
+ * their length. */
+static size_t random_text(char *s, size_t cap, const char *const *pool, size_t np, unsigned max,
+			  unsigned *seed)
+{
+	size_t n = 0;
+	*seed = *seed * 1103515245u + 12345u;
+	unsigned count = (*seed >> 16) % max;
+	for (unsigned j = 0; j < count; j++) {
+		*seed = *seed * 1103515245u + 12345u;
+		const char *p = pool[(*seed >> 16) % np];
+		size_t len = strlen(p);
+		if (n + len > cap)
+			break;
+		memcpy(s + n, p, len);
+		n += len;
+	}
+	return n;
+}
+
 /* Random strings of awkward pieces, valid and not: no crash, idempotent,
  * output well-formed with no control characters or doubled spaces. */
 START_TEST(random_strings)
@@ -317,15 +337,7 @@ START_TEST(random_strings)
 	char s[512];
 	unsigned seed = 12345;
 	for (int it = 0; it < 20000; it++) {
-		size_t n = 0;
-		seed = seed * 1103515245u + 12345u;
-		int count = (int)((seed >> 16) % 60);
-		for (int j = 0; j < count; j++) {
-			seed = seed * 1103515245u + 12345u;
-			const char *p = pieces[(seed >> 16) % NP];
-			memcpy(s + n, p, strlen(p));
-			n += strlen(p);
-		}
+		size_t n = random_text(s, sizeof(s), pieces, NP, 60, &seed);
 		const struct normalise_opts *o = all_opts[it % 4];
 		check_idempotent(o, s, n, &a, &b);
 		for (size_t k = 0; k < a.len; k++) {
@@ -444,21 +456,11 @@ START_TEST(fast_path_ascii_blocks)
 	};
 	enum { NP = sizeof(pool) / sizeof(pool[0]) };
 	struct normalise_buf a = {0}, b = {0};
-	char s[256];
+	char s[100];
 	unsigned seed = 1616;
 	for (int it = 0; it < 200000; it++) {
-		size_t n = 0;
-		seed = seed * 1103515245u + 12345u;
-		int count = (int)((seed >> 16) % 40);
-		/* Mostly plain words and single spaces, so that whole blocks are plain. */
-		bool words = (seed >> 8) & 1;
-		for (int j = 0; j < count && n < 100; j++) {
-			seed = seed * 1103515245u + 12345u;
-			const char *w = pool[(seed >> 16) % (words ? 6 : NP)];
-			size_t wl = strlen(w);
-			memcpy(s + n, w, wl);
-			n += wl;
-		}
+		/* Half of them plain words and single spaces, so that whole blocks are plain. */
+		size_t n = random_text(s, sizeof(s), pool, it % 2 ? 6 : NP, 40, &seed);
 		if (!same_as_reference(all_opts[it % 4], s, n, &a, &b))
 			ck_abort_msg("text %d differs", it);
 	}
