@@ -47,15 +47,21 @@ static const struct {
 #define EVENT_CLASS_MAP 0x4
 #define EVENT_CLASS_TEXT(c) ((c) >> 3)
 
-/* The classes of every field reachable from the input messages, sorted by descriptor
- * address: the hot path looks a field up instead of comparing its name with every rule. */
+/* Per message type reachable from the input messages: the class of each field, in the
+ * descriptor's field order, and its fields by number (the wire scan's lookup). A walk finds its
+ * message's type once instead of comparing names or searching per field. */
+#define EVENT_TYPES_MAX 32
 #define EVENT_CLASSES_MAX 512
-static struct {
-	const ProtobufCFieldDescriptor *f;
-	unsigned cls;
-} event_classes[EVENT_CLASSES_MAX];
+#define EVENT_NUMBERS_MAX 64 /* field numbers looked up directly; higher ones by protobuf-c */
+static struct event_type {
+	const ProtobufCMessageDescriptor *d;
+	const unsigned *cls; /* [d->n_fields], in event_classes */
+	const ProtobufCFieldDescriptor *by_number[EVENT_NUMBERS_MAX];
+} event_types[EVENT_TYPES_MAX];
+static size_t event_n_types;
+static unsigned event_classes[EVENT_CLASSES_MAX];
 static size_t event_n_classes;
-static pthread_once_t event_classes_once = PTHREAD_ONCE_INIT;
+static pthread_once_t event_types_once = PTHREAD_ONCE_INIT;
 
 /* Nesting of messages a wire scan follows; ours are two deep. */
 #define EVENT_WIRE_MAX_DEPTH 8
@@ -105,49 +111,57 @@ static unsigned event_classify(const ProtobufCFieldDescriptor *f)
 	return cls;
 }
 
-static void event_classes_add(const ProtobufCMessageDescriptor *d, int depth)
+static void event_types_add(const ProtobufCMessageDescriptor *d, int depth)
 {
+	for (size_t t = 0; t < event_n_types; t++)
+		if (event_types[t].d == d)
+			return; /* a message used twice */
+	if (event_n_types == EVENT_TYPES_MAX || event_n_classes + d->n_fields > EVENT_CLASSES_MAX)
+		return; /* full: classified and looked up on the fly */
+	struct event_type *t = &event_types[event_n_types++];
+	t->d = d;
+	t->cls = &event_classes[event_n_classes];
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		size_t k = 0;
-		while (k < event_n_classes && event_classes[k].f != f)
-			k++;
-		if (k < event_n_classes || event_n_classes == EVENT_CLASSES_MAX)
-			continue; /* seen (a message used twice), or full: classified on the fly */
-		event_classes[event_n_classes].f = f;
-		event_classes[event_n_classes++].cls = event_classify(f);
-		if (f->type == PROTOBUF_C_TYPE_MESSAGE && depth < EVENT_WIRE_MAX_DEPTH)
-			event_classes_add(f->descriptor, depth + 1);
+		event_classes[event_n_classes++] = event_classify(f);
+		if (f->id < EVENT_NUMBERS_MAX)
+			t->by_number[f->id] = f;
 	}
+	for (unsigned i = 0; i < d->n_fields; i++)
+		if (d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE && depth < EVENT_WIRE_MAX_DEPTH)
+			event_types_add(d->fields[i].descriptor, depth + 1);
 }
 
-static int event_class_cmp(const void *a, const void *b)
+static void event_types_build(void)
 {
-	uintptr_t x = (uintptr_t) * (const void *const *)a,
-		  y = (uintptr_t) * (const void *const *)b;
-	return x < y ? -1 : x > y;
+	event_types_add(&arbiter__v1__content_event__descriptor, 0);
+	event_types_add(&arbiter__v1__moderation_decision__descriptor, 0);
 }
 
-static void event_classes_build(void)
+/* D's entry, or NULL for a type not reachable from the inputs. */
+static const struct event_type *event_type_of(const ProtobufCMessageDescriptor *d)
 {
-	event_classes_add(&arbiter__v1__content_event__descriptor, 0);
-	event_classes_add(&arbiter__v1__moderation_decision__descriptor, 0);
-	qsort(event_classes, event_n_classes, sizeof(event_classes[0]), event_class_cmp);
+	pthread_once(&event_types_once, event_types_build);
+	for (size_t t = 0; t < event_n_types; t++)
+		if (event_types[t].d == d)
+			return &event_types[t];
+	return NULL;
 }
 
-static unsigned event_field_class(const ProtobufCFieldDescriptor *f)
+/* The class of field I of T's type D. */
+static unsigned event_field_class(const struct event_type *t, const ProtobufCMessageDescriptor *d,
+				  unsigned i)
 {
-	pthread_once(&event_classes_once, event_classes_build);
-	size_t lo = 0, hi = event_n_classes;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if ((uintptr_t)event_classes[mid].f < (uintptr_t)f)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < event_n_classes && event_classes[lo].f == f ? event_classes[lo].cls :
-								  event_classify(f);
+	return t ? t->cls[i] : event_classify(&d->fields[i]);
+}
+
+/* Field number N of T's type D, or NULL. */
+static const ProtobufCFieldDescriptor *
+event_field_numbered(const struct event_type *t, const ProtobufCMessageDescriptor *d, uint64_t n)
+{
+	if (t && n < EVENT_NUMBERS_MAX)
+		return t->by_number[n];
+	return n <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)n) : NULL;
 }
 
 /* Element size in a repeated field, for the types the walk looks into (0: skip). */
@@ -201,7 +215,7 @@ static int event_check_time(struct event_walk *w, unsigned cls, int64_t v)
 
 /* One value of field F at SRC: enums known, strings UTF-8 and bounded, times in range,
  * sub-messages recursively. */
-static int event_check_value(struct event_walk *w, const ProtobufCFieldDescriptor *f,
+static int event_check_value(struct event_walk *w, const ProtobufCFieldDescriptor *f, unsigned cls,
 			     const void *src)
 {
 	switch (f->type) {
@@ -217,12 +231,12 @@ static int event_check_value(struct event_walk *w, const ProtobufCFieldDescripto
 		size_t len = s ? strlen(s) : 0;
 		if (s && !pbjson_utf8_valid(s, len))
 			return event_fail(w->reason, "field '%s' is not valid UTF-8", w->path.s);
-		return event_check_length(w, event_field_class(f), s, len);
+		return event_check_length(w, cls, s, len);
 	}
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		return event_check_time(w, event_field_class(f), *(const int64_t *)src);
+		return event_check_time(w, cls, *(const int64_t *)src);
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)src;
 		return sub ? event_check_message(w, sub) : 0;
@@ -285,6 +299,7 @@ static int event_check_map(struct event_walk *w, const ProtobufCFieldDescriptor 
 {
 	const ProtobufCMessageDescriptor *ed = f->descriptor;
 	const ProtobufCFieldDescriptor *kf = &ed->fields[0], *vf = &ed->fields[1];
+	unsigned vcls = event_field_class(event_type_of(ed), ed, 1);
 	char q[EVENT_QUOTE_MAX];
 	int krc = event_check_map_keys(w, kf, arr, n);
 	if (krc < 0)
@@ -310,7 +325,7 @@ static int event_check_map(struct event_walk *w, const ProtobufCFieldDescriptor 
 		} else {
 			old = w->paths ? pbjson_path_push(&w->path, "[%zu]", i) : 0;
 		}
-		int rc = event_check_value(w, vf, e + vf->offset);
+		int rc = event_check_value(w, vf, vcls, e + vf->offset);
 		if (rc < 0)
 			return rc;
 		if (w->paths)
@@ -323,10 +338,12 @@ static int event_check_map(struct event_walk *w, const ProtobufCFieldDescriptor 
 static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
 {
 	const ProtobufCMessageDescriptor *desc = m->descriptor;
+	const struct event_type *t = event_type_of(desc);
 	const char *base = (const char *)m;
 
 	for (unsigned i = 0; i < desc->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &desc->fields[i];
+		unsigned cls = event_field_class(t, desc, i);
 		int rc = 0;
 
 		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
@@ -338,7 +355,7 @@ static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)(base + f->quantifier_offset);
 			const char *arr = *(char *const *)(base + f->offset);
-			if (n > 0 && arr && (event_field_class(f) & EVENT_CLASS_MAP)) {
+			if (n > 0 && arr && (cls & EVENT_CLASS_MAP)) {
 				rc = event_check_map(w, f, (ProtobufCMessage *const *)arr, n);
 			} else if (n > 0 && arr) {
 				size_t sz = event_elt_size(f->type);
@@ -346,13 +363,13 @@ static int event_check_message(struct event_walk *w, const ProtobufCMessage *m)
 					size_t o = w->paths ?
 							   pbjson_path_push(&w->path, "[%zu]", j) :
 							   0;
-					rc = event_check_value(w, f, arr + j * sz);
+					rc = event_check_value(w, f, cls, arr + j * sz);
 					if (rc == 0 && w->paths)
 						pbjson_path_pop(&w->path, o);
 				}
 			}
 		} else {
-			rc = event_check_value(w, f, base + f->offset);
+			rc = event_check_value(w, f, cls, base + f->offset);
 		}
 		if (rc < 0)
 			return rc;
@@ -444,6 +461,7 @@ static int event_wire_nul(const ProtobufCMessageDescriptor *desc, const uint8_t 
 			  int depth, char reason[EVENT_REASON_MAX])
 {
 	const uint8_t *end = p + len;
+	const struct event_type *t = event_type_of(desc);
 	while (p < end) {
 		uint64_t key, n;
 		if (!event_varint(&p, end, &key))
@@ -467,10 +485,8 @@ static int event_wire_nul(const ProtobufCMessageDescriptor *desc, const uint8_t 
 		}
 		if (n > (uint64_t)(end - p))
 			return event_fail(reason, "undecodable protobuf");
-		const ProtobufCFieldDescriptor *f = (key & 7) == 2 && key >> 3 <= UINT32_MAX ?
-							    protobuf_c_message_descriptor_get_field(
-								    desc, (unsigned)(key >> 3)) :
-							    NULL;
+		const ProtobufCFieldDescriptor *f =
+			(key & 7) == 2 ? event_field_numbered(t, desc, key >> 3) : NULL;
 		if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, '\0', n))
 			return event_fail(reason, "field '%s' holds a NUL byte", f->name);
 		if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && depth < EVENT_WIRE_MAX_DEPTH) {
