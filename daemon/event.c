@@ -541,7 +541,8 @@ static int event_decode(const ProtobufCMessageDescriptor *desc, enum config_form
 		event_fail(reason, "undecodable protobuf (expected %s)", desc->name);
 		return -EBADMSG;
 	}
-	if (event_wire_nul(desc, value, len, 0, reason) < 0) {
+	/* No zero byte anywhere, no NUL in a string: most messages skip the walk. */
+	if (memchr(value, '\0', len) && event_wire_nul(desc, value, len, 0, reason) < 0) {
 		pbarena_free(*out);
 		*out = NULL;
 		return -EINVAL;

@@ -172,6 +172,18 @@ START_TEST(a_nul_byte_cannot_hide_text)
 	wire_bytes(entry, &m, 2, "w\0b", 3);
 	wire_bytes(buf, &n, 11, entry, m);
 	content_refused(buf, n, "holds a NUL byte");
+	/* Zero bytes outside strings (a signal of 0.5 is 00 00 00 3f) are no NUL in one. */
+	n = 0;
+	wire_bytes(buf, &n, 1, "e1", 2);
+	wire_bytes(buf, &n, 2, "c1", 2);
+	wire_bytes(buf, &n, 6, "hello", 5);
+	wire_signal(buf, &n, "hate", 0.5f);
+	ck_assert_ptr_nonnull(memchr(buf, 0, n));
+	Arbiter__V1__ContentEvent *ev = NULL;
+	char reason[EVENT_REASON_MAX];
+	ck_assert_int_eq(event_content_decode(CONFIG_FORMAT_PROTOBUF, buf, n, &ev, reason), 0);
+	ck_assert_str_eq(ev->text, "hello");
+	event_content_free(ev);
 }
 END_TEST
 
