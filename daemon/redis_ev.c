@@ -1,4 +1,4 @@
-/* hiredis's asynchronous connections on the libuv loop, with writes gathered per loop turn. */
+/* hiredis's asynchronous connections on the libuv loop: a loop turn's writes go out together. */
 #include "redis_ev.h"
 
 #include <errno.h>
@@ -8,7 +8,7 @@
 struct redis_ev {
 	redisAsyncContext *ac; /* NULL once hiredis let go of it */
 	uv_poll_t poll;        /* readable, and writable while a write waits for room */
-	uv_check_t flush;      /* writes what the turn queued */
+	uv_idle_t flush;       /* writes what the turn queued, first thing next turn */
 	int want;              /* UV_READABLE | UV_WRITABLE the poll should watch */
 	int armed;             /* what it watches */
 	bool pending;          /* hiredis has output for the flush */
@@ -49,16 +49,16 @@ static void redis_ev_poll_cb(uv_poll_t *h, int status, int events)
 		redisAsyncHandleWrite(e->ac);
 }
 
-static void redis_ev_flush_cb(uv_check_t *h)
+static void redis_ev_flush_cb(uv_idle_t *h)
 {
 	struct redis_ev *e = h->data;
-	uv_check_stop(&e->flush);
+	uv_idle_stop(&e->flush);
 	if (!e->ac || !e->pending)
 		return;
 	redisAsyncHandleWrite(e->ac); /* calls del_write when all went, add_write if not */
 	if (e->ac && e->pending) {
 		/* The socket is full: wait until it takes more, not a turn at a time. */
-		uv_check_stop(&e->flush);
+		uv_idle_stop(&e->flush);
 		e->want |= UV_WRITABLE;
 		redis_ev_watch(e);
 	}
@@ -89,7 +89,7 @@ static void redis_ev_add_write(void *privdata)
 		redis_ev_watch(e);
 		return;
 	}
-	uv_check_start(&e->flush, redis_ev_flush_cb);
+	uv_idle_start(&e->flush, redis_ev_flush_cb);
 }
 
 static void redis_ev_del_write(void *privdata)
@@ -127,7 +127,7 @@ int redis_ev_attach(redisAsyncContext *ac, uv_loop_t *loop)
 		free(e);
 		return rc;
 	}
-	uv_check_init(loop, &e->flush);
+	uv_idle_init(loop, &e->flush);
 	e->poll.data = e->flush.data = e;
 	e->open = 2;
 	e->ac = ac;

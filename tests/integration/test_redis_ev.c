@@ -161,6 +161,39 @@ START_TEST(a_command_of_a_later_turn_is_written)
 }
 END_TEST
 
+/* A command issued from a check callback (redis.c sends its WAIT from one) goes out without
+ * waiting for some other event to wake the loop: here there is none, and the run would hang. */
+static uv_check_t ev_check;
+
+static void ev_check_cb(uv_check_t *h)
+{
+	redisAsyncContext *ac = h->data;
+	uv_check_stop(h);
+	uv_close((uv_handle_t *)h, NULL);
+	redisAsyncCommand(ac, ev_on_second, NULL, "SET from-check 3");
+}
+
+static void ev_on_pong_check(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct ev_run *r = ac->data;
+	(void)privdata;
+	ck_assert_ptr_nonnull(reply);
+	uv_check_init(&r->loop, &ev_check);
+	ev_check.data = ac;
+	uv_check_start(&ev_check, ev_check_cb);
+}
+
+START_TEST(a_command_from_a_check_callback_is_written)
+{
+	struct redis_server rs;
+	struct ev_run r;
+	ev_serve(&r, &rs, ev_on_pong_check, NULL, "PING");
+	ck_assert_int_eq(r.ok, 1);
+	ck_assert_int_eq(r.disconnected, REDIS_OK + 1);
+	redis_server_stop(&rs);
+}
+END_TEST
+
 /* The server is killed while a connection is open: the next command's callback gets no reply,
  * the disconnect is said with an error, and the handles close. */
 static void ev_on_ping(redisAsyncContext *ac, void *reply, void *privdata)
@@ -192,6 +225,7 @@ static Suite *redis_ev_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, commands_of_one_turn_past_a_full_socket_are_all_answered);
 	tcase_add_test(tc, a_command_of_a_later_turn_is_written);
+	tcase_add_test(tc, a_command_from_a_check_callback_is_written);
 	tcase_add_test(tc, a_server_killed_under_a_connection_is_said_and_the_handles_close);
 	suite_add_tcase(s, tc);
 	return s;
