@@ -28,7 +28,7 @@ struct audit_chain {
 	uint64_t next_seq;
 	uint64_t head_epoch;
 	uint8_t head[LEDGER_HASH_LEN];  /* hash of the last record, when next_seq > 0 */
-	uint64_t write_epoch;           /* ours: one above the highest recovered; 0 until known */
+	uint64_t write_epoch;           /* ours: see audit_chain_epoch; 0 until known */
 	bool far_enough;                /* recovery read a record from before remember_from */
 	struct strmap recent;           /* record ids of the chain from remember_from on */
 	struct audit_recent *recent_at; /* by the index recent maps to */

@@ -155,7 +155,12 @@ bool dsa_is_date(const char *s);
  * action. */
 int dsa_fill(Arbiter__V1__AuditRecord *r, const struct dsa_input *in, struct dsa_scratch *s);
 
-struct dsa_memo; /* what dsa_check said, by shape: see dsa_memo_new */
+/* What dsa_check said of statements by their shape. dsa_check's outcome depends on a
+ * record's texts only through whether each is present and valid UTF-8, on its puid only
+ * through the API's rule and on its dates only through the API's ranges; records alike in
+ * everything else have the same outcome, and they repeat (a rule's statement differs from
+ * record to record in its puid, dates and facts). Not thread-safe: one memo per thread. */
+struct dsa_memo;
 
 /* dsa_fill, checking through MEMO (dsa_memo_check; NULL: dsa_check). */
 int dsa_fill_memo(Arbiter__V1__AuditRecord *r, const struct dsa_input *in, struct dsa_scratch *s,
@@ -183,12 +188,6 @@ int dsa_validate(const json_t *statement, char *why, size_t len);
 
 /* dsa_validate on R's statement; 0 as well when R has none. */
 int dsa_check(const Arbiter__V1__AuditRecord *r, char *why, size_t len);
-
-/* What dsa_check said of statements by their shape. dsa_check's outcome depends on a
- * record's texts only through whether each is present and valid UTF-8, on its puid only
- * through the API's rule and on its dates only through the API's ranges; records alike in
- * everything else have the same outcome, and they repeat (a rule's statement differs from
- * record to record in its puid, dates and facts). Not thread-safe: one memo per thread. */
 
 /* A memo of at most MAX_SHAPES shapes (beyond them, outcomes are computed, not kept);
  * NULL when out of memory. */

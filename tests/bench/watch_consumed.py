@@ -6,7 +6,8 @@ and of the last, the longest time in between during which the sum did not move (
 stall), then the CPU time (ms) of each group of processes in GROUPS (a group is PID[+PID...],
 groups are comma-separated, 0 for none) when the first event was seen, and again at the last,
 and last the CPU time of the first group's main threads (arbiterd's event loop; the rest of its
-time is librdkafka's threads) at the first event and at the last.
+time is its other threads: librdkafka's and the HTTP server's) at the first event and at the
+last.
 Exits 1 when nothing moves for TIMEOUT seconds.
 
 usage: watch_consumed.py TARGET PORT[,PORT...] GROUPS [INTERVAL [TIMEOUT]]"""
