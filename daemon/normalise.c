@@ -839,13 +839,95 @@ static inline uint8_t normalise_inert_at(const unsigned char *in, size_t len, si
 	return glyphs && (e & NORMALISE_FAST_GLYPH) ? 0 : e;
 }
 
+/* Whether the code point at IN[I] lets an inert code point that starts compositions stand
+ * before it: the end, printable ASCII (an ASCII control is skipped, so it does not), or an inert
+ * code point spelled in well-formed bytes. */
+static inline bool normalise_ends_composition(const unsigned char *in, size_t len, size_t i,
+					      bool glyphs)
+{
+	int32_t cp;
+	size_t k;
+	return i >= len || (in[i] < 0x80 ? normalise_ascii_plain[in[i]] != 0 :
+					   normalise_inert_at(in, len, i, glyphs, &cp, &k) != 0);
+}
+
+/* Writes the inert code points spelled in K (2 or 3) well-formed bytes from IN[*POS] on, as
+ * normalise_fast_run would, and advances *POS past them; stops at the first code point that is
+ * not one or (GLYPHS set) is a homoglyph source. Words of one script are mostly such runs, and a
+ * loop that knows the length decodes each in a few instructions. A code point that starts
+ * compositions is settled after the run, so that it costs no branch: when what follows cannot
+ * stand after it, the run steps back over it. It is a letter, was written, and sets the strip
+ * state itself, so only the output and the pending space need restoring; its script stays, as
+ * what utf8proc makes of it is in its block (the unit tests compare the scripts of both paths).
+ * To be called with nothing in scratch. *PENDING: a space to write before the first code point
+ * written (0 at the start of the output); the strip state is at *STRIP. Both are left as after
+ * the run. */
+static inline char *normalise_fast_same(const unsigned char *in, size_t len, size_t *pos, size_t k,
+					bool glyphs, char *dst, unsigned *strip, unsigned *pending,
+					uint32_t *scripts)
+{
+	unsigned stop = NORMALISE_FAST_INERT | (glyphs ? NORMALISE_FAST_GLYPH : 0u), st = *strip,
+		 pend = *pending, first = 0;
+	uint32_t sc = *scripts;
+	char *from = dst;
+	size_t i = *pos;
+	while (i + k <= len) {
+		unsigned b0 = in[i], b1 = in[i + 1], cp;
+		if (k == 2) {
+			if (b0 - 0xC2u > 0xDFu - 0xC2u || (b1 & 0xC0u) != 0x80u)
+				break;
+			cp = ((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu);
+		} else {
+			unsigned b2 = in[i + 2];
+			if (b0 - 0xE0u > 0xEFu - 0xE0u || (b1 & 0xC0u) != 0x80u ||
+			    (b2 & 0xC0u) != 0x80u)
+				break;
+			cp = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);
+			if (cp < 0x800 || cp - 0xD800u < 0x800u)
+				break; /* overlong, or a surrogate */
+		}
+		unsigned e = normalise_fast[cp];
+		if ((e & stop) != NORMALISE_FAST_INERT)
+			break;
+		unsigned drop = st & (e >> 1) & 1u;     /* an NS mark after a stripping base */
+		st = ((st & (e >> 2)) | (e >> 3)) & 1u; /* _HOLD, _STRIP */
+		first = e & NORMALISE_FAST_FIRST;
+		i += k;
+		if (drop)
+			continue;
+		if (pend) {
+			*dst++ = ' ';
+			pend = 0;
+		}
+		memcpy(dst, in + i - k, k);
+		dst += k;
+		sc |= normalise_block_group[cp >> 7];
+	}
+	if (first && !normalise_ends_composition(in, len, i, glyphs)) {
+		/* utf8proc decides what the last one composes with */
+		i -= k;
+		dst -= k;
+		if (dst == from + 1 && *pending) { /* the space went before it */
+			dst = from;
+			pend = 1;
+		}
+	}
+	*pos = i;
+	*strip = st;
+	*pending = pend;
+	*scripts = sc;
+	return dst;
+}
+
 /* Writes the inert code points from IN[*POS] on, and the ASCII between them, up to the first code
  * point that is neither (or an inert one not spelled as two or three well-formed bytes, or
  * printable ASCII while scratch holds something), and advances *POS past them. Nothing before an
  * inert code point composes or reorders with it or with anything after it, so scratch is flushed
  * before the first one written and they follow. ASCII is written as normalise_ascii_run would,
  * and leaves the strip state as the start of the next Unicode run would. Each code point takes
- * at most as many bytes out as in, and at most one pending space goes before them. */
+ * at most as many bytes out as in, and at most one pending space goes before them. Once scratch
+ * is empty, the code points of each word go through normalise_fast_same; the walk here takes the
+ * rest one at a time. */
 __attribute__((noinline)) static int
 normalise_fast_run(struct normalise_ctx *c, const unsigned char *in, size_t len, size_t *pos)
 {
@@ -882,6 +964,24 @@ normalise_fast_run(struct normalise_ctx *c, const unsigned char *in, size_t len,
 			*dst++ = m;
 			if ((unsigned char)(m - 'a') < 26)
 				scripts |= NORMALISE_SCRIPT_LATIN;
+			continue;
+		}
+		if (!c->n) { /* the common case: a loop for each length */
+			bool three = b >= 0xE0 && b <= 0xEF;
+			unsigned pend = pending && dst != start;
+			if (three)
+				dst = normalise_fast_same(in, len, &i, 3, glyphs, dst, &strip,
+							  &pend, &scripts);
+			else
+				dst = normalise_fast_same(in, len, &i, 2, glyphs, dst, &strip,
+							  &pend, &scripts);
+			if (dst != start) /* else nothing was written, and the space stays */
+				pending = pend;
+			/* Stopped at a code point of its length: one that is not inert as
+			 * spelled, or starts compositions before what cannot follow it;
+			 * the walk below would stop there too. */
+			if (i < len && in[i] >= 0x80 && (in[i] >= 0xE0 && in[i] <= 0xEF) == three)
+				break;
 			continue;
 		}
 		uint8_t e = normalise_inert_at(in, len, i, glyphs, &cp, &k);

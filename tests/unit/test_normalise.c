@@ -469,6 +469,39 @@ START_TEST(fast_path_ascii_blocks)
 }
 END_TEST
 
+/* Random words of one script at a time (each word is a run of inert code points of one length,
+ * which the fast path takes in one loop) broken by what ends such a run: a letter that starts
+ * compositions (Devanagari NA, RA) before a nukta, a control, a space, its end or a mark; a mark
+ * after a space; upper case; letters that are not inert; and ill-formed bytes (overlong,
+ * surrogate, truncated, a stray continuation byte). The same bytes and scripts as the reference,
+ * under every option set. */
+START_TEST(fast_path_words)
+{
+	static const char *const pool[3][16] = {
+		{"\u0440\u0430", "\u043a\u043e", "\u043c\u0438", "\u0416", "\u0439", "\u0301",
+		 "\u0441\u0442", "\u0430\u0301", "\xC0\x80", "\xD0", "\x80", "\u0456", " ", "  ",
+		 "\x01", "."},
+		{"\u0915\u093e", "\u0928", "\u0930", "\u093c", "\u0928\u093c", "\u0932\u0941",
+		 "\u0938\u094b", "\u0928\u0947", "\xE0\x80\x80", "\xED\xA0\x80", "\xE0\xA4", " ",
+		 "\x01", "\u0929", "\u0941", "a"},
+		{"\u0633\u0627", "\u0644\u0645", "\u0643\u0648", "\u0623", "\u064e", "\u0627\u0654",
+		 "\u0640", "\u0631\u064a", "\xC1\xBF", "\xD8", " ", "\u0301", "\x01", "1", "\u00a0",
+		 "\u0661"},
+	};
+	struct normalise_buf a = {0}, b = {0};
+	char s[160];
+	unsigned seed = 2026;
+	for (int it = 0; it < 150000; it++) {
+		/* Mostly the script's plain syllables and single spaces. */
+		size_t n = random_text(s, sizeof(s), pool[it % 3], it % 4 ? 8 : 16, 40, &seed);
+		if (!same_as_reference(all_opts[it % 4], s, n, &a, &b))
+			ck_abort_msg("text %d differs", it);
+	}
+	normalise_buf_free(&a);
+	normalise_buf_free(&b);
+}
+END_TEST
+
 /* Random sequences over a pool heavy in marks, composition partners, controls, ignorables and
  * whitespace, with any BMP code point mixed in. */
 START_TEST(fast_path_random_sequences)
@@ -688,6 +721,7 @@ static Suite *normalise_suite(void)
 	tcase_add_test(slow, fast_path_every_composition_partner);
 	tcase_add_test(slow, fast_path_random_sequences);
 	tcase_add_test(slow, fast_path_ascii_blocks);
+	tcase_add_test(slow, fast_path_words);
 	suite_add_tcase(s, slow);
 
 	TCase *tb = tcase_create("boundaries");
