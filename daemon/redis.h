@@ -32,7 +32,8 @@ void redis_start(struct redis *r);
 
 bool redis_is_up(const struct redis *r);
 
-/* Sends a command. CB is called exactly once, with the reply or NULL.
+/* Sends a command of ARGC arguments, ARGV[i] of LENS[i] bytes (binary-safe).
+ * CB is called exactly once, with the reply or NULL.
  * Returns 0, -ENOTCONN when the connection is not up (CB is not called), or
  * -ENOMEM. */
 int redis_command(struct redis *r, int argc, const char **argv, const size_t *lens,
