@@ -232,6 +232,18 @@ static void bench_load(const char *dir, struct config **cfg, struct ruleset **rs
 /* Evaluates EVS for SECONDS: both phases where an event asks for counters, with VALUE for each
  * (below every threshold: the verdicts stay those of the plain engine). Returns events/s; the
  * share flagged and the share that asked for counters in *FLAGGED and *ASKED. */
+/* One thread's CPU time in seconds. */
+static double bench_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Events per CPU second of this thread: the best of BENCH_WINDOWS windows of SECONDS /
+ * BENCH_WINDOWS each, as the other micro-benchmarks take theirs, so that the figure is the engine's
+ * and not the shared machine's slow spells (which move a single window's rate by a third here). */
+#define BENCH_WINDOWS 3
 static double bench_run(const struct ruleset *rs, Arbiter__V1__ContentEvent **evs, int n_evs,
 			double seconds, double *flagged, double *asked)
 {
@@ -240,30 +252,38 @@ static double bench_run(const struct ruleset *rs, Arbiter__V1__ContentEvent **ev
 	struct rules_counter_op *ops = calloc(nc, sizeof(*ops));
 	uint64_t *values = calloc(nc, sizeof(*values));
 	long n = 0, fl = 0, ask = 0;
-	double t0 = bench_now(), t1;
-	do {
-		for (int i = 0; i < n_evs; i++) {
-			const struct rules_counter_op *want;
-			size_t k;
-			const struct rules_verdict *v = rules_eval_begin(ctx, evs[i], 0, &want, &k);
-			if (k) {
-				memcpy(ops, want, k * sizeof(*ops));
-				for (size_t j = 0; j < k; j++)
-					values[j] = 2;
-				v = rules_eval_finish(ctx, evs[i], 0, ops, values, k);
-				ask++;
+	double best = 0;
+	for (int w = 0; w < BENCH_WINDOWS; w++) {
+		long wn = 0;
+		double t0 = bench_cpu(), t1;
+		do {
+			for (int i = 0; i < n_evs; i++) {
+				const struct rules_counter_op *want;
+				size_t k;
+				const struct rules_verdict *v =
+					rules_eval_begin(ctx, evs[i], 0, &want, &k);
+				if (k) {
+					memcpy(ops, want, k * sizeof(*ops));
+					for (size_t j = 0; j < k; j++)
+						values[j] = 2;
+					v = rules_eval_finish(ctx, evs[i], 0, ops, values, k);
+					ask++;
+				}
+				fl += v->action != ARBITER__V1__ACTION__NONE || v->n_escalations;
 			}
-			fl += v->action != ARBITER__V1__ACTION__NONE || v->n_escalations;
-		}
-		n += n_evs;
-		t1 = bench_now();
-	} while (t1 - t0 < seconds);
+			wn += n_evs;
+			t1 = bench_cpu();
+		} while (t1 - t0 < seconds / BENCH_WINDOWS);
+		n += wn;
+		if ((double)wn / (t1 - t0) > best)
+			best = (double)wn / (t1 - t0);
+	}
 	*flagged = 100.0 * (double)fl / (double)n;
 	*asked = 100.0 * (double)ask / (double)n;
 	free(ops);
 	free(values);
 	rules_ctx_free(ctx);
-	return (double)n / (t1 - t0);
+	return best;
 }
 
 static void bench_free_corpus(Arbiter__V1__ContentEvent **evs)
@@ -383,12 +403,13 @@ int main(void)
 {
 	static const int rule_counts[] = {10, 100, 1000};
 	static const int term_counts[] = {1000, 10000, 50000};
+	printf("events/s: one thread's CPU time, the best of %d windows per row\n", BENCH_WINDOWS);
 	printf("%6s %7s %11s %12s %9s %8s %11s\n", "rules", "terms", "compile ms", "events/s",
 	       "ns/event", "flagged", "ruleset MiB");
 	/* BENCH_RULES=N and BENCH_TERMS=N run one row only, for profiling. */
 	const char *only_rules = getenv("BENCH_RULES"), *only_terms = getenv("BENCH_TERMS");
-	/* BENCH_SECONDS=N times each row for N seconds (2 by default), so that a profile is not
-	 * mostly set-up. */
+	/* BENCH_SECONDS=N times each row for N seconds of CPU (2 by default), so that a profile is
+	 * not mostly set-up. */
 	double seconds = getenv("BENCH_SECONDS") ? atof(getenv("BENCH_SECONDS")) : 2.0;
 	for (size_t ri = 0; ri < 3; ri++) {
 		for (size_t ti = 0; ti < 3; ti++) {
