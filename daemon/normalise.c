@@ -852,65 +852,75 @@ static inline bool normalise_ends_composition(const unsigned char *in, size_t le
 }
 
 /* Writes the inert code points spelled in K (2 or 3) well-formed bytes from IN[*POS] on, as
- * normalise_fast_run would, and advances *POS past them; stops at the first code point that is
- * not one or (GLYPHS set) is a homoglyph source. Words of one script are mostly such runs, and a
- * loop that knows the length decodes each in a few instructions. A code point that starts
- * compositions is settled after the run, so that it costs no branch: when what follows cannot
- * stand after it, the run steps back over it. It is a letter, was written, and sets the strip
- * state itself, so only the output and the pending space need restoring; its script stays, as
- * what utf8proc makes of it is in its block (the unit tests compare the scripts of both paths).
- * To be called with nothing in scratch. *PENDING: a space to write before the first code point
- * written (0 at the start of the output); the strip state is at *STRIP. Both are left as after
- * the run. */
+ * normalise_fast_run would, and advances *POS past them, going on through single ASCII spaces
+ * into words spelled at the same length; stops at the first code point that is not one or
+ * (GLYPHS set) is a homoglyph source, or at anything else. Text in one script is mostly such
+ * runs, and a loop that knows the length decodes each code point in a few instructions. A code
+ * point that starts compositions is settled after the run, so that it costs no branch: when
+ * what follows cannot stand after it, the run steps back over it. It is a letter and sets the
+ * strip state itself, so only the output needs stepping back; its script stays, as what
+ * utf8proc makes of it is in its block (the unit tests compare the scripts of both paths). To
+ * be called with nothing in scratch. START: the output's start, where no space goes. *PENDING:
+ * a space to write before the first code point written (0 at the start of the output); the
+ * strip state is at *STRIP. Both are left as after the run. */
 static inline char *normalise_fast_same(const unsigned char *in, size_t len, size_t *pos, size_t k,
-					bool glyphs, char *dst, unsigned *strip, unsigned *pending,
-					uint32_t *scripts)
+					bool glyphs, const char *start, char *dst, unsigned *strip,
+					unsigned *pending, uint32_t *scripts)
 {
 	unsigned stop = NORMALISE_FAST_INERT | (glyphs ? NORMALISE_FAST_GLYPH : 0u), st = *strip,
 		 pend = *pending, first = 0;
 	uint32_t sc = *scripts;
-	char *from = dst;
 	size_t i = *pos;
-	while (i + k <= len) {
-		unsigned b0 = in[i], b1 = in[i + 1], cp;
-		if (k == 2) {
-			if (b0 - 0xC2u > 0xDFu - 0xC2u || (b1 & 0xC0u) != 0x80u)
+	for (;;) {
+		while (i + k <= len) {
+			unsigned b0 = in[i], b1 = in[i + 1], cp;
+			if (k == 2) {
+				if (b0 - 0xC2u > 0xDFu - 0xC2u || (b1 & 0xC0u) != 0x80u)
+					break;
+				cp = ((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu);
+			} else {
+				unsigned b2 = in[i + 2];
+				if (b0 - 0xE0u > 0xEFu - 0xE0u || (b1 & 0xC0u) != 0x80u ||
+				    (b2 & 0xC0u) != 0x80u)
+					break;
+				cp = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);
+				if (cp < 0x800 || cp - 0xD800u < 0x800u)
+					break; /* overlong, or a surrogate */
+			}
+			unsigned e = normalise_fast[cp];
+			if ((e & stop) != NORMALISE_FAST_INERT)
 				break;
-			cp = ((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu);
-		} else {
-			unsigned b2 = in[i + 2];
-			if (b0 - 0xE0u > 0xEFu - 0xE0u || (b1 & 0xC0u) != 0x80u ||
-			    (b2 & 0xC0u) != 0x80u)
-				break;
-			cp = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);
-			if (cp < 0x800 || cp - 0xD800u < 0x800u)
-				break; /* overlong, or a surrogate */
+			unsigned drop = st & (e >> 1) & 1u; /* an NS mark after a stripping base */
+			st = ((st & (e >> 2)) | (e >> 3)) & 1u; /* _HOLD, _STRIP */
+			first = e & NORMALISE_FAST_FIRST;
+			i += k;
+			if (drop)
+				continue;
+			if (pend) {
+				*dst++ = ' ';
+				pend = 0;
+			}
+			memcpy(dst, in + i - k, k);
+			dst += k;
+			sc |= normalise_block_group[cp >> 7];
 		}
-		unsigned e = normalise_fast[cp];
-		if ((e & stop) != NORMALISE_FAST_INERT)
+		/* On through one ASCII space into a word spelled at the same length, as the walk
+		 * would go: the space is left pending and strips the marks after it. A space
+		 * ends any composition, so the last code point is settled. */
+		if (i + 1 + k > len || in[i] != ' ' || dst == start ||
+		    (k == 2 ? in[i + 1] - 0xC2u > 0xDFu - 0xC2u :
+			      in[i + 1] - 0xE0u > 0xEFu - 0xE0u))
 			break;
-		unsigned drop = st & (e >> 1) & 1u;     /* an NS mark after a stripping base */
-		st = ((st & (e >> 2)) | (e >> 3)) & 1u; /* _HOLD, _STRIP */
-		first = e & NORMALISE_FAST_FIRST;
-		i += k;
-		if (drop)
-			continue;
-		if (pend) {
-			*dst++ = ' ';
-			pend = 0;
-		}
-		memcpy(dst, in + i - k, k);
-		dst += k;
-		sc |= normalise_block_group[cp >> 7];
+		i++;
+		pend = 1;
+		st = 1;
+		first = 0;
 	}
 	if (first && !normalise_ends_composition(in, len, i, glyphs)) {
-		/* utf8proc decides what the last one composes with */
+		/* utf8proc decides what the last one composes with. A space written before it
+		 * stays: what utf8proc makes of a letter is never empty. */
 		i -= k;
 		dst -= k;
-		if (dst == from + 1 && *pending) { /* the space went before it */
-			dst = from;
-			pend = 1;
-		}
 	}
 	*pos = i;
 	*strip = st;
@@ -926,7 +936,7 @@ static inline char *normalise_fast_same(const unsigned char *in, size_t len, siz
  * before the first one written and they follow. ASCII is written as normalise_ascii_run would,
  * and leaves the strip state as the start of the next Unicode run would. Each code point takes
  * at most as many bytes out as in, and at most one pending space goes before them. Once scratch
- * is empty, the code points of each word go through normalise_fast_same; the walk here takes the
+ * is empty, words spelled at one length go through normalise_fast_same; the walk here takes the
  * rest one at a time. */
 __attribute__((noinline)) static int
 normalise_fast_run(struct normalise_ctx *c, const unsigned char *in, size_t len, size_t *pos)
@@ -970,11 +980,11 @@ normalise_fast_run(struct normalise_ctx *c, const unsigned char *in, size_t len,
 			bool three = b >= 0xE0 && b <= 0xEF;
 			unsigned pend = pending && dst != start;
 			if (three)
-				dst = normalise_fast_same(in, len, &i, 3, glyphs, dst, &strip,
-							  &pend, &scripts);
+				dst = normalise_fast_same(in, len, &i, 3, glyphs, start, dst,
+							  &strip, &pend, &scripts);
 			else
-				dst = normalise_fast_same(in, len, &i, 2, glyphs, dst, &strip,
-							  &pend, &scripts);
+				dst = normalise_fast_same(in, len, &i, 2, glyphs, start, dst,
+							  &strip, &pend, &scripts);
 			if (dst != start) /* else nothing was written, and the space stays */
 				pending = pend;
 			/* Stopped at a code point of its length: one that is not inert as
