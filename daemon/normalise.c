@@ -839,6 +839,12 @@ static inline uint8_t normalise_inert_at(const unsigned char *in, size_t len, si
 	return glyphs && (e & NORMALISE_FAST_GLYPH) ? 0 : e;
 }
 
+/* Whether B leads a sequence of K (2 or 3) bytes that can spell a code point. */
+static inline bool normalise_leads(unsigned b, size_t k)
+{
+	return k == 2 ? b - 0xC2u <= 0xDFu - 0xC2u : b - 0xE0u <= 0xEFu - 0xE0u;
+}
+
 /* Whether the code point at IN[I] lets an inert code point that starts compositions stand
  * before it: the end, printable ASCII (an ASCII control is skipped, so it does not), or an inert
  * code point spelled in well-formed bytes. */
@@ -875,12 +881,12 @@ static inline char *normalise_fast_same(const unsigned char *in, size_t len, siz
 		while (i + k <= len) {
 			unsigned b0 = in[i], b1 = in[i + 1], cp;
 			if (k == 2) {
-				if (b0 - 0xC2u > 0xDFu - 0xC2u || (b1 & 0xC0u) != 0x80u)
+				if (!normalise_leads(b0, 2) || (b1 & 0xC0u) != 0x80u)
 					break;
 				cp = ((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu);
 			} else {
 				unsigned b2 = in[i + 2];
-				if (b0 - 0xE0u > 0xEFu - 0xE0u || (b1 & 0xC0u) != 0x80u ||
+				if (!normalise_leads(b0, 3) || (b1 & 0xC0u) != 0x80u ||
 				    (b2 & 0xC0u) != 0x80u)
 					break;
 				cp = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);
@@ -908,8 +914,7 @@ static inline char *normalise_fast_same(const unsigned char *in, size_t len, siz
 		 * would go: the space is left pending and strips the marks after it. A space
 		 * ends any composition, so the last code point is settled. */
 		if (i + 1 + k > len || in[i] != ' ' || dst == start ||
-		    (k == 2 ? in[i + 1] - 0xC2u > 0xDFu - 0xC2u :
-			      in[i + 1] - 0xE0u > 0xEFu - 0xE0u))
+		    !normalise_leads(in[i + 1], k))
 			break;
 		i++;
 		pend = 1;
@@ -977,7 +982,7 @@ normalise_fast_run(struct normalise_ctx *c, const unsigned char *in, size_t len,
 			continue;
 		}
 		if (!c->n) { /* the common case: a loop for each length */
-			bool three = b >= 0xE0 && b <= 0xEF;
+			bool three = normalise_leads(b, 3);
 			unsigned pend = pending && dst != start;
 			if (three)
 				dst = normalise_fast_same(in, len, &i, 3, glyphs, start, dst,
@@ -990,7 +995,7 @@ normalise_fast_run(struct normalise_ctx *c, const unsigned char *in, size_t len,
 			/* Stopped at a code point of its length: one that is not inert as
 			 * spelled, or starts compositions before what cannot follow it;
 			 * the walk below would stop there too. */
-			if (i < len && in[i] >= 0x80 && (in[i] >= 0xE0 && in[i] <= 0xEF) == three)
+			if (i < len && in[i] >= 0x80 && normalise_leads(in[i], 3) == three)
 				break;
 			continue;
 		}

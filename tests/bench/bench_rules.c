@@ -194,10 +194,12 @@ static Arbiter__V1__ContentEvent **bench_corpus(char **terms, int n_terms)
 	return evs;
 }
 
-static double bench_now(void)
+/* CLOCK's time in seconds: CLOCK_MONOTONIC for wall time, CLOCK_THREAD_CPUTIME_ID for this
+ * thread's CPU. */
+static double bench_now(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -220,30 +222,23 @@ static void bench_load(const char *dir, struct config **cfg, struct ruleset **rs
 	char cfgpath[600];
 	snprintf(cfgpath, sizeof(cfgpath), "%s/arbiter.yaml", dir);
 	struct diag_list errs = {0};
-	double t0 = bench_now();
+	double t0 = bench_now(CLOCK_MONOTONIC);
 	if (config_load(cfgpath, cfg, &errs) < 0 || rules_load(*cfg, rs, &errs) < 0) {
 		diag_print(&errs, stderr);
 		exit(1);
 	}
-	*ms = (bench_now() - t0) * 1000;
+	*ms = (bench_now(CLOCK_MONOTONIC) - t0) * 1000;
 	diag_clear(&errs);
 }
 
-/* Evaluates EVS for SECONDS: both phases where an event asks for counters, with VALUE for each
- * (below every threshold: the verdicts stay those of the plain engine). Returns events/s; the
- * share flagged and the share that asked for counters in *FLAGGED and *ASKED. */
-/* One thread's CPU time in seconds. */
-static double bench_cpu(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Events per CPU second of this thread: the best of BENCH_WINDOWS windows of SECONDS /
- * BENCH_WINDOWS each, as the other micro-benchmarks take theirs, so that the figure is the engine's
- * and not the shared machine's slow spells (which move a single window's rate by a third here). */
 #define BENCH_WINDOWS 3
+
+/* Evaluates EVS for SECONDS of this thread's CPU: both phases where an event asks for counters,
+ * with VALUE for each (below every threshold: the verdicts stay those of the plain engine).
+ * Returns events per CPU second, the best of BENCH_WINDOWS windows of SECONDS / BENCH_WINDOWS
+ * each, as the other micro-benchmarks take theirs, so that the figure is the engine's and not the
+ * shared machine's slow spells (which move a single window's rate by a third here); the share
+ * flagged and the share that asked for counters in *FLAGGED and *ASKED. */
 static double bench_run(const struct ruleset *rs, Arbiter__V1__ContentEvent **evs, int n_evs,
 			double seconds, double *flagged, double *asked)
 {
@@ -255,7 +250,7 @@ static double bench_run(const struct ruleset *rs, Arbiter__V1__ContentEvent **ev
 	double best = 0;
 	for (int w = 0; w < BENCH_WINDOWS; w++) {
 		long wn = 0;
-		double t0 = bench_cpu(), t1;
+		double t0 = bench_now(CLOCK_THREAD_CPUTIME_ID), t1;
 		do {
 			for (int i = 0; i < n_evs; i++) {
 				const struct rules_counter_op *want;
@@ -272,7 +267,7 @@ static double bench_run(const struct ruleset *rs, Arbiter__V1__ContentEvent **ev
 				fl += v->action != ARBITER__V1__ACTION__NONE || v->n_escalations;
 			}
 			wn += n_evs;
-			t1 = bench_cpu();
+			t1 = bench_now(CLOCK_THREAD_CPUTIME_ID);
 		} while (t1 - t0 < seconds / BENCH_WINDOWS);
 		n += wn;
 		if ((double)wn / (t1 - t0) > best)
