@@ -224,9 +224,26 @@ enum {
 	NORMALISE_FAST_KEEP_FIRST = NORMALISE_FAST_INERT | NORMALISE_FAST_FIRST,
 };
 
+/* What a NORMALISE_FAST_* entry does in a strip state, as normalise_step gives it. */
+enum {
+	NORMALISE_STEP_GO = 0x01,    /* inert here: written, or dropped */
+	NORMALISE_STEP_DROP = 0x02,  /* dropped: an NS mark after a stripping base */
+	NORMALISE_STEP_FIRST = 0x10, /* NORMALISE_FAST_FIRST */
+	NORMALISE_STEP_STRIP = 0x20, /* the strip state after it; a bit no entry uses */
+};
+
 /* Built once by normalise_init from utf8proc itself, then only read. */
 static pthread_once_t normalise_once = PTHREAD_ONCE_INIT;
-static uint8_t normalise_fast[0x10000];
+/* Of each BMP code point: its NORMALISE_FAST_* flags in the low byte, and, where they are not
+ * 0, its script group (normalise_block_group) above them, so that the hot loop takes both in
+ * one load. 0 for every surrogate. */
+static uint32_t normalise_fast[0x10000];
+/* normalise_fast's entry of the code point that two bytes spell, at the index a two-byte load
+ * of them gives (on either byte order); 0 where they do not spell one. */
+static uint32_t normalise_fast_pair[0x10000];
+/* NORMALISE_STEP_* of the flags E of an entry in the strip state ST, at [GLYPHS][E | ST]
+ * (ST: 0 or NORMALISE_STEP_STRIP); 0 where it is not inert (GLYPHS: or a homoglyph source). */
+static uint8_t normalise_step[2][256];
 static uint16_t normalise_block_group[0x10000 >> 7];
 
 /* State of one normalise_text call. */
@@ -370,6 +387,28 @@ static uint8_t normalise_fast_kind(int32_t cp, const int32_t *mc, size_t n_mc)
 	return NORMALISE_FAST_OTHER;
 }
 
+/* Fills normalise_step from what the flags mean: an NS mark after a stripping base is dropped;
+ * after a code point the strip state is its own (_STRIP) or, for a mark (_HOLD), the one
+ * before it. */
+static void normalise_step_init(void)
+{
+	for (unsigned glyphs = 0; glyphs < 2; glyphs++)
+		for (unsigned e = 0; e < 256; e++)
+			for (unsigned st = 0; st < 2; st++) {
+				if (!(e & NORMALISE_FAST_INERT) || (e & NORMALISE_STEP_STRIP) ||
+				    (glyphs && (e & NORMALISE_FAST_GLYPH)))
+					continue;
+				bool drop = st && (e & NORMALISE_FAST_NS),
+				     after = (st && (e & NORMALISE_FAST_HOLD)) ||
+					     (e & NORMALISE_FAST_STRIP);
+				normalise_step[glyphs][e | (st ? NORMALISE_STEP_STRIP : 0u)] =
+					(uint8_t)(NORMALISE_STEP_GO |
+						  (drop ? NORMALISE_STEP_DROP : 0u) |
+						  (e & NORMALISE_FAST_FIRST) |
+						  (after ? NORMALISE_STEP_STRIP : 0u));
+			}
+}
+
 static void normalise_init(void)
 {
 	size_t n_blocks = sizeof(normalise_block_group) / sizeof(normalise_block_group[0]);
@@ -393,8 +432,20 @@ static void normalise_init(void)
 			mc[n_mc++] = cp;
 		}
 	}
-	for (int32_t cp = 0x80; cp < 0x10000; cp++)
-		normalise_fast[cp] = normalise_fast_kind(cp, mc, n_mc);
+	for (int32_t cp = 0x80; cp < 0x10000; cp++) {
+		uint32_t kind = normalise_fast_kind(cp, mc, n_mc);
+		normalise_fast[cp] =
+			kind ? kind | (uint32_t)normalise_block_group[cp >> 7] << 8 : 0;
+	}
+	for (unsigned b0 = 0xC2; b0 <= 0xDF; b0++)
+		for (unsigned b1 = 0x80; b1 <= 0xBF; b1++) {
+			unsigned char bytes[2] = {(unsigned char)b0, (unsigned char)b1};
+			uint16_t at;
+			memcpy(&at, bytes, sizeof(at));
+			normalise_fast_pair[at] =
+				normalise_fast[((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu)];
+		}
+	normalise_step_init();
 }
 
 /* Decodes one code point from the N > 0 bytes at S into *CP and returns the
@@ -835,7 +886,7 @@ static inline uint8_t normalise_inert_at(const unsigned char *in, size_t len, si
 	}
 	*cp = v;
 	*k = n;
-	uint8_t e = normalise_fast[v];
+	uint8_t e = (uint8_t)normalise_fast[v];
 	return glyphs && (e & NORMALISE_FAST_GLYPH) ? 0 : e;
 }
 
@@ -873,34 +924,35 @@ static inline char *normalise_fast_same(const unsigned char *in, size_t len, siz
 					bool glyphs, const char *start, char *dst, unsigned *strip,
 					unsigned *pending, uint32_t *scripts)
 {
-	unsigned stop = NORMALISE_FAST_INERT | (glyphs ? NORMALISE_FAST_GLYPH : 0u), st = *strip,
-		 pend = *pending, first = 0;
-	uint32_t sc = *scripts;
+	const uint8_t *step = normalise_step[glyphs];
+	unsigned st = *strip ? NORMALISE_STEP_STRIP : 0u, pend = *pending, first = 0;
+	uint32_t entries = 0; /* of what was written, or'ed: their groups above the flags */
 	size_t i = *pos;
 	for (;;) {
 		while (i + k <= len) {
-			unsigned b0 = in[i], b1 = in[i + 1], cp;
+			uint32_t v;
 			if (k == 2) {
-				if (!normalise_leads(b0, 2) || (b1 & 0xC0u) != 0x80u)
-					break;
-				cp = ((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu);
+				uint16_t at; /* a lead and a continuation, or a 0 entry */
+				memcpy(&at, in + i, sizeof(at));
+				v = normalise_fast_pair[at];
 			} else {
-				unsigned b2 = in[i + 2];
-				if (!normalise_leads(b0, 3) || (b1 & 0xC0u) != 0x80u ||
-				    (b2 & 0xC0u) != 0x80u)
-					break;
-				cp = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu);
-				if (cp < 0x800 || cp - 0xD800u < 0x800u)
-					break; /* overlong, or a surrogate */
+				uint32_t w = in[i] | (uint32_t)in[i + 1] << 8 |
+					     (uint32_t)in[i + 2] << 16;
+				if ((w & 0xC0C0F0u) != 0x8080E0u)
+					break; /* not a lead of three and two continuations */
+				uint32_t cp =
+					(w & 0x0Fu) << 12 | (w & 0x3F00u) >> 2 | (w >> 16 & 0x3Fu);
+				if (cp < 0x800)
+					break; /* overlong (a surrogate has a 0 entry) */
+				v = normalise_fast[cp];
 			}
-			unsigned e = normalise_fast[cp];
-			if ((e & stop) != NORMALISE_FAST_INERT)
+			unsigned x = step[(v & 0xFFu) | st];
+			if (!(x & NORMALISE_STEP_GO))
 				break;
-			unsigned drop = st & (e >> 1) & 1u; /* an NS mark after a stripping base */
-			st = ((st & (e >> 2)) | (e >> 3)) & 1u; /* _HOLD, _STRIP */
-			first = e & NORMALISE_FAST_FIRST;
+			st = x & NORMALISE_STEP_STRIP;
+			first = x & NORMALISE_STEP_FIRST;
 			i += k;
-			if (drop)
+			if (x & NORMALISE_STEP_DROP)
 				continue;
 			if (pend) {
 				*dst++ = ' ';
@@ -908,7 +960,7 @@ static inline char *normalise_fast_same(const unsigned char *in, size_t len, siz
 			}
 			memcpy(dst, in + i - k, k);
 			dst += k;
-			sc |= normalise_block_group[cp >> 7];
+			entries |= v;
 		}
 		/* On through one ASCII space into a word spelled at the same length, as the walk
 		 * would go: the space is left pending and strips the marks after it. A space
@@ -918,7 +970,7 @@ static inline char *normalise_fast_same(const unsigned char *in, size_t len, siz
 			break;
 		i++;
 		pend = 1;
-		st = 1;
+		st = NORMALISE_STEP_STRIP;
 		first = 0;
 	}
 	if (first && !normalise_ends_composition(in, len, i, glyphs)) {
@@ -928,9 +980,9 @@ static inline char *normalise_fast_same(const unsigned char *in, size_t len, siz
 		dst -= k;
 	}
 	*pos = i;
-	*strip = st;
+	*strip = st != 0;
 	*pending = pend;
-	*scripts = sc;
+	*scripts |= entries >> 8;
 	return dst;
 }
 

@@ -472,9 +472,9 @@ END_TEST
 /* Random words of one script at a time (each word is a run of inert code points of one length,
  * which the fast path takes in one loop) broken by what ends such a run: a letter that starts
  * compositions (Devanagari NA, RA) before a nukta, a control, a space, its end or a mark; a mark
- * after a space; upper case; letters that are not inert; and ill-formed bytes (overlong,
- * surrogate, truncated, a stray continuation byte). The same bytes and scripts as the reference,
- * under every option set. */
+ * after a space; upper case; letters that are not inert; and ill-formed bytes (overlong, among
+ * them Cyrillic a in three bytes, surrogate, truncated, a stray continuation byte). The same bytes
+ * and scripts as the reference, under every option set. */
 START_TEST(fast_path_words)
 {
 	static const char *const pool[3][16] = {
@@ -482,7 +482,7 @@ START_TEST(fast_path_words)
 		 "\u0441\u0442", "\u0430\u0301", "\xC0\x80", "\xD0", "\x80", "\u0456", " ", "  ",
 		 "\x01", "."},
 		{"\u0915\u093e", "\u0928", "\u0930", "\u093c", "\u0928\u093c", "\u0932\u0941",
-		 "\u0938\u094b", "\u0928\u0947", "\xE0\x80\x80", "\xED\xA0\x80", "\xE0\xA4", " ",
+		 "\u0938\u094b", "\u0928\u0947", "\xE0\x90\xB0", "\xED\xA0\x80", "\xE0\xA4", " ",
 		 "\x01", "\u0929", "\u0941", "a"},
 		{"\u0633\u0627", "\u0644\u0645", "\u0643\u0648", "\u0623", "\u064e", "\u0627\u0654",
 		 "\u0640", "\u0631\u064a", "\xC1\xBF", "\xD8", " ", "\u0301", "\x01", "1", "\u00a0",
