@@ -241,6 +241,9 @@ static uint32_t normalise_fast[0x10000];
 /* normalise_fast's entry of the code point that two bytes spell, at the index a two-byte load
  * of them gives (on either byte order); 0 where they do not spell one. */
 static uint32_t normalise_fast_pair[0x10000];
+/* The same of the code point spelled by 0xE0 and the two bytes indexed so (U+0800 to U+0FFF:
+ * the scripts of South and Southeast Asia); 0 for an overlong spelling. */
+static uint32_t normalise_fast_e0[0x10000];
 /* NORMALISE_STEP_* of the flags E of an entry in the strip state ST, at [GLYPHS][E | ST]
  * (ST: 0 or NORMALISE_STEP_STRIP); 0 where it is not inert (GLYPHS: or a homoglyph source). */
 static uint8_t normalise_step[2][256];
@@ -444,6 +447,13 @@ static void normalise_init(void)
 			memcpy(&at, bytes, sizeof(at));
 			normalise_fast_pair[at] =
 				normalise_fast[((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu)];
+		}
+	for (unsigned b1 = 0xA0; b1 <= 0xBF; b1++)
+		for (unsigned b2 = 0x80; b2 <= 0xBF; b2++) {
+			unsigned char bytes[2] = {(unsigned char)b1, (unsigned char)b2};
+			uint16_t at;
+			memcpy(&at, bytes, sizeof(at));
+			normalise_fast_e0[at] = normalise_fast[((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu)];
 		}
 	normalise_step_init();
 }
@@ -935,6 +945,10 @@ static inline char *normalise_fast_same(const unsigned char *in, size_t len, siz
 				uint16_t at; /* a lead and a continuation, or a 0 entry */
 				memcpy(&at, in + i, sizeof(at));
 				v = normalise_fast_pair[at];
+			} else if (in[i] == 0xE0) {
+				uint16_t at; /* two continuations, or a 0 entry */
+				memcpy(&at, in + i + 1, sizeof(at));
+				v = normalise_fast_e0[at];
 			} else {
 				uint32_t w = in[i] | (uint32_t)in[i + 1] << 8 |
 					     (uint32_t)in[i + 2] << 16;
