@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dsa.h"
 #include "log.h"
@@ -538,6 +539,22 @@ int pipeline_review_enqueue(struct pipeline *p, struct pipeline_msg *m,
 		m->pending--;
 	arbiter__v1__escalation__free_unpacked(es, NULL);
 	return rc;
+}
+
+#define PIPELINE_WALL_REREAD_NS 10000000
+
+int64_t pipeline_now_ms(struct pipeline *p)
+{
+	int64_t at = p->consumed_ns;
+	if (!p->wall_read_ns || at - p->wall_read_ns > PIPELINE_WALL_REREAD_NS ||
+	    at < p->wall_read_ns) {
+		struct timespec wall;
+		clock_gettime(CLOCK_REALTIME, &wall);
+		int64_t mono = metrics_mono_ns();
+		p->wall_offset_ns = (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec - mono;
+		p->wall_read_ns = mono;
+	}
+	return (at + p->wall_offset_ns) / 1000000;
 }
 
 static void pipeline_on_message(void *opaque, enum kafka_input in, rd_kafka_message_t *rkm)

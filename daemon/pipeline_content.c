@@ -260,7 +260,7 @@ void pipeline_content_handle(struct pipeline *p, struct pipeline_part *part, uin
 				    reason);
 		return;
 	}
-	int64_t now = log_now_ms();
+	int64_t now = pipeline_now_ms(p);
 	const struct rules_counter_op *ops;
 	size_t n_ops;
 	int64_t t0 = metrics_mono_ns();

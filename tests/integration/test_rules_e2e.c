@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arbiter/v1/audit_record.pb-c.h"
 #include "arbiter/v1/content_event.pb-c.h"
@@ -73,7 +74,16 @@ struct seen {
 	json_t *fed;   /* event_id -> [queues], from the monitors' topic */
 	const char *version;
 	int version_mismatch;
+	int64_t since_ms; /* the wall clock before the daemon started */
+	int out_of_time;  /* audit records stamped outside since_ms .. when read */
 };
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void read_audit(void *opaque, const rd_kafka_message_t *m)
 {
@@ -86,6 +96,11 @@ static void read_audit(void *opaque, const rd_kafka_message_t *m)
 	json_decref(j);
 	if (strcmp(r->ruleset_version, s->version))
 		s->version_mismatch++;
+	/* The daemon decided and recorded it by the wall clock, while the test ran. */
+	int64_t now = wall_ms();
+	if (r->decided_at_ms < s->since_ms || r->decided_at_ms > now ||
+	    r->recorded_at_ms < s->since_ms || r->recorded_at_ms > now)
+		s->out_of_time++;
 	arbiter__v1__audit_record__free_unpacked(r, NULL);
 }
 
@@ -150,6 +165,7 @@ START_TEST(daemon_verdicts_equal_eval)
 	enum { N = 2000 };
 	struct harness h;
 	struct redis_server rs;
+	int64_t since_ms = wall_ms();
 	harness_start(&h, 3);
 	redis_server_start(&rs);
 	h.redis_address = rs.address;
@@ -190,7 +206,10 @@ START_TEST(daemon_verdicts_equal_eval)
 	harness_run_free(&run);
 	ck_assert_int_eq(json_array_size(verdicts), N);
 
-	struct seen s = {.audit = json_object(), .esc = json_object(), .fed = json_object()};
+	struct seen s = {.audit = json_object(),
+			 .esc = json_object(),
+			 .fed = json_object(),
+			 .since_ms = since_ms};
 	s.version =
 		json_string_value(json_object_get(json_array_get(verdicts, 0), "ruleset_version"));
 	harness_read(&h, "moderation.audit", read_audit, &s);
@@ -201,6 +220,7 @@ START_TEST(daemon_verdicts_equal_eval)
 	read_queue(&s, rc, "reported");
 	redisFree(rc);
 	ck_assert_int_eq(s.version_mismatch, 0);
+	ck_assert_int_eq(s.out_of_time, 0);
 
 	size_t i;
 	json_t *v;
