@@ -224,29 +224,30 @@ enum {
 	NORMALISE_FAST_KEEP_FIRST = NORMALISE_FAST_INERT | NORMALISE_FAST_FIRST,
 };
 
-/* What a NORMALISE_FAST_* entry does in a strip state, as normalise_step gives it. */
+/* What an inert code point does in one strip state (a step byte of a step word, below). */
 enum {
-	NORMALISE_STEP_GO = 0x01,    /* inert here: written, or dropped */
+	NORMALISE_STEP_GO = 0x01,    /* inert: written, or dropped */
 	NORMALISE_STEP_DROP = 0x02,  /* dropped: an NS mark after a stripping base */
+	NORMALISE_STEP_STRIP = 0x08, /* the strip state after it; also the shift to its byte */
 	NORMALISE_STEP_FIRST = 0x10, /* NORMALISE_FAST_FIRST */
-	NORMALISE_STEP_STRIP = 0x20, /* the strip state after it; a bit no entry uses */
+	NORMALISE_STEP_GLYPH = 0x80, /* NORMALISE_FAST_GLYPH */
 };
 
 /* Built once by normalise_init from utf8proc itself, then only read. */
 static pthread_once_t normalise_once = PTHREAD_ONCE_INIT;
-/* Of each BMP code point: its NORMALISE_FAST_* flags in the low byte, and, where they are not
- * 0, its script group (normalise_block_group) above them, so that the hot loop takes both in
- * one load. 0 for every surrogate. */
-static uint32_t normalise_fast[0x10000];
-/* normalise_fast's entry of the code point that two bytes spell, at the index a two-byte load
- * of them gives (on either byte order); 0 where they do not spell one. */
+static uint8_t normalise_fast[0x10000];
+/* A step word: what a code point does in either strip state, its step byte for a base that
+ * keeps marks in bits 0-7 and for one that strips them in bits 8-15 (so that the hot loop
+ * shifts by the last byte's NORMALISE_STEP_STRIP instead of waiting on a load for it), and its
+ * script group (normalise_block_group) in bits 16-31; 0 for a code point that is not inert.
+ * normalise_step_word holds them by NORMALISE_FAST_* flags. */
+static uint32_t normalise_step_word[256];
+/* The step word of the code point that two bytes spell, at the index a two-byte load of them
+ * gives (on either byte order); 0 where they do not spell one. */
 static uint32_t normalise_fast_pair[0x10000];
 /* The same of the code point spelled by 0xE0 and the two bytes indexed so (U+0800 to U+0FFF:
  * the scripts of South and Southeast Asia); 0 for an overlong spelling. */
 static uint32_t normalise_fast_e0[0x10000];
-/* NORMALISE_STEP_* of the flags E of an entry in the strip state ST, at [GLYPHS][E | ST]
- * (ST: 0 or NORMALISE_STEP_STRIP); 0 where it is not inert (GLYPHS: or a homoglyph source). */
-static uint8_t normalise_step[2][256];
 static uint16_t normalise_block_group[0x10000 >> 7];
 
 /* State of one normalise_text call. */
@@ -390,26 +391,34 @@ static uint8_t normalise_fast_kind(int32_t cp, const int32_t *mc, size_t n_mc)
 	return NORMALISE_FAST_OTHER;
 }
 
-/* Fills normalise_step from what the flags mean: an NS mark after a stripping base is dropped;
- * after a code point the strip state is its own (_STRIP) or, for a mark (_HOLD), the one
- * before it. */
+/* Fills normalise_step_word from what the flags mean: an NS mark after a stripping base is
+ * dropped; after a code point the strip state is its own (_STRIP) or, for a mark (_HOLD), the
+ * one before it. */
 static void normalise_step_init(void)
 {
-	for (unsigned glyphs = 0; glyphs < 2; glyphs++)
-		for (unsigned e = 0; e < 256; e++)
-			for (unsigned st = 0; st < 2; st++) {
-				if (!(e & NORMALISE_FAST_INERT) || (e & NORMALISE_STEP_STRIP) ||
-				    (glyphs && (e & NORMALISE_FAST_GLYPH)))
-					continue;
-				bool drop = st && (e & NORMALISE_FAST_NS),
-				     after = (st && (e & NORMALISE_FAST_HOLD)) ||
-					     (e & NORMALISE_FAST_STRIP);
-				normalise_step[glyphs][e | (st ? NORMALISE_STEP_STRIP : 0u)] =
-					(uint8_t)(NORMALISE_STEP_GO |
-						  (drop ? NORMALISE_STEP_DROP : 0u) |
-						  (e & NORMALISE_FAST_FIRST) |
-						  (after ? NORMALISE_STEP_STRIP : 0u));
-			}
+	for (unsigned e = 0; e < 256; e++) {
+		if (!(e & NORMALISE_FAST_INERT))
+			continue;
+		uint32_t word = 0;
+		for (unsigned st = 0; st < 2; st++) {
+			bool drop = st && (e & NORMALISE_FAST_NS),
+			     after = (st && (e & NORMALISE_FAST_HOLD)) ||
+				     (e & NORMALISE_FAST_STRIP);
+			uint32_t x = NORMALISE_STEP_GO | (drop ? NORMALISE_STEP_DROP : 0u) |
+				     (after ? NORMALISE_STEP_STRIP : 0u) |
+				     (e & NORMALISE_FAST_FIRST ? NORMALISE_STEP_FIRST : 0u) |
+				     (e & NORMALISE_FAST_GLYPH ? NORMALISE_STEP_GLYPH : 0u);
+			word |= x << (st ? NORMALISE_STEP_STRIP : 0u);
+		}
+		normalise_step_word[e] = word;
+	}
+}
+
+/* The step word of BMP code point CP. */
+static inline uint32_t normalise_step_of(uint32_t cp)
+{
+	return normalise_step_word[normalise_fast[cp]] | (uint32_t)normalise_block_group[cp >> 7]
+								 << 16;
 }
 
 static void normalise_init(void)
@@ -435,27 +444,25 @@ static void normalise_init(void)
 			mc[n_mc++] = cp;
 		}
 	}
-	for (int32_t cp = 0x80; cp < 0x10000; cp++) {
-		uint32_t kind = normalise_fast_kind(cp, mc, n_mc);
-		normalise_fast[cp] =
-			kind ? kind | (uint32_t)normalise_block_group[cp >> 7] << 8 : 0;
-	}
+	for (int32_t cp = 0x80; cp < 0x10000; cp++)
+		normalise_fast[cp] = normalise_fast_kind(cp, mc, n_mc);
+	normalise_step_init();
 	for (unsigned b0 = 0xC2; b0 <= 0xDF; b0++)
 		for (unsigned b1 = 0x80; b1 <= 0xBF; b1++) {
 			unsigned char bytes[2] = {(unsigned char)b0, (unsigned char)b1};
 			uint16_t at;
 			memcpy(&at, bytes, sizeof(at));
 			normalise_fast_pair[at] =
-				normalise_fast[((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu)];
+				normalise_step_of(((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu));
 		}
 	for (unsigned b1 = 0xA0; b1 <= 0xBF; b1++)
 		for (unsigned b2 = 0x80; b2 <= 0xBF; b2++) {
 			unsigned char bytes[2] = {(unsigned char)b1, (unsigned char)b2};
 			uint16_t at;
 			memcpy(&at, bytes, sizeof(at));
-			normalise_fast_e0[at] = normalise_fast[((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu)];
+			normalise_fast_e0[at] =
+				normalise_step_of(((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu));
 		}
-	normalise_step_init();
 }
 
 /* Decodes one code point from the N > 0 bytes at S into *CP and returns the
@@ -896,7 +903,7 @@ static inline uint8_t normalise_inert_at(const unsigned char *in, size_t len, si
 	}
 	*cp = v;
 	*k = n;
-	uint8_t e = (uint8_t)normalise_fast[v];
+	uint8_t e = normalise_fast[v];
 	return glyphs && (e & NORMALISE_FAST_GLYPH) ? 0 : e;
 }
 
@@ -934,9 +941,9 @@ static inline char *normalise_fast_same(const unsigned char *in, size_t len, siz
 					bool glyphs, const char *start, char *dst, unsigned *strip,
 					unsigned *pending, uint32_t *scripts)
 {
-	const uint8_t *step = normalise_step[glyphs];
-	unsigned st = *strip ? NORMALISE_STEP_STRIP : 0u, pend = *pending, first = 0;
-	uint32_t entries = 0; /* of what was written, or'ed: their groups above the flags */
+	unsigned go = NORMALISE_STEP_GO | (glyphs ? NORMALISE_STEP_GLYPH : 0u),
+		 st = *strip ? NORMALISE_STEP_STRIP : 0u, pend = *pending, first = 0;
+	uint32_t words = 0; /* the step words of what was written, or'ed: their groups */
 	size_t i = *pos;
 	for (;;) {
 		while (i + k <= len) {
@@ -957,12 +964,12 @@ static inline char *normalise_fast_same(const unsigned char *in, size_t len, siz
 				uint32_t cp =
 					(w & 0x0Fu) << 12 | (w & 0x3F00u) >> 2 | (w >> 16 & 0x3Fu);
 				if (cp < 0x800)
-					break; /* overlong (a surrogate has a 0 entry) */
-				v = normalise_fast[cp];
+					break; /* overlong (a surrogate is not inert) */
+				v = normalise_step_of(cp);
 			}
-			unsigned x = step[(v & 0xFFu) | st];
-			if (!(x & NORMALISE_STEP_GO))
-				break;
+			unsigned x = v >> st & 0xFFu;
+			if ((x & go) != NORMALISE_STEP_GO)
+				break; /* not inert, or (GLYPHS) a homoglyph source */
 			st = x & NORMALISE_STEP_STRIP;
 			first = x & NORMALISE_STEP_FIRST;
 			i += k;
@@ -974,7 +981,7 @@ static inline char *normalise_fast_same(const unsigned char *in, size_t len, siz
 			}
 			memcpy(dst, in + i - k, k);
 			dst += k;
-			entries |= v;
+			words |= v;
 		}
 		/* On through one ASCII space into a word spelled at the same length, as the walk
 		 * would go: the space is left pending and strips the marks after it. A space
@@ -996,7 +1003,7 @@ static inline char *normalise_fast_same(const unsigned char *in, size_t len, siz
 	*pos = i;
 	*strip = st != 0;
 	*pending = pend;
-	*scripts |= entries >> 8;
+	*scripts |= words >> 16;
 	return dst;
 }
 
