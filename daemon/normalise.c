@@ -421,6 +421,19 @@ static inline uint32_t normalise_step_of(uint32_t cp)
 								 << 16;
 }
 
+/* Fills TABLE with the step word of the code point ((X & MASK) << 6) | (Y & 0x3F) for every
+ * byte X from LO to HI and continuation byte Y, at the index a two-byte load of X Y gives. */
+static void normalise_fill_pairs(uint32_t *table, unsigned lo, unsigned hi, unsigned mask)
+{
+	for (unsigned x = lo; x <= hi; x++)
+		for (unsigned y = 0x80; y <= 0xBF; y++) {
+			unsigned char bytes[2] = {(unsigned char)x, (unsigned char)y};
+			uint16_t at;
+			memcpy(&at, bytes, sizeof(at));
+			table[at] = normalise_step_of(((x & mask) << 6) | (y & 0x3Fu));
+		}
+}
+
 static void normalise_init(void)
 {
 	size_t n_blocks = sizeof(normalise_block_group) / sizeof(normalise_block_group[0]);
@@ -447,22 +460,8 @@ static void normalise_init(void)
 	for (int32_t cp = 0x80; cp < 0x10000; cp++)
 		normalise_fast[cp] = normalise_fast_kind(cp, mc, n_mc);
 	normalise_step_init();
-	for (unsigned b0 = 0xC2; b0 <= 0xDF; b0++)
-		for (unsigned b1 = 0x80; b1 <= 0xBF; b1++) {
-			unsigned char bytes[2] = {(unsigned char)b0, (unsigned char)b1};
-			uint16_t at;
-			memcpy(&at, bytes, sizeof(at));
-			normalise_fast_pair[at] =
-				normalise_step_of(((b0 & 0x1Fu) << 6) | (b1 & 0x3Fu));
-		}
-	for (unsigned b1 = 0xA0; b1 <= 0xBF; b1++)
-		for (unsigned b2 = 0x80; b2 <= 0xBF; b2++) {
-			unsigned char bytes[2] = {(unsigned char)b1, (unsigned char)b2};
-			uint16_t at;
-			memcpy(&at, bytes, sizeof(at));
-			normalise_fast_e0[at] =
-				normalise_step_of(((b1 & 0x3Fu) << 6) | (b2 & 0x3Fu));
-		}
+	normalise_fill_pairs(normalise_fast_pair, 0xC2, 0xDF, 0x1F); /* a lead, a continuation */
+	normalise_fill_pairs(normalise_fast_e0, 0xA0, 0xBF, 0x3F);   /* after 0xE0: no overlong */
 }
 
 /* Decodes one code point from the N > 0 bytes at S into *CP and returns the
