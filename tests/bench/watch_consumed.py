@@ -5,9 +5,10 @@ the sum reaches TARGET. Prints one line: the monotonic milliseconds of the first
 and of the last, the longest time in between during which the sum did not move (a fetch
 stall), then the CPU time (ms) of each group of processes in GROUPS (a group is PID[+PID...],
 groups are comma-separated, 0 for none) when the first event was seen, and again at the last,
-and last the CPU time of the first group's main threads (arbiterd's event loop; the rest of its
-time is its other threads: librdkafka's and the HTTP server's) at the first event and at the
-last.
+and last the CPU time of the first group's main threads (arbiterd's event loop) and of its
+threads named rdk:broker* (librdkafka's, one per broker: fetching and parsing; the rest of its
+time is its other threads: librdkafka's main and the HTTP server's) at the first event and at
+the last.
 Exits 1 when nothing moves for TIMEOUT seconds.
 
 usage: watch_consumed.py TARGET PORT[,PORT...] GROUPS [INTERVAL [TIMEOUT]]"""
@@ -57,8 +58,29 @@ def cpu_ms(pid, thread=False):
     return (int(fields[11]) + int(fields[12])) * 1000 // hz
 
 
+def cpu_named_ms(pid, prefix):
+    """CPU time (ms) of PID's threads whose name starts with PREFIX; 0 once it is gone."""
+    total = 0
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                comm, rest = f.read().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
+            continue
+        if comm.startswith(prefix):
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total * 1000 // hz
+
+
 def cpu_groups():
-    return [sum(cpu_ms(p) for p in g) for g in groups] + [sum(cpu_ms(p, True) for p in groups[0])]
+    return ([sum(cpu_ms(p) for p in g) for g in groups] +
+            [sum(cpu_ms(p, True) for p in groups[0])] +
+            [sum(cpu_named_ms(p, "rdk:broker") for p in groups[0])])
 
 
 def now_ms():
