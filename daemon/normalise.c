@@ -240,7 +240,8 @@ static uint8_t normalise_fast[0x10000];
  * keeps marks in bits 0-7 and for one that strips them in bits 8-15 (so that the hot loop
  * shifts by the last byte's NORMALISE_STEP_STRIP instead of waiting on a load for it), and its
  * script group (normalise_block_group) in bits 16-31; 0 for a code point that is not inert.
- * normalise_step_word holds them by NORMALISE_FAST_* flags. */
+ * normalise_step_word holds the two step bytes by NORMALISE_FAST_* flags; normalise_step_of
+ * adds the group. */
 static uint32_t normalise_step_word[256];
 /* The step word of the code point that two bytes spell, at the index a two-byte load of them
  * gives (on either byte order); 0 where they do not spell one. */

@@ -546,8 +546,7 @@ int pipeline_review_enqueue(struct pipeline *p, struct pipeline_msg *m,
 int64_t pipeline_now_ms(struct pipeline *p)
 {
 	int64_t at = p->consumed_ns;
-	if (!p->wall_read_ns || at - p->wall_read_ns > PIPELINE_WALL_REREAD_NS ||
-	    at < p->wall_read_ns) {
+	if (!p->wall_read_ns || at - p->wall_read_ns > PIPELINE_WALL_REREAD_NS) {
 		struct timespec wall;
 		clock_gettime(CLOCK_REALTIME, &wall);
 		int64_t mono = metrics_mono_ns();

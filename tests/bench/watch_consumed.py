@@ -46,35 +46,33 @@ def consumed(port):
     return None
 
 
+def stat_ticks(path):
+    """The thread or process name and user + system CPU ticks in the stat file PATH; None once
+    it is gone."""
+    try:
+        with open(path) as f:
+            comm, rest = f.read().split(" (", 1)[1].rsplit(")", 1)
+    except (OSError, ValueError):
+        return None
+    fields = rest.split()
+    return comm, int(fields[11]) + int(fields[12])
+
+
 def cpu_ms(pid, thread=False):
     """User + system CPU time of PID so far (of its main thread alone with THREAD), in ms; 0
     once it is gone."""
-    path = f"/proc/{pid}/task/{pid}/stat" if thread else f"/proc/{pid}/stat"
-    try:
-        with open(path) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return (int(fields[11]) + int(fields[12])) * 1000 // hz
+    st = stat_ticks(f"/proc/{pid}/task/{pid}/stat" if thread else f"/proc/{pid}/stat")
+    return st[1] * 1000 // hz if st else 0
 
 
 def cpu_named_ms(pid, prefix):
     """CPU time (ms) of PID's threads whose name starts with PREFIX; 0 once it is gone."""
-    total = 0
     try:
         tids = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return 0
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                comm, rest = f.read().split(" (", 1)[1].rsplit(")", 1)
-        except (OSError, ValueError):
-            continue
-        if comm.startswith(prefix):
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
-    return total * 1000 // hz
+    stats = (stat_ticks(f"/proc/{pid}/task/{tid}/stat") for tid in tids)
+    return sum(t for c, t in filter(None, stats) if c.startswith(prefix)) * 1000 // hz
 
 
 def cpu_groups():

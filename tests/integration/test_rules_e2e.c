@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "arbiter/v1/audit_record.pb-c.h"
 #include "arbiter/v1/content_event.pb-c.h"
 #include "arbiter/v1/escalation.pb-c.h"
 #include "harness.h"
+#include "log.h"
 #include "pbjson.h"
 #include "queues.h"
 #include "redis_server.h"
@@ -78,13 +78,6 @@ struct seen {
 	int out_of_time;  /* audit records stamped outside since_ms .. when read */
 };
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void read_audit(void *opaque, const rd_kafka_message_t *m)
 {
 	struct seen *s = opaque;
@@ -97,7 +90,7 @@ static void read_audit(void *opaque, const rd_kafka_message_t *m)
 	if (strcmp(r->ruleset_version, s->version))
 		s->version_mismatch++;
 	/* The daemon decided and recorded it by the wall clock, while the test ran. */
-	int64_t now = wall_ms();
+	int64_t now = log_now_ms();
 	if (r->decided_at_ms < s->since_ms || r->decided_at_ms > now ||
 	    r->recorded_at_ms < s->since_ms || r->recorded_at_ms > now)
 		s->out_of_time++;
@@ -165,7 +158,7 @@ START_TEST(daemon_verdicts_equal_eval)
 	enum { N = 2000 };
 	struct harness h;
 	struct redis_server rs;
-	int64_t since_ms = wall_ms();
+	int64_t since_ms = log_now_ms();
 	harness_start(&h, 3);
 	redis_server_start(&rs);
 	h.redis_address = rs.address;
