@@ -150,8 +150,26 @@ void harness_write_file(struct harness *h, const char *name, const char *text)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+/* Lines of the daemon's log that contain NEEDLE. */
+static int harness_log_count(struct harness *h, const char *needle)
+{
+	FILE *f = fopen(h->log, "r");
+	if (!f)
+		return 0;
+	char line[4096];
+	int n = 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* The line pipeline_start logs, after arbiterd handles its signals. */
+#define HARNESS_STARTED "subscribed to "
+
 void harness_daemon_start(struct harness *h)
 {
+	int started = harness_log_count(h, HARNESS_STARTED);
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -164,6 +182,16 @@ void harness_daemon_start(struct harness *h)
 		_exit(127);
 	}
 	h->daemon = pid;
+	/* Until it handles SIGTERM: a test whose work is done at once would otherwise stop
+	 * it with a signal that kills it before its handler is in place. A daemon that
+	 * exits (a bad config) is left for the test to reap. */
+	siginfo_t si;
+	for (int i = 0; i < 200 && harness_log_count(h, HARNESS_STARTED) == started; i++) {
+		si.si_pid = 0;
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+			break;
+		usleep(50 * 1000);
+	}
 }
 
 pid_t harness_daemon_spawn(const char *config, const char *log)

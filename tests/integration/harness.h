@@ -51,7 +51,8 @@ int harness_free_port(void);
  * on error. */
 void harness_write_file(struct harness *h, const char *name, const char *text);
 
-/* Starts arbiterd on the config; stderr goes to the log. */
+/* Starts arbiterd on the config, stderr to the log, and waits (up to 10 s) until it has
+ * subscribed, its signal handlers in place, or has exited. */
 void harness_daemon_start(struct harness *h);
 
 /* Starts arbiterd on CONFIG with its stdout and stderr appended to LOG, dying with the test;
