@@ -198,6 +198,10 @@ static const struct metrics_def metrics_defs[] = {
 	FIELD("arbiter_commit_errors_total", C,
 	      "Offset commits that failed; retried at the next commit tick.", commit_errors,
 	      METRIC_U64),
+	RENDER("arbiter_transaction_commit_duration_seconds", H, "",
+	       "With kafka.exactly_once, time one transaction commit held the event loop: "
+	       "flushing its records, sending its offsets, committing and beginning the next.",
+	       metrics_hist_render),
 	FIELD("arbiter_consumer_pauses_total", C,
 	      "Times the consumer paused its partitions because pipeline.max_inflight messages "
 	      "were in flight.",

@@ -31,6 +31,7 @@ enum metrics_hist {
 	METRICS_H_MESSAGE_DECISIONS, /* decision consumed -> finished */
 	METRICS_H_ENQUEUE,           /* escalation handed to review -> Redis has it */
 	METRICS_H_RULE_EVAL,         /* rules_eval of one event */
+	METRICS_H_COMMIT,            /* one transaction commit, the loop waiting */
 	METRICS_H__COUNT
 };
 

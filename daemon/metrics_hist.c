@@ -36,6 +36,8 @@ static const struct hist_def hist_defs[METRICS_H__COUNT] = {
 	[METRICS_H_ENQUEUE] = {"arbiter_review_enqueue_duration_seconds", "",
 			       BOUNDS(bounds_message)},
 	[METRICS_H_RULE_EVAL] = {"arbiter_rule_eval_duration_seconds", "", BOUNDS(bounds_eval)},
+	[METRICS_H_COMMIT] = {"arbiter_transaction_commit_duration_seconds", "",
+			      BOUNDS(bounds_message)},
 };
 #undef BOUNDS
 

@@ -703,17 +703,20 @@ static void pipeline_commit_txn(struct pipeline *p)
 	 * records are void. The rejoin's revoke starts every partition afresh. */
 	if (p->txn_void)
 		return;
+	int64_t t0 = metrics_mono_ns();
 	if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, 10000) < 0) {
 		/* Records not acknowledged belong to messages not finished: committing now
 		 * would commit records without their offsets. Try again next time. */
 		log_warn(pipeline, "%d record(s) unacknowledged: transaction commit postponed",
 			 kafka_outq_len(p->kafka));
+		metrics_hist_observe(METRICS_H_COMMIT, (double)(metrics_mono_ns() - t0) / 1e9);
 		return;
 	}
 	rd_kafka_topic_partition_list_t *list = pipeline_commit_list(p, NULL);
 	if (!list && !p->produced_since)
 		return;
 	int rc = kafka_txn_commit(p->kafka, list);
+	metrics_hist_observe(METRICS_H_COMMIT, (double)(metrics_mono_ns() - t0) / 1e9);
 	if (rc == 0) {
 		metrics_inc(commits);
 		p->released_since = 0;
