@@ -26,8 +26,14 @@ int kafka_mock_start(int brokers, struct kafka_mock **out)
 		return -ENOMEM;
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_conf_set_log_cb(conf, kafka_mock_log);
+	/* The cluster's sockets take their options from this handle's: TCP_NODELAY, as a
+	 * Kafka broker sets on every connection. With Nagle on, a response written while
+	 * the client has not yet acknowledged the last one waits for its delayed ACK
+	 * (40 ms on Linux). */
 	if (rd_kafka_conf_set(conf, "client.id", "arbiter-mock", err, sizeof(err)) !=
-	    RD_KAFKA_CONF_OK) {
+		    RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "socket.nagle.disable", "true", err, sizeof(err)) !=
+		    RD_KAFKA_CONF_OK) {
 		rd_kafka_conf_destroy(conf);
 		free(m);
 		return -EINVAL;
