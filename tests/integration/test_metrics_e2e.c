@@ -307,6 +307,12 @@ START_TEST(scrape_is_the_documented_list)
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		ck_assert_msg(strstr(body, want[i]), "/metrics lacks %s", want[i]);
+	/* The commits that made the input committed were transactions (exactly once is the
+	 * default), each timed. */
+	static const char count[] = "arbiter_transaction_commit_duration_seconds_count ";
+	const char *commits = strstr(body, count);
+	ck_assert_msg(commits != NULL, "/metrics lacks %s", count);
+	ck_assert_int_ge(strtol(commits + strlen(count), NULL, 10), 1);
 
 	if (have_promtool()) {
 		struct harness_run r;
