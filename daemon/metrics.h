@@ -143,6 +143,9 @@ void metrics_deadletter(enum metrics_deadletter why);
 /* Records one observation of SECONDS into histogram H. */
 void metrics_hist_observe(enum metrics_hist h, double seconds);
 
+/* Records into histogram H the time since SINCE_NS, a metrics_mono_ns() reading. */
+void metrics_hist_since(enum metrics_hist h, int64_t since_ns);
+
 /* The content-created-to-action latency of an action taken at AT_MS on
  * content created at CREATED_MS, into H (METRICS_H_ACTION_*): nothing when
  * either is unknown (0 or less). */

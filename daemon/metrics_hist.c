@@ -69,6 +69,11 @@ void metrics_hist_observe(enum metrics_hist h, double seconds)
 			      memory_order_relaxed);
 }
 
+void metrics_hist_since(enum metrics_hist h, int64_t since_ns)
+{
+	metrics_hist_observe(h, (double)(metrics_mono_ns() - since_ns) / 1e9);
+}
+
 void metrics_hist_action(enum metrics_hist h, int64_t created_ms, int64_t at_ms)
 {
 	if (created_ms <= 0 || at_ms <= 0)

@@ -63,9 +63,9 @@ void pipeline_msg_discard(struct pipeline *p, struct pipeline_msg *m)
 static void pipeline_finish_at(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
 			       int64_t consumed_ns)
 {
-	metrics_hist_observe(part->input == KAFKA_IN_CONTENT ? METRICS_H_MESSAGE_CONTENT :
-							       METRICS_H_MESSAGE_DECISIONS,
-			     (double)(metrics_mono_ns() - consumed_ns) / 1e9);
+	metrics_hist_since(part->input == KAFKA_IN_CONTENT ? METRICS_H_MESSAGE_CONTENT :
+							     METRICS_H_MESSAGE_DECISIONS,
+			   consumed_ns);
 	/* Only a bug finishes a message twice: the window refuses it. */
 	if (!log_assert(offsets_window_done(part->win, seq) == 0))
 		log_error(pipeline, "%s[%" PRId32 "] seq %" PRIu64 " finished twice",
@@ -709,14 +709,14 @@ static void pipeline_commit_txn(struct pipeline *p)
 		 * would commit records without their offsets. Try again next time. */
 		log_warn(pipeline, "%d record(s) unacknowledged: transaction commit postponed",
 			 kafka_outq_len(p->kafka));
-		metrics_hist_observe(METRICS_H_COMMIT, (double)(metrics_mono_ns() - t0) / 1e9);
+		metrics_hist_since(METRICS_H_COMMIT, t0);
 		return;
 	}
 	rd_kafka_topic_partition_list_t *list = pipeline_commit_list(p, NULL);
 	if (!list && !p->produced_since)
 		return;
 	int rc = kafka_txn_commit(p->kafka, list);
-	metrics_hist_observe(METRICS_H_COMMIT, (double)(metrics_mono_ns() - t0) / 1e9);
+	metrics_hist_since(METRICS_H_COMMIT, t0);
 	if (rc == 0) {
 		metrics_inc(commits);
 		p->released_since = 0;

@@ -266,7 +266,7 @@ void pipeline_content_handle(struct pipeline *p, struct pipeline_part *part, uin
 	int64_t t0 = metrics_mono_ns();
 	const struct rules_verdict *v = rules_eval_begin(p->rctx, ev, now, &ops, &n_ops);
 	if (v)
-		metrics_hist_observe(METRICS_H_RULE_EVAL, (double)(metrics_mono_ns() - t0) / 1e9);
+		metrics_hist_since(METRICS_H_RULE_EVAL, t0);
 	if (v && n_ops && !p->review) /* not started: the policy check makes that a bug */
 		v = rules_eval_finish(p->rctx, ev, now, NULL, NULL, 0);
 	else if (v && n_ops) {

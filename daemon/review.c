@@ -229,8 +229,7 @@ static void review_reply(void *arg, const redisReply *r)
 		else
 			metrics_inc(review_enqueued);
 		if (op->done)
-			metrics_hist_observe(METRICS_H_ENQUEUE,
-					     (double)(metrics_mono_ns() - op->sent_ns) / 1e9);
+			metrics_hist_since(METRICS_H_ENQUEUE, op->sent_ns);
 		rv->logged_full = false;
 		rv->retry_ms = REVIEW_RETRY_MIN_MS;
 		review_finish(rv, op, 0);
