@@ -285,7 +285,7 @@ long fault_model_next(struct fault_model *m, struct fault_msg *msg)
 	int32_t ref;
 	enum fault_kind kind = fault_model_pick(m, &ref);
 	struct fault_event *e = &m->ev[i];
-	*e = (struct fault_event){.kind = (uint8_t)kind, .ref = ref};
+	*e = (struct fault_event){.kind = (uint8_t)kind, .ref = ref, .dr_partition = -1};
 	if (kind == FAULT_K_RESOLVED || kind == FAULT_K_SAME_REVIEWER)
 		e->ref = m->ev[ref].ref; /* the decision under appeal */
 	m->by_kind[kind]++;
@@ -353,24 +353,37 @@ long fault_model_next(struct fault_model *m, struct fault_msg *msg)
 	return i;
 }
 
-/* Appends input message M to the model (as fault_model_read_inputs reads it). */
-static void fault_model_read_cb(void *opaque, const rd_kafka_message_t *msg)
+/* The event of the stream that MSG carries in its header, or -1. */
+static int32_t fault_model_event_of(const struct fault_model *m, const rd_kafka_message_t *msg)
 {
-	struct fault_model *m = opaque;
 	rd_kafka_headers_t *hdrs = NULL;
 	const void *v = NULL;
 	size_t len = 0;
 	int32_t ev = -1;
-	rd_kafka_resp_err_t e1 = rd_kafka_message_headers(msg, &hdrs), e2 = -1;
-	if (!e1)
-		e2 = rd_kafka_header_get_last(hdrs, FAULT_MODEL_HEADER, &v, &len);
-	if (!e1 && !e2 && len == sizeof(ev))
+	if (rd_kafka_message_headers(msg, &hdrs) == 0 &&
+	    rd_kafka_header_get_last(hdrs, FAULT_MODEL_HEADER, &v, &len) == 0 && len == sizeof(ev))
 		memcpy(&ev, v, sizeof(ev));
+	return ev >= 0 && ev < m->made ? ev : -1;
+}
+
+void fault_model_delivered(struct fault_model *m, const rd_kafka_message_t *msg)
+{
+	int32_t ev = fault_model_event_of(m, msg);
+	ck_assert_msg(ev >= 0, "a delivery report of no event of the stream");
+	m->ev[ev].dr_partition = msg->partition;
+	m->ev[ev].dr_offset = msg->offset;
+}
+
+/* Appends input message M to the model (as fault_model_read_inputs reads it). */
+static void fault_model_read_cb(void *opaque, const rd_kafka_message_t *msg)
+{
+	struct fault_model *m = opaque;
+	int32_t ev = fault_model_event_of(m, msg);
 	int in = fault_model_in(rd_kafka_topic_name(msg->rkt));
-	ck_assert_msg(ev >= 0 && ev < m->made && in >= 0,
-		      "%s[%d]@%ld carries no event of the stream (%d %d %zu %d key %.*s len %zu)",
-		      rd_kafka_topic_name(msg->rkt), msg->partition, (long)msg->offset, e1, e2, len,
-		      ev, (int)msg->key_len, (const char *)msg->key, msg->len);
+	ck_assert_msg(ev >= 0 && in >= 0,
+		      "%s[%d]@%ld carries no event of the stream (key %.*s len %zu)",
+		      rd_kafka_topic_name(msg->rkt), msg->partition, (long)msg->offset,
+		      (int)msg->key_len, (const char *)msg->key, msg->len);
 	ck_assert_int_lt(msg->partition, m->partitions);
 	ck_assert_int_lt(msg->offset, m->n_offsets[in][msg->partition]);
 	struct fault_input *i = &m->inputs[m->base[in][msg->partition] + msg->offset];
@@ -410,8 +423,16 @@ void fault_model_read_inputs(struct fault_model *m, struct harness *h)
 	for (long k = 0; k < total; k++)
 		ck_assert_msg(m->inputs[k].ev >= 0, "input %ld was not read back", k);
 	for (long ev = 0; ev < m->made; ev++) {
-		ck_assert_msg(m->ev[ev].copies > 0, "event %ld is in no input topic", ev);
-		m->extra_inputs += m->ev[ev].copies - 1;
+		const struct fault_event *e = &m->ev[ev];
+		if (e->copies == 0) {
+			/* What the producer was told, and what the mock holds there. */
+			long at = fault_model_at(m, e->in, e->dr_partition, e->dr_offset);
+			ck_abort_msg("event %ld is in no input topic: its delivery report said "
+				     "%s[%d]@%ld, where the topic holds event %d",
+				     ev, fault_in_topics[e->in], e->dr_partition,
+				     (long)e->dr_offset, at >= 0 ? m->inputs[at].ev : -1);
+		}
+		m->extra_inputs += e->copies - 1;
 	}
 }
 

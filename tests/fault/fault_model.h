@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <librdkafka/rdkafka.h>
+
 /* splitmix64: one seed gives the whole stream and the whole fault plan. */
 struct fault_rng {
 	uint64_t s;
@@ -58,6 +60,8 @@ struct fault_event {
 	uint8_t queue;  /* enum fault_queue of its review entry */
 	int32_t ref;    /* the event index of the decision an appeal is against; -1 */
 	int32_t copies; /* input messages that carry it (the mock may store a retried one twice) */
+	int32_t dr_partition; /* where the producer's delivery report put it; -1 before one */
+	int64_t dr_offset;
 };
 
 /* One input message as the input topic holds it: the event it carries. Every message is an
@@ -119,6 +123,9 @@ long fault_model_at(const struct fault_model *m, int in, int32_t partition, int6
 const char *fault_model_topic(int in);
 /* enum fault_in of TOPIC, or -1. */
 int fault_model_in(const char *topic);
+
+/* Notes where the delivery report of M, a message of the stream, says it was stored. */
+void fault_model_delivered(struct fault_model *m, const rd_kafka_message_t *msg);
 /* The Kafka topic of output OUT (< FAULT_OUT_TOPICS). */
 const char *fault_model_out_topic(int out);
 /* The name of review queue Q. */
