@@ -6,8 +6,10 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A stop drains for at most pipeline.drain_timeout (5 s) and flushes for a second or more. */
@@ -18,6 +20,14 @@ void fault_fleet_init(struct fault_fleet *f, struct harness *h, int n, const cha
 	memset(f, 0, sizeof(*f));
 	f->h = h;
 	f->n = n;
+	/* FAULT_KAFKA_DEBUG=eos,cgrp (librdkafka's debug contexts) logs the clients' inner
+	 * workings in each instance's log, for a failure that the daemon's own lines do not
+	 * explain. */
+	const char *debug = getenv("FAULT_KAFKA_DEBUG");
+	if (debug && debug[0]) {
+		h->kafka_debug = debug;
+		h->log_level = "debug";
+	}
 	for (int i = 0; i < n; i++) {
 		struct fault_slot *s = &f->slot[i];
 		char tid[32];
@@ -29,6 +39,23 @@ void fault_fleet_init(struct fault_fleet *f, struct harness *h, int n, const cha
 		harness_write_config_at(h, s->config, extra);
 		h->transactional_id = NULL;
 	}
+}
+
+/* Writes what the suite does to instance S into its log, in the daemon's time format, so
+ * that its lines read in order with the signals it was sent. */
+static void fault_fleet_mark(const struct fault_slot *s, const char *what)
+{
+	FILE *f = fopen(s->log, "a");
+	if (!f)
+		return;
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	char when[32];
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(f, "%s.%03ldZ ----- [fault suite] %s\n", when, ts.tv_nsec / 1000000, what);
+	fclose(f);
 }
 
 void fault_fleet_start(struct fault_fleet *f, int i, double now)
@@ -47,6 +74,7 @@ void fault_fleet_kill(struct fault_fleet *f, int i)
 {
 	struct fault_slot *s = &f->slot[i];
 	ck_assert_int_gt(s->pid, 0);
+	fault_fleet_mark(s, "SIGKILL");
 	kill(s->pid, SIGKILL);
 	waitpid(s->pid, NULL, 0);
 	s->pid = 0;
@@ -57,6 +85,7 @@ void fault_fleet_leave(struct fault_fleet *f, int i)
 {
 	struct fault_slot *s = &f->slot[i];
 	ck_assert_int_eq(s->state, FAULT_SLOT_RUNNING);
+	fault_fleet_mark(s, "SIGTERM");
 	kill(s->pid, SIGTERM);
 	s->state = FAULT_SLOT_STOPPING;
 	s->stop_at = -1;
@@ -66,6 +95,7 @@ void fault_fleet_freeze(struct fault_fleet *f, int i)
 {
 	struct fault_slot *s = &f->slot[i];
 	ck_assert_int_eq(s->state, FAULT_SLOT_RUNNING);
+	fault_fleet_mark(s, "SIGSTOP (a zombie)");
 	kill(s->pid, SIGSTOP);
 	s->state = FAULT_SLOT_FROZEN;
 }
@@ -75,6 +105,7 @@ void fault_fleet_thaw(struct fault_fleet *f, int i)
 	struct fault_slot *s = &f->slot[i];
 	if (s->state != FAULT_SLOT_FROZEN)
 		return;
+	fault_fleet_mark(s, "SIGCONT");
 	kill(s->pid, SIGCONT);
 	s->state = FAULT_SLOT_RUNNING;
 }
@@ -126,8 +157,9 @@ void fault_fleet_poll(struct fault_fleet *f, double now)
 			if (s->state == FAULT_SLOT_STOPPING &&
 			    now - s->stop_at > FAULT_FLEET_STOP_S) {
 				f->bad_stops++;
-				fault_fleet_problem(f, "instance %s hung on SIGTERM (%d); ",
-						    s->name, FAULT_FLEET_STOP_S);
+				fault_fleet_problem(
+					f, "instance %s hung on SIGTERM (%d s, at %.1f s); ",
+					s->name, FAULT_FLEET_STOP_S, now);
 				fault_fleet_kill(f, i);
 				s->state = FAULT_SLOT_OFF;
 			}
@@ -139,8 +171,9 @@ void fault_fleet_poll(struct fault_fleet *f, double now)
 			s->state = FAULT_SLOT_OFF;
 			if (code != 0) {
 				f->bad_stops++;
-				fault_fleet_problem(f, "instance %s left with status %d; ", s->name,
-						    code);
+				fault_fleet_problem(f,
+						    "instance %s left with status %d (at %.1f s); ",
+						    s->name, code, now);
 			}
 			continue;
 		}

@@ -600,8 +600,10 @@ START_TEST(faults_lose_and_duplicate_nothing)
 	fflush(stdout);
 	fprintf(stderr, "fault: audit verify: %s; snapshots %d (%d failed), windows %d\n", summary,
 		s.watch.n_snap, s.watch.failed, s.watch.n_win);
+	/* Flushed: a failing check's process ends without flushing stdout. */
 	if (s.fleet.problems[0])
 		printf("fault: %s\n", s.fleet.problems);
+	fflush(stdout);
 	bool ok = fault_result_lost(&r) == 0 && fault_result_duplicated(&r) == 0 &&
 		  r.unexpected == 0 && r.commit_violations == 0 && s.fleet.crashes == 0 &&
 		  s.fleet.bad_stops == 0 && s.counts[C_KILL] == kills;

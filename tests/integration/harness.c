@@ -82,6 +82,7 @@ void harness_write_config_at(struct harness *h, const char *path, const char *ex
 		"    session.timeout.ms: %u\n"
 		"    heartbeat.interval.ms: %u\n"
 		"    topic.metadata.refresh.interval.ms: 1000\n"
+		"%s%s%s"
 		"pipeline:\n"
 		"  commit_interval: 100ms\n"
 		"  drain_timeout: 5s\n"
@@ -94,7 +95,9 @@ void harness_write_config_at(struct harness *h, const char *path, const char *ex
 		h->transactional_id ? "  transactional_id: " : "",
 		h->transactional_id ? h->transactional_id : "", h->transactional_id ? "\n" : "",
 		session, session / 12 < 500 ? session / 12 : 500,
-		h->max_inflight ? h->max_inflight : 10000, h->log_level ? h->log_level : "info");
+		h->kafka_debug ? "    debug: \"" : "", h->kafka_debug ? h->kafka_debug : "",
+		h->kafka_debug ? "\"\n" : "", h->max_inflight ? h->max_inflight : 10000,
+		h->log_level ? h->log_level : "info");
 	if (h->redis_address)
 		fprintf(f,
 			"redis:\n  address: \"%s\"\n  connect_timeout: 500ms\n"

@@ -23,6 +23,7 @@ struct harness {
 	/* Overrides for harness_write_config; zero/NULL keeps the default. */
 	unsigned max_inflight;
 	const char *log_level;
+	const char *kafka_debug;      /* librdkafka's debug contexts for the daemons, or NULL */
 	const char *redis_address;    /* written as redis.address (EXTRA must not hold redis:) */
 	unsigned session_timeout_ms;  /* kafka session.timeout.ms; 0: 6000 */
 	const char *transactional_id; /* kafka.transactional_id; NULL: none (the default) */
