@@ -608,6 +608,12 @@ int kafka_txn_abort(struct kafka *k)
 	return 0;
 }
 
+void kafka_txn_limit(struct kafka *k, int timeout_ms)
+{
+	if (timeout_ms < k->txn_timeout_ms)
+		k->txn_timeout_ms = timeout_ms;
+}
+
 bool kafka_transactional(const struct kafka *k)
 {
 	return k->transactional;

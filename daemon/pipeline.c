@@ -980,6 +980,9 @@ size_t pipeline_inflight(const struct pipeline *p)
 	return p->inflight;
 }
 
+/* The least time the final transaction commit gets at shutdown, however late the drain ran. */
+#define PIPELINE_LAST_COMMIT_MS 2000
+
 /* Finishes the drain once nothing is in flight or the deadline passed.
  * Never runs inside a librdkafka callback: rd_kafka_flush from within the
  * producer's own delivery report would wait for the report in progress. */
@@ -1006,6 +1009,10 @@ static void pipeline_drain_finish(struct pipeline *p)
 			 "%d record(s) not acknowledged at exit; their inputs stay "
 			 "uncommitted",
 			 kafka_outq_len(p->kafka));
+	/* The last commits (this one, and the revoke's as the consumer leaves) get what is left
+	 * of the drain, and a little more: a group rebalancing as every instance stops can hold
+	 * a transaction's offsets for the whole transaction timeout, past any stop timeout. */
+	kafka_txn_limit(p->kafka, left > PIPELINE_LAST_COMMIT_MS ? left : PIPELINE_LAST_COMMIT_MS);
 	pipeline_commit(p, NULL, true);
 	kafka_close_consumer(p->kafka);
 	if (kafka_outq_len(p->kafka) > 0)
