@@ -44,9 +44,9 @@ struct kafka {
 	bool pre_paused;      /* the prefetch is full */
 	bool paused;          /* what librdkafka's partitions are: either of the above */
 	bool closed;
-	bool detached;      /* handlers must not be called any more */
-	bool transactional; /* kafka.exactly_once: a transaction is always open */
-	int txn_timeout_ms;
+	bool detached;         /* handlers must not be called any more */
+	bool transactional;    /* kafka.exactly_once: a transaction is always open */
+	uint64_t txn_deadline; /* uv_now() by which a transactional call ends; 0: none */
 };
 
 /* Messages the prefetch holds at most, whatever their size. */
@@ -56,6 +56,8 @@ struct kafka {
  * instance's uncommitted records block readers of committed records (the last stable
  * offset). Commits come every pipeline.commit_interval, far below it. */
 #define KAFKA_TXN_TIMEOUT_MS 30000
+/* The least a transactional call gets after kafka_txn_deadline, however late it comes. */
+#define KAFKA_TXN_LAST_MS 2000
 #define KAFKA_TXN_INIT_MS 30000
 
 enum log_level kafka_log_level(int level)
@@ -518,6 +520,20 @@ static rd_kafka_t *kafka_client_new(struct kafka *k, const struct config *cfg,
 	return rk;
 }
 
+/* The timeout of the next transactional call: the transaction timeout, or after
+ * kafka_txn_deadline what is left until it, at least KAFKA_TXN_LAST_MS. */
+static int kafka_txn_timeout(struct kafka *k)
+{
+	if (!k->txn_deadline)
+		return KAFKA_TXN_TIMEOUT_MS;
+	uv_update_time(k->loop);
+	uint64_t now = uv_now(k->loop);
+	uint64_t left = k->txn_deadline > now ? k->txn_deadline - now : 0;
+	return left > KAFKA_TXN_LAST_MS ?
+		       (int)(left < KAFKA_TXN_TIMEOUT_MS ? left : KAFKA_TXN_TIMEOUT_MS) :
+		       KAFKA_TXN_LAST_MS;
+}
+
 /* What a failed transactional call leaves us to do. */
 static int kafka_txn_error(struct kafka *k, const char *what, rd_kafka_error_t *error)
 {
@@ -531,7 +547,7 @@ static int kafka_txn_error(struct kafka *k, const char *what, rd_kafka_error_t *
 				  " (the transaction is aborted)");
 	rd_kafka_error_destroy(error);
 	if (rc == -ECANCELED) {
-		rd_kafka_error_t *e = rd_kafka_abort_transaction(k->producer, k->txn_timeout_ms);
+		rd_kafka_error_t *e = rd_kafka_abort_transaction(k->producer, kafka_txn_timeout(k));
 		if (e) {
 			log_error(kafka, "transaction: abort: %s", rd_kafka_error_string(e));
 			rc = rd_kafka_error_is_fatal(e) ? -EPERM : rc;
@@ -573,12 +589,12 @@ int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *off
 		rd_kafka_consumer_group_metadata_t *md =
 			rd_kafka_consumer_group_metadata(k->consumer);
 		e = rd_kafka_send_offsets_to_transaction(k->producer, offsets, md,
-							 k->txn_timeout_ms);
+							 kafka_txn_timeout(k));
 		rd_kafka_consumer_group_metadata_destroy(md);
 		if (e)
 			return kafka_txn_error(k, "sending offsets", e);
 	}
-	e = rd_kafka_commit_transaction(k->producer, k->txn_timeout_ms);
+	e = rd_kafka_commit_transaction(k->producer, kafka_txn_timeout(k));
 	if (e)
 		return kafka_txn_error(k, "commit", e);
 	e = rd_kafka_begin_transaction(k->producer);
@@ -596,7 +612,7 @@ int kafka_txn_abort(struct kafka *k)
 {
 	if (!k->transactional)
 		return -EINVAL;
-	rd_kafka_error_t *e = rd_kafka_abort_transaction(k->producer, k->txn_timeout_ms);
+	rd_kafka_error_t *e = rd_kafka_abort_transaction(k->producer, kafka_txn_timeout(k));
 	if (!e)
 		e = rd_kafka_begin_transaction(k->producer);
 	if (e) {
@@ -608,10 +624,9 @@ int kafka_txn_abort(struct kafka *k)
 	return 0;
 }
 
-void kafka_txn_limit(struct kafka *k, int timeout_ms)
+void kafka_txn_deadline(struct kafka *k, uint64_t deadline)
 {
-	if (timeout_ms < k->txn_timeout_ms)
-		k->txn_timeout_ms = timeout_ms;
+	k->txn_deadline = deadline;
 }
 
 bool kafka_transactional(const struct kafka *k)
@@ -657,7 +672,6 @@ int kafka_new(uv_loop_t *loop, const struct config *cfg, const char *bootstrap,
 	if (!k->reader)
 		goto fail;
 	k->transactional = cfg->kafka.exactly_once;
-	k->txn_timeout_ms = KAFKA_TXN_TIMEOUT_MS;
 
 	const char *outs[KAFKA_OUT__COUNT] = {
 		[KAFKA_OUT_ESCALATIONS] = cfg->kafka.topics.escalations.name,

@@ -143,10 +143,11 @@ int kafka_txn_start(struct kafka *k);
 /* Aborts the open transaction and opens the next one: for a revoke that lost its assignment.
  * Returns 0, -EPERM (fatal) or -EIO. */
 int kafka_txn_abort(struct kafka *k);
-/* Bounds each transactional call from now on (commit, its offsets, abort) to TIMEOUT_MS
- * instead of the transaction timeout (30 s): for shutdown, whose final commit must not outlast
- * the drain's deadline. A commit cut short is aborted or left to the coordinator to abort. */
-void kafka_txn_limit(struct kafka *k, int timeout_ms);
+/* From now on each transactional call (a commit, its offsets, an abort) waits until DEADLINE
+ * (uv_now's clock), or 2 s when less is left, instead of the transaction timeout (30 s): for
+ * shutdown, which must not outlast the drain's deadline by much. A commit cut short is
+ * aborted, or left for the coordinator to abort. */
+void kafka_txn_deadline(struct kafka *k, uint64_t deadline);
 bool kafka_transactional(const struct kafka *k);
 /* Leaves the group and joins it again: every partition is revoked and assigned afresh from
  * its committed offset. For after an aborted transaction. Returns 0 or -EIO. */

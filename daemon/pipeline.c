@@ -695,6 +695,11 @@ static void pipeline_uncommit(struct pipeline *p, const rd_kafka_topic_partition
 	}
 }
 
+/* How long a transaction commit waits, on the loop, for the records it would commit. Past it
+ * the commit is postponed and the loop goes back to signals, Redis and /livez: with the brokers
+ * away, a longer wait at every commit tick left a SIGTERM unheard for tens of seconds. */
+#define PIPELINE_TXN_FLUSH_MS 1000
+
 /* Commits the open transaction: every record produced so far is acknowledged first, which
  * finishes the released messages; their offsets are exactly what the transaction commits. */
 static void pipeline_commit_txn(struct pipeline *p)
@@ -704,7 +709,7 @@ static void pipeline_commit_txn(struct pipeline *p)
 	if (p->txn_void)
 		return;
 	int64_t t0 = metrics_mono_ns();
-	if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, 10000) < 0) {
+	if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, PIPELINE_TXN_FLUSH_MS) < 0) {
 		/* Records not acknowledged belong to messages not finished: committing now
 		 * would commit records without their offsets. Try again next time. */
 		log_warn(pipeline, "%d record(s) unacknowledged: transaction commit postponed",
@@ -980,9 +985,6 @@ size_t pipeline_inflight(const struct pipeline *p)
 	return p->inflight;
 }
 
-/* The least time the final transaction commit gets at shutdown, however late the drain ran. */
-#define PIPELINE_LAST_COMMIT_MS 2000
-
 /* Finishes the drain once nothing is in flight or the deadline passed.
  * Never runs inside a librdkafka callback: rd_kafka_flush from within the
  * producer's own delivery report would wait for the report in progress. */
@@ -1009,10 +1011,6 @@ static void pipeline_drain_finish(struct pipeline *p)
 			 "%d record(s) not acknowledged at exit; their inputs stay "
 			 "uncommitted",
 			 kafka_outq_len(p->kafka));
-	/* The last commits (this one, and the revoke's as the consumer leaves) get what is left
-	 * of the drain, and a little more: a group rebalancing as every instance stops can hold
-	 * a transaction's offsets for the whole transaction timeout, past any stop timeout. */
-	kafka_txn_limit(p->kafka, left > PIPELINE_LAST_COMMIT_MS ? left : PIPELINE_LAST_COMMIT_MS);
 	pipeline_commit(p, NULL, true);
 	kafka_close_consumer(p->kafka);
 	if (kafka_outq_len(p->kafka) > 0)
@@ -1047,6 +1045,10 @@ void pipeline_drain(struct pipeline *p)
 		 p->cfg->pipeline.drain_timeout_ms);
 	pipeline_update_pause(p);
 	p->drain_deadline = uv_now(p->loop) + p->cfg->pipeline.drain_timeout_ms;
+	/* The commits from here on (a revoke's, the last one) end with the drain, give or take:
+	 * with the brokers away, or a group rebalancing as every instance stops, each could
+	 * otherwise wait the whole transaction timeout, past the supervisor's stop timeout. */
+	kafka_txn_deadline(p->kafka, p->drain_deadline);
 	if (p->inflight == 0) {
 		pipeline_check_stopped(p);
 		return;
