@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 #include "strmap.h"
 
@@ -34,6 +35,20 @@ static bool ledger_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 		}
 	}
 	return false;
+}
+
+static EVP_MD *ledger_sha256_md;
+
+static void ledger_sha256_fetch(void)
+{
+	ledger_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *ledger_sha256(void)
+{
+	static once_flag once = ONCE_FLAG_INIT;
+	call_once(&once, ledger_sha256_fetch);
+	return ledger_sha256_md ? ledger_sha256_md : EVP_sha256();
 }
 
 /* ledger_hash with a context and digest of the caller's: a verifier reuses
@@ -97,7 +112,7 @@ int ledger_hash(const uint8_t *data, size_t len, uint8_t out[LEDGER_HASH_LEN])
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!ctx)
 		return -ENOMEM;
-	int rc = ledger_hash_with(ctx, EVP_sha256(), data, len, out);
+	int rc = ledger_hash_with(ctx, ledger_sha256(), data, len, out);
 	EVP_MD_CTX_free(ctx);
 	return rc;
 }
@@ -120,7 +135,7 @@ int ledger_link(Arbiter__V1__AuditRecord *r, const char *chain, uint64_t sequenc
 	if (!buf)
 		return -ENOMEM;
 	protobuf_c_message_pack(&r->base, buf);
-	int rc = EVP_Digest(buf, len, hash, NULL, EVP_sha256(), NULL) ? 0 : -ENOMEM;
+	int rc = EVP_Digest(buf, len, hash, NULL, ledger_sha256(), NULL) ? 0 : -ENOMEM;
 	free(buf);
 	if (rc)
 		return rc;
@@ -183,15 +198,13 @@ struct ledger_verifier {
 	uint32_t *last; /* by partition: the chain last read there, UINT32_MAX none */
 	size_t n_last;
 	struct ledger_chain_report *out;
-	/* SHA-256, fetched once, and a context for every record. */
-	EVP_MD *md;
-	EVP_MD_CTX *ctx;
+	EVP_MD_CTX *ctx; /* one for every record */
 };
 
 struct ledger_verifier *ledger_verifier_new(void)
 {
 	struct ledger_verifier *v = calloc(1, sizeof(struct ledger_verifier));
-	if (v && (!(v->md = EVP_MD_fetch(NULL, "SHA256", NULL)) || !(v->ctx = EVP_MD_CTX_new()))) {
+	if (v && !(v->ctx = EVP_MD_CTX_new())) {
 		ledger_verifier_free(v);
 		return NULL;
 	}
@@ -214,7 +227,6 @@ void ledger_verifier_free(struct ledger_verifier *v)
 	free(v->last);
 	free(v->out);
 	EVP_MD_CTX_free(v->ctx);
-	EVP_MD_free(v->md);
 	free(v);
 }
 
@@ -527,7 +539,7 @@ int ledger_verify_feed(struct ledger_verifier *v, int32_t partition, int64_t off
 	}
 	struct ledger_pos pos = {partition, offset};
 	uint8_t computed[LEDGER_HASH_LEN];
-	int hrc = ledger_hash_with(v->ctx, v->md, data, len, computed);
+	int hrc = ledger_hash_with(v->ctx, ledger_sha256(), data, len, computed);
 	if (hrc == -ENOMEM)
 		return hrc;
 	Arbiter__V1__AuditRecord *r =

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "arbiter/v1/audit_record.pb-c.h"
 
 #define LEDGER_HASH_LEN 32
@@ -36,6 +38,10 @@
 /* SHA-256 of the canonical encoding of the packed record DATA (LEN bytes)
  * into OUT. Returns 0, or -EINVAL when DATA is not well-formed protobuf. */
 int ledger_hash(const uint8_t *data, size_t len, uint8_t out[LEDGER_HASH_LEN]);
+
+/* SHA-256, looked up once for the process (thread-safe): EVP_sha256() has OpenSSL 3 look the
+ * implementation up again in every digest, more instructions than hashing a record id. */
+const EVP_MD *ledger_sha256(void);
 
 /* Makes R record SEQUENCE of CHAIN after the record whose hash is PREV_HASH
  * (NULL for the genesis, sequence 0), and computes its hash into HASH. R then

@@ -14,6 +14,7 @@
 #include "arbiter/v1/dead_letter.pb-c.h"
 #include "arbiter/v1/escalation.pb-c.h"
 #include "dsa.h"
+#include "ledger.h"
 
 /* BASE + DELTA, saturated: input times are validated to [2000, 3000), but a sum must never
  * wrap into a negative deadline whatever reaches here. */
@@ -23,16 +24,43 @@ static int64_t records_add_ms(int64_t base, int64_t delta)
 	return __builtin_add_overflow(base, delta, &sum) ? INT64_MAX : sum;
 }
 
+/* Appends V in decimal at P; returns the end. */
+static char *records_put_int(char *p, int64_t v)
+{
+	char digits[24];
+	size_t n = 0;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do
+		digits[n++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*p++ = '-';
+	while (n)
+		*p++ = digits[--n];
+	return p;
+}
+
 void records_id(char out[RECORDS_ID_LEN + 1], const char *kind, const struct records_source *src)
 {
-	/* Fields are separated by NUL so that ("a", "b1") and ("ab", "1") differ. */
-	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "%s%c%s%c%" PRId32 "%c%" PRId64, kind, 0, src->topic, 0,
-			 src->partition, 0, src->offset);
-	size_t len = n < 0 ? 0 : (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
+	/* KIND, TOPIC, PARTITION and OFFSET in decimal, separated by NUL so that ("a", "b1") and
+	 * ("ab", "1") differ. Ids are kept in the topics and in Redis: these bytes never change
+	 * (tests/unit/test_records.c pins them). As long as snprintf wrote them, at most 511. */
+	char buf[2 * 512 + 2 * 24];
+	size_t kl = strnlen(kind, 511), tl = strnlen(src->topic, 511);
+	char *p = buf;
+	memcpy(p, kind, kl);
+	p += kl;
+	*p++ = '\0';
+	memcpy(p, src->topic, tl);
+	p += tl;
+	*p++ = '\0';
+	p = records_put_int(p, src->partition);
+	*p++ = '\0';
+	p = records_put_int(p, src->offset);
+	size_t len = (size_t)(p - buf) < 511 ? (size_t)(p - buf) : 511;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
-	EVP_Digest(buf, len, md, &md_len, EVP_sha256(), NULL);
+	EVP_Digest(buf, len, md, &md_len, ledger_sha256(), NULL);
 	static const char hex[] = "0123456789abcdef";
 	for (int i = 0; i < RECORDS_ID_LEN / 2; i++) {
 		out[2 * i] = hex[md[i] >> 4];
@@ -207,7 +235,7 @@ void records_pseudonym(char out[65], const char *key, const char *id)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)id, strlen(id), md, &n);
+	HMAC(ledger_sha256(), key, (int)strlen(key), (const unsigned char *)id, strlen(id), md, &n);
 	for (unsigned i = 0; i < n && i < 32; i++)
 		snprintf(&out[2 * i], 3, "%02x", md[i]);
 	out[64] = '\0';

@@ -1,5 +1,6 @@
 /* Unit tests for the record builders (records.c): ids, dead letters, audit records. */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,37 @@ START_TEST(ids_are_deterministic_and_distinct)
 	 * topic "content.events" + partition 3. */
 	ck_assert_str_ne(ia, ic);
 	ck_assert_str_ne(ia, ik);
+}
+END_TEST
+
+/* Ids live in the topics and in Redis: a new version must compute the same id for the same
+ * input. These are what the first version computed (with snprintf), edge cases included. */
+START_TEST(ids_stay_what_they_were)
+{
+	char long_topic[300];
+	memset(long_topic, 't', sizeof(long_topic) - 1);
+	long_topic[sizeof(long_topic) - 1] = '\0';
+	static const struct {
+		const char *kind;
+		struct records_source src;
+		const char *id;
+	} cases[] = {
+		{"audit", {"content.events", 3, 1234}, "4036607807bb66c9bcd71db8d3fd593a"},
+		{"appeal-entry",
+		 {"moderation.decisions", -1, -1001},
+		 "343d365401a0b7fd775eea9cf68dc103"},
+		{"audit", {"x", INT32_MAX, INT64_MAX}, "3002ec9f5bdaf8f749ecfcc37ab4616f"},
+		{"appeal-entry", {NULL, 0, 0}, "e7f7d0671f21a4495fbcd685e12434e7"}, /* long_topic */
+		{"audit", {"", INT32_MIN, INT64_MIN}, "9aa0686b52c457ecdb593a0229ef1176"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct records_source src = cases[i].src;
+		if (!src.topic)
+			src.topic = long_topic;
+		char id[RECORDS_ID_LEN + 1];
+		records_id(id, cases[i].kind, &src);
+		ck_assert_msg(!strcmp(id, cases[i].id), "case %zu: %s, not %s", i, id, cases[i].id);
+	}
 }
 END_TEST
 
@@ -274,6 +306,7 @@ static Suite *records_suite(void)
 	Suite *s = suite_create("records");
 	TCase *tc = tcase_create("builders");
 	tcase_add_test(tc, ids_are_deterministic_and_distinct);
+	tcase_add_test(tc, ids_stay_what_they_were);
 	tcase_add_test(tc, deadletter_carries_source_reason_and_truncated_raw);
 	tcase_add_test(tc, audit_record_copies_the_decision);
 	tcase_add_test(tc, pseudonyms_are_keyed_and_stable);
