@@ -375,12 +375,16 @@ static void suite_producer(struct suite *s)
 	char err[256];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_conf_set(conf, "bootstrap.servers", s->h.bootstrap, err, sizeof(err));
-	/* Not idempotent: the mock checks the sequence numbers of transactional producers
-	 * only, and an idempotent one that sees a later batch acknowledged takes an earlier
-	 * one whose answer it lost as delivered (librdkafka's implicit ack), which a broker
-	 * would have refused out of order and the mock may never have stored. Retries in
-	 * order (one request in flight) may store a batch twice: the model counts copies. */
-	rd_kafka_conf_set(conf, "enable.idempotence", "false", err, sizeof(err));
+	/* Idempotent, for the order: an appeal must follow its decision through leader moves
+	 * and retries (without idempotence a retry to a new leader can pass a later batch).
+	 * One request in flight: the mock checks the sequence numbers of transactional
+	 * producers only, and an idempotent producer that sees a later batch acknowledged takes
+	 * an earlier one whose answer it lost as delivered (librdkafka's implicit ack), which a
+	 * broker would have refused out of sequence and the mock may never have stored. With
+	 * one request in flight per partition (idempotence drains before a retry and before a
+	 * new leader) there is never a later batch: a retry may store a batch twice, which the
+	 * model counts, and never loses one. */
+	rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err));
 	rd_kafka_conf_set(conf, "max.in.flight.requests.per.connection", "1", err, sizeof(err));
 	rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof(err));
 	/* Retried for ever: the brokers go down now and then. */
