@@ -347,8 +347,18 @@ static void fault_read_deadletter(struct fault_reader *rd, const rd_kafka_messag
 		const char *why = fault_model_reason(e);
 		if (!why[0] || !strstr(d->reason, why)) {
 			rd->r->unexpected++;
-			fault_note(rd->r, "event %ld (kind %d) dead-lettered: %s; ", msg, e->kind,
-				   d->reason);
+			/* An appeal's decision stored after it would explain a refusal. */
+			char refs[96] = "";
+			if (e->ref >= 0) {
+				const struct fault_event *ref = &rd->m->ev[e->ref];
+				snprintf(refs, sizeof(refs),
+					 " (its decision, event %d, was stored at [%d]@%ld)",
+					 e->ref, ref->dr_partition, (long)ref->dr_offset);
+			}
+			fault_note(rd->r,
+				   "input %ld (kind %d, at %s[%d]@%ld) dead-lettered: %s%s; ", msg,
+				   e->kind, d->source_topic, d->source_partition,
+				   (long)d->source_offset, d->reason, refs);
 		}
 		fault_add_copy(rd, msg, FAULT_OUT_DEADLETTER, false, m->partition, m->offset);
 	}
