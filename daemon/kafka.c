@@ -529,9 +529,9 @@ static int kafka_txn_timeout(struct kafka *k)
 	uv_update_time(k->loop);
 	uint64_t now = uv_now(k->loop);
 	uint64_t left = k->txn_deadline > now ? k->txn_deadline - now : 0;
-	return left > KAFKA_TXN_LAST_MS ?
-		       (int)(left < KAFKA_TXN_TIMEOUT_MS ? left : KAFKA_TXN_TIMEOUT_MS) :
-		       KAFKA_TXN_LAST_MS;
+	if (left < KAFKA_TXN_LAST_MS)
+		return KAFKA_TXN_LAST_MS;
+	return left < KAFKA_TXN_TIMEOUT_MS ? (int)left : KAFKA_TXN_TIMEOUT_MS;
 }
 
 /* What a failed transactional call leaves us to do. */

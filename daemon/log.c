@@ -147,14 +147,14 @@ static void log_put_json(struct log_line *l, const char *s, size_t n)
 	}
 }
 
-static void log_timestamp(char out[64])
+void log_timestamp(char out[LOG_TIMESTAMP_LEN])
 {
 	struct timespec ts;
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	snprintf(out, LOG_TIMESTAMP_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
 void log_vwrite(enum log_level level, enum log_subsys s, const struct log_field *fields, int n,
@@ -162,7 +162,7 @@ void log_vwrite(enum log_level level, enum log_subsys s, const struct log_field 
 {
 	if ((int)level > (int)log_get_level(s))
 		return;
-	char msg[2048], ts[64];
+	char msg[2048], ts[LOG_TIMESTAMP_LEN];
 	int m = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (m < 0)
 		return;

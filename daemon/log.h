@@ -46,6 +46,10 @@ void log_set_format(enum log_format format);
 /* Parses "text" or "json". Returns 0 or -EINVAL. */
 int log_format_parse(const char *name, enum log_format *out);
 
+/* The stamp a text line written now starts with: "2026-01-31T12:00:00.000Z" (UTC). */
+#define LOG_TIMESTAMP_LEN 64
+void log_timestamp(char out[LOG_TIMESTAMP_LEN]);
+
 /* Wall-clock milliseconds since the epoch: the clock log lines are stamped
  * with, and the one records, deadlines and decisions are timed by. */
 int64_t log_now_ms(void);

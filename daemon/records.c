@@ -44,7 +44,7 @@ void records_id(char out[RECORDS_ID_LEN + 1], const char *kind, const struct rec
 {
 	/* KIND, TOPIC, PARTITION and OFFSET in decimal, separated by NUL so that ("a", "b1") and
 	 * ("ab", "1") differ. Ids are kept in the topics and in Redis: these bytes never change
-	 * (tests/unit/test_records.c pins them). As long as snprintf wrote them, at most 511. */
+	 * (tests/unit/test_records.c pins them), cut at 511 as snprintf into 512 bytes did. */
 	char buf[2 * 512 + 2 * 24];
 	size_t kl = strnlen(kind, 511), tl = strnlen(src->topic, 511);
 	char *p = buf;

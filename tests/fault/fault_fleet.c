@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "log.h"
 
 /* A stop drains for at most pipeline.drain_timeout (5 s) and flushes for a second or more. */
 #define FAULT_FLEET_STOP_S 30
@@ -48,13 +49,9 @@ static void fault_fleet_mark(const struct fault_slot *s, const char *what)
 	FILE *f = fopen(s->log, "a");
 	if (!f)
 		return;
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	char when[32];
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(f, "%s.%03ldZ ----- [fault suite] %s\n", when, ts.tv_nsec / 1000000, what);
+	char when[LOG_TIMESTAMP_LEN];
+	log_timestamp(when);
+	fprintf(f, "%s ----- [fault suite] %s\n", when, what);
 	fclose(f);
 }
 
