@@ -58,6 +58,10 @@ struct kafka {
 #define KAFKA_TXN_TIMEOUT_MS 30000
 /* The least a transactional call gets after kafka_txn_deadline, however late it comes. */
 #define KAFKA_TXN_LAST_MS 2000
+/* How long a commit tick's offsets may wait for the coordinator, with the loop blocked: past
+ * it the commit is tried again at the next tick (sending offsets is retriable, and opens
+ * nothing that must be resumed). With the brokers away the loop keeps answering signals. */
+#define KAFKA_TXN_QUICK_MS 2000
 #define KAFKA_TXN_INIT_MS 30000
 
 enum log_level kafka_log_level(int level)
@@ -580,7 +584,7 @@ int kafka_txn_start(struct kafka *k)
 	return 0;
 }
 
-int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets)
+int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets, bool quick)
 {
 	if (!k->transactional)
 		return -EINVAL;
@@ -588,8 +592,10 @@ int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *off
 	if (offsets && offsets->cnt > 0) {
 		rd_kafka_consumer_group_metadata_t *md =
 			rd_kafka_consumer_group_metadata(k->consumer);
-		e = rd_kafka_send_offsets_to_transaction(k->producer, offsets, md,
-							 kafka_txn_timeout(k));
+		int timeout = kafka_txn_timeout(k);
+		if (quick && timeout > KAFKA_TXN_QUICK_MS)
+			timeout = KAFKA_TXN_QUICK_MS;
+		e = rd_kafka_send_offsets_to_transaction(k->producer, offsets, md, timeout);
 		rd_kafka_consumer_group_metadata_destroy(md);
 		if (e)
 			return kafka_txn_error(k, "sending offsets", e);

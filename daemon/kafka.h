@@ -131,12 +131,13 @@ int kafka_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets
 /* With kafka.exactly_once: commits the open transaction, with OFFSETS (the input offsets whose
  * every record is in it; may be NULL or empty) sent to it under the consumer group's current
  * generation, then opens the next one. Blocks up to the transaction timeout, or until
- * kafka_txn_deadline's deadline. Returns 0; -EAGAIN when it may be tried again (the transaction is
- * still open); -ECANCELED when it was aborted (its records are gone and its offsets uncommitted:
- * the input since the last commit must be handled again; a new transaction is open); -EPERM when
- * the producer is fenced or broken for good (the instance must stop); -EINVAL without
- * kafka.exactly_once. */
-int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets);
+ * kafka_txn_deadline's deadline; QUICK (a commit tick's) sends the offsets within 2 s or
+ * gives up with -EAGAIN, so that a coordinator gone away does not hold the loop. Returns 0; -EAGAIN
+ * when it may be tried again (the transaction is still open); -ECANCELED when it was aborted (its
+ * records are gone and its offsets uncommitted: the input since the last commit must be handled
+ * again; a new transaction is open); -EPERM when the producer is fenced or broken for good (the
+ * instance must stop); -EINVAL without kafka.exactly_once. */
+int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets, bool quick);
 /* With kafka.exactly_once: registers the transactional id (fencing an earlier incarnation of
  * it) and opens the first transaction; a no-op without. Blocks up to 30 s: at start only,
  * once the brokers are known to answer. Returns 0 or -EIO (said). */

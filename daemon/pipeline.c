@@ -698,49 +698,47 @@ static void pipeline_uncommit(struct pipeline *p, const rd_kafka_topic_partition
 /* How long a commit tick waits, on the loop, for the records it would commit. Past it the
  * commit is postponed and the loop goes back to signals, Redis and /livez: with the brokers
  * away, a longer wait at every tick left a SIGTERM unheard for tens of seconds. */
-#define PIPELINE_TXN_FLUSH_MS 1000
-/* How long a revoke's commit waits for them: partitions handed over with records still
- * unacknowledged leave those records in the open transaction, which a later commit would
- * make visible beside the next owner's. */
-#define PIPELINE_TXN_SYNC_FLUSH_MS 10000
+#define PIPELINE_TICK_FLUSH_MS 1000
+/* How long a revoke waits for them: partitions handed over with records still unacknowledged
+ * leave those records in the open transaction (aborted then), or without transactions a gap
+ * in an audit chain that the next owner reads back. */
+#define PIPELINE_REVOKE_FLUSH_MS 10000
 
-/* The wait for the records of a commit: a tick's, a revoke's (SYNC), or during the drain what
- * is left of it, at least a tick's (the open transaction dies with the process). */
-static int pipeline_txn_flush_ms(struct pipeline *p, bool sync)
+int pipeline_flush_ms(struct pipeline *p, bool sync)
 {
 	if (!sync)
-		return PIPELINE_TXN_FLUSH_MS;
+		return PIPELINE_TICK_FLUSH_MS;
 	if (!p->draining)
-		return PIPELINE_TXN_SYNC_FLUSH_MS;
+		return PIPELINE_REVOKE_FLUSH_MS;
 	uv_update_time(p->loop);
 	uint64_t now = uv_now(p->loop);
 	uint64_t left = p->drain_deadline > now ? p->drain_deadline - now : 0;
-	return left > PIPELINE_TXN_FLUSH_MS ? (int)left : PIPELINE_TXN_FLUSH_MS;
+	return left > PIPELINE_TICK_FLUSH_MS ? (int)left : PIPELINE_TICK_FLUSH_MS;
 }
 
 /* Commits the open transaction: every record produced so far is acknowledged first, which
  * finishes the released messages; their offsets are exactly what the transaction commits.
- * SYNC: for a revoke or the drain, which wait longer for the records (above). */
-static void pipeline_commit_txn(struct pipeline *p, bool sync)
+ * SYNC: for a revoke or the drain, which wait longer for the records (above). Returns as
+ * pipeline_commit does. */
+static int pipeline_commit_txn(struct pipeline *p, bool sync)
 {
 	/* After an abort, the offsets of finished messages are not theirs to commit: their
 	 * records are void. The rejoin's revoke starts every partition afresh. */
 	if (p->txn_void)
-		return;
+		return -ECANCELED;
 	int64_t t0 = metrics_mono_ns();
-	if (kafka_outq_len(p->kafka) > 0 &&
-	    kafka_flush(p->kafka, pipeline_txn_flush_ms(p, sync)) < 0) {
+	if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, pipeline_flush_ms(p, sync)) < 0) {
 		/* Records not acknowledged belong to messages not finished: committing now
 		 * would commit records without their offsets. Try again next time. */
 		log_warn(pipeline, "%d record(s) unacknowledged: transaction commit postponed",
 			 kafka_outq_len(p->kafka));
 		metrics_hist_since(METRICS_H_COMMIT, t0);
-		return;
+		return -EAGAIN;
 	}
 	rd_kafka_topic_partition_list_t *list = pipeline_commit_list(p, NULL);
 	if (!list && !p->produced_since)
-		return;
-	int rc = kafka_txn_commit(p->kafka, list);
+		return 0;
+	int rc = kafka_txn_commit(p->kafka, list, !sync);
 	metrics_hist_since(METRICS_H_COMMIT, t0);
 	if (rc == 0) {
 		metrics_inc(commits);
@@ -765,23 +763,23 @@ static void pipeline_commit_txn(struct pipeline *p, bool sync)
 	} else if (rc == -EPERM) {
 		pipeline_on_fatal(p, "the transactional producer is fenced or broken");
 	}
+	return rc;
 }
 
-void pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *only, bool sync)
+int pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *only, bool sync)
 {
-	if (p->transactional) {
-		/* One transaction holds every partition's records: all commit together (eager
-		 * rebalances revoke every partition anyway). */
-		pipeline_commit_txn(p, sync);
-		return;
-	}
+	/* One transaction holds every partition's records: all commit together (eager
+	 * rebalances revoke every partition anyway). */
+	if (p->transactional)
+		return pipeline_commit_txn(p, sync);
 	rd_kafka_topic_partition_list_t *list = pipeline_commit_list(p, only);
 	if (!list)
-		return;
+		return 0;
 	/* Success and failure are counted by the commit callback, which
 	 * librdkafka calls for synchronous commits too. */
 	kafka_commit(p->kafka, list, sync);
 	rd_kafka_topic_partition_list_destroy(list);
+	return 0;
 }
 
 static void pipeline_on_committed(void *opaque, rd_kafka_resp_err_t err,

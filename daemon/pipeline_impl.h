@@ -182,9 +182,17 @@ int pipeline_review_enqueue(struct pipeline *p, struct pipeline_msg *m,
 			    const struct config_queue *q, const struct records_buf *buf,
 			    const char *exclude, const char *appeal_id);
 
+/* How long a flush for a commit waits for the records: a commit tick's 1 s, a revoke's
+ * (SYNC) 10 s, or during the drain what is left of it, at least 1 s (what is still
+ * unacknowledged then dies with the process). */
+int pipeline_flush_ms(struct pipeline *p, bool sync);
+
 /* Commits the partitions whose commit offset moved (of ONLY, or all when
- * NULL), waiting for the broker when SYNC. */
-void pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *only, bool sync);
+ * NULL), waiting for the broker when SYNC. With transactions, every partition's, and
+ * returns 0 once committed (or with nothing to commit), -EAGAIN when the transaction is
+ * still open (records unacknowledged, or a retriable failure), -ECANCELED when it was
+ * aborted (the group is rejoined), -EPERM when the producer is fenced. Without, 0. */
+int pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *only, bool sync);
 
 /* ---- pipeline_content.c ---- */
 

@@ -177,6 +177,17 @@ void pipeline_parts_assigned(void *opaque, const rd_kafka_topic_partition_list_t
 		p->hooks.assigned(p->hooks.opaque, (size_t)parts->cnt);
 }
 
+/* Aborts the open transaction at a revoke: it holds records of input that the partitions'
+ * next owners handle again, which must never commit beside theirs. */
+static void pipeline_parts_abort(struct pipeline *p)
+{
+	int rc = kafka_txn_abort(p->kafka);
+	p->released_since = 0;
+	p->produced_since = false;
+	if (rc == -EPERM)
+		pipeline_on_fatal(p, "the transactional producer is fenced");
+}
+
 void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t *parts)
 {
 	struct pipeline *p = opaque;
@@ -193,22 +204,22 @@ void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t 
 			log_warn(pipeline, "assignment lost: finished messages since the last "
 					   "commit will be redelivered");
 		p->txn_void = false;
-		/* Our open transaction holds records of input another owner redoes now:
-		 * they must never commit. */
-		if (p->transactional) {
-			int rc = kafka_txn_abort(p->kafka);
-			p->released_since = 0;
-			p->produced_since = false;
-			if (rc == -EPERM)
-				pipeline_on_fatal(p, "the transactional producer is fenced");
-		}
+		if (p->transactional)
+			pipeline_parts_abort(p);
 	} else if (p->transactional) {
-		/* Flushes, and commits the transaction with every finished offset. */
-		pipeline_commit(p, parts, true);
+		/* Flushes, and commits the transaction with every finished offset. A
+		 * transaction left open would commit later, with our next batch. */
+		if (pipeline_commit(p, parts, true) == -EAGAIN) {
+			log_warn(pipeline, "cannot commit at the revoke: the transaction is "
+					   "aborted, and the input since the last commit will be "
+					   "redelivered");
+			pipeline_parts_abort(p);
+		}
 	} else {
 		/* The next owner reads each chain's head back from the audit
 		 * topic: what we produced must be there before it does. */
-		if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, 10000) < 0)
+		if (kafka_outq_len(p->kafka) > 0 &&
+		    kafka_flush(p->kafka, pipeline_flush_ms(p, true)) < 0)
 			log_warn(pipeline,
 				 "%d record(s) still unacknowledged at revoke: the next owner "
 				 "may find a gap in an audit chain",

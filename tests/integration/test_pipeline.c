@@ -427,8 +427,55 @@ START_TEST(an_aborted_transaction_is_handled_again)
 }
 END_TEST
 
+#define KAFKA_API_PRODUCE 0   /* the Produce request's ApiKey */
+#define HELD_PRODUCE_MS 20000 /* one Produce answered this late holds every later answer */
+
+/* A revoke whose records the brokers do not acknowledge in time cannot commit, and its
+ * partitions go on: the next owners handle their input since the last commit again. The open
+ * transaction's records must never commit beside theirs, so the revoke aborts it. Every
+ * decision ends with one audit record, none twice, in intact chains. (The mock keeps aborted
+ * records visible to every reader; what the abort shows here is that the records still
+ * queued are never sent. Left open, the transaction committed them with the instance's next
+ * batch: 13,377 audit records for 12,000 decisions.) */
+START_TEST(a_revoke_that_cannot_commit_aborts_its_transaction)
+{
+	struct harness h;
+	struct mix mix = {0};
+	harness_start(&h, 4);
+	harness_write_config(&h, NULL);
+	produce_mix(&h, 0, 30000, &mix);
+	harness_daemon_start(&h);
+	pid_t first = h.daemon;
+	ck_assert(harness_wait_count(&h, AUDIT, 200, 60));
+	/* Mid-stream, the broker answers the first's next Produce (and all after it on that
+	 * connection) 20 s late: its records wait unacknowledged, past its revoke's wait for
+	 * them (10 s). */
+	ck_assert_int_eq(rd_kafka_mock_broker_push_request_error_rtts(
+				 kafka_mock_cluster(h.mock), 1, KAFKA_API_PRODUCE, 1,
+				 RD_KAFKA_RESP_ERR_NO_ERROR, HELD_PRODUCE_MS),
+			 0);
+	harness_daemon_start(&h); /* joins the group: the first's partitions are revoked */
+	pid_t second = h.daemon;
+	ck_assert_msg(all_committed(&h), "committed offsets never reached the end offsets");
+	h.daemon = first;
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+	h.daemon = second;
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+
+	struct audit_seen seen = {0};
+	harness_read(&h, AUDIT, audit_collect, &seen);
+	ck_assert_int_eq((long)seen.n_ids, mix.decisions);
+	ck_assert_int_eq(seen.records, mix.decisions);
+	assert_ledger_intact(&h, mix.decisions);
+	audit_seen_free(&seen);
+	ck_assert(harness_log_contains(&h, "cannot commit at the revoke"));
+	harness_stop(&h);
+}
+END_TEST
+
 /* A stop while the broker does not answer ends in the drain's time and a few seconds, exit 0:
- * the loop hears the signal within a commit tick's 1 s flush, and the transactional calls end
+ * the loop hears the signal within a commit tick (1 s for its records, 2 s for the
+ * coordinator to take its offsets), and the transactional calls end
  * with the drain's deadline (at least 2 s each), not after the transaction timeout (30 s, for
  * the commit and again for the revoke's abort). Nothing is lost: the restarted instance
  * handles again what the given-up transaction held. */
@@ -472,8 +519,10 @@ static Suite *pipeline_suite(void)
 	tcase_add_test(tc, backpressure_pauses_and_resumes);
 	tcase_add_test(tc, rebalance_between_two_instances_loses_nothing);
 	tcase_add_test(tc, a_paused_instance_is_fenced_when_it_comes_back);
-	if (harness_exactly_once())
+	if (harness_exactly_once()) {
 		tcase_add_test(tc, an_aborted_transaction_is_handled_again);
+		tcase_add_test(tc, a_revoke_that_cannot_commit_aborts_its_transaction);
+	}
 	suite_add_tcase(s, tc);
 	TCase *stop = tcase_create("stop");
 	tcase_set_timeout(stop, 180);
