@@ -46,6 +46,7 @@ struct kafka {
 	bool closed;
 	bool detached;         /* handlers must not be called any more */
 	bool transactional;    /* kafka.exactly_once: a transaction is always open */
+	bool txn_aborting;     /* an abort timed out: it must be resumed before anything else */
 	uint64_t txn_deadline; /* uv_now() by which a transactional call ends; 0: none */
 };
 
@@ -550,18 +551,11 @@ static int kafka_txn_error(struct kafka *k, const char *what, rd_kafka_error_t *
 		  rc == -EAGAIN ? " (retriable)" :
 				  " (the transaction is aborted)");
 	rd_kafka_error_destroy(error);
+	/* An abort that times out stays pending, and is finished before the next record. */
 	if (rc == -ECANCELED) {
-		rd_kafka_error_t *e = rd_kafka_abort_transaction(k->producer, kafka_txn_timeout(k));
-		if (e) {
-			log_error(kafka, "transaction: abort: %s", rd_kafka_error_string(e));
-			rc = rd_kafka_error_is_fatal(e) ? -EPERM : rc;
-			rd_kafka_error_destroy(e);
-		}
-		if (rc == -ECANCELED && (e = rd_kafka_begin_transaction(k->producer))) {
-			log_error(kafka, "transaction: begin: %s", rd_kafka_error_string(e));
-			rd_kafka_error_destroy(e);
+		int arc = kafka_txn_abort(k, false);
+		if (arc == -EPERM || arc == -EIO)
 			rc = -EPERM;
-		}
 	}
 	return rc;
 }
@@ -588,6 +582,8 @@ int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *off
 {
 	if (!k->transactional)
 		return -EINVAL;
+	if (k->txn_aborting)
+		return -EAGAIN;
 	rd_kafka_error_t *e = NULL;
 	if (offsets && offsets->cnt > 0) {
 		rd_kafka_consumer_group_metadata_t *md =
@@ -614,13 +610,36 @@ int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *off
 	return 0;
 }
 
-int kafka_txn_abort(struct kafka *k)
+int kafka_txn_abort(struct kafka *k, bool quick)
 {
 	if (!k->transactional)
 		return -EINVAL;
-	rd_kafka_error_t *e = rd_kafka_abort_transaction(k->producer, kafka_txn_timeout(k));
-	if (!e)
+	/* Past the drain's deadline a pending abort is left to the coordinator: the process is
+	 * about to exit, and the abort already had its time. */
+	if (k->txn_aborting && k->txn_deadline) {
+		uv_update_time(k->loop);
+		if (uv_now(k->loop) >= k->txn_deadline)
+			return -EAGAIN;
+	}
+	int timeout = kafka_txn_timeout(k);
+	if (quick && timeout > KAFKA_TXN_QUICK_MS)
+		timeout = KAFKA_TXN_QUICK_MS;
+	rd_kafka_error_t *e = rd_kafka_abort_transaction(k->producer, timeout);
+	if (e && rd_kafka_error_is_retriable(e)) {
+		/* The abort goes on in the background; calling again resumes it. */
+		if (!k->txn_aborting)
+			log_warn(kafka, "transaction: abort: %s: resumed at the next commit tick",
+				 rd_kafka_error_string(e));
+		rd_kafka_error_destroy(e);
+		k->txn_aborting = true;
+		return -EAGAIN;
+	}
+	if (!e) {
+		if (k->txn_aborting)
+			log_info(kafka, "transaction: the abort resumed has finished");
+		k->txn_aborting = false;
 		e = rd_kafka_begin_transaction(k->producer);
+	}
 	if (e) {
 		int rc = rd_kafka_error_is_fatal(e) ? -EPERM : -EIO;
 		log_error(kafka, "transaction: abort: %s", rd_kafka_error_string(e));
@@ -628,6 +647,11 @@ int kafka_txn_abort(struct kafka *k)
 		return rc;
 	}
 	return 0;
+}
+
+bool kafka_txn_aborting(const struct kafka *k)
+{
+	return k->txn_aborting;
 }
 
 void kafka_txn_deadline(struct kafka *k, uint64_t deadline)

@@ -142,9 +142,14 @@ int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *off
  * it) and opens the first transaction; a no-op without. Blocks up to 30 s: at start only,
  * once the brokers are known to answer. Returns 0 or -EIO (said). */
 int kafka_txn_start(struct kafka *k);
-/* Aborts the open transaction and opens the next one: for a revoke that lost its assignment.
- * Returns 0, -EPERM (fatal) or -EIO. */
-int kafka_txn_abort(struct kafka *k);
+/* Aborts the open transaction and opens the next one: for a revoke whose records must never
+ * commit. QUICK gives the coordinator 2 s (the loop is blocked meanwhile), else the
+ * transaction timeout or the deadline. An abort that times out goes on in the background and
+ * is pending (kafka_txn_aborting): nothing may be produced or committed until a later call
+ * finishes it. Returns 0; -EAGAIN when pending; -EPERM (fatal) or -EIO. */
+int kafka_txn_abort(struct kafka *k, bool quick);
+/* True while an abort is pending (above); kafka_txn_commit returns -EAGAIN meanwhile. */
+bool kafka_txn_aborting(const struct kafka *k);
 /* From now on each transactional call (a commit, its offsets, an abort) waits until DEADLINE
  * (uv_now's clock), or 2 s when less is left, instead of the transaction timeout (30 s): for
  * shutdown, which must not outlast the drain's deadline by much. A commit cut short is

@@ -19,7 +19,8 @@ static void pipeline_retry_cb(uv_timer_t *t);
 void pipeline_update_pause(struct pipeline *p)
 {
 	if (p->kafka)
-		kafka_set_paused(p->kafka, p->backpressure || p->redis_down || p->draining);
+		kafka_set_paused(p->kafka, p->backpressure || p->redis_down || p->draining ||
+						   kafka_txn_aborting(p->kafka));
 }
 
 struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
@@ -726,6 +727,15 @@ static int pipeline_commit_txn(struct pipeline *p, bool sync)
 	 * records are void. The rejoin's revoke starts every partition afresh. */
 	if (p->txn_void)
 		return -ECANCELED;
+	/* An abort that timed out (the brokers away) is resumed first: input waits, paused,
+	 * until it finishes, since no record may join the transaction being aborted. */
+	if (kafka_txn_aborting(p->kafka)) {
+		int rc = kafka_txn_abort(p->kafka, !sync);
+		if (rc == -EPERM || rc == -EIO)
+			pipeline_on_fatal(p, "the transactional producer cannot abort");
+		pipeline_update_pause(p);
+		return rc;
+	}
 	int64_t t0 = metrics_mono_ns();
 	if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, pipeline_flush_ms(p, sync)) < 0) {
 		/* Records not acknowledged belong to messages not finished: committing now

@@ -181,11 +181,14 @@ void pipeline_parts_assigned(void *opaque, const rd_kafka_topic_partition_list_t
  * next owners handle again, which must never commit beside theirs. */
 static void pipeline_parts_abort(struct pipeline *p)
 {
-	int rc = kafka_txn_abort(p->kafka);
+	/* At most 2 s on the loop: with the brokers away the abort goes on in the background,
+	 * input paused, and each commit tick tries to finish it. */
+	int rc = kafka_txn_abort(p->kafka, true);
 	p->released_since = 0;
 	p->produced_since = false;
-	if (rc == -EPERM)
-		pipeline_on_fatal(p, "the transactional producer is fenced");
+	if (rc == -EPERM || rc == -EIO)
+		pipeline_on_fatal(p, "the transactional producer cannot abort");
+	pipeline_update_pause(p);
 }
 
 void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t *parts)

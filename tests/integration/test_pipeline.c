@@ -507,6 +507,42 @@ START_TEST(a_stop_with_the_broker_down_ends_in_time)
 }
 END_TEST
 
+/* The brokers away for longer than the group session (6 s): the assignment is lost and the
+ * open transaction must be aborted, which cannot finish while they are away. The abort holds
+ * the loop 2 s, not the transaction timeout (30 s: the watchdog's patience), and goes on in
+ * the background with input paused; once the brokers are back a commit tick finishes it, the
+ * instance takes its partitions again and handles the input, with the ledger intact. (The
+ * abort held the loop 30 s before, and after an outage longer than that the instance stopped
+ * at its first record: "refused by the producer".) */
+START_TEST(an_outage_past_the_session_is_ridden_out)
+{
+	struct harness h;
+	struct mix mix = {0};
+	harness_start(&h, 2);
+	harness_write_config(&h, NULL);
+	produce_mix(&h, 0, 3000, &mix);
+	harness_daemon_start(&h);
+	for (int i = 0; i < 300 && harness_count(&h, AUDIT) == 0; i++)
+		usleep(10 * 1000);
+	ck_assert_int_gt(harness_count(&h, AUDIT), 0);
+	ck_assert_int_eq(rd_kafka_mock_broker_set_down(kafka_mock_cluster(h.mock), 1), 0);
+	for (int i = 0; i < 300 && !harness_log_contains(&h, "assignment lost"); i++)
+		usleep(100 * 1000);
+	ck_assert(harness_log_contains(&h, "assignment lost"));
+	sleep(5); /* past the abort's 2 s */
+	ck_assert_int_eq(rd_kafka_mock_broker_set_up(kafka_mock_cluster(h.mock), 1), 0);
+	ck_assert_msg(all_committed(&h), "committed offsets never reached the end offsets");
+	ck_assert_msg(harness_daemon_alive(&h), "arbiterd stopped over the outage");
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+	if (harness_exactly_once()) {
+		ck_assert(harness_log_contains(&h, "resumed at the next commit tick"));
+		ck_assert(harness_log_contains(&h, "the abort resumed has finished"));
+	}
+	assert_ledger_intact(&h, mix.decisions);
+	harness_stop(&h);
+}
+END_TEST
+
 static Suite *pipeline_suite(void)
 {
 	Suite *s = suite_create("pipeline");
@@ -527,6 +563,7 @@ static Suite *pipeline_suite(void)
 	TCase *stop = tcase_create("stop");
 	tcase_set_timeout(stop, 180);
 	tcase_add_test(stop, a_stop_with_the_broker_down_ends_in_time);
+	tcase_add_test(stop, an_outage_past_the_session_is_ridden_out);
 	suite_add_tcase(s, stop);
 	return s;
 }
