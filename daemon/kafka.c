@@ -47,6 +47,7 @@ struct kafka {
 	bool detached;         /* handlers must not be called any more */
 	bool transactional;    /* kafka.exactly_once: a transaction is always open */
 	bool txn_aborting;     /* an abort timed out: it must be resumed before anything else */
+	bool txn_committing;   /* a commit timed out: likewise */
 	uint64_t txn_deadline; /* uv_now() by which a transactional call ends; 0: none */
 };
 
@@ -539,6 +540,24 @@ static int kafka_txn_timeout(struct kafka *k)
 	return left < KAFKA_TXN_TIMEOUT_MS ? (int)left : KAFKA_TXN_TIMEOUT_MS;
 }
 
+/* The timeout of the next transactional call; QUICK (a commit tick's): at most
+ * KAFKA_TXN_QUICK_MS. */
+static int kafka_txn_timeout_for(struct kafka *k, bool quick)
+{
+	int timeout = kafka_txn_timeout(k);
+	return quick && timeout > KAFKA_TXN_QUICK_MS ? KAFKA_TXN_QUICK_MS : timeout;
+}
+
+/* True once the drain's deadline has passed: a pending call is then left to the coordinator,
+ * since the process is about to exit and the call had its time. */
+static bool kafka_txn_past_deadline(struct kafka *k)
+{
+	if (!k->txn_deadline)
+		return false;
+	uv_update_time(k->loop);
+	return uv_now(k->loop) >= k->txn_deadline;
+}
+
 /* What a failed transactional call leaves us to do. */
 static int kafka_txn_error(struct kafka *k, const char *what, rd_kafka_error_t *error)
 {
@@ -578,30 +597,50 @@ int kafka_txn_start(struct kafka *k)
 	return 0;
 }
 
+/* Ends the open transaction with a commit, or resumes a commit that timed out; a retriable
+ * failure leaves it pending. Opens the next transaction. Returns as kafka_txn_commit. */
+static int kafka_txn_end(struct kafka *k, bool quick)
+{
+	rd_kafka_error_t *e =
+		rd_kafka_commit_transaction(k->producer, kafka_txn_timeout_for(k, quick));
+	if (e && rd_kafka_error_is_retriable(e) && !rd_kafka_error_is_fatal(e) &&
+	    !rd_kafka_error_txn_requires_abort(e)) {
+		/* The commit goes on in the background; calling again resumes it. */
+		if (!k->txn_committing)
+			log_warn(kafka, "transaction: commit: %s: resumed at the next commit tick",
+				 rd_kafka_error_string(e));
+		rd_kafka_error_destroy(e);
+		k->txn_committing = true;
+		return -EAGAIN;
+	}
+	bool resumed = k->txn_committing;
+	k->txn_committing = false;
+	if (e)
+		return kafka_txn_error(k, "commit", e);
+	if (resumed)
+		log_info(kafka, "transaction: the commit resumed has finished");
+	e = rd_kafka_begin_transaction(k->producer);
+	return e ? kafka_txn_error(k, "begin", e) : 0;
+}
+
 int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets, bool quick)
 {
 	if (!k->transactional)
 		return -EINVAL;
-	if (k->txn_aborting)
+	if (kafka_txn_pending(k))
 		return -EAGAIN;
-	rd_kafka_error_t *e = NULL;
 	if (offsets && offsets->cnt > 0) {
 		rd_kafka_consumer_group_metadata_t *md =
 			rd_kafka_consumer_group_metadata(k->consumer);
-		int timeout = kafka_txn_timeout(k);
-		if (quick && timeout > KAFKA_TXN_QUICK_MS)
-			timeout = KAFKA_TXN_QUICK_MS;
-		e = rd_kafka_send_offsets_to_transaction(k->producer, offsets, md, timeout);
+		rd_kafka_error_t *e = rd_kafka_send_offsets_to_transaction(
+			k->producer, offsets, md, kafka_txn_timeout_for(k, quick));
 		rd_kafka_consumer_group_metadata_destroy(md);
 		if (e)
 			return kafka_txn_error(k, "sending offsets", e);
 	}
-	e = rd_kafka_commit_transaction(k->producer, kafka_txn_timeout(k));
-	if (e)
-		return kafka_txn_error(k, "commit", e);
-	e = rd_kafka_begin_transaction(k->producer);
-	if (e)
-		return kafka_txn_error(k, "begin", e);
+	int rc = kafka_txn_end(k, quick);
+	if (rc < 0)
+		return rc;
 	/* A broker whose TxnOffsetCommit keeps nothing (librdkafka 2.0's mock cluster)
 	 * would never see the offsets: commit them the plain way as well. On a real
 	 * broker this is the same offsets again, after the transaction made them. */
@@ -614,17 +653,14 @@ int kafka_txn_abort(struct kafka *k, bool quick)
 {
 	if (!k->transactional)
 		return -EINVAL;
-	/* Past the drain's deadline a pending abort is left to the coordinator: the process is
-	 * about to exit, and the abort already had its time. */
-	if (k->txn_aborting && k->txn_deadline) {
-		uv_update_time(k->loop);
-		if (uv_now(k->loop) >= k->txn_deadline)
-			return -EAGAIN;
-	}
-	int timeout = kafka_txn_timeout(k);
-	if (quick && timeout > KAFKA_TXN_QUICK_MS)
-		timeout = KAFKA_TXN_QUICK_MS;
-	rd_kafka_error_t *e = rd_kafka_abort_transaction(k->producer, timeout);
+	/* A commit under way cannot be aborted, and needs not be: it holds only what was
+	 * produced before it started, all of it for input this instance owned then. */
+	if (k->txn_committing)
+		return 0;
+	if (k->txn_aborting && kafka_txn_past_deadline(k))
+		return -EAGAIN;
+	rd_kafka_error_t *e =
+		rd_kafka_abort_transaction(k->producer, kafka_txn_timeout_for(k, quick));
 	if (e && rd_kafka_error_is_retriable(e)) {
 		/* The abort goes on in the background; calling again resumes it. */
 		if (!k->txn_aborting)
@@ -649,9 +685,18 @@ int kafka_txn_abort(struct kafka *k, bool quick)
 	return 0;
 }
 
-bool kafka_txn_aborting(const struct kafka *k)
+int kafka_txn_resume(struct kafka *k, bool quick)
 {
-	return k->txn_aborting;
+	if (!kafka_txn_pending(k))
+		return 0;
+	if (kafka_txn_past_deadline(k))
+		return -EAGAIN;
+	return k->txn_aborting ? kafka_txn_abort(k, quick) : kafka_txn_end(k, quick);
+}
+
+bool kafka_txn_pending(const struct kafka *k)
+{
+	return k->txn_aborting || k->txn_committing;
 }
 
 void kafka_txn_deadline(struct kafka *k, uint64_t deadline)

@@ -131,12 +131,13 @@ int kafka_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets
 /* With kafka.exactly_once: commits the open transaction, with OFFSETS (the input offsets whose
  * every record is in it; may be NULL or empty) sent to it under the consumer group's current
  * generation, then opens the next one. Blocks up to the transaction timeout, or until
- * kafka_txn_deadline's deadline; QUICK (a commit tick's) sends the offsets within 2 s or
- * gives up with -EAGAIN, so that a coordinator gone away does not hold the loop. Returns 0; -EAGAIN
- * when it may be tried again (the transaction is still open); -ECANCELED when it was aborted (its
- * records are gone and its offsets uncommitted: the input since the last commit must be handled
- * again; a new transaction is open); -EPERM when the producer is fenced or broken for good (the
- * instance must stop); -EINVAL without kafka.exactly_once. */
+ * kafka_txn_deadline's deadline; QUICK (a commit tick's) gives each step 2 s, so that a
+ * coordinator gone away does not hold the loop. Returns 0; -EAGAIN when it may be tried again
+ * (the offsets were not taken, the transaction is still open; or the commit timed out and is
+ * pending, see kafka_txn_resume); -ECANCELED when it was aborted (its records are gone and its
+ * offsets uncommitted: the input since the last commit must be handled again; a new
+ * transaction is open, or an abort pending); -EPERM when the producer is fenced or broken for
+ * good (the instance must stop); -EINVAL without kafka.exactly_once. */
 int kafka_txn_commit(struct kafka *k, const rd_kafka_topic_partition_list_t *offsets, bool quick);
 /* With kafka.exactly_once: registers the transactional id (fencing an earlier incarnation of
  * it) and opens the first transaction; a no-op without. Blocks up to 30 s: at start only,
@@ -145,11 +146,17 @@ int kafka_txn_start(struct kafka *k);
 /* Aborts the open transaction and opens the next one: for a revoke whose records must never
  * commit. QUICK gives the coordinator 2 s (the loop is blocked meanwhile), else the
  * transaction timeout or the deadline. An abort that times out goes on in the background and
- * is pending (kafka_txn_aborting): nothing may be produced or committed until a later call
- * finishes it. Returns 0; -EAGAIN when pending; -EPERM (fatal) or -EIO. */
+ * is pending (kafka_txn_resume). With a commit pending there is nothing to abort: that
+ * transaction holds only what was produced before it. Returns 0; -EAGAIN when pending;
+ * -EPERM (fatal) or -EIO. */
 int kafka_txn_abort(struct kafka *k, bool quick);
-/* True while an abort is pending (above); kafka_txn_commit returns -EAGAIN meanwhile. */
-bool kafka_txn_aborting(const struct kafka *k);
+/* True while a commit or an abort that timed out is pending: until a later call finishes it
+ * nothing may be produced, and kafka_txn_commit returns -EAGAIN. */
+bool kafka_txn_pending(const struct kafka *k);
+/* Finishes a pending commit or abort (a no-op without one; QUICK as above) and opens the next
+ * transaction. Past the drain's deadline it is left to the coordinator. Returns 0 when none is
+ * pending any more, or as kafka_txn_commit (a pending one: -EAGAIN) or kafka_txn_abort. */
+int kafka_txn_resume(struct kafka *k, bool quick);
 /* From now on each transactional call (a commit, its offsets, an abort) waits until DEADLINE
  * (uv_now's clock), or 2 s when less is left, instead of the transaction timeout (30 s): for
  * shutdown, which must not outlast the drain's deadline by much. A commit cut short is

@@ -20,7 +20,7 @@ void pipeline_update_pause(struct pipeline *p)
 {
 	if (p->kafka)
 		kafka_set_paused(p->kafka, p->backpressure || p->redis_down || p->draining ||
-						   kafka_txn_aborting(p->kafka));
+						   kafka_txn_pending(p->kafka));
 }
 
 struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
@@ -727,16 +727,16 @@ static int pipeline_commit_txn(struct pipeline *p, bool sync)
 	 * records are void. The rejoin's revoke starts every partition afresh. */
 	if (p->txn_void)
 		return -ECANCELED;
-	/* An abort that timed out (the brokers away) is resumed first: input waits, paused,
-	 * until it finishes, since no record may join the transaction being aborted. */
-	if (kafka_txn_aborting(p->kafka)) {
-		int rc = kafka_txn_abort(p->kafka, !sync);
-		if (rc == -EPERM || rc == -EIO)
-			pipeline_on_fatal(p, "the transactional producer cannot abort");
-		pipeline_update_pause(p);
-		return rc;
-	}
 	int64_t t0 = metrics_mono_ns();
+	rd_kafka_topic_partition_list_t *list = NULL;
+	/* A commit or an abort that timed out (the brokers away) is finished first: input
+	 * waits, paused, meanwhile, since no record may join a transaction being ended. */
+	bool pending = kafka_txn_pending(p->kafka);
+	int rc = kafka_txn_resume(p->kafka, !sync);
+	if (pending)
+		pipeline_update_pause(p);
+	if (rc < 0)
+		goto done;
 	if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, pipeline_flush_ms(p, sync)) < 0) {
 		/* Records not acknowledged belong to messages not finished: committing now
 		 * would commit records without their offsets. Try again next time. */
@@ -745,10 +745,10 @@ static int pipeline_commit_txn(struct pipeline *p, bool sync)
 		metrics_hist_since(METRICS_H_COMMIT, t0);
 		return -EAGAIN;
 	}
-	rd_kafka_topic_partition_list_t *list = pipeline_commit_list(p, NULL);
+	list = pipeline_commit_list(p, NULL);
 	if (!list && !p->produced_since)
 		return 0;
-	int rc = kafka_txn_commit(p->kafka, list, !sync);
+	rc = kafka_txn_commit(p->kafka, list, !sync);
 	metrics_hist_since(METRICS_H_COMMIT, t0);
 	if (rc == 0) {
 		metrics_inc(commits);
@@ -760,6 +760,7 @@ static int pipeline_commit_txn(struct pipeline *p, bool sync)
 	}
 	if (list)
 		rd_kafka_topic_partition_list_destroy(list);
+done:
 	if (rc == -ECANCELED) {
 		/* The records are gone and the offsets uncommitted: the partitions start
 		 * again from their committed offsets, with their chains read back. */
@@ -770,9 +771,10 @@ static int pipeline_commit_txn(struct pipeline *p, bool sync)
 		if (kafka_rejoin(p->kafka) < 0)
 			pipeline_on_fatal(p,
 					  "cannot rejoin the group after an aborted transaction");
-	} else if (rc == -EPERM) {
+	} else if (rc == -EPERM || rc == -EIO) {
 		pipeline_on_fatal(p, "the transactional producer is fenced or broken");
 	}
+	pipeline_update_pause(p);
 	return rc;
 }
 
