@@ -60,9 +60,10 @@ struct kafka {
 #define KAFKA_TXN_TIMEOUT_MS 30000
 /* The least a transactional call gets after kafka_txn_deadline, however late it comes. */
 #define KAFKA_TXN_LAST_MS 2000
-/* How long a commit tick's offsets may wait for the coordinator, with the loop blocked: past
- * it the commit is tried again at the next tick (sending offsets is retriable, and opens
- * nothing that must be resumed). With the brokers away the loop keeps answering signals. */
+/* How long each transactional step of a commit tick (its offsets, its end) or of an abort may
+ * hold the loop waiting for the coordinator. Past it, offsets not taken are sent again at the
+ * next tick, and an end or an abort left pending is resumed there: with the brokers away the
+ * loop keeps answering signals, Redis and /livez. */
 #define KAFKA_TXN_QUICK_MS 2000
 #define KAFKA_TXN_INIT_MS 30000
 
