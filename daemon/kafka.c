@@ -712,6 +712,10 @@ bool kafka_transactional(const struct kafka *k)
 
 int kafka_rejoin(struct kafka *k)
 {
+	/* A consumer closing leaves the group anyway; subscribing again there would leave a
+	 * subscription for librdkafka to find at destroy (an assertion: SIGABRT). */
+	if (k->closed)
+		return 0;
 	rd_kafka_resp_err_t err = rd_kafka_unsubscribe(k->consumer);
 	if (err) {
 		log_error(kafka, "unsubscribe: %s", rd_kafka_err2str(err));

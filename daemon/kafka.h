@@ -164,7 +164,8 @@ int kafka_txn_resume(struct kafka *k, bool quick);
 void kafka_txn_deadline(struct kafka *k, uint64_t deadline);
 bool kafka_transactional(const struct kafka *k);
 /* Leaves the group and joins it again: every partition is revoked and assigned afresh from
- * its committed offset. For after an aborted transaction. Returns 0 or -EIO. */
+ * its committed offset. For after an aborted transaction; a no-op once the consumer is
+ * closing. Returns 0 or -EIO. */
 int kafka_rejoin(struct kafka *k);
 
 /* Pauses (or resumes) fetching on every assigned partition, and on
