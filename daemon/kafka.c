@@ -598,6 +598,18 @@ int kafka_txn_start(struct kafka *k)
 	return 0;
 }
 
+/* Leaves WHAT (a commit or an abort that timed out, error E, taken) pending in *FLAG: it goes
+ * on in the background, and calling it again resumes it. Returns -EAGAIN. */
+static int kafka_txn_leave_pending(bool *flag, const char *what, rd_kafka_error_t *e)
+{
+	if (!*flag)
+		log_warn(kafka, "transaction: %s: %s: resumed at the next commit tick", what,
+			 rd_kafka_error_string(e));
+	rd_kafka_error_destroy(e);
+	*flag = true;
+	return -EAGAIN;
+}
+
 /* Ends the open transaction with a commit, or resumes a commit that timed out; a retriable
  * failure leaves it pending. Opens the next transaction. Returns as kafka_txn_commit. */
 static int kafka_txn_end(struct kafka *k, bool quick)
@@ -605,15 +617,8 @@ static int kafka_txn_end(struct kafka *k, bool quick)
 	rd_kafka_error_t *e =
 		rd_kafka_commit_transaction(k->producer, kafka_txn_timeout_for(k, quick));
 	if (e && rd_kafka_error_is_retriable(e) && !rd_kafka_error_is_fatal(e) &&
-	    !rd_kafka_error_txn_requires_abort(e)) {
-		/* The commit goes on in the background; calling again resumes it. */
-		if (!k->txn_committing)
-			log_warn(kafka, "transaction: commit: %s: resumed at the next commit tick",
-				 rd_kafka_error_string(e));
-		rd_kafka_error_destroy(e);
-		k->txn_committing = true;
-		return -EAGAIN;
-	}
+	    !rd_kafka_error_txn_requires_abort(e))
+		return kafka_txn_leave_pending(&k->txn_committing, "commit", e);
 	bool resumed = k->txn_committing;
 	k->txn_committing = false;
 	if (e)
@@ -662,15 +667,8 @@ int kafka_txn_abort(struct kafka *k, bool quick)
 		return -EAGAIN;
 	rd_kafka_error_t *e =
 		rd_kafka_abort_transaction(k->producer, kafka_txn_timeout_for(k, quick));
-	if (e && rd_kafka_error_is_retriable(e)) {
-		/* The abort goes on in the background; calling again resumes it. */
-		if (!k->txn_aborting)
-			log_warn(kafka, "transaction: abort: %s: resumed at the next commit tick",
-				 rd_kafka_error_string(e));
-		rd_kafka_error_destroy(e);
-		k->txn_aborting = true;
-		return -EAGAIN;
-	}
+	if (e && rd_kafka_error_is_retriable(e))
+		return kafka_txn_leave_pending(&k->txn_aborting, "abort", e);
 	if (!e) {
 		if (k->txn_aborting)
 			log_info(kafka, "transaction: the abort resumed has finished");
