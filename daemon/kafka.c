@@ -344,7 +344,7 @@ static void kafka_wake_fetcher(struct kafka *k, rd_kafka_topic_partition_list_t 
  * when neither does. */
 static void kafka_apply_pause(struct kafka *k)
 {
-	bool paused = k->app_paused || k->pre_paused;
+	bool paused = k->app_paused || k->pre_paused || kafka_txn_pending(k);
 	if (k->paused == paused)
 		return;
 	k->paused = paused;
@@ -364,7 +364,8 @@ static void kafka_prefetch_purge(struct kafka *k)
 {
 	prefetch_purge(k->pre);
 	k->pre_paused = false;
-	k->paused = k->app_paused; /* applied to the next assignment by the rebalance */
+	/* Applied to the next assignment by the rebalance. */
+	k->paused = k->app_paused || kafka_txn_pending(k);
 }
 
 /* Moves what librdkafka has fetched into the prefetch, as far as it has room; pauses the
@@ -599,15 +600,28 @@ int kafka_txn_start(struct kafka *k)
 }
 
 /* Leaves WHAT (a commit or an abort that timed out, error E, taken) pending in *FLAG: it goes
- * on in the background, and calling it again resumes it. Returns -EAGAIN. */
-static int kafka_txn_leave_pending(bool *flag, const char *what, rd_kafka_error_t *e)
+ * on in the background, and calling it again resumes it. Fetching pauses meanwhile, since no
+ * record may join a transaction being ended. Returns -EAGAIN. */
+static int kafka_txn_leave_pending(struct kafka *k, bool *flag, const char *what,
+				   rd_kafka_error_t *e)
 {
 	if (!*flag)
 		log_warn(kafka, "transaction: %s: %s: resumed at the next commit tick", what,
 			 rd_kafka_error_string(e));
 	rd_kafka_error_destroy(e);
 	*flag = true;
+	kafka_apply_pause(k);
 	return -EAGAIN;
+}
+
+/* Clears *FLAG once its pending call has finished (saying so) and lets fetching go on. */
+static void kafka_txn_finish_pending(struct kafka *k, bool *flag, const char *what)
+{
+	if (!*flag)
+		return;
+	log_info(kafka, "transaction: the %s resumed has finished", what);
+	*flag = false;
+	kafka_apply_pause(k);
 }
 
 /* Ends the open transaction with a commit, or resumes a commit that timed out; a retriable
@@ -618,13 +632,14 @@ static int kafka_txn_end(struct kafka *k, bool quick)
 		rd_kafka_commit_transaction(k->producer, kafka_txn_timeout_for(k, quick));
 	if (e && rd_kafka_error_is_retriable(e) && !rd_kafka_error_is_fatal(e) &&
 	    !rd_kafka_error_txn_requires_abort(e))
-		return kafka_txn_leave_pending(&k->txn_committing, "commit", e);
-	bool resumed = k->txn_committing;
-	k->txn_committing = false;
-	if (e)
+		return kafka_txn_leave_pending(k, &k->txn_committing, "commit", e);
+	if (e) {
+		/* Ended all the same: aborted below, or the producer is broken. */
+		k->txn_committing = false;
+		kafka_apply_pause(k);
 		return kafka_txn_error(k, "commit", e);
-	if (resumed)
-		log_info(kafka, "transaction: the commit resumed has finished");
+	}
+	kafka_txn_finish_pending(k, &k->txn_committing, "commit");
 	e = rd_kafka_begin_transaction(k->producer);
 	return e ? kafka_txn_error(k, "begin", e) : 0;
 }
@@ -668,11 +683,9 @@ int kafka_txn_abort(struct kafka *k, bool quick)
 	rd_kafka_error_t *e =
 		rd_kafka_abort_transaction(k->producer, kafka_txn_timeout_for(k, quick));
 	if (e && rd_kafka_error_is_retriable(e))
-		return kafka_txn_leave_pending(&k->txn_aborting, "abort", e);
+		return kafka_txn_leave_pending(k, &k->txn_aborting, "abort", e);
 	if (!e) {
-		if (k->txn_aborting)
-			log_info(kafka, "transaction: the abort resumed has finished");
-		k->txn_aborting = false;
+		kafka_txn_finish_pending(k, &k->txn_aborting, "abort");
 		e = rd_kafka_begin_transaction(k->producer);
 	}
 	if (e) {

@@ -151,7 +151,7 @@ int kafka_txn_start(struct kafka *k);
  * -EPERM (fatal) or -EIO. */
 int kafka_txn_abort(struct kafka *k, bool quick);
 /* True while a commit or an abort that timed out is pending: until a later call finishes it
- * nothing may be produced, and kafka_txn_commit returns -EAGAIN. */
+ * nothing may be produced, fetching is paused, and kafka_txn_commit returns -EAGAIN. */
 bool kafka_txn_pending(const struct kafka *k);
 /* Finishes a pending commit or abort (a no-op without one; QUICK as above) and opens the next
  * transaction. Past the drain's deadline it is left to the coordinator. Returns 0 when none is
@@ -170,7 +170,8 @@ int kafka_rejoin(struct kafka *k);
 
 /* Pauses (or resumes) fetching on every assigned partition, and on
  * partitions assigned later while paused. Pausing drops what was pre-fetched;
- * resuming fetches again from the last message handed out. */
+ * resuming fetches again from the last message handed out. Fetching stays paused
+ * as well while a transactional call is pending (kafka_txn_pending). */
 void kafka_set_paused(struct kafka *k, bool paused);
 bool kafka_paused(const struct kafka *k);
 

@@ -19,8 +19,7 @@ static void pipeline_retry_cb(uv_timer_t *t);
 void pipeline_update_pause(struct pipeline *p)
 {
 	if (p->kafka)
-		kafka_set_paused(p->kafka, p->backpressure || p->redis_down || p->draining ||
-						   kafka_txn_pending(p->kafka));
+		kafka_set_paused(p->kafka, p->backpressure || p->redis_down || p->draining);
 }
 
 struct pipeline_msg *pipeline_msg_new(struct pipeline *p, struct pipeline_part *part, uint64_t seq,
@@ -729,12 +728,9 @@ static int pipeline_commit_txn(struct pipeline *p, bool sync)
 		return -ECANCELED;
 	int64_t t0 = metrics_mono_ns();
 	rd_kafka_topic_partition_list_t *list = NULL;
-	/* A commit or an abort that timed out (the brokers away) is finished first: input
-	 * waits, paused, meanwhile, since no record may join a transaction being ended. */
-	bool pending = kafka_txn_pending(p->kafka);
+	/* A commit or an abort that timed out (the brokers away) is finished first; kafka keeps
+	 * input paused meanwhile. */
 	int rc = kafka_txn_resume(p->kafka, !sync);
-	if (pending)
-		pipeline_update_pause(p);
 	if (rc < 0)
 		goto done;
 	if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, pipeline_flush_ms(p, sync)) < 0) {
@@ -774,7 +770,6 @@ done:
 	} else if (rc == -EPERM || rc == -EIO) {
 		pipeline_on_fatal(p, "the transactional producer is fenced or broken");
 	}
-	pipeline_update_pause(p);
 	return rc;
 }
 

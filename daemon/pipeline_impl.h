@@ -191,7 +191,8 @@ int pipeline_flush_ms(struct pipeline *p, bool sync);
  * NULL), waiting for the broker when SYNC. With transactions, every partition's, and
  * returns 0 once committed (or with nothing to commit), -EAGAIN when the transaction is
  * still open (records unacknowledged, or a retriable failure), -ECANCELED when it was
- * aborted (the group is rejoined), -EPERM when the producer is fenced. Without, 0. */
+ * aborted (the group is rejoined), -EPERM or -EIO when the producer is fenced or broken
+ * (the instance stops). Without, 0. */
 int pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *only, bool sync);
 
 /* ---- pipeline_content.c ---- */

@@ -188,7 +188,6 @@ static void pipeline_parts_abort(struct pipeline *p)
 	p->produced_since = false;
 	if (rc == -EPERM || rc == -EIO)
 		pipeline_on_fatal(p, "the transactional producer cannot abort");
-	pipeline_update_pause(p);
 }
 
 void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t *parts)
