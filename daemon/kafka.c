@@ -859,6 +859,9 @@ int kafka_produce_to(struct kafka *k, enum kafka_output o, const char *suffix, i
 		return -ENOBUFS;
 	if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
 		return -EMSGSIZE;
+	/* Not logged here: the pipeline voids the transaction once, for all its records. */
+	if (err == RD_KAFKA_RESP_ERR__STATE && k->transactional)
+		return -ECANCELED;
 	log_error(kafka, "produce to %s: %s", topic, rd_kafka_err2str(err));
 	return -EIO;
 }
@@ -1110,6 +1113,16 @@ void kafka_purge(struct kafka *k)
 bool kafka_assignment_lost(const struct kafka *k)
 {
 	return rd_kafka_assignment_lost(k->consumer);
+}
+
+int kafka_session_ms(const struct kafka *k)
+{
+	char v[32];
+	size_t n = sizeof(v);
+	if (rd_kafka_conf_get(rd_kafka_conf(k->consumer), "session.timeout.ms", v, &n) !=
+	    RD_KAFKA_CONF_OK)
+		return 6000; /* kafka_conf's */
+	return atoi(v);
 }
 
 int kafka_flush(struct kafka *k, int timeout_ms)

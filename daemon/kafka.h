@@ -76,7 +76,9 @@ int kafka_subscribe(struct kafka *k);
 /* Produces BUF to output O with KEY (copied); on success the buffer is handed
  * to librdkafka (buf->data set to NULL) and OPAQUE comes back in the delivery
  * report. Returns 0, -ENOBUFS when the producer queue is full (retry later),
- * -EMSGSIZE when the record is larger than the topic takes, or -EIO. */
+ * -EMSGSIZE when the record is larger than the topic takes, -ECANCELED when the
+ * open transaction takes no more records (it must be aborted, or is being ended),
+ * or -EIO. */
 int kafka_produce(struct kafka *k, enum kafka_output o, const void *key, size_t key_len,
 		  struct records_buf *buf, void *opaque);
 
@@ -194,6 +196,8 @@ void kafka_purge(struct kafka *k);
 /* True when the current assignment was lost (session timeout, fencing):
  * commits for it would fail. */
 bool kafka_assignment_lost(const struct kafka *k);
+/* The consumer's session.timeout.ms, as configured. */
+int kafka_session_ms(const struct kafka *k);
 
 /* Waits up to TIMEOUT_MS for every produced record to be acknowledged,
  * serving delivery reports meanwhile. Returns 0 or -ETIMEDOUT. */

@@ -131,6 +131,13 @@ void pipeline_msg_abandon(struct pipeline *p, struct pipeline_msg *m)
 	pipeline_msg_forget(p, m);
 }
 
+void pipeline_msg_void(struct pipeline *p, struct pipeline_msg *m)
+{
+	pipeline_txn_void(p, "a record was refused, so the transaction must be aborted");
+	m->n_out--;
+	pipeline_msg_abandon(p, m);
+}
+
 static void pipeline_msg_forget(struct pipeline *p, struct pipeline_msg *m)
 {
 	pipeline_parts_unref(m->part);
@@ -267,6 +274,10 @@ static void pipeline_produce_held(struct pipeline *p, struct pipeline_msg *m,
 				"Broker: Message size too large");
 		free(r->buf.data);
 		free(r);
+	} else if (rc == -ECANCELED) {
+		free(r->buf.data);
+		free(r);
+		pipeline_msg_void(p, m);
 	} else {
 		pipeline_retry_later(p, r);
 	}
@@ -282,7 +293,8 @@ static void pipeline_release(struct pipeline *p, struct pipeline_part *part)
 	if (part->releasing)
 		return;
 	part->releasing = true;
-	while ((m = part->held_head) && m->pending == m->n_out && !m->abandoned) {
+	/* Nothing goes out into a void transaction: the revoke drops what is held. */
+	while (!p->txn_void && (m = part->held_head) && m->pending == m->n_out && !m->abandoned) {
 		part->held_head = m->held_next;
 		if (!part->held_head)
 			part->held_tail = NULL;
@@ -298,7 +310,9 @@ static void pipeline_release(struct pipeline *p, struct pipeline_part *part)
 			r->next = NULL;
 			pipeline_produce_held(p, m, r);
 		}
-		if (--m->pending == 0)
+		if (--m->pending == 0 && m->abandoned)
+			pipeline_msg_forget(p, m); /* voided with its transaction */
+		else if (m->pending == 0)
 			pipeline_msg_done(p, m);
 	}
 	part->releasing = false;
@@ -367,6 +381,12 @@ void pipeline_emit_to(struct pipeline *p, struct pipeline_msg *m, enum kafka_out
 		buf->data = NULL;
 		return;
 	}
+	if (rc == -ECANCELED) {
+		free(buf->data);
+		buf->data = NULL;
+		pipeline_msg_void(p, m);
+		return;
+	}
 	/* A full producer queue is backpressure, not an error. */
 	if (rc != -ENOBUFS)
 		metrics_inc(produce_errors);
@@ -391,10 +411,20 @@ static void pipeline_retry_cb(uv_timer_t *t)
 	while (list) {
 		struct pipeline_retry *r = list;
 		list = r->next;
-		int rc = kafka_produce_to(p->kafka, r->out, r->suffix, r->partition,
-					  r->key_len ? r->key : NULL, r->key_len, &r->buf, r->msg);
+		/* With transactions, the record of a partition given away went with the
+		 * transaction the revoke ended: its next owner writes it again. */
+		int rc = p->transactional && r->msg->part->revoked ?
+				 -ECANCELED :
+				 kafka_produce_to(p->kafka, r->out, r->suffix, r->partition,
+						  r->key_len ? r->key : NULL, r->key_len, &r->buf,
+						  r->msg);
 		if (rc == 0) {
 			free(r);
+		} else if (rc == -ECANCELED) {
+			struct pipeline_msg *m = r->msg;
+			free(r->buf.data);
+			free(r);
+			pipeline_msg_void(p, m);
 		} else {
 			if (rc != -ENOBUFS)
 				metrics_inc(produce_errors);
@@ -463,6 +493,10 @@ int pipeline_emit_audit(struct pipeline *p, struct pipeline_msg *m, const char *
 	if (rc == -EMSGSIZE) {
 		pipeline_reject(p, m, KAFKA_OUT_AUDIT, buf.data, buf.len,
 				"Broker: Message size too large");
+	} else if (rc == -ECANCELED) {
+		/* The transaction's records are void, this chain's among them: the chain is
+		 * read back when its partition is assigned again. */
+		pipeline_msg_void(p, m);
 	} else {
 		log_error(pipeline,
 			  "audit record for %s[%" PRId32 "]@%" PRId64
@@ -616,6 +650,21 @@ static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
 		pipeline_reject(p, m, out, rkm->payload, rkm->len, rd_kafka_err2str(rkm->err));
 		return;
 	}
+	if (p->transactional) {
+		/* The transaction cannot commit with a record lost (librdkafka counts it, and
+		 * the commit asks for an abort): void it now, and retry nothing into it. */
+		metrics_inc(produce_errors);
+		if (m->part->revoked) {
+			/* Of the transaction its revoke ended: nothing left to void. */
+			pipeline_msg_abandon(p, m);
+			return;
+		}
+		if (!p->txn_void) /* the first of the transaction's says it for all */
+			log_warn(pipeline, "record to %s not delivered: %s",
+				 rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
+		pipeline_msg_void(p, m);
+		return;
+	}
 	if (out == KAFKA_OUT_AUDIT) {
 		/* Written again later, the record would land after its chain's
 		 * next ones: stop instead. The message stays uncommitted; the
@@ -708,6 +757,14 @@ int pipeline_flush_ms(struct pipeline *p, bool sync)
 {
 	if (!sync)
 		return PIPELINE_TICK_FLUSH_MS;
+	if (!p->draining && p->transactional) {
+		/* A revoke whose records do not come aborts its transaction: the next owners
+		 * redo the input. Waiting longer than the group waits for us would leave us
+		 * out of the next generation, still holding the transaction (librdkafka's mock
+		 * cluster waits a session less 1 s; a broker, the rebalance timeout). */
+		int half = kafka_session_ms(p->kafka) / 2;
+		return half < PIPELINE_REVOKE_FLUSH_MS ? half : PIPELINE_REVOKE_FLUSH_MS;
+	}
 	if (!p->draining)
 		return PIPELINE_REVOKE_FLUSH_MS;
 	uv_update_time(p->loop);
@@ -758,19 +815,25 @@ static int pipeline_commit_txn(struct pipeline *p, bool sync)
 		rd_kafka_topic_partition_list_destroy(list);
 done:
 	if (rc == -ECANCELED) {
-		/* The records are gone and the offsets uncommitted: the partitions start
-		 * again from their committed offsets, with their chains read back. */
-		log_warn(pipeline, "transaction aborted: rejoining the group to handle the "
-				   "input since the last commit again");
-		p->produced_since = false;
-		p->txn_void = true;
-		if (kafka_rejoin(p->kafka) < 0)
-			pipeline_on_fatal(p,
-					  "cannot rejoin the group after an aborted transaction");
+		pipeline_txn_void(p, "transaction aborted");
 	} else if (rc == -EPERM || rc == -EIO) {
 		pipeline_on_fatal(p, "the transactional producer is fenced or broken");
 	}
 	return rc;
+}
+
+void pipeline_txn_void(struct pipeline *p, const char *why)
+{
+	if (!p->transactional || p->txn_void)
+		return;
+	/* The records are gone, or will be, and the offsets uncommitted: the partitions start
+	 * again from their committed offsets, with their chains read back. */
+	log_warn(pipeline,
+		 "%s: rejoining the group to handle the input since the last commit again", why);
+	p->produced_since = false;
+	p->txn_void = true;
+	if (!p->revoking && kafka_rejoin(p->kafka) < 0)
+		pipeline_on_fatal(p, "cannot rejoin the group after an aborted transaction");
 }
 
 int pipeline_commit(struct pipeline *p, const rd_kafka_topic_partition_list_t *only, bool sync)

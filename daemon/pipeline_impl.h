@@ -101,6 +101,7 @@ struct pipeline {
 	size_t released_since; /* messages released since the last transaction */
 	bool produced_since;   /* records produced since the last transaction */
 	bool txn_void;         /* a transaction aborted: nothing commits until the revoke */
+	bool revoking;         /* in pipeline_parts_revoked */
 	uv_idle_t commit_soon; /* a commit as soon as the loop is free: the message bound */
 
 	int64_t consumed_ns;    /* when the message being handled was polled (monotonic) */
@@ -139,6 +140,13 @@ int64_t pipeline_now_ms(struct pipeline *p);
 /* Out of memory in the middle of a message (WHAT it was doing): stops the
  * pipeline, since the message can neither finish nor be left behind. */
 void pipeline_oom(struct pipeline *p, const char *what);
+/* The open transaction must be aborted (WHY: one of its records was refused): nothing commits
+ * until the rejoin's revoke aborts it and every partition starts again from its committed
+ * offset. Once per transaction; a no-op without transactions. */
+void pipeline_txn_void(struct pipeline *p, const char *why);
+/* A record of M was refused because its transaction must be aborted: M goes with the
+ * transaction, unfinished, and its input is handed out again by the rejoin. */
+void pipeline_msg_void(struct pipeline *p, struct pipeline_msg *m);
 /* An unrecoverable error: the pipeline stops; callable from any thread
  * (it is the Kafka client's fatal handler too). */
 void pipeline_on_fatal(void *opaque, const char *reason);
@@ -183,8 +191,9 @@ int pipeline_review_enqueue(struct pipeline *p, struct pipeline_msg *m,
 			    const char *exclude, const char *appeal_id);
 
 /* How long a flush for a commit waits for the records: a commit tick's 1 s, a revoke's
- * (SYNC) 10 s, or during the drain what is left of it, at least 1 s (what is still
- * unacknowledged then dies with the process). */
+ * (SYNC) 10 s (with transactions half the group session, at most 10 s), or during the drain
+ * what is left of it, at least 1 s (what is still unacknowledged then dies with the
+ * process). */
 int pipeline_flush_ms(struct pipeline *p, bool sync);
 
 /* Commits the partitions whose commit offset moved (of ONLY, or all when

@@ -150,9 +150,16 @@ static struct pipeline_part *pipeline_parts_new(struct pipeline *p, enum kafka_i
 	return part;
 }
 
+static void pipeline_parts_abort(struct pipeline *p);
+
 void pipeline_parts_assigned(void *opaque, const rd_kafka_topic_partition_list_t *parts)
 {
 	struct pipeline *p = opaque;
+	if (p->txn_void) {
+		/* Voided after the last revoke, with nothing assigned: no revoke came to end it. */
+		p->txn_void = false;
+		pipeline_parts_abort(p);
+	}
 	pipeline_parts_writer(p);
 	for (int i = 0; i < parts->cnt; i++) {
 		const rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -194,6 +201,9 @@ void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t 
 {
 	struct pipeline *p = opaque;
 	metrics_group_assigned(false);
+	/* A record refused meanwhile (its report served while the transaction ends) voids the
+	 * transaction this revoke ends anyway: no rejoin for it, and nothing left void after. */
+	p->revoking = true;
 	/* Commit what finished before giving the partitions away; what is
 	 * still in flight will be redelivered to the next owner, and the
 	 * records it produces carry the same ids. A lost assignment is owned
@@ -205,7 +215,6 @@ void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t 
 		else
 			log_warn(pipeline, "assignment lost: finished messages since the last "
 					   "commit will be redelivered");
-		p->txn_void = false;
 		if (p->transactional)
 			pipeline_parts_abort(p);
 	} else if (p->transactional) {
@@ -242,6 +251,8 @@ void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t 
 		metrics_kafka_partition(tp->topic, tp->partition, false);
 		pipeline_parts_unref(part);
 	}
+	p->txn_void = false;
+	p->revoking = false;
 }
 
 void pipeline_parts_free(struct pipeline *p)

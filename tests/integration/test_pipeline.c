@@ -439,11 +439,43 @@ START_TEST(an_aborted_transaction_is_handled_again)
 }
 END_TEST
 
+#define KAFKA_API_PRODUCE 0 /* the Produce request's ApiKey */
+#define REFUSED_PRODUCES 2  /* one Produce request per partition: most hold audit records */
+
+/* Records Kafka refuses inside a transaction void it: the transaction could never commit (the
+ * coordinator asks for an abort), so the instance aborts it and rejoins at once, and handles
+ * that input again. An audit record among them no longer stops the instance, and a refused
+ * record is not retried into the next transaction. */
+START_TEST(a_refused_record_voids_its_transaction)
+{
+	struct harness h;
+	struct mix mix = {0};
+	harness_start(&h, 2);
+	harness_write_config(&h, NULL);
+	produce_mix(&h, 0, 3000, &mix);
+	for (int i = 0; i < REFUSED_PRODUCES; i++)
+		rd_kafka_mock_push_request_errors(kafka_mock_cluster(h.mock), KAFKA_API_PRODUCE, 1,
+						  RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+	harness_daemon_start(&h);
+	ck_assert_msg(all_committed(&h), "committed offsets never reached the end offsets");
+	ck_assert_msg(harness_daemon_alive(&h), "arbiterd stopped on a refused record");
+	ck_assert_int_eq(harness_daemon_stop(&h, SIGTERM), 0);
+	ck_assert(harness_log_contains(&h, "a record was refused"));
+	ck_assert(!harness_log_contains(&h, "retrying"));
+	assert_one_audit_record_each(&h, mix.decisions);
+	harness_stop(&h);
+}
+END_TEST
+
 #define BUSY_END_TXNS 60 /* EndTxn refused as busy, retried 100 ms apart: several seconds */
 
 /* A commit the coordinator keeps answering "busy" outlasts a commit tick's 2 s: it is left
  * pending, input paused, and the next ticks resume it until it finishes; nothing is committed
- * twice or lost. (Before, the loop waited for it up to the transaction timeout, 30 s.) */
+ * twice or lost. (Before, the loop waited for it up to the transaction timeout, 30 s.) The
+ * backlog is long enough that messages are still in flight when the commit is left pending
+ * (under ASan, every run): their records, refused by the transaction being committed, void
+ * the next one, and they are handled again after a rejoin. (Before, the instance stopped:
+ * "refused by the producer".) */
 START_TEST(a_commit_that_times_out_is_resumed)
 {
 	struct harness h;
@@ -453,7 +485,7 @@ START_TEST(a_commit_that_times_out_is_resumed)
 		busy[i] = RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS;
 	harness_start(&h, 2);
 	harness_write_config(&h, NULL);
-	produce_mix(&h, 0, 3000, &mix);
+	produce_mix(&h, 0, 12000, &mix);
 	rd_kafka_mock_push_request_errors_array(kafka_mock_cluster(h.mock), KAFKA_API_END_TXN,
 						BUSY_END_TXNS, busy);
 	harness_daemon_start(&h);
@@ -467,8 +499,7 @@ START_TEST(a_commit_that_times_out_is_resumed)
 }
 END_TEST
 
-#define KAFKA_API_PRODUCE 0   /* the Produce request's ApiKey */
-#define HELD_PRODUCE_MS 20000 /* one Produce answered this late holds every later answer */
+#define HELD_PRODUCE_MS 10000 /* one Produce answered this late holds every later answer */
 
 /* A revoke whose records the brokers do not acknowledge in time cannot commit, and its
  * partitions go on: the next owners handle their input since the last commit again. The open
@@ -484,8 +515,9 @@ START_TEST(a_revoke_that_cannot_commit_aborts_its_transaction)
 	pid_t first = start_on_mixed_events(&h, &mix, 4, 30000);
 	ck_assert(harness_wait_count(&h, AUDIT, 200, 60));
 	/* Mid-stream, the broker answers the first's next Produce (and all after it on that
-	 * connection) 20 s late: its records wait unacknowledged, past its revoke's wait for
-	 * them (10 s). */
+	 * connection) 10 s late: its records wait unacknowledged, past its revoke's wait for
+	 * them (half the session: 3 s). The abort then waits for them too, and the next
+	 * transaction is refused once (the mock wants the epoch bumped): voided in turn. */
 	ck_assert_int_eq(rd_kafka_mock_broker_push_request_error_rtts(
 				 kafka_mock_cluster(h.mock), 1, KAFKA_API_PRODUCE, 1,
 				 RD_KAFKA_RESP_ERR_NO_ERROR, HELD_PRODUCE_MS),
@@ -588,6 +620,7 @@ static Suite *pipeline_suite(void)
 		tcase_add_test(tc, an_aborted_transaction_is_handled_again);
 		tcase_add_test(tc, a_revoke_that_cannot_commit_aborts_its_transaction);
 		tcase_add_test(tc, a_commit_that_times_out_is_resumed);
+		tcase_add_test(tc, a_refused_record_voids_its_transaction);
 	}
 	suite_add_tcase(s, tc);
 	TCase *stop = tcase_create("stop");
