@@ -641,7 +641,12 @@ static void pipeline_on_delivered(void *opaque, const rd_kafka_message_t *rkm)
 	}
 	if (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
 	    rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
-		pipeline_msg_abandon(p, m);
+		/* Ours (a revoke's abort, the exit), or librdkafka's when the transaction
+		 * failed: then nothing of it can commit any more. */
+		if (p->transactional && !p->draining && !p->revoking && !m->part->revoked)
+			pipeline_msg_void(p, m);
+		else
+			pipeline_msg_abandon(p, m);
 		return;
 	}
 	const char *suffix = NULL;
@@ -773,6 +778,21 @@ int pipeline_flush_ms(struct pipeline *p, bool sync)
 	return left > PIPELINE_TICK_FLUSH_MS ? (int)left : PIPELINE_TICK_FLUSH_MS;
 }
 
+/* How long commit ticks may find records unacknowledged before the transaction is voided:
+ * half the transaction timeout (30 s), past which the coordinator would abort it and fence
+ * the producer. A transaction that failed inside librdkafka can hold its records for ever. */
+#define PIPELINE_TXN_STUCK_MS 15000
+
+/* True once commit ticks have found records unacknowledged for PIPELINE_TXN_STUCK_MS. */
+static bool pipeline_txn_stuck(struct pipeline *p)
+{
+	uv_update_time(p->loop);
+	uint64_t now = uv_now(p->loop);
+	if (!p->postponed_since)
+		p->postponed_since = now;
+	return now - p->postponed_since >= PIPELINE_TXN_STUCK_MS;
+}
+
 /* Commits the open transaction: every record produced so far is acknowledged first, which
  * finishes the released messages; their offsets are exactly what the transaction commits.
  * SYNC: for a revoke or the drain, which wait longer for the records (above). Returns as
@@ -793,11 +813,17 @@ static int pipeline_commit_txn(struct pipeline *p, bool sync)
 	if (kafka_outq_len(p->kafka) > 0 && kafka_flush(p->kafka, pipeline_flush_ms(p, sync)) < 0) {
 		/* Records not acknowledged belong to messages not finished: committing now
 		 * would commit records without their offsets. Try again next time. */
+		metrics_hist_since(METRICS_H_COMMIT, t0);
+		if (!sync && pipeline_txn_stuck(p)) {
+			pipeline_txn_void(p, "records unacknowledged for 15 s, so the transaction "
+					     "is aborted before the coordinator times it out");
+			return -ECANCELED;
+		}
 		log_warn(pipeline, "%d record(s) unacknowledged: transaction commit postponed",
 			 kafka_outq_len(p->kafka));
-		metrics_hist_since(METRICS_H_COMMIT, t0);
 		return -EAGAIN;
 	}
+	p->postponed_since = 0;
 	list = pipeline_commit_list(p, NULL);
 	if (!list && !p->produced_since)
 		return 0;
@@ -832,6 +858,7 @@ void pipeline_txn_void(struct pipeline *p, const char *why)
 		 "%s: rejoining the group to handle the input since the last commit again", why);
 	p->produced_since = false;
 	p->txn_void = true;
+	p->postponed_since = 0;
 	if (!p->revoking && kafka_rejoin(p->kafka) < 0)
 		pipeline_on_fatal(p, "cannot rejoin the group after an aborted transaction");
 }

@@ -97,12 +97,13 @@ struct pipeline {
 	struct pipeline_retry *retries;
 	uint64_t retry_backoff_ms;
 	uint64_t drain_deadline;
-	bool transactional;    /* kafka.exactly_once */
-	size_t released_since; /* messages released since the last transaction */
-	bool produced_since;   /* records produced since the last transaction */
-	bool txn_void;         /* a transaction aborted: nothing commits until the revoke */
-	bool revoking;         /* in pipeline_parts_revoked */
-	uv_idle_t commit_soon; /* a commit as soon as the loop is free: the message bound */
+	bool transactional;       /* kafka.exactly_once */
+	size_t released_since;    /* messages released since the last transaction */
+	bool produced_since;      /* records produced since the last transaction */
+	bool txn_void;            /* a transaction aborted: nothing commits until the revoke */
+	bool revoking;            /* in pipeline_parts_revoked */
+	uint64_t postponed_since; /* uv_now() of the first commit tick postponed in a row; 0 */
+	uv_idle_t commit_soon;    /* a commit as soon as the loop is free: the message bound */
 
 	int64_t consumed_ns;    /* when the message being handled was polled (monotonic) */
 	int64_t wall_offset_ns; /* CLOCK_REALTIME less CLOCK_MONOTONIC, as read at wall_read_ns */

@@ -252,6 +252,7 @@ void pipeline_parts_revoked(void *opaque, const rd_kafka_topic_partition_list_t 
 		pipeline_parts_unref(part);
 	}
 	p->txn_void = false;
+	p->postponed_since = 0;
 	p->revoking = false;
 }
 
